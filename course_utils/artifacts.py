@@ -1,0 +1,144 @@
+"""Saving and loading what notebooks produce: models, figures and results, atomically.
+
+Every writer here writes to a temporary file in the target folder and renames
+it into place only when complete, so an interrupted run never leaves a
+half-written model or results file behind, and a failed save keeps the old one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+
+class ModelLoadError(RuntimeError):
+    """A saved model is missing, corrupt or unsafe to load."""
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix or path.suffix or ".tmp",
+                               dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def write_json(path: str | os.PathLike, data: Any) -> Path:
+    """Write ``data`` as indented JSON, atomically."""
+    with atomic_path(path, ".json") as tmp:
+        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=_jsonable) + "\n")
+    return Path(path)
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} no se puede guardar en JSON")
+
+
+def save_model(model: Any, path: str | os.PathLike) -> Path:
+    """Save a Keras model to ``path`` (``.keras``) atomically; return the path."""
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ValueError(f"Guarda el modelo con extensión .keras (recibido: {path.name}).")
+    with atomic_path(path, ".keras") as tmp:
+        model.save(tmp)
+    return path
+
+
+def load_model(path: str | os.PathLike, *, safe_mode: bool = True, compile: bool = True) -> Any:
+    """Load a ``.keras`` model with Keras' safe mode on; clear Spanish errors otherwise.
+
+    ``safe_mode=True`` refuses models that embed arbitrary Python code (``Lambda``
+    layers with bytecode): only turn it off for files you made yourself.
+    """
+    import keras
+
+    path = Path(path)
+    if not path.exists():
+        raise ModelLoadError(
+            f"No existe el modelo {path}. Ejecuta antes el cuaderno que lo entrena y lo guarda, "
+            "o descarga el modelo entrenado del curso (course_utils.data.fetch('cnn_improved_model')).")
+    if path.stat().st_size == 0:
+        raise ModelLoadError(f"El modelo {path} está vacío (0 bytes): vuelve a entrenarlo o descargarlo.")
+    try:
+        return keras.models.load_model(path, safe_mode=safe_mode, compile=compile)
+    except ValueError as exc:
+        if "safe_mode" in str(exc) or "unsafe" in str(exc).lower() or "lambda" in str(exc).lower():
+            raise ModelLoadError(
+                f"Keras se negó a cargar {path.name} en modo seguro: contiene código Python "
+                "(p. ej. una capa Lambda) que podría ejecutar cualquier cosa. Cárgalo con "
+                "safe_mode=False solo si tú creaste ese archivo.") from exc
+        raise ModelLoadError(f"No se pudo cargar {path.name}: {exc}. ¿Archivo dañado? "
+                             "Vuelve a entrenarlo o descargarlo.") from exc
+    except Exception as exc:  # noqa: BLE001 - zip/h5 errors of a corrupt file
+        raise ModelLoadError(f"El archivo {path.name} está dañado o no es un modelo Keras "
+                             f"({type(exc).__name__}: {exc}). Vuelve a entrenarlo o descargarlo.") from exc
+
+
+def save_figure(fig: Any, path: str | os.PathLike, dpi: int = 100) -> Path:
+    """Save a matplotlib figure atomically (PNG by the path's suffix)."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
+    return path
+
+
+def _clean(value: Any) -> Any:
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def record_results(artifacts_dir: str | os.PathLike, notebook: str, **metrics: Any) -> Path:
+    """Merge ``metrics`` into ``<artifacts>/results/<notebook>.json`` (atomically).
+
+    Notebooks call this with their headline numbers; tests and the results
+    summary read these files.
+    """
+    path = Path(artifacts_dir) / "results" / f"{notebook}.json"
+    data = json.loads(path.read_text()) if path.exists() else {}
+    data.update(_clean(metrics))
+    data["notebook"] = notebook
+    data["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+    return write_json(path, data)
+
+
+def read_results(artifacts_dir: str | os.PathLike) -> dict[str, dict]:
+    """All recorded results, keyed by notebook name."""
+    folder = Path(artifacts_dir) / "results"
+    return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
+
+
+class Timer:
+    """``with Timer() as t: ...`` then ``t.seconds``."""
+
+    def __enter__(self) -> "Timer":
+        self.start = time.perf_counter()
+        self.seconds = 0.0
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.seconds = time.perf_counter() - self.start

@@ -1,0 +1,57 @@
+"""Configuration: repository address, environment variables and default folders.
+
+This module is the only place where the course's repository address lives; the
+README badges and the Colab install cell are generated from it (see
+``tests/test_readme.py``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: GitHub ``owner/name`` of the course; badges and the Colab install cell use it.
+REPO = "curso-cnn/cnn-perros-gatos"
+#: Branch that Colab badges and the install cell point to.
+BRANCH = "main"
+REPO_URL = f"https://github.com/{REPO}"
+#: What ``pip install`` receives in Colab (no extras: Colab keeps its TensorFlow).
+PIP_SPEC = f"git+{REPO_URL}@{BRANCH}"
+
+#: Environment variables understood by the package.
+ENV_CACHE_DIR = "COURSE_CACHE_DIR"          # where downloads and extracted data go
+ENV_MIRROR = "COURSE_DATA_MIRROR"           # local folder(s) or URL(s) tried before Google Drive
+ENV_ARTIFACTS_DIR = "COURSE_ARTIFACTS_DIR"  # where notebooks save models and results
+ENV_PARAM_SET = "COURSE_PARAM_SET"          # default parameter set for notebooks
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def colab_url(notebook: str) -> str:
+    """Return the "Open in Colab" address of ``notebooks/<notebook>``."""
+    return f"https://colab.research.google.com/github/{REPO}/blob/{BRANCH}/notebooks/{notebook}"
+
+
+def cache_dir(path: str | os.PathLike | None = None) -> Path:
+    """Folder for downloads: ``path``, else ``$COURSE_CACHE_DIR``, else ``~/.cache/curso-cnn``."""
+    chosen = path or os.environ.get(ENV_CACHE_DIR) or Path.home() / ".cache" / "curso-cnn"
+    return Path(chosen).expanduser().resolve()
+
+
+def artifacts_dir(path: str | os.PathLike | None = None) -> Path:
+    """Folder for models and results: ``path``, else ``$COURSE_ARTIFACTS_DIR``, else ``./artifacts``.
+
+    In the repository the default is ``<repo>/artifacts`` (git-ignored) so that
+    notebooks run from ``notebooks/`` and from the repository root share it.
+    """
+    if path:
+        chosen = Path(path)
+    elif os.environ.get(ENV_ARTIFACTS_DIR):
+        chosen = Path(os.environ[ENV_ARTIFACTS_DIR])
+    elif (PROJECT_ROOT / "pyproject.toml").exists() and (PROJECT_ROOT / "notebooks").is_dir():
+        chosen = PROJECT_ROOT / "artifacts"
+    else:
+        chosen = Path.cwd() / "artifacts"
+    chosen = chosen.expanduser().resolve()
+    chosen.mkdir(parents=True, exist_ok=True)
+    return chosen

@@ -1,0 +1,172 @@
+"""Model builders of the lesson, feature extractors and pretrained backbones.
+
+The notebooks write their models out in full (that is the lesson); these
+builders make the same models for the benchmark, the tests and the fallback
+"short training run" of later notebooks.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+BACKBONES = {
+    "efficientnetb0": ("EfficientNetB0", "efficientnet"),
+    "mobilenetv2": ("MobileNetV2", "mobilenet_v2"),
+    "resnet50": ("ResNet50", "resnet"),
+}
+
+
+class WeightsUnavailableError(RuntimeError):
+    """Pretrained weights could not be downloaded."""
+
+
+def build_mlp(input_shape: tuple[int, int, int] = (16, 16, 3), units: Sequence[int] = (256, 512, 512, 256),
+              dropout: float = 0.5) -> Any:
+    """The lesson's MLP: Flatten, Dense blocks with Dropout, sigmoid output."""
+    import keras
+    from keras import layers
+
+    model = keras.Sequential([keras.Input(shape=input_shape), layers.Flatten()], name="mlp")
+    for n in units:
+        model.add(layers.Dense(n, activation="relu"))
+        model.add(layers.Dropout(dropout))
+    model.add(layers.Dense(1, activation="sigmoid"))
+    return model
+
+
+def build_cnn(input_shape: tuple[int, int, int] = (150, 150, 3), dropout: float | None = None,
+              dense_units: int = 512) -> Any:
+    """The lesson's CNN: Conv2D 32-64-128-128 with MaxPooling, Dense 512, sigmoid.
+
+    With ``dropout`` it is the lesson's "CNN with Dropout" (Dropout after Flatten).
+    """
+    import keras
+    from keras import layers
+
+    model = keras.Sequential(name="cnn_dropout" if dropout else "cnn")
+    model.add(keras.Input(shape=input_shape))
+    for i, filters in enumerate((32, 64, 128, 128), start=1):
+        model.add(layers.Conv2D(filters, 3, activation="relu", name=f"conv{i}"))
+        model.add(layers.MaxPooling2D(name=f"pool{i}"))
+    model.add(layers.Flatten(name="flatten"))
+    if dropout:
+        model.add(layers.Dropout(dropout, name="dropout"))
+    model.add(layers.Dense(dense_units, activation="relu", name="dense"))
+    model.add(layers.Dense(1, activation="sigmoid", name="output"))
+    return model
+
+
+def build_cnn_improved(input_shape: tuple[int, int, int] = (128, 128, 3), dropout: float = 0.5,
+                       dense_units: int = 256) -> Any:
+    """The course's CPU recipe: the lesson's conv widths with BatchNorm and global pooling.
+
+    Conv2D(3x3, padding same) + BatchNorm + ReLU + MaxPooling per block, then
+    GlobalAveragePooling2D instead of Flatten (a few thousand weights instead
+    of millions in the dense layer), Dropout and a sigmoid output.
+    """
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=input_shape, name="imagen")
+    x = inputs
+    for i, filters in enumerate((32, 64, 128, 128), start=1):
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv{i}")(x)
+        x = layers.BatchNormalization(name=f"bn{i}")(x)
+        x = layers.Activation("relu", name=f"relu{i}")(x)
+        x = layers.MaxPooling2D(name=f"pool{i}")(x)
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    x = layers.Dropout(dropout, name="dropout")(x)
+    x = layers.Dense(dense_units, activation="relu", name="dense")(x)
+    outputs = layers.Dense(1, activation="sigmoid", name="output")(x)
+    return keras.Model(inputs, outputs, name="cnn_mejorada")
+
+
+def _layer(model: Any, layer: Any) -> Any:
+    if isinstance(layer, int):
+        return model.layers[layer]
+    if isinstance(layer, str):
+        try:
+            return model.get_layer(layer)
+        except ValueError as exc:
+            names = ", ".join(l.name for l in model.layers)
+            raise ValueError(f"El modelo no tiene una capa llamada {layer!r}. Capas: {names}.") from exc
+    return layer
+
+
+def sub_model(model: Any, outputs: Any, name: str = "submodelo") -> Any:
+    """A model from ``model``'s input to one layer (or a list of layers): name, index or layer.
+
+    Works for Sequential and functional models, including models loaded from
+    disk; the new model shares the original's weights.
+    """
+    import keras
+
+    many = isinstance(outputs, (list, tuple))
+    targets = [_layer(model, o) for o in (outputs if many else [outputs])]
+    if isinstance(model, keras.Sequential):
+        inputs = keras.Input(shape=model.input_shape[1:])
+        x, found = inputs, {}
+        for lyr in model.layers:
+            x = lyr(x)
+            if any(lyr is t for t in targets):
+                found[id(lyr)] = x
+            if len(found) == len(targets):
+                break
+        outs = [found[id(t)] for t in targets]
+        return keras.Model(inputs, outs if many else outs[0], name=name)
+    outs = [t.output for t in targets]
+    return keras.Model(model.inputs, outs if many else outs[0], name=name)
+
+
+def feature_extractor(model: Any, layer: Any = -2, name: str = "extractor") -> Any:
+    """A model that outputs ``layer``'s activations (default: the penultimate layer)."""
+    return sub_model(model, layer, name=name)
+
+
+def conv_layers(model: Any, include_pooling: bool = False) -> list[Any]:
+    """The model's convolution (and optionally pooling) layers, found by type, not by name."""
+    from keras import layers
+
+    kinds: tuple = (layers.Conv2D,)
+    if include_pooling:
+        kinds += (layers.MaxPooling2D, layers.AveragePooling2D)
+    return [l for l in model.layers if isinstance(l, kinds)]
+
+
+def load_backbone(name: str, weights: str | None = "imagenet", input_shape: tuple[int, int, int] = (224, 224, 3),
+                  pooling: str | None = "avg", trainable: bool = False) -> Any:
+    """A ``keras.applications`` backbone without its top, frozen by default.
+
+    ``weights="imagenet"`` downloads the ImageNet weights (once, into
+    ``~/.keras/models``); when that fails, :class:`WeightsUnavailableError`
+    explains how to go on.  ``weights=None`` gives random weights: the model
+    runs, but its features are not pretrained features.
+    """
+    import keras
+
+    if name not in BACKBONES:
+        raise ValueError(f"Modelo base desconocido: {name!r}. Opciones: {', '.join(BACKBONES)}.")
+    cls = getattr(keras.applications, BACKBONES[name][0])
+    try:
+        model = cls(weights=weights, include_top=False, input_shape=input_shape, pooling=pooling)
+    except Exception as exc:  # noqa: BLE001 - download errors come in many types
+        text = f"{type(exc).__name__}: {exc}"
+        if weights == "imagenet" and any(k in text for k in ("URL", "fetch", "urlopen", "Connection",
+                                                               "resolution", "Network", "HTTP")):
+            raise WeightsUnavailableError(
+                f"No se pudieron descargar los pesos ImageNet de {BACKBONES[name][0]} ({text}).\n"
+                "Qué puedes hacer: revisa tu conexión y vuelve a ejecutar; o copia el archivo de "
+                "pesos a ~/.keras/models/; o usa WEIGHTS=None para seguir con pesos ALEATORIOS "
+                "(el cuaderno corre, pero sus resultados no son los de un modelo preentrenado).") from exc
+        raise
+    model.trainable = trainable
+    return model
+
+
+def count_params(model: Any) -> dict[str, int]:
+    """Trainable and non-trainable parameter counts."""
+    import numpy as np
+
+    trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
+    frozen = int(sum(np.prod(w.shape) for w in model.non_trainable_weights))
+    return {"trainable": trainable, "non_trainable": frozen, "total": trainable + frozen}

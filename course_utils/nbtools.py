@@ -1,0 +1,127 @@
+"""Notebook maintenance: build from percent-format text, strip stray outputs, check the house rules.
+
+``python -m course_utils.nbtools check notebooks/*.ipynb`` fails when a stored
+notebook carries outputs or execution counts that nbval does not use, lacks a
+``parameters`` cell, or hard-codes ``/content/`` paths.
+``python -m course_utils.nbtools strip notebooks/*.ipynb`` removes them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+CHECK_MARK = "NBVAL_CHECK_OUTPUT"
+_HEADER = re.compile(r"^# %%(?P<md> \[markdown\])?(?P<rest>.*)$")
+
+
+def is_checked(cell: dict) -> bool:
+    """True for a code cell whose output nbval compares (``# NBVAL_CHECK_OUTPUT``)."""
+    src = "".join(cell.get("source", ""))
+    tags = cell.get("metadata", {}).get("tags", [])
+    return CHECK_MARK in src or "nbval-check-output" in tags
+
+
+def from_percent(text: str) -> Any:
+    """A notebook from percent-format text (``# %%`` code, ``# %% [markdown]`` prose).
+
+    ``# %% tags=["parameters"]`` sets cell tags.  Markdown lines drop their
+    leading ``# ``.
+    """
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    cells: list[tuple[bool, list[str], list[str]]] = []
+    for line in text.splitlines():
+        m = _HEADER.match(line)
+        if m:
+            tags = re.findall(r'"([^"]+)"', m.group("rest")) if "tags" in m.group("rest") else []
+            cells.append((bool(m.group("md")), [], tags))
+        elif cells:
+            cells[-1][1].append(line)
+    for md, lines, tags in cells:
+        while lines and not lines[-1].strip():
+            lines.pop()
+        while lines and not lines[0].strip():
+            lines.pop(0)
+        if md:
+            body = "\n".join(l[2:] if l.startswith("# ") else l.lstrip("#") for l in lines)
+            cell = nbformat.v4.new_markdown_cell(body)
+        else:
+            cell = nbformat.v4.new_code_cell("\n".join(lines))
+        if tags:
+            cell.metadata["tags"] = tags
+        nb.cells.append(cell)
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"c{i:02d}"
+    return nb
+
+
+def strip(nb: dict, keep_checked: bool = True) -> dict:
+    """Remove outputs (except checked cells'), execution counts and run metadata."""
+    for cell in nb["cells"]:
+        if cell.get("cell_type") != "code":
+            continue
+        cell["execution_count"] = None
+        if not (keep_checked and is_checked(cell)):
+            cell["outputs"] = []
+        else:
+            for out in cell["outputs"]:
+                if "execution_count" in out:
+                    out["execution_count"] = None
+        for key in ("execution", "papermill", "collapsed", "scrolled"):
+            cell.get("metadata", {}).pop(key, None)
+    for key in ("papermill", "widgets"):
+        nb.get("metadata", {}).pop(key, None)
+    return nb
+
+
+def problems(path: str | Path) -> list[str]:
+    """House-rule problems of one stored notebook (empty when clean)."""
+    path = Path(path)
+    try:
+        nb = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        return [f"{path}: no es JSON válido ({exc})"]
+    out = []
+    code = [c for c in nb["cells"] if c.get("cell_type") == "code"]
+    if not any("parameters" in c.get("metadata", {}).get("tags", []) for c in code):
+        out.append(f"{path.name}: ninguna celda tiene la etiqueta 'parameters'")
+    for i, c in enumerate(nb["cells"]):
+        src = "".join(c.get("source", ""))
+        if "/content/" in src:
+            out.append(f"{path.name}: celda {i} usa una ruta /content/ fija")
+        if c.get("cell_type") != "code":
+            continue
+        if c.get("execution_count") is not None:
+            out.append(f"{path.name}: celda {i} guarda execution_count")
+        if c.get("outputs") and not is_checked(c):
+            out.append(f"{path.name}: celda {i} guarda salidas que nbval no revisa")
+        if is_checked(c) and not c.get("outputs"):
+            out.append(f"{path.name}: celda {i} está marcada {CHECK_MARK} pero no tiene salida de referencia")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in ("check", "strip"):
+        print("uso: python -m course_utils.nbtools {check|strip} NOTEBOOK...")
+        return 2
+    cmd, paths = argv[0], argv[1:]
+    if cmd == "strip":
+        for p in paths:
+            nb = json.loads(Path(p).read_text())
+            Path(p).write_text(json.dumps(strip(nb), indent=1, ensure_ascii=False) + "\n")
+        return 0
+    found = [msg for p in paths for msg in problems(p)]
+    print("\n".join(found) if found else f"{len(paths)} cuadernos sin salidas sueltas.")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

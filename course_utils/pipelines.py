@@ -1,0 +1,184 @@
+"""Input pipelines: fast ``tf.data`` loaders, and the lesson's legacy generators.
+
+The modern path (:func:`load_split`, :func:`load_datasets`) reads the file list
+once, decodes and resizes every image once, caches the ``uint8`` result in
+memory, and then shuffles, batches, preprocesses, augments (training only) and
+prefetches.  Every element carries its own label, so images and labels stay
+aligned whether the data is shuffled or not; ``SplitData.paths`` gives the file
+of each element of an unshuffled split.
+
+The legacy path (:func:`get_generators`) is the lesson's ``ImageDataGenerator``
+recipe, kept for comparison: it decodes every JPEG again in every epoch.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .inspection import list_images
+
+#: Preprocessing modes: pixel scaling that the model expects.
+PREPROCESSING_MODES = ("rescale", "efficientnet", "resnet", "mobilenet_v2", "none")
+#: Which preprocessing each backbone needs.
+BACKBONE_PREPROCESSING = {"efficientnetb0": "efficientnet", "resnet50": "resnet",
+                          "mobilenetv2": "mobilenet_v2"}
+#: The lesson's augmentation, as ImageDataGenerator arguments.
+LESSON_AUGMENTATION = dict(rotation_range=40, width_shift_range=0.2, height_shift_range=0.2,
+                           shear_range=0.2, zoom_range=0.2, horizontal_flip=True, fill_mode="nearest")
+
+
+def preprocess_function(mode: str) -> Callable:
+    """Function mapping float pixels in [0, 255] to what a model of ``mode`` expects."""
+    if mode == "rescale":
+        return lambda x: x / 255.0
+    if mode == "none":
+        return lambda x: x
+    if mode == "efficientnet":  # EfficientNet models rescale inside; identity on [0, 255]
+        from keras.applications.efficientnet import preprocess_input
+    elif mode == "resnet":
+        from keras.applications.resnet import preprocess_input
+    elif mode == "mobilenet_v2":
+        from keras.applications.mobilenet_v2 import preprocess_input
+    else:
+        raise ValueError(
+            f"Modo de preprocesamiento desconocido: {mode!r}. Opciones: {', '.join(PREPROCESSING_MODES)}.")
+    return preprocess_input
+
+
+def make_augmentation(seed: int | None = None, *, rotation: float = 40 / 360, shift: float = 0.2,
+                      zoom: float = 0.2, shear: float = 0.2, flip: bool = True, name: str = "aumento"):
+    """The lesson's augmentation as Keras preprocessing layers (active only in training)."""
+    import keras
+    from keras import layers
+
+    steps = [layers.RandomFlip("horizontal", seed=seed)] if flip else []
+    steps += [layers.RandomRotation(rotation, fill_mode="nearest", seed=seed),
+              layers.RandomTranslation(shift, shift, fill_mode="nearest", seed=seed),
+              layers.RandomZoom(zoom, fill_mode="nearest", seed=seed)]
+    if shear:
+        steps.append(layers.RandomShear(x_factor=shear, y_factor=0.0, fill_mode="nearest", seed=seed))
+    return keras.Sequential(steps, name=name)
+
+
+@dataclass
+class SplitData:
+    """A split as a ``tf.data.Dataset`` plus the files and labels behind it."""
+
+    dataset: Any
+    paths: list[str]
+    labels: np.ndarray
+    class_names: list[str]
+    shuffled: bool
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    @property
+    def class_indices(self) -> dict[str, int]:
+        return {c: i for i, c in enumerate(self.class_names)}
+
+
+def _decode(img_size: int):
+    import tensorflow as tf
+
+    def fn(path, label):
+        img = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+        img.set_shape([None, None, 3])
+        img = tf.image.resize(img, (img_size, img_size), method="bilinear", antialias=True)
+        return tf.cast(tf.clip_by_value(tf.round(img), 0, 255), tf.uint8), label
+    return fn
+
+
+def load_split(split_dir: str | os.PathLike, img_size: int, batch_size: int = 32, *,
+               max_per_class: int | None = None, shuffle: bool = False, seed: int = 42,
+               preprocessing: str = "rescale", augment: Any = None, cache: bool | str = True,
+               skip: set[str] | None = None, class_order: list[str] | None = None,
+               check_files: bool = True) -> SplitData:
+    """Load one split folder (``<split>/<class>/*.jpg``) as a batched, prefetched dataset.
+
+    ``augment``: a Keras layer (e.g. :func:`make_augmentation`) applied to each
+    batch; pass it for training data only.  ``cache``: ``True`` (memory), a file
+    prefix, or ``False``.  Bad files are skipped with a warning (see
+    :func:`course_utils.inspection.list_images`).
+    """
+    import tensorflow as tf
+
+    if img_size <= 0 or batch_size <= 0:
+        raise ValueError("img_size y batch_size deben ser enteros positivos.")
+    prep = preprocess_function(preprocessing)
+    paths, labels, names = list_images(split_dir, max_per_class=max_per_class, skip=skip,
+                                       class_order=class_order, check=check_files)
+    ds = tf.data.Dataset.from_tensor_slices((paths, labels.astype("float32")))
+    ds = ds.map(_decode(img_size), num_parallel_calls=tf.data.AUTOTUNE)
+    if cache:
+        ds = ds.cache() if cache is True else ds.cache(str(cache))
+    if shuffle:
+        ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+    ds = ds.map(lambda x, y: (prep(tf.cast(x, tf.float32)), y), num_parallel_calls=tf.data.AUTOTUNE)
+    if augment is not None:
+        ds = ds.map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.prefetch(tf.data.AUTOTUNE)
+    return SplitData(ds, paths, labels, names, shuffle)
+
+
+def load_datasets(root: str | os.PathLike, img_size: int, batch_size: int = 32, *,
+                  max_per_class: int | None = None, preprocessing: str = "rescale",
+                  augment: Any = None, seed: int = 42, skip: set[str] | None = None,
+                  splits: tuple[str, ...] = ("train", "validation", "test")) -> dict[str, SplitData]:
+    """``{"train", "validation", "test"}`` splits; only ``train`` is shuffled and augmented."""
+    root = Path(root)
+    out: dict[str, SplitData] = {}
+    order = None
+    for split in splits:
+        train = split == "train"
+        out[split] = load_split(root / split, img_size, batch_size, max_per_class=max_per_class,
+                                shuffle=train, seed=seed, preprocessing=preprocessing,
+                                augment=augment if train else None, skip=skip, class_order=order)
+        order = order or out[split].class_names
+    return out
+
+
+def get_generators(train_dir: str | os.PathLike, validation_dir: str | os.PathLike,
+                   test_dir: str | os.PathLike, img_size: tuple[int, int],
+                   preprocessing_mode: str = "rescaling", model_type: str | None = None,
+                   augmentation_params: dict | None = None, batch_size: int = 20,
+                   seed: int | None = None):
+    """LEGACY: the lesson's ``ImageDataGenerator`` generators ``(train, validation, test)``.
+
+    ``ImageDataGenerator`` is deprecated in Keras 3; use :func:`load_datasets`.
+    Modes: ``"rescaling"``, ``"model_specific"`` (with ``model_type`` in
+    ``"efficientnet"``, ``"resnet"``, ``"mobilenet_v2"``) and ``"augmenting"``.
+    Unlike the original, an unknown mode or model type raises ``ValueError``,
+    and the preprocessing of the model applies to augmented training data too.
+    """
+    from tensorflow.keras.preprocessing.image import ImageDataGenerator
+
+    modes = ("rescaling", "model_specific", "augmenting")
+    if preprocessing_mode not in modes:
+        raise ValueError(f"preprocessing_mode={preprocessing_mode!r} no existe. Opciones: {', '.join(modes)}.")
+    specific = {"efficientnet": "efficientnet", "resnet": "resnet", "mobilenet_v2": "mobilenet_v2"}
+    if preprocessing_mode == "model_specific":
+        if model_type not in specific:
+            raise ValueError(f"model_type={model_type!r} no es válido con 'model_specific'. "
+                             f"Opciones: {', '.join(specific)}.")
+        base = dict(preprocessing_function=preprocess_function(specific[model_type]))
+    else:
+        base = dict(rescale=1.0 / 255)
+    eval_gen = ImageDataGenerator(**base)
+    if preprocessing_mode == "augmenting":
+        params = dict(augmentation_params) if augmentation_params else dict(LESSON_AUGMENTATION)
+        if "rescale" not in params and "preprocessing_function" not in params:
+            params.update(base)
+        train_gen = ImageDataGenerator(**params)
+    else:
+        train_gen = ImageDataGenerator(**base)
+    common = dict(target_size=tuple(img_size), batch_size=batch_size, class_mode="binary")
+    return (train_gen.flow_from_directory(str(train_dir), shuffle=True, seed=seed, **common),
+            eval_gen.flow_from_directory(str(validation_dir), shuffle=False, **common),
+            eval_gen.flow_from_directory(str(test_dir), shuffle=False, **common))

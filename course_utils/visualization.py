@@ -1,0 +1,233 @@
+"""Figures of the course: image grids, class balance, sizes, augmentation, activations, filters, Grad-CAM."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+
+def load_thumbnails(paths: Sequence[str], size: int = 160) -> list[np.ndarray]:
+    """``uint8`` RGB arrays (longest side ``size``) for ``paths``: what ipyplot needs.
+
+    ipyplot 1.1.2 with NumPy 2 fails on PIL images ("Cannot handle this data
+    type"); it works with file paths or ``uint8`` arrays, and arrays are embedded
+    in the notebook, so they show in Colab, JupyterLab and exported HTML alike.
+    """
+    from PIL import Image
+
+    out = []
+    for p in paths:
+        with Image.open(p) as im:
+            im = im.convert("RGB")
+            im.thumbnail((size, size))
+            out.append(np.asarray(im, dtype=np.uint8))
+    return out
+
+
+def show_images(paths: Sequence[str], labels: Sequence[str] | None = None, *, img_width: int = 130,
+                max_images: int = 20) -> None:
+    """Grid of images with ipyplot (embedded ``uint8`` arrays, never PIL objects)."""
+    import ipyplot
+
+    paths = list(paths)[:max_images]
+    images = load_thumbnails(paths)
+    ipyplot.plot_images(images, labels=list(labels)[:max_images] if labels is not None else None,
+                        img_width=img_width, show_url=False, max_images=max_images)
+
+
+def plot_image_grid(images: Sequence[Any], titles: Sequence[str] | None = None, cols: int = 5,
+                    title: str = "", size: float = 2.2):
+    """Matplotlib grid of images (arrays in [0,1] or [0,255], or file paths)."""
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    n = len(images)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows + 0.4), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for k, (ax, img) in enumerate(zip(axes.flat, images)):
+        if isinstance(img, (str, Path)):
+            with Image.open(img) as im:
+                img = np.asarray(im.convert("RGB"))
+        img = np.asarray(img)
+        if img.dtype != np.uint8:
+            img = np.clip(img / 255.0 if img.max() > 1.5 else img, 0, 1)
+        ax.imshow(img)
+        if titles is not None:
+            ax.set_title(titles[k], fontsize=9)
+    if title:
+        fig.suptitle(title)
+    plt.tight_layout()
+    plt.show()
+    return fig
+
+
+def plot_class_balance(counts: Any, title: str = "Imágenes por clase y partición"):
+    """Bars per split and class, with the ratio of the second class in each split's label."""
+    import matplotlib.pyplot as plt
+
+    classes = [c for c in counts.columns if c != "total"]
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    pos = np.arange(len(counts))
+    width = 0.8 / len(classes)
+    for k, cls in enumerate(classes):
+        bars = ax.bar(pos + k * width, counts[cls], width, label=cls)
+        ax.bar_label(bars, fontsize=8)
+    ratios = counts[classes[-1]] / counts[classes].sum(axis=1)
+    ax.set_xticks(pos + width * (len(classes) - 1) / 2)
+    ax.set_xticklabels([f"{s}\n({classes[-1]}: {r:.0%})" for s, r in zip(counts.index, ratios)])
+    ax.set_xlabel("Partición")
+    ax.set_ylabel("Número de imágenes")
+    ax.set_title(title)
+    ax.legend(title="Clase")
+    plt.tight_layout()
+    plt.show()
+    return fig
+
+
+def plot_size_histograms(sizes: Any, bins: int = 20, title: str = "Dimensiones de las imágenes"):
+    """Width and height histograms, and their 2-D histogram with a colour bar."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    axes[0].hist(sizes["width"], bins=bins, alpha=0.6, label="ancho")
+    axes[0].hist(sizes["height"], bins=bins, alpha=0.6, label="alto")
+    axes[0].set_xlabel("Píxeles")
+    axes[0].set_ylabel("Número de imágenes")
+    axes[0].set_title("Ancho y alto")
+    axes[0].legend()
+    h = axes[1].hist2d(sizes["width"], sizes["height"], bins=bins, cmap="Blues")
+    fig.colorbar(h[3], ax=axes[1], label="Número de imágenes")
+    axes[1].set_xlabel("Ancho (px)")
+    axes[1].set_ylabel("Alto (px)")
+    axes[1].set_title("Histograma 2-D ancho × alto")
+    fig.suptitle(title)
+    plt.tight_layout()
+    plt.show()
+    return fig
+
+
+def plot_augmentations(image: np.ndarray, augmenter: Any, n: int = 25, cols: int = 5,
+                       title: str = "Versiones aumentadas de una misma imagen"):
+    """``n`` random augmentations of one image (``uint8`` or float in [0,255])."""
+    x = np.repeat(np.asarray(image, dtype="float32")[None], n, axis=0)
+    out = np.asarray(augmenter(x, training=True))
+    return plot_image_grid([np.clip(o, 0, 255).astype(np.uint8) for o in out], cols=cols, title=title)
+
+
+def normalize_channel(channel: np.ndarray) -> np.ndarray:
+    """Map one activation channel to ``uint8`` for display; constant (dead) channels become 0.
+
+    The lesson divided by ``channel.std()``, which is 0 for a dead channel and
+    fills the grid with NaN; here a constant channel is simply black.
+    """
+    c = np.asarray(channel, dtype="float64")
+    std = c.std()
+    if not np.isfinite(std) or std < 1e-8:
+        return np.zeros(c.shape, dtype=np.uint8)
+    c = (c - c.mean()) / std * 64 + 128
+    return np.clip(c, 0, 255).astype(np.uint8)
+
+
+def activation_grid(activation: np.ndarray, images_per_row: int = 16) -> np.ndarray:
+    """Tile every channel of one activation ``(1, h, w, c)`` or ``(h, w, c)`` into a 2-D ``uint8`` grid."""
+    a = np.asarray(activation)
+    if a.ndim == 4:
+        a = a[0]
+    h, w, c = a.shape
+    cols = min(images_per_row, c)
+    rows = int(np.ceil(c / cols))
+    grid = np.zeros((rows * h, cols * w), dtype=np.uint8)
+    for k in range(c):
+        r, q = divmod(k, cols)
+        grid[r * h:(r + 1) * h, q * w:(q + 1) * w] = normalize_channel(a[..., k])
+    return grid
+
+
+def plot_activation_grids(activations: Sequence[np.ndarray], names: Sequence[str], images_per_row: int = 16):
+    """One figure per layer with all its channels; returns the number of dead channels per layer."""
+    import matplotlib.pyplot as plt
+
+    dead = {}
+    for name, act in zip(names, activations):
+        grid = activation_grid(act, images_per_row)
+        a = np.asarray(act)[0] if np.ndim(act) == 4 else np.asarray(act)
+        dead[name] = int(sum(a[..., k].std() < 1e-8 for k in range(a.shape[-1])))
+        scale = 1.0 / a.shape[0]
+        fig = plt.figure(figsize=(max(4, scale * grid.shape[1] * 1.1), max(1.5, scale * grid.shape[0] * 1.1)))
+        plt.imshow(grid, aspect="auto", cmap="viridis")
+        plt.title(f"{name}: {a.shape[-1]} canales de {a.shape[0]}×{a.shape[1]} "
+                  f"({dead[name]} inactivos)")
+        plt.axis("off")
+        plt.show()
+    return dead
+
+
+def filter_pattern(model: Any, layer: Any, filter_index: int, *, img_size: int = 128, steps: int = 40,
+                   learning_rate: float = 10.0, seed: int = 0) -> np.ndarray:
+    """The input that maximises one filter's mean activation, by gradient ascent (``uint8``).
+
+    Starts from grey noise and climbs the gradient of the filter's mean
+    activation (excluding borders) with respect to the input image.
+    """
+    import tensorflow as tf
+
+    from .models import sub_model
+
+    extractor = sub_model(model, layer, name="filtro")
+    rng = np.random.default_rng(seed)
+    img = tf.Variable(rng.uniform(0.4, 0.6, (1, img_size, img_size, 3)).astype("float32"))
+    for _ in range(steps):
+        with tf.GradientTape() as tape:
+            act = extractor(img, training=False)
+            loss = tf.reduce_mean(act[:, 2:-2, 2:-2, filter_index]) if act.shape[1] > 4 else \
+                tf.reduce_mean(act[..., filter_index])
+        grads = tape.gradient(loss, img)
+        grads = tf.math.l2_normalize(grads)
+        img.assign_add(learning_rate / 255.0 * grads * 10)
+    x = img.numpy()[0]
+    x = (x - x.mean()) / (x.std() + 1e-5) * 0.15 + 0.5
+    return (np.clip(x, 0, 1) * 255).astype(np.uint8)
+
+
+def grad_cam(model: Any, image: np.ndarray, conv_layer: Any = None) -> tuple[np.ndarray, float]:
+    """Grad-CAM heatmap in [0, 1] (conv-layer resolution) and the model's score for one image.
+
+    For a sigmoid output the class is "dog" (score) when the score > 0.5 and
+    "cat" otherwise; the heatmap explains the predicted class.
+    """
+    import tensorflow as tf
+
+    from .models import conv_layers, sub_model
+
+    layer = conv_layer if conv_layer is not None else conv_layers(model)[-1]
+    if isinstance(layer, str):
+        layer = model.get_layer(layer)
+    grad_model = sub_model(model, [layer, model.layers[-1]], name="gradcam")
+    x = tf.convert_to_tensor(np.asarray(image, dtype="float32")[None])
+    with tf.GradientTape() as tape:
+        conv_out, pred = grad_model(x, training=False)
+        score = pred[:, 0] if pred.shape[-1] == 1 else tf.reduce_max(pred, axis=-1)
+        target = score if float(score[0]) > 0.5 or pred.shape[-1] > 1 else 1.0 - score
+    grads = tape.gradient(target, conv_out)
+    weights = tf.reduce_mean(grads, axis=(0, 1, 2))
+    cam = tf.nn.relu(tf.reduce_sum(conv_out[0] * weights, axis=-1)).numpy()
+    peak = cam.max()
+    cam = cam / peak if peak > 0 else cam
+    return cam.astype("float32"), float(score[0])
+
+
+def overlay_heatmap(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45) -> np.ndarray:
+    """The heatmap (resized, coloured with 'jet') over a ``uint8`` or [0,1] image, as ``uint8``."""
+    import matplotlib as mpl
+    from PIL import Image
+
+    img = np.asarray(image, dtype="float32")
+    img = img / 255.0 if img.max() > 1.5 else img
+    h, w = img.shape[:2]
+    hm = np.asarray(Image.fromarray((heatmap * 255).astype(np.uint8)).resize((w, h), Image.BILINEAR)) / 255.0
+    colored = mpl.colormaps["jet"](hm)[..., :3]
+    return (np.clip((1 - alpha) * img + alpha * colored, 0, 1) * 255).astype(np.uint8)
