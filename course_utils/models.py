@@ -170,3 +170,56 @@ def count_params(model: Any) -> dict[str, int]:
     trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
     frozen = int(sum(np.prod(w.shape) for w in model.non_trainable_weights))
     return {"trainable": trainable, "non_trainable": frozen, "total": trainable + frozen}
+
+
+#: Where notebooks 03 and 04 save their CNNs, relative to the artifacts folder.
+SAVED_MODELS = {"cnn": "models/03_cnn.keras", "cnn_aumento": "models/04_cnn_aumento.keras"}
+
+
+def load_course_cnn(artifacts_dir: Any, *, prefer: tuple[str, ...] = ("cnn_aumento", "cnn"),
+                    train_data: Any = None, validation_data: Any = None, fallback_epochs: int = 5,
+                    img_size: int = 128, allow_download: bool = True) -> tuple[Any, str]:
+    """The CNN a later notebook builds on, and a sentence saying where it came from.
+
+    Tries, in order: the models saved by notebooks 04 and 03 in ``artifacts_dir``;
+    the course's trained model (downloaded, ``cnn_improved_model``); and, when
+    ``train_data`` is given, a short training run of :func:`build_cnn_improved`
+    (saved where notebook 04 would save it, so the next notebook reuses it).
+    The model expects pixels rescaled to [0, 1] at its own input size
+    (``model.input_shape``).
+    """
+    from pathlib import Path
+
+    from .artifacts import ModelLoadError, load_model, save_model
+
+    art = Path(artifacts_dir)
+    for key in prefer:
+        path = art / SAVED_MODELS[key]
+        if path.exists():
+            try:
+                return load_model(path), f"modelo guardado por el cuaderno {path.stem[:2]} ({path})"
+            except ModelLoadError as exc:
+                print(f"AVISO: {exc}")
+    print("No se encontró el modelo de los cuadernos 03/04 en " f"{art / 'models'}.")
+    if allow_download:
+        try:
+            from .data import DownloadError, fetch
+
+            path = fetch("cnn_improved_model", progress=True)
+            return load_model(path), "modelo entrenado del curso (descargado)"
+        except (DownloadError, ModelLoadError) as exc:
+            print("Tampoco se pudo descargar el modelo entrenado del curso:\n" + str(exc).splitlines()[0])
+    if train_data is None:
+        raise ModelLoadError(
+            "No hay modelo disponible: ejecuta primero 04_aumento_datos.ipynb (o 03_cnn.ipynb), "
+            "o conéctate a internet para descargar el modelo entrenado del curso.")
+    import keras
+
+    print(f"Se entrena una CNN corta ({fallback_epochs} épocas) para poder seguir con la lección.")
+    model = build_cnn_improved((img_size, img_size, 3))
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"])
+    model.fit(getattr(train_data, "dataset", train_data),
+              validation_data=getattr(validation_data, "dataset", validation_data),
+              epochs=fallback_epochs, verbose=2)
+    save_model(model, art / SAVED_MODELS["cnn_aumento"])
+    return model, f"CNN entrenada aquí mismo durante {fallback_epochs} épocas (entrenamiento corto)"

@@ -107,12 +107,46 @@ def problems(path: str | Path) -> list[str]:
     return out
 
 
+def refresh(paths: list[str | Path], artifacts_dir: str | Path | None = None, timeout: int = 1800) -> None:
+    """Re-execute stored notebooks in order with the smoke set; keep only checked outputs.
+
+    This is the deliberate way to change nbval's reference outputs
+    (``make refresh-outputs``); review the diff before committing it.
+    """
+    import os
+    import tempfile
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    art = Path(artifacts_dir or tempfile.mkdtemp(prefix="refresh-artifacts-"))
+    env = {"COURSE_PARAM_SET": "smoke", "COURSE_ARTIFACTS_DIR": str(art)}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        for p in sorted(Path(x) for x in paths):
+            nb = nbformat.read(p, as_version=4)
+            NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                           resources={"metadata": {"path": str(p.parent)}}).execute()
+            nbformat.write(nbformat.from_dict(strip(nb)), p)
+            print(f"{p.name}: salidas de referencia actualizadas")
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in ("check", "strip"):
-        print("uso: python -m course_utils.nbtools {check|strip} NOTEBOOK...")
+    if not argv or argv[0] not in ("check", "strip", "refresh"):
+        print("uso: python -m course_utils.nbtools {check|strip|refresh} NOTEBOOK...")
         return 2
     cmd, paths = argv[0], argv[1:]
+    if cmd == "refresh":
+        refresh(paths)
+        return 0
     if cmd == "strip":
         for p in paths:
             nb = json.loads(Path(p).read_text())

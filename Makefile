@@ -1,0 +1,79 @@
+# Course commands. `make notebooks` runs the series; `make test` runs every test.
+# Both create .venv and install the package on first use.
+
+PYTHON ?= python3.11
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PARAMS ?= cpu
+ARGS   ?=
+
+# The course data: ../shared/data is used as a local mirror when it exists
+# (the same code path as a download); otherwise the notebooks download it,
+# or fall back to the synthetic set when offline.
+SHARED_DATA := $(abspath ../shared/data)
+ifneq ($(wildcard $(SHARED_DATA)/cnn_perros_gatos-small.zip),)
+export COURSE_DATA_MIRROR ?= $(SHARED_DATA)
+endif
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export PYTHONHASHSEED ?= 0
+
+NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
+
+.PHONY: help venv notebooks test test-unit test-notebooks nbval bench bench-quick \
+        refresh-outputs check-notebooks html gpu-ci clean
+
+help:
+	@echo "make notebooks [PARAMS=smoke|cpu|gpu] [ARGS=--keep-going]  run the series, write build/PARAMS/summary.md"
+	@echo "make test                 every test: unit, bad inputs, papermill series (smoke), nbval"
+	@echo "make bench | bench-quick  pipeline and training benchmark (build/bench.md)"
+	@echo "make refresh-outputs      re-execute stored notebooks (smoke) and keep only checked outputs"
+	@echo "make check-notebooks      fail if a stored notebook carries stray outputs"
+	@echo "make html PARAMS=...      export executed notebooks to HTML"
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[tf,dev]"
+	touch $@
+
+venv: $(VENV)/.installed
+
+notebooks: venv
+	$(PY) -m course_utils.series --params $(PARAMS) $(ARGS)
+
+html: venv
+	$(PY) -m course_utils.series --params $(PARAMS) --html $(ARGS)
+
+test: venv check-notebooks
+	$(PY) -m pytest -p no:cacheprovider --nbval-lax --sanitize-with tests/nbval_sanitize.cfg tests $(NOTEBOOKS) $(ARGS)
+
+test-unit: venv
+	$(PY) -m pytest -p no:cacheprovider tests -m "not notebooks" $(ARGS)
+
+test-notebooks: venv
+	$(PY) -m pytest -p no:cacheprovider tests -m notebooks $(ARGS)
+
+nbval: venv
+	$(PY) -m pytest -p no:cacheprovider --nbval-lax --sanitize-with tests/nbval_sanitize.cfg $(NOTEBOOKS)
+
+check-notebooks: venv
+	$(PY) -m course_utils.nbtools check $(NOTEBOOKS)
+
+refresh-outputs: venv
+	$(PY) -m course_utils.nbtools refresh $(NOTEBOOKS)
+
+bench: venv
+	$(PY) -m course_utils.bench $(ARGS)
+
+bench-quick: venv
+	$(PY) -m course_utils.bench --quick $(ARGS)
+
+# The GPU runners' job (see .github/workflows/gpu.yml). REQUIRE_GPU=0 allows a dry run on CPU.
+REQUIRE_GPU ?= 1
+gpu-ci: venv
+	@if [ "$(REQUIRE_GPU)" = "1" ]; then $(PY) -c "import tensorflow as tf, sys; g = tf.config.list_physical_devices('GPU'); print('GPUs:', g); sys.exit(0 if g else 'No GPU visible: this job needs a GPU runner.')"; fi
+	$(PY) -m course_utils.series --params $(PARAMS) --keep-going --html $(ARGS)
+	$(PY) -m course_utils.series --check-levels build/$(PARAMS)/summary.json
+
+clean:
+	rm -rf build artifacts
