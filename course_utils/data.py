@@ -201,6 +201,8 @@ def fetch(name: str, cache_dir: str | os.PathLike | None = None, *, mirrors: str
                     got = sha256sum(tmp)
                     if got != expected:
                         raise OSError(f"sha256 no coincide (esperado {expected[:12]}…, obtenido {got[:12]}…)")
+                if spec.is_archive:  # an unusable archive never takes the cache's name
+                    check_archive(tmp, expected_top=spec.top_folder, display_name=spec.filename)
                 os.replace(tmp, target)
                 break
             except Exception as exc:  # noqa: BLE001 - every failure is reported below
@@ -229,6 +231,40 @@ def _member_target(dest: Path, member: str) -> Path:
     return out
 
 
+def _open_zip(zip_path: Path, display_name: str) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(zip_path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ArchiveError(
+            f"'{display_name}' no es un zip válido ({exc}). Puede estar incompleto: bórralo "
+            "de la caché y descárgalo otra vez.") from exc
+
+
+def _checked_members(zf: zipfile.ZipFile, dest: Path, display_name: str,
+                     expected_top: str | None) -> tuple[list[zipfile.ZipInfo], set[str]]:
+    """The members to extract and their top folders; ArchiveError if unsafe or unexpected."""
+    members = [m for m in zf.infolist() if not m.filename.startswith("__MACOSX/")]
+    for m in members:
+        _member_target(dest, m.filename)
+    tops = {PurePosixPath(m.filename).parts[0] for m in members if m.filename.strip("/")}
+    if expected_top is not None and tops != {expected_top}:
+        raise ArchiveError(
+            f"'{display_name}' debería contener una sola carpeta '{expected_top}/', pero contiene: "
+            f"{', '.join(sorted(tops)) or 'nada'}. ¿Es el archivo correcto?")
+    return members, tops
+
+
+def check_archive(zip_path: str | os.PathLike, *, expected_top: str | None = None,
+                  display_name: str | None = None) -> None:
+    """Raise :class:`ArchiveError` unless ``zip_path`` is a zip that :func:`safe_extract` accepts.
+
+    Reads only the zip's directory: no member is written anywhere.
+    """
+    zip_path = Path(zip_path)
+    with _open_zip(zip_path, display_name or zip_path.name) as zf:
+        _checked_members(zf, zip_path.parent, display_name or zip_path.name, expected_top)
+
+
 def safe_extract(zip_path: str | os.PathLike, dest: str | os.PathLike, *,
                  expected_top: str | None = None, progress: bool = True) -> Path:
     """Extract ``zip_path`` into ``dest`` and return the top folder.
@@ -240,21 +276,9 @@ def safe_extract(zip_path: str | os.PathLike, dest: str | os.PathLike, *,
     """
     zip_path, dest = Path(zip_path), Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    try:
-        zf = zipfile.ZipFile(zip_path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise ArchiveError(
-            f"'{zip_path.name}' no es un zip válido ({exc}). Puede estar incompleto: bórralo "
-            "de la caché y descárgalo otra vez.") from exc
+    zf = _open_zip(zip_path, zip_path.name)
     with zf:
-        members = [m for m in zf.infolist() if not m.filename.startswith("__MACOSX/")]
-        for m in members:
-            _member_target(dest, m.filename)
-        tops = {PurePosixPath(m.filename).parts[0] for m in members if m.filename.strip("/")}
-        if expected_top is not None and tops != {expected_top}:
-            raise ArchiveError(
-                f"'{zip_path.name}' debería contener una sola carpeta '{expected_top}/', pero contiene: "
-                f"{', '.join(sorted(tops)) or 'nada'}. ¿Es el archivo correcto?")
+        members, tops = _checked_members(zf, dest, zip_path.name, expected_top)
         single = len(tops) == 1
         top = next(iter(tops)) if single else zip_path.stem
         final = dest / top
@@ -335,9 +359,11 @@ def get_course_data(source: str = "auto", cache_dir: str | os.PathLike | None = 
             f"DATA_SOURCE={source!r}: esa ruta no existe. Usa 'auto', 'course', 'synthetic', "
             "o la ruta a una carpeta con train/validation/test o a un .zip del conjunto.")
     if path.is_file():
-        root = safe_extract(path, _cache_dir(cache_dir) / "local", progress=progress)
-        if not (root / "train").is_dir() and len(list(root.iterdir())) == 1:
-            root = next(root.iterdir())
+        # One folder per archive name, so that two zips with the same top folder never mix.
+        root = safe_extract(path, _cache_dir(cache_dir) / "local" / path.stem, progress=progress)
+        inner = [p for p in root.iterdir() if not p.name.startswith(".")]
+        if not (root / "train").is_dir() and len(inner) == 1 and inner[0].is_dir():
+            root = inner[0]
         _check_layout(root)
         return DataInfo(root, "local", f"Archivo local {path.name}")
     _check_layout(path)

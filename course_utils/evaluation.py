@@ -107,6 +107,7 @@ def plot_training_curves(history: Any, title: str = "Curvas de entrenamiento"):
         if f"val_{key}" in h:
             ax.plot(epochs, h[f"val_{key}"], "s-", label="validación")
         ax.set_xlabel("Época")
+        ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))  # no "época 1.25"
         ax.set_ylabel(name)
         ax.set_title(name)
         ax.legend()
@@ -173,7 +174,7 @@ def plot_comparison(df: Any, x: str, ys: Sequence[str], title: str, ylabel: str 
     """Grouped bar chart of ``ys`` columns per ``x`` row, with an optional reference line."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(max(5, 1.3 * len(df)), 3.8))
+    fig, ax = plt.subplots(figsize=(max(5, 1.3 * len(df)) + 2.2, 3.8))  # + room for the legend
     width = 0.8 / len(ys)
     pos = np.arange(len(df))
     for k, col in enumerate(ys):
@@ -185,7 +186,8 @@ def plot_comparison(df: Any, x: str, ys: Sequence[str], title: str, ylabel: str 
     ax.set_ylabel(ylabel)
     ax.set_xlabel(x)
     ax.set_title(title)
-    ax.legend()
+    # Outside the axes: inside, the legend covered bars that reach 1.0.
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     plt.tight_layout()
     plt.show()
     return fig

@@ -174,6 +174,8 @@ def count_params(model: Any) -> dict[str, int]:
 
 #: Where notebooks 03 and 04 save their CNNs, relative to the artifacts folder.
 SAVED_MODELS = {"cnn": "models/03_cnn.keras", "cnn_aumento": "models/04_cnn_aumento.keras"}
+#: Where :func:`load_course_cnn` keeps the CNN of its short fallback training run.
+FALLBACK_MODEL = "models/cnn_entrenamiento_corto.keras"
 
 
 def load_course_cnn(artifacts_dir: Any, *, prefer: tuple[str, ...] = ("cnn_aumento", "cnn"),
@@ -200,6 +202,12 @@ def load_course_cnn(artifacts_dir: Any, *, prefer: tuple[str, ...] = ("cnn_aumen
                 return load_model(path), f"modelo guardado por el cuaderno {path.stem[:2]} ({path})"
             except ModelLoadError as exc:
                 print(f"AVISO: {exc}")
+    fallback = art / FALLBACK_MODEL
+    if fallback.exists():
+        try:
+            return load_model(fallback), f"CNN de un entrenamiento corto hecho antes ({fallback})"
+        except ModelLoadError as exc:
+            print(f"AVISO: {exc}")
     print("No se encontró el modelo de los cuadernos 03/04 en " f"{art / 'models'}.")
     if allow_download:
         try:
@@ -221,5 +229,5 @@ def load_course_cnn(artifacts_dir: Any, *, prefer: tuple[str, ...] = ("cnn_aumen
     model.fit(getattr(train_data, "dataset", train_data),
               validation_data=getattr(validation_data, "dataset", validation_data),
               epochs=fallback_epochs, verbose=2)
-    save_model(model, art / SAVED_MODELS["cnn_aumento"])
+    save_model(model, fallback)
     return model, f"CNN entrenada aquí mismo durante {fallback_epochs} épocas (entrenamiento corto)"

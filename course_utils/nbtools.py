@@ -62,8 +62,18 @@ def from_percent(text: str) -> Any:
     return nb
 
 
+#: Execution count stored on checked cells that keep a reference output.  nbval
+#: refuses a cell with outputs and no execution count ("Unrun reference cell has
+#: outputs"); a constant keeps re-runs from producing spurious diffs.
+CHECKED_EXECUTION_COUNT = 1
+
+
 def strip(nb: dict, keep_checked: bool = True) -> dict:
-    """Remove outputs (except checked cells'), execution counts and run metadata."""
+    """Remove outputs (except checked cells'), execution counts and run metadata.
+
+    A checked cell that keeps its outputs gets ``CHECKED_EXECUTION_COUNT``
+    (nbval only compares, and only accepts outputs of, cells that have a count).
+    """
     for cell in nb["cells"]:
         if cell.get("cell_type") != "code":
             continue
@@ -74,6 +84,8 @@ def strip(nb: dict, keep_checked: bool = True) -> dict:
             for out in cell["outputs"]:
                 if "execution_count" in out:
                     out["execution_count"] = None
+            if cell["outputs"]:
+                cell["execution_count"] = CHECKED_EXECUTION_COUNT
         for key in ("execution", "papermill", "collapsed", "scrolled"):
             cell.get("metadata", {}).pop(key, None)
     for key in ("papermill", "widgets"):
@@ -98,8 +110,12 @@ def problems(path: str | Path) -> list[str]:
             out.append(f"{path.name}: celda {i} usa una ruta /content/ fija")
         if c.get("cell_type") != "code":
             continue
-        if c.get("execution_count") is not None:
+        reference = is_checked(c) and bool(c.get("outputs"))
+        if c.get("execution_count") is not None and not reference:
             out.append(f"{path.name}: celda {i} guarda execution_count")
+        if reference and c.get("execution_count") is None:
+            out.append(f"{path.name}: celda {i} tiene salida de referencia sin execution_count "
+                       "(nbval la rechaza: «Unrun reference cell has outputs»)")
         if c.get("outputs") and not is_checked(c):
             out.append(f"{path.name}: celda {i} guarda salidas que nbval no revisa")
         if is_checked(c) and not c.get("outputs"):

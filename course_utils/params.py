@@ -31,8 +31,10 @@ NOTEBOOKS = (
 PARAM_SET_NAMES = ("smoke", "cpu", "gpu")
 BACKBONES = ("efficientnetb0", "mobilenetv2", "resnet50")
 RECIPES = ("original", "mejorada")
-#: Smallest image side each notebook's model accepts (four 3x3 conv + pool blocks need 32 px).
-MIN_IMG_SIZE = {"02_mlp": 8, "03_cnn": 32, "04_aumento_datos": 32, "05_embeddings": 32,
+#: Smallest image side each notebook's model accepts.  Four blocks of 3x3 conv with
+#: "valid" padding + 2x2 pooling (the lesson's CNN, in 03 and in 04's "original"
+#: recipe) need 46 px (46 -> 22 -> 10 -> 4 -> 1); with "same" padding 16 px would do.
+MIN_IMG_SIZE = {"02_mlp": 8, "03_cnn": 46, "04_aumento_datos": 46, "05_embeddings": 32,
                 "06_modelos_preentrenados": 32, "07_mapas_caracteristicas": 32,
                 "01_exploracion_datos": 8}
 
@@ -117,9 +119,9 @@ _NOTEBOOK = {
             transfer_max_per_class=None)),
     },
     "07_mapas_caracteristicas": {
-        "smoke": dict(img_size=64, extra=dict(filter_steps=5, n_filters=4, gradcam_images=2)),
-        "cpu": dict(img_size=128, extra=dict(filter_steps=40, n_filters=8, gradcam_images=6)),
-        "gpu": dict(img_size=150, extra=dict(filter_steps=60, n_filters=16, gradcam_images=8)),
+        "smoke": dict(img_size=64, extra=dict(filter_steps=5, n_filters=4, gradcam_images=2, fallback_epochs=2)),
+        "cpu": dict(img_size=128, extra=dict(filter_steps=40, n_filters=8, gradcam_images=6, fallback_epochs=10)),
+        "gpu": dict(img_size=150, extra=dict(filter_steps=60, n_filters=16, gradcam_images=8, fallback_epochs=30)),
     },
 }
 

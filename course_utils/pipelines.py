@@ -61,7 +61,11 @@ def make_augmentation(seed: int | None = None, *, rotation: float = 40 / 360, sh
               layers.RandomTranslation(shift, shift, fill_mode="nearest", seed=seed),
               layers.RandomZoom(zoom, fill_mode="nearest", seed=seed)]
     if shear:
-        steps.append(layers.RandomShear(x_factor=shear, y_factor=0.0, fill_mode="nearest", seed=seed))
+        # (0, shear), not a bare float: Keras stores a float as (-shear, shear) in get_config()
+        # and then refuses that negative bound when loading a saved model.  The layer flips the
+        # sign at random, so both forms shear by U(-shear, shear).
+        steps.append(layers.RandomShear(x_factor=(0.0, shear), y_factor=0.0, fill_mode="nearest",
+                                        seed=seed))
     return keras.Sequential(steps, name=name)
 
 
@@ -131,8 +135,25 @@ def load_datasets(root: str | os.PathLike, img_size: int, batch_size: int = 32, 
                   max_per_class: int | None = None, preprocessing: str = "rescale",
                   augment: Any = None, seed: int = 42, skip: set[str] | None = None,
                   splits: tuple[str, ...] = ("train", "validation", "test")) -> dict[str, SplitData]:
-    """``{"train", "validation", "test"}`` splits; only ``train`` is shuffled and augmented."""
+    """``{"train", "validation", "test"}`` splits; only ``train`` is shuffled and augmented.
+
+    Every split must have the same class folders (checked before anything is
+    loaded): a class folder missing from, or only present in, one split raises
+    ``ValueError`` instead of silently dropping or mislabelling images.
+    """
+    from .inspection import class_names
+
     root = Path(root)
+    found = {split: class_names(root / split) for split in splits}
+    first = splits[0] if splits else None
+    for split in splits[1:]:
+        if found[split] != found[first]:
+            extra = sorted(set(found[split]) ^ set(found[first]))
+            raise ValueError(
+                f"Las particiones no tienen las mismas carpetas de clase: {first} tiene "
+                f"{', '.join(found[first]) or 'ninguna'} y {split} tiene {', '.join(found[split]) or 'ninguna'} "
+                f"(diferencia: {', '.join(extra)}). Cada partición debe tener las mismas subcarpetas de clase: "
+                "saca del conjunto la carpeta que sobra o crea la que falta. No se modificó ningún archivo.")
     out: dict[str, SplitData] = {}
     order = None
     for split in splits:

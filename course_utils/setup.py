@@ -80,6 +80,7 @@ def setup_notebook(seed: int = 42, *, artifacts_dir: str | os.PathLike | None = 
     # Keras warns on every fit() that a tf.data dataset ignores shuffle=True: ours shuffle themselves.
     warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
 
+    tf.get_logger().setLevel("ERROR")  # no retracing chatter in the lessons
     set_seed(seed)
     plot_defaults()
     gpus = tuple(d.name for d in tf.config.list_physical_devices("GPU"))

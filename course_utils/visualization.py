@@ -32,7 +32,11 @@ def show_images(paths: Sequence[str], labels: Sequence[str] | None = None, *, im
     import ipyplot
 
     paths = list(paths)[:max_images]
-    images = load_thumbnails(paths)
+    # A 1-D object array: ipyplot calls np.asarray() on a list, which fails for
+    # thumbnails of different shapes ("inhomogeneous shape").
+    images = np.empty(len(paths), dtype=object)
+    for i, thumb in enumerate(load_thumbnails(paths)):
+        images[i] = thumb
     ipyplot.plot_images(images, labels=list(labels)[:max_images] if labels is not None else None,
                         img_width=img_width, show_url=False, max_images=max_images)
 
@@ -172,25 +176,55 @@ def filter_pattern(model: Any, layer: Any, filter_index: int, *, img_size: int =
 
     Starts from grey noise and climbs the gradient of the filter's mean
     activation (excluding borders) with respect to the input image.
+    A model with a fixed input size (e.g. the lesson's 150 px CNN) is fed
+    images of that size, whatever ``img_size`` says.
     """
     import tensorflow as tf
 
     from .models import sub_model
 
     extractor = sub_model(model, layer, name="filtro")
+    fixed = tuple(model.input_shape[1:3])
+    height, width = (img_size, img_size) if None in fixed else fixed
     rng = np.random.default_rng(seed)
-    img = tf.Variable(rng.uniform(0.4, 0.6, (1, img_size, img_size, 3)).astype("float32"))
+    img = tf.Variable(rng.uniform(0.4, 0.6, (1, height, width, 3)).astype("float32"))
     for _ in range(steps):
         with tf.GradientTape() as tape:
             act = extractor(img, training=False)
             loss = tf.reduce_mean(act[:, 2:-2, 2:-2, filter_index]) if act.shape[1] > 4 else \
                 tf.reduce_mean(act[..., filter_index])
         grads = tape.gradient(loss, img)
-        grads = tf.math.l2_normalize(grads)
-        img.assign_add(learning_rate / 255.0 * grads * 10)
+        # Normalise by the gradient's RMS so that each step moves a pixel by about
+        # learning_rate/255 whatever the image size (a global L2 norm made the steps
+        # ~1/sqrt(pixels) small, and the result stayed the starting noise).
+        grads = grads / (tf.sqrt(tf.reduce_mean(tf.square(grads))) + 1e-8)
+        img.assign_add(learning_rate / 255.0 * grads)
     x = img.numpy()[0]
     x = (x - x.mean()) / (x.std() + 1e-5) * 0.15 + 0.5
     return (np.clip(x, 0, 1) * 255).astype(np.uint8)
+
+
+def last_spatial_layer(model: Any) -> Any:
+    """The last layer with a 4-D output that is not pooling or dropout: where Grad-CAM looks.
+
+    For the lesson's CNN that is the last ``Conv2D`` (its ReLU is inside); for a
+    model with ``Conv2D -> BatchNormalization -> ReLU`` blocks it is the last
+    ReLU, since the raw convolution output before BatchNorm gives empty maps.
+    """
+    from keras import layers
+
+    def rank(layer: Any) -> int:
+        try:
+            return len(layer.output.shape)
+        except (AttributeError, ValueError):
+            return 0
+
+    skip = (layers.MaxPooling2D, layers.AveragePooling2D, layers.Dropout, layers.SpatialDropout2D,
+            layers.InputLayer)
+    spatial = [l for l in model.layers if not isinstance(l, skip) and rank(l) == 4]
+    if not spatial:
+        raise ValueError("El modelo no tiene capas convolucionales (salida 4-D) para Grad-CAM.")
+    return spatial[-1]
 
 
 def grad_cam(model: Any, image: np.ndarray, conv_layer: Any = None) -> tuple[np.ndarray, float]:
@@ -203,7 +237,7 @@ def grad_cam(model: Any, image: np.ndarray, conv_layer: Any = None) -> tuple[np.
 
     from .models import conv_layers, sub_model
 
-    layer = conv_layer if conv_layer is not None else conv_layers(model)[-1]
+    layer = conv_layer if conv_layer is not None else last_spatial_layer(model)
     if isinstance(layer, str):
         layer = model.get_layer(layer)
     grad_model = sub_model(model, [layer, model.layers[-1]], name="gradcam")

@@ -1,0 +1,263 @@
+"""Shared fixtures of the test suite.
+
+Everything here is generic: small synthetic data sets, an HTTP server on
+127.0.0.1, folder snapshots, and an isolated environment (cache, artifacts,
+no Google Drive).  No fixture needs the real course data or the network.
+Plain helper functions (hashes, snapshots, small JPEGs) live in
+``course_testing.py``; import them from there, not from ``conftest``.
+"""
+
+from __future__ import annotations
+
+import http.server
+import os
+import shutil
+import socket
+import threading
+import zipfile
+from pathlib import Path
+from types import SimpleNamespace
+
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"   # before anything imports TensorFlow
+
+import matplotlib  # noqa: E402
+
+# Agg in this process only: MPLBACKEND in the environment would reach the notebook
+# kernels that nbval/papermill start and hide their inline figures.
+matplotlib.use("Agg")
+
+import pytest  # noqa: E402
+
+from course_testing import (  # noqa: E402
+    TINY_COUNTS, jpeg_bytes, snapshot_tree, temp_leftovers, write_solid_image)
+
+
+# --------------------------------------------------------------------------- fixtures
+
+@pytest.fixture(autouse=True)
+def _close_matplotlib_figures():
+    """Close every matplotlib figure after each test (Agg backend, no windows)."""
+    yield
+    import sys
+
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
+
+
+@pytest.fixture
+def tree_snapshot():
+    """``snapshot(folder)`` -> ``{relative path: sha256}``: compare before/after to prove nothing changed."""
+    return snapshot_tree
+
+
+@pytest.fixture
+def leftovers():
+    """``leftovers(folder)`` -> names of ``*.part`` / ``*.extracting`` / ``*.tmp`` files left behind."""
+    return temp_leftovers
+
+
+@pytest.fixture
+def isolated_course_env(tmp_path, monkeypatch):
+    """Point ``COURSE_CACHE_DIR`` and ``COURSE_ARTIFACTS_DIR`` at temporary folders; no mirror, no param set."""
+    from course_utils import config
+
+    cache = tmp_path / "cache"
+    artifacts = tmp_path / "artifacts"
+    monkeypatch.setenv(config.ENV_CACHE_DIR, str(cache))
+    monkeypatch.setenv(config.ENV_ARTIFACTS_DIR, str(artifacts))
+    monkeypatch.delenv(config.ENV_MIRROR, raising=False)
+    monkeypatch.delenv(config.ENV_PARAM_SET, raising=False)
+    return SimpleNamespace(cache=cache, artifacts=artifacts)
+
+
+@pytest.fixture
+def offline_gdown(monkeypatch):
+    """Make every Google Drive download fail at once, as without network (no real request is made)."""
+    import gdown
+
+    calls = []
+
+    def fail(*args, **kwargs):
+        calls.append(kwargs.get("id") or (args[0] if args else None))
+        raise ConnectionError("sin red (simulado en las pruebas)")
+
+    monkeypatch.setattr(gdown, "download", fail)
+    return calls
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory) -> Path:
+    """A small synthetic set (``TINY_COUNTS`` per class): train/validation/test x cats/dogs.
+
+    Shared by the whole session: READ ONLY.  Copy it (``dataset_copy``) to change it.
+    """
+    from course_utils.synthetic import make_synthetic_dataset
+
+    root = make_synthetic_dataset(tmp_path_factory.mktemp("tiny") / "sintetico", counts=dict(TINY_COUNTS))
+    before = snapshot_tree(root)
+    yield root
+    assert snapshot_tree(root) == before, "a test modified the shared tiny_dataset (use dataset_copy)"
+
+
+@pytest.fixture
+def dataset_copy(tmp_path, tiny_dataset) -> Path:
+    """A private, writable copy of ``tiny_dataset``."""
+    dst = tmp_path / "dataset"
+    shutil.copytree(tiny_dataset, dst)
+    return dst
+
+
+@pytest.fixture
+def color_dataset_factory():
+    """``make(root, counts)`` -> a set of solid-colour PNGs whose colour encodes label and index.
+
+    Image ``i`` of class ``label`` has colour ``(label * 100 + i, 255 * label, 77)`` and a
+    size that varies with ``i``; returns ``{path: (label, i)}``.
+    """
+
+    def make(root: Path, counts: dict[str, int] | None = None, classes=("cats", "dogs")) -> dict[str, tuple[int, int]]:
+        counts = counts or {"train": 10, "validation": 5, "test": 5}
+        truth = {}
+        for split, n in counts.items():
+            for label, cls in enumerate(classes):
+                for i in range(n):
+                    p = Path(root) / split / cls / f"{cls[:-1]}.{i:03d}.png"
+                    write_solid_image(p, (label * 100 + i, 255 * label, 77), size=(8 + 3 * (i % 5), 9 + 2 * (i % 4)))
+                    truth[str(p)] = (label, i)
+        return truth
+
+    return make
+
+
+@pytest.fixture
+def course_zip_factory():
+    """``make(path, top="cnn_perros_gatos", per_class=1, extra={name: bytes})`` -> a zip in the course layout."""
+
+    def make(path: Path, *, top: str = "cnn_perros_gatos", per_class: int = 1,
+             extra: dict[str, bytes] | None = None) -> Path:
+        from course_utils.data import CLASSES, SPLITS
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(path, "w") as zf:
+            k = 0
+            for split in SPLITS:
+                for cls in CLASSES:
+                    for i in range(per_class):
+                        zf.writestr(f"{top}/{split}/{cls}/{cls[:-1]}.{i + 1}.jpg", jpeg_bytes(k))
+                        k += 1
+            for name, data in (extra or {}).items():
+                zf.writestr(name, data)
+        return path
+
+    return make
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep pytest output clean
+        pass
+
+
+@pytest.fixture
+def http_server():
+    """``serve(folder, announce_extra=0)`` -> a server on 127.0.0.1 with ``.url`` and ``.hits``.
+
+    ``announce_extra > 0`` sends a ``Content-Length`` that many bytes larger than
+    the file and then closes the connection: a truncated download.
+    """
+    servers = []
+
+    def serve(folder: Path, announce_extra: int = 0):
+        hits: list[str] = []
+
+        class Handler(_QuietHandler):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, directory=str(folder), **kwargs)
+
+            def do_GET(self):
+                hits.append(self.path)
+                target = Path(self.translate_path(self.path))
+                if announce_extra and target.is_file():
+                    body = target.read_bytes()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/octet-stream")
+                    self.send_header("Content-Length", str(len(body) + announce_extra))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                super().do_GET()
+
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        srv.daemon_threads = True
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        servers.append(srv)
+        return SimpleNamespace(url=f"http://127.0.0.1:{srv.server_address[1]}", hits=hits, server=srv)
+
+    yield serve
+    for srv in servers:
+        srv.shutdown()
+        srv.server_close()
+
+
+@pytest.fixture
+def closed_port_url() -> str:
+    """An ``http://127.0.0.1:<port>`` address where nothing listens (connection refused)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def offline_keras_downloads(monkeypatch, tmp_path):
+    """Make Keras' file downloads (``keras.utils.get_file``) fail with a URL error, as offline.
+
+    Keras' cache (``~/.keras``) is moved to an empty temporary folder, so that
+    weights downloaded earlier cannot hide the failure and nothing is written
+    to the home folder.
+    """
+    import urllib.error
+
+    from keras.src.backend import config as keras_config
+    from keras.src.utils import file_utils
+
+    monkeypatch.setattr(keras_config, "_KERAS_DIR", str(tmp_path / "keras_home"))
+    calls = []
+
+    def refuse(url, *args, **kwargs):
+        calls.append(url)
+        raise urllib.error.URLError("sin red (simulado en las pruebas)")
+
+    monkeypatch.setattr(file_utils, "urlretrieve", refuse)
+    return calls
+
+
+@pytest.fixture
+def tiny_cnn_factory():
+    """``make(img_size=16, conv_names=("c1", "c2"))`` -> a compiled tiny functional CNN with a sigmoid output."""
+
+    def make(img_size: int = 16, conv_names=("c1", "c2"), seed: int = 0):
+        import keras
+        from keras import layers
+
+        keras.utils.set_random_seed(seed)
+        inputs = keras.Input((img_size, img_size, 3))
+        x = inputs
+        for name in conv_names:
+            x = layers.Conv2D(4, 3, padding="same", activation="relu", name=name)(x)
+            x = layers.MaxPooling2D()(x)
+        x = layers.GlobalAveragePooling2D()(x)
+        outputs = layers.Dense(1, activation="sigmoid", name="out")(x)
+        model = keras.Model(inputs, outputs)
+        model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="binary_crossentropy", metrics=["accuracy"])
+        return model
+
+    return make
+
+
+def pytest_configure(config):
+    # Keras warns on every fit() with a tf.data dataset that shuffle=True is ignored: ours shuffle themselves.
+    config.addinivalue_line("filterwarnings", "ignore:.*`shuffle=True` was passed.*:UserWarning")

@@ -1,0 +1,495 @@
+"""What a student (or a bad download) can throw at the course, one test id per case.
+
+For every case: the message says what is wrong and what to do (in Spanish
+where a student reads it); loading either skips the bad files with a warning
+that counts them (and the rest still loads, trains and predicts) or stops
+before any training with a clear exception; and no file of the dataset, the
+cache or the artifacts is deleted or modified (snapshot before/after).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import warnings
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from course_testing import TINY_COUNTS, jpeg_bytes, sha256_of
+from course_utils import artifacts, data, inspection, models, params, pipelines
+from course_utils.config import ENV_MIRROR
+
+pytestmark = pytest.mark.usefixtures("isolated_course_env", "offline_gdown")
+
+IMG = 16
+
+
+# =========================================================================== dataset folders
+
+@dataclass
+class FolderCase:
+    inject: Callable[[Path], None]
+    #: "skip": bad files left out with a counted warning; "load": odd but valid files are used;
+    #: "ignore": OS files ignored silently; "stop": an exception before training.
+    outcome: str
+    skipped: int = 0
+    report: Callable = lambda r: True
+    error: type = Exception
+    words: tuple[str, ...] = ()
+    #: Files (relative to the dataset) that must / must not be among the loaded images.
+    loaded: tuple[str, ...] = ()
+    not_loaded: tuple[str, ...] = ()
+    train_delta: int = 0
+    #: Words expected when the folder is given as DATA_SOURCE (get_course_data), if it must refuse it.
+    data_source_words: tuple[str, ...] = ()
+
+
+def _write(root: Path, rel: str, payload: bytes) -> None:
+    (root / rel).parent.mkdir(parents=True, exist_ok=True)
+    (root / rel).write_bytes(payload)
+
+
+def _save(root: Path, rel: str, img: Image.Image, **kw) -> None:
+    (root / rel).parent.mkdir(parents=True, exist_ok=True)
+    img.save(root / rel, **kw)
+
+
+def _truncated(root):
+    good = jpeg_bytes(5, (80, 60))
+    _write(root, "train/cats/cat.99.jpg", good[: len(good) // 2])
+
+
+def _noise(mode, size=(30, 20), seed=0):
+    arr = np.random.default_rng(seed).integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)
+    return Image.fromarray(arr).convert(mode)
+
+
+def _empty_class(root):
+    for p in (root / "validation" / "dogs").iterdir():
+        p.unlink()
+
+
+def _class_with_only_broken_files(root):
+    for p in (root / "test" / "cats").iterdir():
+        p.unlink()
+    _write(root, "test/cats/cat.1.jpg", b"")
+    _write(root, "test/cats/cat.2.jpg", b"<html>no es una foto</html>")
+
+
+def _extra_class(split):
+    def inject(root):
+        for i in range(2):
+            _write(root, f"{split}/birds/bird.{i}.jpg", jpeg_bytes(40 + i))
+    return inject
+
+
+def _several(root):
+    _truncated(root)
+    _write(root, "train/dogs/dog.99.jpg", b"")
+    _write(root, "train/dogs/notas.jpg", "apuntes de clase".encode())
+
+
+FOLDER_CASES = {
+    "truncated_jpeg": FolderCase(
+        _truncated, "skip", skipped=1, report=lambda r: [Path(p).name for p in r.truncated] == ["cat.99.jpg"],
+        not_loaded=("train/cats/cat.99.jpg",)),
+    "zero_byte_file": FolderCase(
+        lambda root: _write(root, "train/dogs/dog.99.jpg", b""), "skip", skipped=1,
+        report=lambda r: [Path(p).name for p in r.unreadable] == ["dog.99.jpg"], not_loaded=("train/dogs/dog.99.jpg",)),
+    "text_file_named_jpg": FolderCase(
+        lambda root: _write(root, "validation/cats/cat.99.jpg", "hola, no soy una foto".encode()), "skip", skipped=1,
+        report=lambda r: [Path(p).name for p in r.not_images] == ["cat.99.jpg"],
+        not_loaded=("validation/cats/cat.99.jpg",)),
+    "non_image_extension": FolderCase(
+        lambda root: _write(root, "train/cats/leeme.txt", b"notas"), "skip", skipped=1,
+        report=lambda r: [Path(p).name for p in r.not_images] == ["leeme.txt"], not_loaded=("train/cats/leeme.txt",)),
+    "several_bad_files_at_once": FolderCase(
+        _several, "skip", skipped=3, report=lambda r: len(r.bad_files) == 3),
+    "ds_store_and_thumbs_db": FolderCase(
+        lambda root: (_write(root, "train/cats/.DS_Store", b"\0\0\0\1Bud1"), _write(root, "train/dogs/Thumbs.db", b"\xd0\xcf")),
+        "ignore", report=lambda r: sorted(Path(p).name for p in r.ignored) == [".DS_Store", "Thumbs.db"] and r.ok),
+    "grayscale_jpeg": FolderCase(
+        lambda root: _save(root, "train/cats/gris.jpg", _noise("L")), "load", train_delta=1,
+        report=lambda r: list(r.non_rgb.values()) == ["L"] and r.ok, loaded=("train/cats/gris.jpg",)),
+    "cmyk_jpeg": FolderCase(
+        lambda root: _save(root, "train/dogs/cmyk.jpg", _noise("CMYK")), "load", train_delta=1,
+        report=lambda r: list(r.non_rgb.values()) == ["CMYK"] and r.ok, loaded=("train/dogs/cmyk.jpg",)),
+    "rgba_png": FolderCase(
+        lambda root: _save(root, "train/cats/transparente.png", _noise("RGBA")), "load", train_delta=1,
+        report=lambda r: list(r.non_rgb.values()) == ["RGBA"] and r.ok, loaded=("train/cats/transparente.png",)),
+    "png_named_jpg": FolderCase(
+        lambda root: _save(root, "train/dogs/dog.98.jpg", _noise("RGB"), format="PNG"), "load", train_delta=1,
+        report=lambda r: r.ok, loaded=("train/dogs/dog.98.jpg",)),
+    "empty_class_folder": FolderCase(
+        _empty_class, "stop", error=ValueError, report=lambda r: r.empty_classes == ["validation/dogs"],
+        words=("'dogs'", "validation", "no tiene imágenes válidas", "Añade imágenes")),
+    "class_with_only_broken_files": FolderCase(
+        _class_with_only_broken_files, "stop", error=ValueError, report=lambda r: len(r.bad_files) == 2,
+        words=("'cats'", "test", "no tiene imágenes válidas")),
+    "missing_split_folder": FolderCase(
+        lambda root: shutil.rmtree(root / "test"), "stop", error=FileNotFoundError,
+        report=lambda r: r.missing_splits == ["test"], words=("No existe la carpeta", "test", "DATA_SOURCE"),
+        data_source_words=("faltan las carpetas: test", "train/validation/test")),
+    "extra_class_folder_in_train": FolderCase(
+        _extra_class("train"), "stop", error=ValueError, report=lambda r: "validation" in r.class_mismatch,
+        words=("birds", "train", "validation", "mismas")),
+    "extra_class_folder_in_validation": FolderCase(
+        _extra_class("validation"), "stop", error=ValueError, report=lambda r: "validation" in r.class_mismatch,
+        words=("birds", "validation", "mismas")),
+}
+
+
+@pytest.fixture(scope="module")
+def shared_tiny_cnn():
+    """One tiny CNN for every folder case: Keras traces its train/predict functions only once."""
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((IMG, IMG, 3)), layers.Conv2D(4, 3, activation="relu"),
+                              layers.GlobalAveragePooling2D(), layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    return model
+
+
+@pytest.mark.parametrize("name", list(FOLDER_CASES))
+def test_bad_dataset_folder(name, dataset_copy, tree_snapshot, shared_tiny_cnn):
+    case = FOLDER_CASES[name]
+    root = dataset_copy
+    case.inject(root)
+    before = tree_snapshot(root)
+
+    report = inspection.validate_dataset(root, progress=False)
+    assert case.report(report), report
+    assert report.summary()  # always printable
+
+    if case.outcome == "stop":
+        with pytest.raises(case.error) as exc:
+            pipelines.load_datasets(root, img_size=IMG, batch_size=4)
+        for w in case.words:
+            assert w in str(exc.value), f"{w!r} missing from: {exc.value}"
+        if case.data_source_words:
+            with pytest.raises(FileNotFoundError) as exc:
+                data.get_course_data(str(root))
+            for w in case.data_source_words:
+                assert w in str(exc.value), f"{w!r} missing from: {exc.value}"
+        assert tree_snapshot(root) == before
+        return
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = pipelines.load_datasets(root, img_size=IMG, batch_size=4)
+    skip_msgs = [str(w.message) for w in caught if "se omitieron" in str(w.message)]
+    if case.outcome == "skip":
+        assert len(skip_msgs) == 1, skip_msgs
+        assert f"se omitieron {case.skipped} archivo(s)" in skip_msgs[0] and "No se borró ninguno" in skip_msgs[0]
+    else:
+        assert skip_msgs == []
+    all_paths = {p for s in ds.values() for p in s.paths}
+    for rel in case.loaded:
+        assert str(root / rel) in all_paths
+    for rel in case.not_loaded:
+        assert str(root / rel) not in all_paths
+    # Every good image is still there: bad files were added, never in place of good ones.
+    expected = {split: 2 * n + (case.train_delta if split == "train" else 0) for split, n in TINY_COUNTS.items()}
+    assert {split: len(s) for split, s in ds.items()} == expected
+
+    # The remaining images decode to RGB, train and predict.
+    xb, yb = next(iter(ds["train"].dataset))
+    assert xb.shape[1:] == (IMG, IMG, 3)
+    model = shared_tiny_cnn
+    hist = model.fit(ds["train"].dataset, validation_data=ds["validation"].dataset, epochs=1, verbose=0)
+    assert np.isfinite(hist.history["loss"][0]) and np.isfinite(hist.history["val_loss"][0])
+    pred = model.predict(ds["test"].dataset, verbose=0)
+    assert pred.shape == (len(ds["test"]), 1) and np.isfinite(pred).all()
+
+    assert tree_snapshot(root) == before, "loading must never delete or change a file"
+
+
+def test_odd_modes_decode_to_the_right_colours(tmp_path):
+    """Grayscale, CMYK and RGBA files end up as the same RGB pixels PIL sees."""
+    colour = (200, 60, 30)
+    root = tmp_path / "split"
+    base = Image.new("RGB", (12, 12), colour)
+    _save(root, "cats/cmyk.jpg", base.convert("CMYK"), quality=95)
+    _save(root, "cats/rgba.png", base.convert("RGBA"))
+    _save(root, "dogs/gris.jpg", base.convert("L"), quality=95)
+    split = pipelines.load_split(root, img_size=6, batch_size=8, preprocessing="none")
+    x = np.asarray(next(iter(split.dataset))[0])
+    for img, path in zip(x, split.paths):
+        with Image.open(path) as im:
+            expect = np.asarray(im.convert("RGB"), dtype="float32").reshape(-1, 3).mean(0)
+        assert np.allclose(img.reshape(-1, 3).mean(0), expect, atol=3), path
+
+
+# =========================================================================== archives
+
+NAME = "cats_dogs_small"
+WAYS_OUT = ("Qué puedes hacer", "DATA_SOURCE", ENV_MIRROR, "synthetic")
+
+
+@dataclass
+class ArchiveCase:
+    #: Zip members beyond the course layout, the top folder, or raw bytes instead of a zip.
+    extra: dict[str, bytes] = field(default_factory=dict)
+    top: str = "cnn_perros_gatos"
+    raw: bytes | None = None
+    checksum: str = "match"  # "match", "wrong" or "none"
+    announce_extra: int = 0
+    offline: bool = False
+    words: tuple[str, ...] = ()
+
+
+ARCHIVE_CASES = {
+    "wrong_checksum": ArchiveCase(checksum="wrong", words=("sha256 no coincide",)),
+    "truncated_download": ArchiveCase(checksum="none", announce_extra=4096, words=("incompleta",)),
+    "member_escapes_with_dotdot": ArchiveCase(extra={"../evil.txt": b"pwned"}, words=("ruta insegura", "../evil.txt")),
+    "member_with_absolute_path": ArchiveCase(extra={"/tmp/course_utils_bad_input_abs.txt": b"pwned"},
+                                             words=("ruta insegura", "/tmp/course_utils_bad_input_abs.txt")),
+    "member_escapes_with_backslashes": ArchiveCase(extra={"cnn_perros_gatos\\..\\..\\evil_bs.txt": b"pwned"},
+                                                   words=("ruta insegura",)),
+    "unexpected_top_folder": ArchiveCase(top="dogs-vs-cats", words=("cnn_perros_gatos/", "dogs-vs-cats",
+                                                                     "¿Es el archivo correcto?")),
+    "html_page_instead_of_zip": ArchiveCase(raw=b"<html><body>Google Drive - Virus scan warning</body></html>",
+                                            checksum="none", words=("no es un zip válido",)),
+    "no_network": ArchiveCase(offline=True, words=("Connection", "gdrive:")),
+}
+
+
+@pytest.fixture
+def populated_cache(tmp_path):
+    """A cache that already holds other downloads and a finished extraction: all must survive."""
+    cache = tmp_path / "cache"
+    (cache / "sintetico" / "train" / "cats").mkdir(parents=True)
+    (cache / "sintetico" / "train" / "cats" / "cat.1.jpg").write_bytes(jpeg_bytes(1))
+    (cache / "sintetico" / ".complete").write_text("{}")
+    (cache / "dc_cat.jpg").write_bytes(jpeg_bytes(2))
+    (cache / "cnn_perros_gatos_improved.keras").write_bytes(b"PK modelo previo")
+    return cache
+
+
+@pytest.mark.parametrize("name", list(ARCHIVE_CASES))
+def test_bad_archive_download(name, tmp_path, populated_cache, course_zip_factory, http_server, closed_port_url,
+                              monkeypatch, tree_snapshot, leftovers):
+    case = ARCHIVE_CASES[name]
+    spec = data.DATASETS[NAME]
+    www = tmp_path / "www"
+    zpath = www / spec.filename
+    if case.raw is not None:
+        www.mkdir()
+        zpath.write_bytes(case.raw)
+    else:
+        course_zip_factory(zpath, top=case.top, extra=case.extra)
+    digest = {"match": sha256_of(zpath), "wrong": "f" * 64, "none": None}[case.checksum]
+    monkeypatch.setitem(data.DATASETS, NAME, dataclasses.replace(spec, mirror_sha256=digest))
+    base = closed_port_url if case.offline else http_server(www, announce_extra=case.announce_extra).url
+    before = tree_snapshot(populated_cache)
+
+    with pytest.raises(data.DownloadError) as exc:
+        data.fetch(NAME, populated_cache, mirrors=base, progress=False, timeout=10)
+
+    msg = str(exc.value)
+    assert f"{base}/{spec.filename}" in msg, "the message must name the source tried"
+    for w in case.words + WAYS_OUT:
+        assert w in msg, f"{w!r} missing from: {msg}"
+    assert tree_snapshot(populated_cache) == before, "a failed fetch changed the cache"
+    assert leftovers(populated_cache) == []
+    for p in (tmp_path / "evil.txt", tmp_path.parent / "evil.txt", tmp_path / "evil_bs.txt",
+              Path("/tmp/course_utils_bad_input_abs.txt")):
+        assert not p.exists(), p
+    # And with a good archive the next attempt succeeds (nothing stale blocks it).
+    good = course_zip_factory(tmp_path / "ok" / spec.filename)
+    monkeypatch.setitem(data.DATASETS, NAME, dataclasses.replace(spec, mirror_sha256=sha256_of(good)))
+    root = data.fetch(NAME, populated_cache, mirrors=str(good.parent), progress=False)
+    assert (root / ".complete").exists() and (root / "train" / "cats" / "cat.1.jpg").exists()
+
+
+@pytest.mark.parametrize("member", ["../fuera.txt", "/tmp/course_utils_local_abs.txt"])
+def test_bad_local_zip_with_escaping_member(member, tmp_path, course_zip_factory, tree_snapshot, leftovers):
+    user = tmp_path / "descargas"
+    zpath = course_zip_factory(user / "mis_datos.zip", extra={member: b"pwned"})
+    before = tree_snapshot(user)
+    with pytest.raises(data.ArchiveError) as exc:
+        data.get_course_data(str(zpath), tmp_path / "cache", progress=False)
+    assert "ruta insegura" in str(exc.value) and "No se extrajo nada" in str(exc.value)
+    assert tree_snapshot(user) == before
+    assert leftovers(tmp_path / "cache") == []
+    assert not (tmp_path / "cache" / "fuera.txt").exists() and not (tmp_path / "cache" / "local" / "fuera.txt").exists()
+    assert not Path("/tmp/course_utils_local_abs.txt").exists()
+    assert not any(p.is_file() for p in (tmp_path / "cache").rglob("*")), "nothing may be extracted"
+
+
+def test_bad_local_zip_without_the_course_layout(tmp_path, course_zip_factory, tree_snapshot):
+    user = tmp_path / "descargas"
+    user.mkdir()
+    zpath = user / "fotos.zip"
+    with zipfile.ZipFile(zpath, "w") as zf:
+        zf.writestr("fotos/gato.jpg", jpeg_bytes(0))
+    before = tree_snapshot(user)
+    with pytest.raises(FileNotFoundError) as exc:
+        data.get_course_data(str(zpath), tmp_path / "cache", progress=False)
+    assert "faltan las carpetas" in str(exc.value) and "train/validation/test" in str(exc.value)
+    assert tree_snapshot(user) == before
+
+
+# =========================================================================== parameters
+
+def _resolve(notebook, **kw):
+    return lambda ctx: params.resolve(notebook, "smoke", **kw)
+
+
+PARAM_CASES = {
+    "epochs_zero": (_resolve("03_cnn", epochs=0), params.ParameterError, ("EPOCHS=0", "entero positivo", "Prueba con")),
+    "epochs_negative": (_resolve("04_aumento_datos", epochs=-3), params.ParameterError, ("EPOCHS=-3", "entero positivo")),
+    "image_size_too_small_for_cnn": (_resolve("03_cnn", img_size=32), params.ParameterError,
+                                     ("IMG_SIZE=32", "demasiado pequeño", "IMG_SIZE>=46")),
+    "image_size_zero_in_loader": (lambda ctx: pipelines.load_split(ctx.data / "train", img_size=0), ValueError,
+                                  ("img_size", "enteros positivos")),
+    "unknown_backbone_param": (_resolve("06_modelos_preentrenados", backbones=("vgg16",)), params.ParameterError,
+                               ("Modelo base desconocido", "vgg16", "Opciones")),
+    "unknown_backbone_loader": (lambda ctx: models.load_backbone("inception", weights=None), ValueError,
+                                ("Modelo base desconocido", "inception", "efficientnetb0")),
+    "unknown_preprocessing_mode": (lambda ctx: pipelines.load_datasets(ctx.data, img_size=IMG, preprocessing="caffe"),
+                                   ValueError, ("Modo de preprocesamiento desconocido", "'caffe'", "Opciones", "rescale")),
+    "unknown_legacy_preprocessing_mode": (
+        lambda ctx: pipelines.get_generators(ctx.data / "train", ctx.data / "validation", ctx.data / "test", (IMG, IMG),
+                                             preprocessing_mode="rescale"),
+        ValueError, ("preprocessing_mode='rescale'", "Opciones", "rescaling")),
+    "data_folder_does_not_exist": (lambda ctx: data.get_course_data(str(ctx.tmp / "no_existe")), FileNotFoundError,
+                                   ("no existe", "'synthetic'", "train/validation/test")),
+    "data_folder_does_not_exist_loader": (lambda ctx: pipelines.load_datasets(ctx.tmp / "no_existe", img_size=IMG),
+                                          FileNotFoundError, ("No existe la carpeta", "DATA_SOURCE")),
+    "imagenet_weights_without_network": (
+        lambda ctx: models.load_backbone("efficientnetb0", weights="imagenet", input_shape=(32, 32, 3)),
+        models.WeightsUnavailableError, ("No se pudieron descargar los pesos ImageNet", "WEIGHTS=None", "conexión")),
+}
+
+
+@pytest.mark.parametrize("name", list(PARAM_CASES))
+def test_bad_parameter(name, dataset_copy, tmp_path, isolated_course_env, offline_keras_downloads, tree_snapshot):
+    from types import SimpleNamespace
+
+    action, error, words = PARAM_CASES[name]
+    ctx = SimpleNamespace(data=dataset_copy, tmp=tmp_path)
+    watched = [dataset_copy, isolated_course_env.cache, isolated_course_env.artifacts]
+    before = [tree_snapshot(w) for w in watched]
+    with pytest.raises(error) as exc:
+        action(ctx)
+    for w in words:
+        assert w in str(exc.value), f"{w!r} missing from: {exc.value}"
+    assert [tree_snapshot(w) for w in watched] == before
+
+
+# =========================================================================== saved models
+
+def _good_model_file(path):
+    import keras
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    return artifacts.save_model(model, path)
+
+
+def _lambda_model_file(path):
+    import keras
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Lambda(lambda x: x + 1.0)])
+    return artifacts.save_model(model, path)
+
+
+def _truncated_model_file(path):
+    _good_model_file(path)
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) // 2])
+
+
+def _foreign_zip(path):
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("hola.txt", "no soy un modelo")
+
+
+MODEL_CASES = {
+    "saved_model_missing": (None, ("No existe el modelo", "Ejecuta antes el cuaderno", "cnn_improved_model")),
+    "saved_model_empty": (lambda p: p.write_bytes(b""), ("vacío", "vuelve a entrenarlo")),
+    "saved_model_random_bytes": (lambda p: p.write_bytes(b"\x00garbage" * 50), ("dañado", "Vuelve a entrenarlo")),
+    "saved_model_truncated": (_truncated_model_file, ("dañado", "Vuelve a entrenarlo")),
+    "saved_model_foreign_zip": (_foreign_zip, ("Vuelve a entrenarlo",)),
+    "untrusted_lambda_in_safe_mode": (_lambda_model_file, ("modo seguro", "Lambda", "safe_mode=False",
+                                                           "solo si tú creaste ese archivo")),
+}
+
+
+@pytest.mark.parametrize("name", list(MODEL_CASES))
+def test_bad_saved_model(name, tmp_path, tree_snapshot):
+    make, words = MODEL_CASES[name]
+    folder = tmp_path / "models"
+    folder.mkdir()
+    path = folder / "03_cnn.keras"
+    if make is not None:
+        make(path)
+    before = tree_snapshot(folder)
+    with pytest.raises(artifacts.ModelLoadError) as exc:
+        artifacts.load_model(path)
+    for w in words:
+        assert w in str(exc.value), f"{w!r} missing from: {exc.value}"
+    assert tree_snapshot(folder) == before
+
+
+# =========================================================================== interrupted saves
+
+def _fail_model_save(tmp_path, monkeypatch):
+    import keras
+
+    target = _good_model_file(tmp_path / "modelo.keras")
+    new = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+
+    def partial(filepath, *a, **k):
+        Path(filepath).write_bytes(b"PK\x03\x04 a medias")
+        raise KeyboardInterrupt  # the student pressed stop in the middle of the save
+
+    monkeypatch.setattr(new, "save", partial)
+    return target, lambda: artifacts.save_model(new, target), KeyboardInterrupt
+
+
+def _fail_write_json(tmp_path, monkeypatch):
+    target = artifacts.write_json(tmp_path / "resultados.json", {"accuracy": 0.8})
+    return target, lambda: artifacts.write_json(target, {"accuracy": 0.9, "modelo": object()}), TypeError
+
+
+def _fail_save_figure(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    target = artifacts.save_figure(fig, tmp_path / "curvas.png")
+
+    def partial(fname, *a, **k):
+        Path(fname).write_bytes(b"\x89PNG a medias")
+        raise OSError("disco lleno")
+
+    monkeypatch.setattr(fig, "savefig", partial)
+    return target, lambda: artifacts.save_figure(fig, target), OSError
+
+
+def _fail_record_results(tmp_path, monkeypatch):
+    target = artifacts.record_results(tmp_path, "03_cnn", accuracy=0.8)
+    return target, lambda: artifacts.record_results(tmp_path, "03_cnn", modelo=object()), TypeError
+
+
+SAVE_CASES = {"save_model_interrupted": _fail_model_save, "write_json_fails": _fail_write_json,
+              "save_figure_fails": _fail_save_figure, "record_results_fails": _fail_record_results}
+
+
+@pytest.mark.parametrize("name", list(SAVE_CASES))
+def test_interrupted_save_keeps_previous_file(name, tmp_path, monkeypatch, tree_snapshot, leftovers):
+    target, action, error = SAVE_CASES[name](tmp_path, monkeypatch)
+    folder = target.parent
+    before = tree_snapshot(folder)
+    with pytest.raises(error):
+        action()
+    assert tree_snapshot(folder) == before, "the previous file must stay intact and no temporary file may remain"
+    assert leftovers(folder) == []

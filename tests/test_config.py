@@ -1,0 +1,32 @@
+"""course_utils.config: repository address, Colab links and folders."""
+
+from __future__ import annotations
+
+from course_utils import config
+
+
+def test_addresses():
+    assert config.REPO_URL == f"https://github.com/{config.REPO}"
+    assert config.PIP_SPEC == f"git+{config.REPO_URL}@{config.BRANCH}"
+    assert config.colab_url("03_cnn.ipynb") == (
+        f"https://colab.research.google.com/github/{config.REPO}/blob/{config.BRANCH}/notebooks/03_cnn.ipynb")
+
+
+def test_cache_dir_precedence(tmp_path, monkeypatch):
+    monkeypatch.setenv(config.ENV_CACHE_DIR, str(tmp_path / "env"))
+    assert config.cache_dir(tmp_path / "arg") == (tmp_path / "arg").resolve()
+    assert config.cache_dir() == (tmp_path / "env").resolve()
+    monkeypatch.delenv(config.ENV_CACHE_DIR)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert config.cache_dir() == (tmp_path / "home" / ".cache" / "curso-cnn").resolve()
+
+
+def test_artifacts_dir_precedence_and_creation(tmp_path, monkeypatch):
+    monkeypatch.setenv(config.ENV_ARTIFACTS_DIR, str(tmp_path / "env"))
+    assert config.artifacts_dir(tmp_path / "arg") == (tmp_path / "arg").resolve()
+    assert (tmp_path / "arg").is_dir()
+    assert config.artifacts_dir() == (tmp_path / "env").resolve() and (tmp_path / "env").is_dir()
+    monkeypatch.delenv(config.ENV_ARTIFACTS_DIR)
+    monkeypatch.setattr(config, "PROJECT_ROOT", tmp_path / "no_repo")
+    monkeypatch.chdir(tmp_path)
+    assert config.artifacts_dir() == (tmp_path / "artifacts").resolve()

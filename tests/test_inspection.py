@@ -1,0 +1,143 @@
+"""course_utils.inspection: class names, counts, sizes, validation and the file lists the loaders use."""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from course_testing import TINY_COUNTS, jpeg_bytes
+from course_utils import inspection
+
+
+def test_class_names_sorted_and_hidden_ignored(tmp_path):
+    for name in ("perros", "gatos", ".ipynb_checkpoints", "aves"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "nota.txt").write_text("x")
+    assert inspection.class_names(tmp_path) == ["aves", "gatos", "perros"]
+
+
+def test_class_names_missing_folder_explains(tmp_path):
+    with pytest.raises(FileNotFoundError, match="DATA_SOURCE"):
+        inspection.class_names(tmp_path / "train")
+
+
+def test_count_images(tiny_dataset):
+    table = inspection.count_images(tiny_dataset)
+    assert list(table.index) == ["train", "validation", "test"]
+    for split, n in TINY_COUNTS.items():
+        assert table.loc[split, "cats"] == n and table.loc[split, "dogs"] == n
+        assert table.loc[split, "total"] == 2 * n
+
+
+def test_count_images_ignores_non_image_names(dataset_copy):
+    (dataset_copy / "train" / "cats" / "notas.txt").write_text("x")
+    (dataset_copy / "train" / "cats" / ".DS_Store").write_bytes(b"\0")
+    assert inspection.count_images(dataset_copy).loc["train", "cats"] == TINY_COUNTS["train"]
+
+
+def test_image_sizes_match_headers(tiny_dataset):
+    df = inspection.image_sizes(tiny_dataset / "train")
+    assert len(df) == 2 * TINY_COUNTS["train"]
+    assert list(df.columns) == ["path", "class", "width", "height"]
+    for row in df.itertuples():
+        with Image.open(row.path) as im:
+            assert (row.width, row.height) == im.size
+        assert Path(row.path).parent.name == row[2]
+    assert len(inspection.image_sizes(tiny_dataset / "train", max_per_class=2)) == 4
+
+
+def test_image_sizes_skips_unreadable(dataset_copy):
+    (dataset_copy / "train" / "cats" / "roto.jpg").write_text("no soy una imagen")
+    assert len(inspection.image_sizes(dataset_copy / "train")) == 2 * TINY_COUNTS["train"]
+
+
+@pytest.mark.parametrize("kind, expected", [
+    ("rgb", ("ok", "RGB")), ("gray", ("ok", "L")), ("cmyk", ("ok", "CMYK")), ("rgba_png", ("ok", "RGBA")),
+    ("truncated", ("truncated", None)), ("zero", ("unreadable", None)), ("text", ("not_image", None)),
+    ("webp", ("not_image", "RGB")),
+])
+def test_check_image(tmp_path, kind, expected):
+    p = tmp_path / ("x.png" if kind == "rgba_png" else "x.jpg")
+    if kind in ("rgb", "gray", "cmyk"):
+        p.write_bytes(jpeg_bytes(1, (40, 30), {"rgb": "RGB", "gray": "L", "cmyk": "CMYK"}[kind]))
+    elif kind == "rgba_png":
+        Image.new("RGBA", (9, 9), (1, 2, 3, 100)).save(p)
+    elif kind == "truncated":
+        data = jpeg_bytes(1, (64, 64))
+        p.write_bytes(data[: len(data) // 2])
+    elif kind == "zero":
+        p.write_bytes(b"")
+    elif kind == "text":
+        p.write_text("hola, no soy una foto")
+    elif kind == "webp":
+        Image.new("RGB", (9, 9)).save(p, format="WEBP")
+    assert inspection.check_image(p) == expected
+
+
+def test_validate_clean_dataset(tiny_dataset):
+    report = inspection.validate_dataset(tiny_dataset, progress=False)
+    assert report.ok and report.checked == 2 * sum(TINY_COUNTS.values())
+    assert report.bad_files == set() and report.non_rgb == {}
+    assert "Sin problemas." in report.summary()
+
+
+def test_validate_reports_every_kind_of_problem(dataset_copy, tree_snapshot):
+    t = dataset_copy / "train"
+    (t / "cats" / "vacio.jpg").write_bytes(b"")
+    (t / "cats" / "texto.jpg").write_text("hola")
+    good = jpeg_bytes(3, (50, 50))
+    (t / "dogs" / "corta.jpg").write_bytes(good[:200])
+    (t / "dogs" / "gris.jpg").write_bytes(jpeg_bytes(4, (20, 20), "L"))
+    (t / "dogs" / "Thumbs.db").write_bytes(b"\0\0")
+    (dataset_copy / "validation" / "aves").mkdir()
+    shutil.rmtree(dataset_copy / "test")
+    before = tree_snapshot(dataset_copy)
+    r = inspection.validate_dataset(dataset_copy, progress=False)
+    assert tree_snapshot(dataset_copy) == before
+    assert r.unreadable == [str(t / "cats" / "vacio.jpg")]
+    assert r.not_images == [str(t / "cats" / "texto.jpg")]
+    assert r.truncated == [str(t / "dogs" / "corta.jpg")]
+    assert r.non_rgb == {str(t / "dogs" / "gris.jpg"): "L"}
+    assert r.ignored == [str(t / "dogs" / "Thumbs.db")]
+    assert r.missing_splits == ["test"]
+    assert r.empty_classes == ["validation/aves"]
+    assert r.class_mismatch == {"validation": ["aves", "cats", "dogs"]}
+    assert not r.ok and len(r.bad_files) == 3
+    s = r.summary()
+    assert "Truncadas: 1" in s and "Particiones que faltan: test" in s and "no se borra nada" in s
+
+
+def test_list_images_order_labels_and_classes(tiny_dataset):
+    paths, labels, names = inspection.list_images(tiny_dataset / "train")
+    n = TINY_COUNTS["train"]
+    assert names == ["cats", "dogs"]
+    assert list(labels) == [0] * n + [1] * n and labels.dtype.name == "int32"
+    assert all(Path(p).parent.name == names[l] for p, l in zip(paths, labels))
+    assert paths[:n] == sorted(paths[:n])
+
+
+def test_list_images_max_per_class_skip_and_class_order(tiny_dataset):
+    paths, labels, names = inspection.list_images(tiny_dataset / "train", max_per_class=2, class_order=["dogs", "cats"])
+    assert names == ["dogs", "cats"]
+    assert [Path(p).parent.name for p in paths] == ["dogs", "dogs", "cats", "cats"]
+    assert list(labels) == [0, 0, 1, 1]
+    all_paths, _, _ = inspection.list_images(tiny_dataset / "train")
+    with pytest.warns(UserWarning, match="se omitieron 1 archivo"):
+        kept, _, _ = inspection.list_images(tiny_dataset / "train", skip={all_paths[0]})
+    assert all_paths[0] not in kept and len(kept) == len(all_paths) - 1
+
+
+def test_list_images_without_warning_when_clean(tiny_dataset):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        inspection.list_images(tiny_dataset / "test")
+
+
+def test_list_images_no_class_folders(tmp_path):
+    (tmp_path / "train").mkdir()
+    with pytest.raises(FileNotFoundError, match="no tiene carpetas de clase"):
+        inspection.list_images(tmp_path / "train")

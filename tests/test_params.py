@@ -1,0 +1,122 @@
+"""course_utils.params: every set resolves for every notebook; bad values raise ParameterError in Spanish."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from course_utils import params
+from course_utils.config import ENV_PARAM_SET
+from course_utils.params import ParameterError
+
+
+@pytest.fixture(autouse=True)
+def no_param_set_env(monkeypatch):
+    monkeypatch.delenv(ENV_PARAM_SET, raising=False)
+
+
+@pytest.mark.parametrize("notebook, param_set", list(itertools.product(params.NOTEBOOKS, params.PARAM_SET_NAMES)))
+def test_every_set_resolves_for_every_notebook(notebook, param_set):
+    p = params.resolve(notebook, param_set)
+    assert p.notebook == notebook and p.param_set == param_set
+    assert p.img_size >= params.MIN_IMG_SIZE[notebook]
+    assert p.epochs > 0 and p.batch_size > 0
+    assert p.image_shape == (p.img_size, p.img_size, 3)
+    d = p.as_dict()
+    assert d["img_size"] == p.img_size and "extra" not in d
+    for key, value in p.extra.items():
+        assert p[key] == value and d[key] == value
+    if param_set == "smoke":
+        assert p.weights is None and p.max_per_class is not None, "smoke must run offline and small"
+    else:
+        assert p.weights == "imagenet"
+    params.check(p)
+
+
+def test_smoke_is_never_bigger_than_cpu_nor_cpu_than_gpu():
+    for nb in params.NOTEBOOKS:
+        s, c, g = (params.resolve(nb, ps) for ps in params.PARAM_SET_NAMES)
+        assert s.img_size <= c.img_size <= g.img_size, nb
+        assert s.epochs <= c.epochs <= g.epochs, nb
+
+
+def test_min_img_size_builds_the_lesson_cnn():
+    """The smallest size params accepts for 03/04 must build the lesson's CNN (valid padding)."""
+    from course_utils.models import build_cnn, build_cnn_improved
+
+    for nb in ("03_cnn", "04_aumento_datos"):
+        s = params.MIN_IMG_SIZE[nb]
+        build_cnn((s, s, 3))
+        with pytest.raises(ValueError):
+            build_cnn((s - 1, s - 1, 3))
+    for nb in ("05_embeddings", "07_mapas_caracteristicas"):
+        s = params.MIN_IMG_SIZE[nb]
+        build_cnn_improved((s, s, 3))
+
+
+def test_overrides_and_extras():
+    p = params.resolve("04_aumento_datos", "smoke", img_size=80, epochs=1, batch_size=4, max_per_class=7,
+                       weights="imagenet", seed=5, recipe="original", data_source="synthetic", artifacts_dir="/tmp/a")
+    assert (p.img_size, p.epochs, p.batch_size, p.max_per_class, p.weights, p.seed) == (80, 1, 4, 7, "imagenet", 5)
+    assert p["recipe"] == "original" and p.data_source == "synthetic" and p.artifacts_dir == "/tmp/a"
+    keep = params.resolve("04_aumento_datos", "smoke", recipe=None)
+    assert keep["recipe"] == "mejorada"
+    assert params.resolve("06_modelos_preentrenados", "cpu", weights=None).weights is None
+
+
+def test_auto_uses_environment_then_gpu(monkeypatch):
+    monkeypatch.setenv(ENV_PARAM_SET, "smoke")
+    assert params.default_param_set() == "smoke"
+    assert params.resolve("03_cnn", "auto").param_set == "smoke"
+    monkeypatch.delenv(ENV_PARAM_SET)
+    assert params.default_param_set(gpu_available=True) == "gpu"
+    assert params.default_param_set(gpu_available=False) == "cpu"
+
+
+def test_with_overrides_and_table():
+    p = params.resolve("03_cnn", "smoke")
+    q = params.with_overrides(p, epochs=p.epochs + 3)
+    assert q.epochs == p.epochs + 3 and q.img_size == p.img_size and q.notebook == "03_cnn"
+    with pytest.raises(ParameterError, match="EPOCHS"):
+        params.with_overrides(p, epochs=0)
+    t = params.table(p)
+    lines = t.splitlines()
+    assert lines[0].startswith("notebook") and "'03_cnn'" in lines[0]
+    assert any(line.split()[0] == "img_size" and line.split()[1] == str(p.img_size) for line in lines)
+
+
+BAD = [
+    ("epochs_zero", dict(notebook="03_cnn", epochs=0), ["EPOCHS=0", "entero positivo", "Prueba con EPOCHS"]),
+    ("epochs_negative", dict(notebook="03_cnn", epochs=-5), ["EPOCHS=-5", "entero positivo"]),
+    ("epochs_float", dict(notebook="03_cnn", epochs=2.5), ["EPOCHS=2.5", "entero positivo"]),
+    ("epochs_text", dict(notebook="03_cnn", epochs="10"), ["EPOCHS='10'", "entero positivo"]),
+    ("epochs_bool", dict(notebook="03_cnn", epochs=True), ["EPOCHS=True"]),
+    ("batch_zero", dict(notebook="02_mlp", batch_size=0), ["BATCH_SIZE=0", "Prueba con BATCH_SIZE"]),
+    ("img_size_negative", dict(notebook="02_mlp", img_size=-16), ["IMG_SIZE=-16", "entero positivo"]),
+    ("img_size_too_small_cnn", dict(notebook="03_cnn", img_size=32), ["IMG_SIZE=32", "demasiado pequeño", "IMG_SIZE>=46"]),
+    ("img_size_too_small_pretrained", dict(notebook="06_modelos_preentrenados", img_size=16),
+     ["demasiado pequeño", "IMG_SIZE>=32"]),
+    ("max_per_class_zero", dict(notebook="03_cnn", max_per_class=0), ["MAX_PER_CLASS=0", "None"]),
+    ("weights_unknown", dict(notebook="06_modelos_preentrenados", weights="imagnet"), ["WEIGHTS='imagnet'", "imagenet", "None"]),
+    ("seed_text", dict(notebook="03_cnn", seed="42"), ["SEED", "entero"]),
+    ("backbone_unknown", dict(notebook="06_modelos_preentrenados", backbones=("efficientnetb0", "vgg16")),
+     ["Modelo base desconocido", "vgg16", "Opciones", "efficientnetb0"]),
+    ("recipe_unknown", dict(notebook="04_aumento_datos", recipe="rapida"), ["RECIPE='rapida'", "no existe", "mejorada"]),
+    ("extra_unknown", dict(notebook="03_cnn", recipe="original"), ["desconocido", "recipe", "ninguno adicional"]),
+    ("extra_negative", dict(notebook="07_mapas_caracteristicas", filter_steps=0), ["FILTER_STEPS=0", "entero positivo"]),
+    ("notebook_unknown", dict(notebook="08_gan"), ["Cuaderno desconocido", "03_cnn"]),
+    ("param_set_unknown", dict(notebook="03_cnn", param_set="rapido"), ["PARAM_SET='rapido'", "smoke", "cpu", "gpu"]),
+]
+
+
+@pytest.mark.parametrize("kwargs, words", [(k, w) for _, k, w in BAD], ids=[i for i, _, _ in BAD])
+def test_bad_values_raise_parameter_error_in_spanish(kwargs, words):
+    kwargs = dict(kwargs)
+    notebook = kwargs.pop("notebook")
+    param_set = kwargs.pop("param_set", "smoke")
+    with pytest.raises(ParameterError) as exc:
+        params.resolve(notebook, param_set, **kwargs)
+    assert isinstance(exc.value, ValueError)
+    for w in words:
+        assert w in str(exc.value), f"{w!r} missing from: {exc.value}"

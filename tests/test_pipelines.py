@@ -1,0 +1,196 @@
+"""course_utils.pipelines: alignment of images, labels and paths; caching; augmentation; preprocessing; legacy generators."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from course_testing import TINY_COUNTS
+from course_utils import pipelines
+
+
+@pytest.fixture
+def color_set(tmp_path, color_dataset_factory):
+    root = tmp_path / "colores"
+    truth = color_dataset_factory(root, {"train": 10, "validation": 5, "test": 5})
+    return root, truth
+
+
+def _elements(dataset):
+    """Every (image, label) pair of a batched dataset, in order."""
+    xs, ys = [], []
+    for xb, yb in dataset:
+        xs.append(np.asarray(xb))
+        ys.append(np.asarray(yb))
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def _decode_colour(img):
+    """(label, index) encoded in a solid-colour image by color_dataset_factory."""
+    r, g, b = (float(np.round(v)) for v in img.reshape(-1, 3).mean(0))
+    assert np.allclose(img, img.reshape(-1, 3)[0], atol=0.51), "the image should be a solid colour"
+    label = int(round(g / 255))
+    return label, int(r) - 100 * label
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_labels_paths_and_images_stay_aligned(color_set, shuffle):
+    root, truth = color_set
+    split = pipelines.load_split(root / "train", img_size=6, batch_size=3, shuffle=shuffle, preprocessing="none")
+    assert split.class_names == ["cats", "dogs"] and split.class_indices == {"cats": 0, "dogs": 1}
+    assert len(split) == 20 and split.shuffled is shuffle
+    assert [truth[p][0] for p in split.paths] == list(split.labels)
+
+    x, y = _elements(split.dataset)
+    assert x.shape == (20, 6, 6, 3) and x.dtype == np.float32
+    decoded = [_decode_colour(img) for img in x]
+    assert [lab for lab, _ in decoded] == [int(v) for v in y], "every image must carry its own label"
+    if shuffle:
+        assert sorted(decoded) == sorted(truth[p] for p in split.paths)
+        assert decoded != [truth[p] for p in split.paths], "a shuffled split should not keep file order"
+    else:
+        assert decoded == [truth[p] for p in split.paths], "unshuffled order must follow split.paths"
+
+
+def test_shuffled_split_reshuffles_each_epoch(color_set):
+    root, _ = color_set
+    split = pipelines.load_split(root / "train", img_size=4, batch_size=5, shuffle=True, preprocessing="none")
+    e1, _ = _elements(split.dataset)
+    e2, _ = _elements(split.dataset)
+    assert not np.array_equal(e1, e2)
+    assert np.array_equal(np.sort(e1[:, 0, 0, 0]), np.sort(e2[:, 0, 0, 0]))
+
+
+@pytest.mark.parametrize("cache", [True, "file"])
+def test_cache_gives_identical_batches_every_epoch(tiny_dataset, tmp_path, cache):
+    cache = str(tmp_path / "cache") if cache == "file" else cache
+    split = pipelines.load_split(tiny_dataset / "validation", img_size=16, batch_size=4, cache=cache)
+    first = [(np.asarray(x), np.asarray(y)) for x, y in split.dataset]
+    second = [(np.asarray(x), np.asarray(y)) for x, y in split.dataset]
+    assert len(first) == 2
+    for (x1, y1), (x2, y2) in zip(first, second):
+        assert np.array_equal(x1, x2) and np.array_equal(y1, y2)
+
+
+def test_decoded_pixels_match_pil_resize(color_set):
+    root, truth = color_set
+    split = pipelines.load_split(root / "test", img_size=5, batch_size=100, preprocessing="rescale", cache=False)
+    x, _ = _elements(split.dataset)
+    assert x.min() >= 0 and x.max() <= 1
+    label, i = truth[split.paths[-1]]
+    assert np.allclose(x[-1], np.array([label * 100 + i, 255 * label, 77]) / 255, atol=1e-6)
+
+
+def test_load_datasets_augments_only_train(tiny_dataset):
+    seen = []
+
+    def marker(x, training=False):  # a stand-in augmentation that leaves an unmistakable trace
+        seen.append(training)
+        return x + 1000.0
+
+    ds = pipelines.load_datasets(tiny_dataset, img_size=8, batch_size=4, preprocessing="none", augment=marker)
+    assert set(ds) == {"train", "validation", "test"}
+    assert ds["train"].shuffled and not ds["validation"].shuffled and not ds["test"].shuffled
+    xtr, _ = _elements(ds["train"].dataset)
+    assert xtr.min() >= 1000
+    for split in ("validation", "test"):
+        x, _ = _elements(ds[split].dataset)
+        assert x.max() <= 255.0, f"{split} must not be augmented"
+        assert len(x) == 2 * TINY_COUNTS[split]
+    assert seen and all(seen)
+
+
+def test_load_datasets_max_per_class_and_class_order(tiny_dataset):
+    ds = pipelines.load_datasets(tiny_dataset, img_size=8, batch_size=4, max_per_class=2)
+    assert all(len(s) == 4 for s in ds.values())
+    assert all(s.class_names == ["cats", "dogs"] for s in ds.values())
+
+
+def test_make_augmentation_changes_training_images_only(tiny_dataset):
+    split = pipelines.load_split(tiny_dataset / "test", img_size=24, batch_size=6, preprocessing="none")
+    x, _ = next(iter(split.dataset))
+    aug = pipelines.make_augmentation(seed=1)
+    assert [type(l).__name__ for l in aug.layers] == ["RandomFlip", "RandomRotation", "RandomTranslation",
+                                                      "RandomZoom", "RandomShear"]
+    assert np.allclose(np.asarray(aug(x, training=False)), np.asarray(x))
+    out = np.asarray(aug(x, training=True))
+    assert out.shape == tuple(x.shape) and not np.allclose(out, np.asarray(x))
+    assert len(pipelines.make_augmentation(flip=False, shear=0).layers) == 3
+
+
+@pytest.mark.parametrize("mode, expected", [
+    ("rescale", [[0.0, 0.5, 1.0]]),
+    ("none", [[0.0, 127.5, 255.0]]),
+    ("efficientnet", [[0.0, 127.5, 255.0]]),
+    ("mobilenet_v2", [[-1.0, 0.0, 1.0]]),
+    ("resnet", [[255.0 - 103.939, 127.5 - 116.779, 0.0 - 123.68]]),  # RGB -> BGR, minus ImageNet means
+])
+def test_preprocess_function_modes(mode, expected):
+    x = np.array([[0.0, 127.5, 255.0]], dtype="float32")
+    out = np.asarray(pipelines.preprocess_function(mode)(x.copy()))
+    assert np.allclose(out, expected, atol=1e-4)
+
+
+def test_every_backbone_has_a_preprocessing_mode():
+    from course_utils.models import BACKBONES
+
+    assert set(pipelines.BACKBONE_PREPROCESSING) == set(BACKBONES)
+    for name, mode in pipelines.BACKBONE_PREPROCESSING.items():
+        assert mode in pipelines.PREPROCESSING_MODES and BACKBONES[name][1] == mode
+
+
+def test_unknown_preprocessing_mode(tiny_dataset):
+    with pytest.raises(ValueError, match="desconocido.*Opciones"):
+        pipelines.preprocess_function("caffe")
+    with pytest.raises(ValueError, match="Modo de preprocesamiento desconocido"):
+        pipelines.load_split(tiny_dataset / "test", img_size=8, preprocessing="imagenet")
+
+
+@pytest.mark.parametrize("kwargs", [dict(img_size=0), dict(img_size=8, batch_size=0), dict(img_size=-3)])
+def test_load_split_rejects_non_positive_sizes(tiny_dataset, kwargs):
+    with pytest.raises(ValueError, match="enteros positivos"):
+        pipelines.load_split(tiny_dataset / "test", **kwargs)
+
+
+# --------------------------------------------------------------------------- legacy generators
+
+@pytest.mark.parametrize("mode, model_type, low, high", [
+    ("rescaling", None, 0.0, 1.0),
+    ("model_specific", "efficientnet", 0.0, 255.0),
+    ("model_specific", "resnet", -124.0, 152.0),
+    ("model_specific", "mobilenet_v2", -1.0, 1.0),
+    ("augmenting", None, 0.0, 1.0),
+])
+def test_get_generators_valid_modes(tiny_dataset, mode, model_type, low, high):
+    d = tiny_dataset
+    gens = pipelines.get_generators(d / "train", d / "validation", d / "test", (20, 20), preprocessing_mode=mode,
+                                    model_type=model_type, batch_size=4, seed=0)
+    train, val, test = gens
+    assert [g.samples for g in gens] == [2 * TINY_COUNTS[s] for s in ("train", "validation", "test")]
+    assert all(g.class_indices == {"cats": 0, "dogs": 1} for g in gens)
+    assert train.shuffle and not val.shuffle and not test.shuffle
+    for g in gens:
+        x, y = g[0]
+        assert x.shape[1:] == (20, 20, 3) and set(np.unique(y)) <= {0.0, 1.0}
+        assert x.min() >= low - 1e-3 and x.max() <= high + 1e-3
+    assert list(test.classes) == [0] * TINY_COUNTS["test"] + [1] * TINY_COUNTS["test"]
+
+
+def test_get_generators_augmenting_changes_train_only(tiny_dataset):
+    d = tiny_dataset
+    plain = pipelines.get_generators(d / "train", d / "validation", d / "test", (20, 20), batch_size=50, seed=0)
+    aug = pipelines.get_generators(d / "train", d / "validation", d / "test", (20, 20),
+                                   preprocessing_mode="augmenting", batch_size=50, seed=0)
+    assert np.allclose(plain[1][0][0], aug[1][0][0])
+    xp, xa = plain[0][0][0], aug[0][0][0]
+    assert xa.max() <= 1.0 and not np.allclose(np.sort(xp.ravel()), np.sort(xa.ravel()))
+
+
+@pytest.mark.parametrize("mode, model_type", [("rescale", None), ("modelo", None), ("model_specific", None),
+                                              ("model_specific", "vgg16")])
+def test_get_generators_rejects_unknown_mode_or_model(tiny_dataset, mode, model_type):
+    d = tiny_dataset
+    with pytest.raises(ValueError) as exc:
+        pipelines.get_generators(d / "train", d / "validation", d / "test", (20, 20),
+                                 preprocessing_mode=mode, model_type=model_type)
+    assert "Opciones" in str(exc.value) and not isinstance(exc.value, UnboundLocalError)
