@@ -88,8 +88,8 @@ _NOTEBOOK = {
     },
     "02_mlp": {
         "smoke": dict(img_size=16, epochs=3),
-        "cpu": dict(img_size=16, epochs=40),
-        "gpu": dict(img_size=16, epochs=40),
+        "cpu": dict(img_size=16, epochs=60, batch_size=64),
+        "gpu": dict(img_size=16, epochs=60, batch_size=64),
     },
     "03_cnn": {
         "smoke": dict(img_size=64, epochs=2),

@@ -175,8 +175,9 @@ def get_generators(train_dir: str | os.PathLike, validation_dir: str | os.PathLi
     ``ImageDataGenerator`` is deprecated in Keras 3; use :func:`load_datasets`.
     Modes: ``"rescaling"``, ``"model_specific"`` (with ``model_type`` in
     ``"efficientnet"``, ``"resnet"``, ``"mobilenet_v2"``) and ``"augmenting"``.
-    Unlike the original, an unknown mode or model type raises ``ValueError``,
-    and the preprocessing of the model applies to augmented training data too.
+    With ``"augmenting"``, ``model_type`` (optional) chooses the model's own
+    preprocessing for every split instead of rescaling to [0, 1].  Unlike the
+    original, an unknown mode or model type raises ``ValueError``.
     """
     from tensorflow.keras.preprocessing.image import ImageDataGenerator
 
@@ -184,9 +185,9 @@ def get_generators(train_dir: str | os.PathLike, validation_dir: str | os.PathLi
     if preprocessing_mode not in modes:
         raise ValueError(f"preprocessing_mode={preprocessing_mode!r} no existe. Opciones: {', '.join(modes)}.")
     specific = {"efficientnet": "efficientnet", "resnet": "resnet", "mobilenet_v2": "mobilenet_v2"}
-    if preprocessing_mode == "model_specific":
+    if preprocessing_mode == "model_specific" or (preprocessing_mode == "augmenting" and model_type):
         if model_type not in specific:
-            raise ValueError(f"model_type={model_type!r} no es válido con 'model_specific'. "
+            raise ValueError(f"model_type={model_type!r} no es válido con {preprocessing_mode!r}. "
                              f"Opciones: {', '.join(specific)}.")
         base = dict(preprocessing_function=preprocess_function(specific[model_type]))
     else:

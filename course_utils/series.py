@@ -129,7 +129,7 @@ def _fmt(v: Any) -> str:
 
 def _figures(nb_path: Path, limit: int = 2) -> list[str]:
     """The last ``limit`` PNG outputs of an executed notebook, base64-encoded."""
-    if not nb_path.exists():
+    if not nb_path.is_file():
         return []
     nb = json.loads(nb_path.read_text())
     pngs = [o["data"]["image/png"] for c in nb["cells"] if c.get("cell_type") == "code"

@@ -160,6 +160,7 @@ def test_load_split_rejects_non_positive_sizes(tiny_dataset, kwargs):
     ("model_specific", "resnet", -124.0, 152.0),
     ("model_specific", "mobilenet_v2", -1.0, 1.0),
     ("augmenting", None, 0.0, 1.0),
+    ("augmenting", "mobilenet_v2", -1.0, 1.0),
 ])
 def test_get_generators_valid_modes(tiny_dataset, mode, model_type, low, high):
     d = tiny_dataset
@@ -187,7 +188,7 @@ def test_get_generators_augmenting_changes_train_only(tiny_dataset):
 
 
 @pytest.mark.parametrize("mode, model_type", [("rescale", None), ("modelo", None), ("model_specific", None),
-                                              ("model_specific", "vgg16")])
+                                              ("model_specific", "vgg16"), ("augmenting", "vgg16")])
 def test_get_generators_rejects_unknown_mode_or_model(tiny_dataset, mode, model_type):
     d = tiny_dataset
     with pytest.raises(ValueError) as exc:
