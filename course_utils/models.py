@@ -56,11 +56,11 @@ def build_cnn(input_shape: tuple[int, int, int] = (150, 150, 3), dropout: float 
     return model
 
 
-def build_cnn_improved(input_shape: tuple[int, int, int] = (128, 128, 3), dropout: float = 0.5,
+def build_cnn_improved(input_shape: tuple[int, int, int] = (96, 96, 3), dropout: float = 0.5,
                        dense_units: int = 256) -> Any:
     """The course's CPU recipe: the lesson's conv widths with BatchNorm and global pooling.
 
-    Conv2D(3x3, padding same) + BatchNorm + ReLU + MaxPooling per block, then
+    Conv2D(3x3, "valid" padding as in the lesson) + BatchNorm + ReLU + MaxPooling per block, then
     GlobalAveragePooling2D instead of Flatten (a few thousand weights instead
     of millions in the dense layer), Dropout and a sigmoid output.
     """
@@ -70,7 +70,7 @@ def build_cnn_improved(input_shape: tuple[int, int, int] = (128, 128, 3), dropou
     inputs = keras.Input(shape=input_shape, name="imagen")
     x = inputs
     for i, filters in enumerate((32, 64, 128, 128), start=1):
-        x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv{i}")(x)
+        x = layers.Conv2D(filters, 3, use_bias=False, name=f"conv{i}")(x)
         x = layers.BatchNormalization(name=f"bn{i}")(x)
         x = layers.Activation("relu", name=f"relu{i}")(x)
         x = layers.MaxPooling2D(name=f"pool{i}")(x)

@@ -33,9 +33,10 @@ BACKBONES = ("efficientnetb0", "mobilenetv2", "resnet50")
 RECIPES = ("original", "mejorada")
 #: Smallest image side each notebook's model accepts.  Four blocks of 3x3 conv with
 #: "valid" padding + 2x2 pooling (the lesson's CNN, in 03 and in 04's "original"
-#: recipe) need 46 px (46 -> 22 -> 10 -> 4 -> 1); with "same" padding 16 px would do.
-MIN_IMG_SIZE = {"02_mlp": 8, "03_cnn": 46, "04_aumento_datos": 46, "05_embeddings": 32,
-                "06_modelos_preentrenados": 32, "07_mapas_caracteristicas": 32,
+#: recipe, and the course's improved CNN that 05 and 07 may train as a fallback) need 46 px
+#: (46 -> 22 -> 10 -> 4 -> 1).
+MIN_IMG_SIZE = {"02_mlp": 8, "03_cnn": 46, "04_aumento_datos": 46, "05_embeddings": 46,
+                "06_modelos_preentrenados": 32, "07_mapas_caracteristicas": 46,
                 "01_exploracion_datos": 8}
 
 
@@ -92,14 +93,14 @@ _NOTEBOOK = {
         "gpu": dict(img_size=16, epochs=60, batch_size=64),
     },
     "03_cnn": {
-        "smoke": dict(img_size=64, epochs=2),
-        "cpu": dict(img_size=150, epochs=12),
-        "gpu": dict(img_size=150, epochs=30),
+        "smoke": dict(img_size=64, epochs=2, extra=dict(mixed_precision=False, jit_compile=False)),
+        "cpu": dict(img_size=150, epochs=12, extra=dict(mixed_precision=False, jit_compile=False)),
+        "gpu": dict(img_size=150, epochs=30, extra=dict(mixed_precision=False, jit_compile=False)),
     },
     "04_aumento_datos": {
-        "smoke": dict(img_size=64, epochs=2, extra=dict(recipe="mejorada", compare_pipelines_batches=3)),
-        "cpu": dict(img_size=128, epochs=45, extra=dict(recipe="mejorada", compare_pipelines_batches=20)),
-        "gpu": dict(img_size=150, epochs=100, extra=dict(recipe="mejorada", compare_pipelines_batches=50)),
+        "smoke": dict(img_size=64, epochs=2, extra=dict(recipe="mejorada", compare_pipelines_batches=3, augmentation="moderado", mixed_precision=False, jit_compile=False)),
+        "cpu": dict(img_size=96, epochs=40, extra=dict(recipe="mejorada", compare_pipelines_batches=20, augmentation="moderado", mixed_precision=False, jit_compile=False)),
+        "gpu": dict(img_size=150, epochs=100, extra=dict(recipe="mejorada", compare_pipelines_batches=50, augmentation="fuerte", mixed_precision=False, jit_compile=False)),
     },
     "05_embeddings": {
         "smoke": dict(img_size=64, extra=dict(tsne_points=80, fallback_epochs=2)),
@@ -206,6 +207,11 @@ def check(p: Params) -> None:
         if name not in BACKBONES:
             raise ParameterError(
                 f"Modelo base desconocido: {name!r}. Opciones: {', '.join(BACKBONES)}.")
+    for key in ("mixed_precision", "jit_compile"):
+        if key in p.extra and not isinstance(p.extra[key], bool):
+            raise ParameterError(f"{key.upper()}={p.extra[key]!r} debe ser True o False.")
+    if p.extra.get("augmentation", "moderado") not in ("moderado", "fuerte"):
+        raise ParameterError(f"AUGMENTATION={p.extra['augmentation']!r} no existe. Opciones: moderado, fuerte.")
     recipe = p.extra.get("recipe")
     if recipe is not None and recipe not in RECIPES:
         raise ParameterError(f"RECIPE={recipe!r} no existe. Opciones: {', '.join(RECIPES)}.")

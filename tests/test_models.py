@@ -42,13 +42,14 @@ def test_build_mlp_params():
 
 
 def test_build_cnn_improved_params_and_batchnorm():
-    m = models.build_cnn_improved((32, 32, 3), dense_units=16)
+    m = models.build_cnn_improved((64, 64, 3), dense_units=16)
     convs = _conv(3, 3, 32, False) + _conv(3, 32, 64, False) + _conv(3, 64, 128, False) + _conv(3, 128, 128, False)
     bn = 4 * (32 + 64 + 128 + 128)
     dense = 128 * 16 + 16 + 16 + 1
     counts = models.count_params(m)
     assert counts["total"] == convs + bn + dense
     assert counts["non_trainable"] == bn // 2  # moving mean and variance
+    # valid padding: 64 -> 62 -> 31 -> 29 -> 14 -> 12 -> 6 -> 4 -> 2
     assert m.get_layer("pool4").output.shape == (None, 2, 2, 128)
 
 
@@ -154,7 +155,7 @@ def test_sub_model_of_lesson_builders():
     ext = models.feature_extractor(m, "dense")
     assert ext.output.shape == (None, 8)
     assert [l.name for l in models.conv_layers(m)] == ["conv1", "conv2", "conv3", "conv4"]
-    f = models.feature_extractor(models.build_cnn_improved((32, 32, 3)), "gap")
+    f = models.feature_extractor(models.build_cnn_improved((48, 48, 3)), "gap")
     assert f.output.shape == (None, 128)
 
 
@@ -194,10 +195,10 @@ def test_load_course_cnn_prefers_saved_models(tmp_path, capsys):
     from course_utils.artifacts import save_model
 
     art = tmp_path / "art"
-    small = models.build_cnn_improved((32, 32, 3), dense_units=4)
+    small = models.build_cnn_improved((48, 48, 3), dense_units=4)
     save_model(small, art / models.SAVED_MODELS["cnn"])
     model, how = models.load_course_cnn(art, allow_download=False)
-    assert model.input_shape == (None, 32, 32, 3) and "03" in how
+    assert model.input_shape == (None, 48, 48, 3) and "03" in how
     # A corrupt 04 model is reported and skipped, never deleted.
     bad = art / models.SAVED_MODELS["cnn_aumento"]
     bad.write_bytes(b"roto")
