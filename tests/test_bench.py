@@ -23,6 +23,7 @@ def run(tmp_path_factory):
     root = make_synthetic_dataset(tmp / "data", counts={"train": 12, "validation": 6, "test": 6})
     cfg = bench.BenchConfig(epochs=1, batch_size=8, small_size=16, large_size=48,
                             min_later_seconds=0.0, min_later_passes=1, max_later_passes=1, run_eagerly=True,
+                            mlp_recipe_epochs=(1, 1),
                             mode="test")
     lines: list[str] = []
     result = bench.run_benchmark(root, cfg, progress=lines.append, data_kind="synthetic")
@@ -34,7 +35,7 @@ def test_every_row_with_finite_positive_numbers(run):
     cfg, result, _, _, _ = run
     keys = [r.key for r in result.rows]
     assert keys == bench.expected_keys(cfg)
-    assert len(keys) == 14
+    assert len(keys) == 16
     for r in result.rows:
         values = (r.legacy, r.modern, r.ratio)
         assert all(math.isfinite(v) for v in values), r
@@ -49,15 +50,16 @@ def test_every_row_with_finite_positive_numbers(run):
 def test_targets_are_marked(run):
     cfg, result, _, _, _ = run
     by_key = {r.key: r for r in result.rows}
-    for key in (f"throughput_{cfg.large_size}_noaug_later", "train_mlp_time", "train_mlp_accuracy"):
+    for key in (f"throughput_{cfg.large_size}_noaug_later", "recipe_mlp_time", "recipe_mlp_accuracy"):
         assert by_key[key].target and by_key[key].met in (True, False)
     assert sum(bool(r.target) for r in result.rows) == 3
 
 
 def test_progress_one_line_per_measurement(run):
     _, _, lines, _, _ = run
-    assert len(lines) == 1 + 8 + len(bench.MODEL_SPECS)  # data line, throughput rows, one per model
-    assert sum(line.startswith("[") for line in lines) == 8 + len(bench.MODEL_SPECS)
+    # data line, throughput rows, one per model, one for the MLP recipes
+    assert len(lines) == 1 + 8 + len(bench.MODEL_SPECS) + 1
+    assert sum(line.startswith("[") for line in lines) == 8 + len(bench.MODEL_SPECS) + 1
 
 
 def test_files_written(run):

@@ -60,7 +60,8 @@ def test_image_sizes_skips_unreadable(dataset_copy):
     ("truncated", ("truncated", None)), ("zero", ("unreadable", None)), ("text", ("not_image", None)),
     ("webp", ("not_image", "RGB")),
 ])
-def test_check_image(tmp_path, kind, expected):
+@pytest.mark.parametrize("full", [True, False], ids=["decode", "quick"])
+def test_check_image(tmp_path, kind, expected, full):
     p = tmp_path / ("x.png" if kind == "rgba_png" else "x.jpg")
     if kind in ("rgb", "gray", "cmyk"):
         p.write_bytes(jpeg_bytes(1, (40, 30), {"rgb": "RGB", "gray": "L", "cmyk": "CMYK"}[kind]))
@@ -75,7 +76,7 @@ def test_check_image(tmp_path, kind, expected):
         p.write_text("hola, no soy una foto")
     elif kind == "webp":
         Image.new("RGB", (9, 9)).save(p, format="WEBP")
-    assert inspection.check_image(p) == expected
+    assert inspection.check_image(p, full=full) == expected
 
 
 def test_validate_clean_dataset(tiny_dataset):
@@ -141,3 +142,12 @@ def test_list_images_no_class_folders(tmp_path):
     (tmp_path / "train").mkdir()
     with pytest.raises(FileNotFoundError, match="no tiene carpetas de clase"):
         inspection.list_images(tmp_path / "train")
+
+
+def test_quick_check_catches_truncated_png(tmp_path):
+    p = tmp_path / "x.png"
+    Image.new("RGB", (40, 40), (9, 9, 9)).save(p)
+    data = p.read_bytes()
+    p.write_bytes(data[:-20])  # loses the IEND chunk
+    assert inspection.check_image(p, full=False)[0] == "truncated"
+    assert inspection.check_image(p, full=True)[0] != "ok"

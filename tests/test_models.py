@@ -218,13 +218,13 @@ def test_load_course_cnn_without_anything_explains(tmp_path, isolated_course_env
 def test_load_course_cnn_trains_a_short_fallback(tmp_path, tiny_dataset, isolated_course_env, offline_gdown, capsys):
     from course_utils.pipelines import load_datasets
 
-    ds = load_datasets(tiny_dataset, img_size=32, batch_size=8)
+    ds = load_datasets(tiny_dataset, img_size=48, batch_size=8)
     model, how = models.load_course_cnn(tmp_path / "art", train_data=ds["train"], validation_data=ds["validation"],
-                                        fallback_epochs=1, img_size=32)
-    assert "1 épocas" in how and model.input_shape == (None, 32, 32, 3)
+                                        fallback_epochs=1, img_size=48)
+    assert "1 épocas" in how and model.input_shape == (None, 48, 48, 3)
     saved = tmp_path / "art" / getattr(models, "FALLBACK_MODEL", models.SAVED_MODELS["cnn_aumento"])
     assert saved.exists(), "the short run must be saved so that the next notebook reuses it"
     again, how2 = models.load_course_cnn(tmp_path / "art", allow_download=False)
     assert "entrenada aquí mismo" not in how2, "the second call must load the saved model, not train again"
-    x = np.random.default_rng(0).random((2, 32, 32, 3)).astype("float32")
+    x = np.random.default_rng(0).random((2, 48, 48, 3)).astype("float32")
     assert np.allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5)

@@ -103,7 +103,7 @@ BAD = [
     ("backbone_unknown", dict(notebook="06_modelos_preentrenados", backbones=("efficientnetb0", "vgg16")),
      ["Modelo base desconocido", "vgg16", "Opciones", "efficientnetb0"]),
     ("recipe_unknown", dict(notebook="04_aumento_datos", recipe="rapida"), ["RECIPE='rapida'", "no existe", "mejorada"]),
-    ("extra_unknown", dict(notebook="03_cnn", recipe="original"), ["desconocido", "recipe", "ninguno adicional"]),
+    ("extra_unknown", dict(notebook="02_mlp", recipe="original"), ["desconocido", "recipe", "ninguno adicional"]),
     ("extra_negative", dict(notebook="07_mapas_caracteristicas", filter_steps=0), ["FILTER_STEPS=0", "entero positivo"]),
     ("notebook_unknown", dict(notebook="08_gan"), ["Cuaderno desconocido", "03_cnn"]),
     ("param_set_unknown", dict(notebook="03_cnn", param_set="rapido"), ["PARAM_SET='rapido'", "smoke", "cpu", "gpu"]),
