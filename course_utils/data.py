@@ -72,16 +72,31 @@ DATASETS: dict[str, DatasetSpec] = {
         name="external_cat", filename="dc_cat.jpg",
         drive_ids=("1OEUZgYKM_brFUwjNi1RmMCOLzctdimYK",),
         description="Foto externa de un gato (abisinio).",
-        mirror_sha256=None),
+        mirror_sha256="66df6f98a87886321741a253f892448094d293760c1e14d1c309c74113d7b84c"),
     "external_dog": DatasetSpec(
         name="external_dog", filename="dc_dog.jpg",
         drive_ids=("1eSWPCWL-mc4ekrjbh5BN25IKlNZfAECF",),
-        description="Foto externa de un perro (Boston terrier)."),
+        description="Foto externa de un perro (Boston terrier).",
+        mirror_sha256="463609fb7df913652f546ed84f497f9afba7607132f224152b34795ffdeeaea4"),
     "cnn_improved_model": DatasetSpec(
         name="cnn_improved_model", filename="cnn_perros_gatos_improved.keras",
         drive_ids=("13L5oCFXIgw22FR8irsuwNHvnzekA7bGd",),
         description="CNN del curso entrenada con el conjunto completo (~87% en prueba)."),
 }
+
+
+def registry_records() -> list[dict]:
+    """The registry as plain records (what ``data/datasets.json`` in the repository holds)."""
+    from dataclasses import asdict
+
+    out = []
+    for spec in DATASETS.values():
+        rec = asdict(spec)
+        rec["drive_ids"] = list(spec.drive_ids)
+        rec["extra_urls"] = list(spec.extra_urls)
+        rec["urls"] = [f"https://drive.google.com/uc?id={i}" for i in spec.drive_ids]
+        out.append(rec)
+    return out
 
 
 def sha256sum(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

@@ -155,11 +155,13 @@ def test_fetch_tries_next_source_after_a_failure(served_zip, cache, monkeypatch,
     assert (root / ".complete").exists()
 
 
-def test_fetch_plain_file_and_external_images(tmp_path, cache):
+def test_fetch_plain_file_and_external_images(tmp_path, cache, monkeypatch):
     mirror = tmp_path / "fotos"
     mirror.mkdir()
     (mirror / "dc_cat.jpg").write_bytes(b"gato")
     (mirror / "dc_dog.jpg").write_bytes(b"perro")
+    use_spec(monkeypatch, "external_cat", mirror_sha256=sha256_of(mirror / "dc_cat.jpg"))
+    use_spec(monkeypatch, "external_dog", mirror_sha256=None)
     cache_new = tmp_path / "cache2"
     imgs = data.external_images(cache_new, progress=False, mirrors=str(mirror))
     assert set(imgs) == {"cat", "dog"}
@@ -376,3 +378,13 @@ def test_real_course_archive_matches_registry():
     assert len(names) == 4000
     assert {n.split("/")[0] for n in names} == {spec.top_folder}
     assert {tuple(n.split("/")[1:3]) for n in names} == {(s, c) for s in data.SPLITS for c in data.CLASSES}
+
+
+def test_external_photo_with_wrong_checksum_is_refused(tmp_path, cache):
+    """The registry knows the course photos' sha256: a different file in a mirror is refused."""
+    mirror = tmp_path / "fotos"
+    mirror.mkdir()
+    (mirror / "dc_dog.jpg").write_bytes(b"no es el perro del curso")
+    with pytest.raises(data.DownloadError, match="sha256 no coincide"):
+        data.fetch("external_dog", tmp_path / "c", mirrors=str(mirror), progress=False, sources=None)
+    assert not (tmp_path / "c" / "dc_dog.jpg").exists()

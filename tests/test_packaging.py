@@ -107,3 +107,12 @@ def test_gitignore_keeps_data_and_builds_out():
     ignored = (ROOT / ".gitignore").read_text().split()
     for entry in ("build/", "artifacts/", ".venv/", "*.keras"):
         assert entry in ignored
+
+
+def test_data_registry_file_matches_code():
+    from course_utils.data import registry_records
+
+    on_disk = json.loads((ROOT / "data" / "datasets.json").read_text())
+    assert on_disk == json.loads(json.dumps(registry_records())), "regenera data/datasets.json (ver data/README.md)"
+    names = {r["name"] for r in on_disk}
+    assert {"cats_dogs_small", "cats_dogs_full", "external_cat", "external_dog", "cnn_improved_model"} <= names
