@@ -92,14 +92,6 @@ def load_model(path: str | os.PathLike, *, safe_mode: bool = True, compile: bool
                              f"({type(exc).__name__}: {exc}). Vuelve a entrenarlo o descargarlo.") from exc
 
 
-def save_figure(fig: Any, path: str | os.PathLike, dpi: int = 100) -> Path:
-    """Save a matplotlib figure atomically (PNG by the path's suffix)."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
-    return path
-
-
 def _clean(value: Any) -> Any:
     if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
         value = value.item()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
 
-def _batches(data: Any):
+def iter_batches(data: Any) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield ``(x, y)`` batches from a SplitData, a tf.data dataset or a legacy generator."""
     dataset = getattr(data, "dataset", data)
     if hasattr(dataset, "reset") and hasattr(dataset, "__len__") and hasattr(dataset, "classes"):
@@ -50,7 +50,7 @@ def predict(model: Any, data: Any, y: Any = None) -> tuple[np.ndarray, np.ndarra
         scores = _scores(model, data)
         return np.asarray(y).reshape(-1).astype(int), scores_to_labels(scores), scores
     ys, ss = [], []
-    for xb, yb in _batches(data):
+    for xb, yb in iter_batches(data):
         ss.append(_scores(model, xb))
         ys.append(np.asarray(yb).reshape(-1))
     scores = np.concatenate(ss)

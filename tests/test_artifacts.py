@@ -117,16 +117,6 @@ def test_load_model_refuses_lambda_in_safe_mode(tmp_path):
     assert np.allclose(loaded.predict(np.ones((1, 3), "float32"), verbose=0), 2.0)
 
 
-def test_save_figure_atomic_png(tmp_path):
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots()
-    ax.plot([0, 1])
-    p = artifacts.save_figure(fig, tmp_path / "figs" / "curva.png")
-    assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert [x.name for x in p.parent.iterdir()] == ["curva.png"]
-
-
 def test_record_and_read_results(tmp_path):
     artifacts.record_results(tmp_path, "03_cnn", accuracy=np.float32(0.75), n=np.int64(10), perdida=float("nan"),
                              curva=[1.0, float("inf")], por_clase={"cats": np.float64(0.5)})

@@ -372,7 +372,7 @@ PARAM_CASES = {
 
 
 @pytest.mark.parametrize("name", list(PARAM_CASES))
-def test_bad_parameter(name, dataset_copy, tmp_path, isolated_course_env, offline_keras_downloads, tree_snapshot):
+def test_bad_parameter(name, dataset_copy, tmp_path, isolated_course_env, no_network, tree_snapshot):
     from types import SimpleNamespace
 
     action, error, words = PARAM_CASES[name]
@@ -461,27 +461,13 @@ def _fail_write_json(tmp_path, monkeypatch):
     return target, lambda: artifacts.write_json(target, {"accuracy": 0.9, "modelo": object()}), TypeError
 
 
-def _fail_save_figure(tmp_path, monkeypatch):
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots()
-    target = artifacts.save_figure(fig, tmp_path / "curvas.png")
-
-    def partial(fname, *a, **k):
-        Path(fname).write_bytes(b"\x89PNG a medias")
-        raise OSError("disco lleno")
-
-    monkeypatch.setattr(fig, "savefig", partial)
-    return target, lambda: artifacts.save_figure(fig, target), OSError
-
-
 def _fail_record_results(tmp_path, monkeypatch):
     target = artifacts.record_results(tmp_path, "03_cnn", accuracy=0.8)
     return target, lambda: artifacts.record_results(tmp_path, "03_cnn", modelo=object()), TypeError
 
 
 SAVE_CASES = {"save_model_interrupted": _fail_model_save, "write_json_fails": _fail_write_json,
-              "save_figure_fails": _fail_save_figure, "record_results_fails": _fail_record_results}
+              "record_results_fails": _fail_record_results}
 
 
 @pytest.mark.parametrize("name", list(SAVE_CASES))

@@ -74,16 +74,21 @@ def test_auto_uses_environment_then_gpu(monkeypatch):
     assert params.default_param_set(gpu_available=False) == "cpu"
 
 
-def test_with_overrides_and_table():
+def test_table_lists_every_value():
     p = params.resolve("03_cnn", "smoke")
-    q = params.with_overrides(p, epochs=p.epochs + 3)
-    assert q.epochs == p.epochs + 3 and q.img_size == p.img_size and q.notebook == "03_cnn"
-    with pytest.raises(ParameterError, match="EPOCHS"):
-        params.with_overrides(p, epochs=0)
-    t = params.table(p)
-    lines = t.splitlines()
+    lines = params.table(p).splitlines()
     assert lines[0].startswith("notebook") and "'03_cnn'" in lines[0]
     assert any(line.split()[0] == "img_size" and line.split()[1] == str(p.img_size) for line in lines)
+    assert {line.split()[0] for line in lines} == set(p.as_dict())
+
+
+def test_every_value_reads_as_attribute_and_item():
+    p = params.resolve("04_aumento_datos", "smoke")
+    assert p.img_size == p["img_size"] and p.recipe == p["recipe"] == p.extra["recipe"]
+    with pytest.raises(AttributeError, match="no tiene el parámetro"):
+        p.receta
+    with pytest.raises(KeyError):
+        p["receta"]
 
 
 BAD = [
