@@ -21,7 +21,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from .config import ENV_MIRROR, cache_dir as _cache_dir
+from .config import ENV_MIRROR
+from .config import cache_dir as _cache_dir
 from .layout import SPLITS
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -148,7 +149,7 @@ def show_misclassified(paths: Sequence[str], y_true: np.ndarray, y_pred: np.ndar
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.4 * rows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
-    for ax, (i, label) in zip(axes.flat, picks):
+    for ax, (i, label) in zip(axes.flat, picks, strict=False):
         with Image.open(paths[i]) as im:
             ax.imshow(im.convert("RGB"))
         extra = f" ({float(np.ravel(scores)[i]):.2f})" if scores is not None and np.ndim(scores) <= 2 and np.size(scores) == len(y_true) else ""

@@ -7,10 +7,10 @@ builders make the same models for the benchmark, the tests and the fallback
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from .backbones import BACKBONES
-
 
 
 class WeightsUnavailableError(RuntimeError):
@@ -85,7 +85,7 @@ def _layer(model: Any, layer: Any) -> Any:
         try:
             return model.get_layer(layer)
         except ValueError as exc:
-            names = ", ".join(l.name for l in model.layers)
+            names = ", ".join(layer.name for layer in model.layers)
             raise ValueError(f"El modelo no tiene una capa llamada {layer!r}. Capas: {names}.") from exc
     return layer
 
@@ -122,7 +122,7 @@ def conv_layers(model: Any, include_pooling: bool = False) -> list[Any]:
     kinds: tuple = (layers.Conv2D,)
     if include_pooling:
         kinds += (layers.MaxPooling2D, layers.AveragePooling2D)
-    return [l for l in model.layers if isinstance(l, kinds)]
+    return [layer for layer in model.layers if isinstance(layer, kinds)]
 
 
 def load_backbone(name: str, weights: str | None = "imagenet", input_shape: tuple[int, int, int] = (224, 224, 3),

@@ -9,10 +9,8 @@ notebook carries outputs or execution counts that nbval does not use, lacks a
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
-from typing import Any
 
 CHECK_MARK = "NBVAL_CHECK_OUTPUT"
 

@@ -20,13 +20,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .config import ENV_PARAM_SET
-from .schema import BY_NAME, COMMON, PARAM_SET_NAMES, PARAMETERS, SETS, Param
+from .schema import BY_NAME, COMMON, LABELS, PARAM_SET_NAMES, PARAMETERS, SETS, Param
 
 NOTEBOOKS: tuple[str, ...] = tuple(BY_NAME)
 #: Smallest image side each notebook's model accepts (from the schema).
 MIN_IMG_SIZE: dict[str, int] = {name: nb.min_img_size for name, nb in BY_NAME.items()}
 __all__ = ["NOTEBOOKS", "PARAM_SET_NAMES", "MIN_IMG_SIZE", "ParameterError", "Params",
-           "default_param_set", "resolve", "check", "table"]
+           "default_param_set", "resolve", "check", "table", "label"]
 
 
 class ParameterError(ValueError):
@@ -177,3 +177,8 @@ def table(p: Params) -> str:
     rows = [(k, repr(v)) for k, v in p.as_dict().items()]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def label(value: str) -> str:
+    """The Spanish name of a parameter value, for titles (``label("improved") == "mejorada"``)."""
+    return LABELS.get(value, value)

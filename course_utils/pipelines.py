@@ -14,9 +14,10 @@ recipe, kept for comparison: it decodes every JPEG again in every epoch.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

@@ -113,12 +113,18 @@ def render(text: str, generated: dict[str, str]) -> str:
     return _BLOCK.sub(fill, text)
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m course_utils.readme``."""
+    ap = argparse.ArgumentParser(prog="python -m course_utils.readme", description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="no escribir; fallar si el README no está al día")
     ap.add_argument("--readme", type=Path, default=README)
     ap.add_argument("--results", type=Path, default=RESULTS_DIR)
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Rewrite the README's generated blocks; with ``--check``, exit code 1 when they are out of date."""
+    args = parser().parse_args(argv)
     text = args.readme.read_text()
     new = render(text, blocks(args.results))
     if args.check:

@@ -43,9 +43,11 @@ class Param:
 
 
 #: Recipes of notebook 04's CNN: the lesson's, and the course's CPU recipe.
-RECIPES = ("original", "mejorada")
-#: Strengths of notebook 04's augmentation.
-AUGMENTATIONS = ("moderado", "fuerte")
+RECIPES = ("original", "improved")
+#: Strengths of notebook 04's augmentation: the course's CPU strength, and the lesson's.
+AUGMENTATIONS = ("moderate", "strong")
+#: Spanish names of values, for titles and printed text (values stay English identifiers).
+LABELS: dict[str, str] = {"original": "original", "improved": "mejorada", "moderate": "moderado", "strong": "fuerte"}
 
 PARAMETERS: dict[str, Param] = {
     # Common to every notebook (fields of params.Params).
@@ -62,9 +64,9 @@ PARAMETERS: dict[str, Param] = {
     "n_sample_images": Param("int", "fotos de ejemplo a mostrar (mitad gatos, mitad perros)"),
     "mixed_precision": Param("bool", "precisión mixta float16 (solo GPU; cambia un poco los resultados)"),
     "jit_compile": Param("bool", "compilación XLA (más rápida en GPU)"),
-    "recipe": Param("choice", "receta de la CNN: 'original' (la de la lección) o 'mejorada'", choices=RECIPES),
+    "recipe": Param("choice", "receta de la CNN: 'original' (la de la lección) o 'improved' (la mejorada)", choices=RECIPES),
     "compare_pipelines_batches": Param("int", "batches para medir la velocidad de cada pipeline"),
-    "augmentation": Param("choice", "intensidad del aumento: 'moderado' o 'fuerte' (el de la lección)",
+    "augmentation": Param("choice", "intensidad del aumento: 'moderate' (moderado) o 'strong' (fuerte, el de la lección)",
                           choices=AUGMENTATIONS),
     "tsne_points": Param("int", "máximo de puntos para t-SNE"),
     "fallback_epochs": Param("int", "épocas del entrenamiento corto si no hay modelo guardado"),
@@ -144,12 +146,12 @@ NOTEBOOKS: tuple[Notebook, ...] = (
         "04_aumento_datos", "Aumento de datos",
         "capas de preprocesamiento, Dropout, BatchNorm, análisis de errores, fotos externas",
         "data augmentation with preprocessing layers, error analysis", min_img_size=46,
-        values={"smoke": dict(img_size=64, epochs=2, recipe="mejorada", compare_pipelines_batches=3,
-                              augmentation="moderado", **_NO_XLA),
-                "cpu": dict(img_size=96, epochs=40, recipe="mejorada", compare_pipelines_batches=20,
-                            augmentation="moderado", **_NO_XLA),
-                "gpu": dict(img_size=150, epochs=100, recipe="mejorada", compare_pipelines_batches=50,
-                            augmentation="fuerte", **_NO_XLA)}),
+        values={"smoke": dict(img_size=64, epochs=2, recipe="improved", compare_pipelines_batches=3,
+                              augmentation="moderate", **_NO_XLA),
+                "cpu": dict(img_size=96, epochs=40, recipe="improved", compare_pipelines_batches=20,
+                            augmentation="moderate", **_NO_XLA),
+                "gpu": dict(img_size=150, epochs=100, recipe="improved", compare_pipelines_batches=50,
+                            augmentation="strong", **_NO_XLA)}),
     Notebook(
         "05_embeddings", "Embeddings + scikit-learn",
         "la CNN como extractor de características; SVC, árboles, k-NN; PCA y t-SNE",

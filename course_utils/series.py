@@ -167,8 +167,9 @@ def write_summary(runs: list[NotebookRun], out: Path, param_set: str, command: s
     (out / "summary.html").write_text(report.html_page(body))
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m course_utils.series``."""
+    ap = argparse.ArgumentParser(prog="python -m course_utils.series", description=__doc__.splitlines()[0])
     ap.add_argument("--params", default=DEFAULT_PARAM_SET, choices=PARAM_SET_NAMES, help="conjunto de parámetros")
     ap.add_argument("--notebooks", nargs="*", help="prefijos, p. ej. 01 03 (por defecto, todos)")
     ap.add_argument("--out", help="carpeta de salida (por defecto build/<params>)")
@@ -179,7 +180,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="parámetro extra para todos los cuadernos (valor JSON o texto)")
     ap.add_argument("--check-levels", metavar="SUMMARY_JSON",
                     help="solo comprobar los niveles de precisión de un summary.json y salir")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the series (exit code 0 when every notebook ran) or check levels (0 when met); 2 on bad input."""
+    args = parser().parse_args(argv)
     if args.check_levels:
         bad = check_levels(args.check_levels)
         print("\n".join(bad) if bad else "Niveles de la lección alcanzados (o no aplican a este conjunto).")

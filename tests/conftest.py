@@ -27,10 +27,7 @@ import matplotlib  # noqa: E402
 matplotlib.use("Agg")
 
 import pytest  # noqa: E402
-
-from course_testing import (  # noqa: E402
-    TINY_COUNTS, jpeg_bytes, snapshot_tree, temp_leftovers, write_solid_image)
-
+from course_testing import TINY_COUNTS, jpeg_bytes, snapshot_tree, temp_leftovers, write_solid_image  # noqa: E402
 
 # --------------------------------------------------------------------------- fixtures
 

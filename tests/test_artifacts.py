@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from course_testing import sha256_of
+
 from course_utils import artifacts
 from course_utils.artifacts import ModelLoadError
 

@@ -8,6 +8,7 @@ import pytest
 from course_utils.course_model import FALLBACK_MODEL, SAVED_MODELS, CourseModel, load_course_cnn
 from course_utils.models import build_cnn_improved
 
+
 def test_load_course_cnn_prefers_saved_models(tmp_path):
     from course_utils.artifacts import save_model
 

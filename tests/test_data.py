@@ -12,8 +12,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from course_testing import SHARED_DATA, sha256_of
+
 from course_utils import data
 from course_utils.config import ENV_MIRROR
 from course_utils.layout import CLASSES, SPLITS

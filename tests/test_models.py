@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -29,7 +31,7 @@ def test_build_cnn_lesson_shapes_and_params():
 def test_build_cnn_with_dropout():
     m = models.build_cnn((64, 64, 3), dropout=0.5, dense_units=32)
     assert m.name == "cnn_dropout"
-    names = [l.name for l in m.layers]
+    names = [layer.name for layer in m.layers]
     assert names.index("dropout") == names.index("flatten") + 1
     assert m.get_layer("dropout").rate == 0.5
 
@@ -37,8 +39,8 @@ def test_build_cnn_with_dropout():
 def test_build_mlp_params():
     m = models.build_mlp((16, 16, 3))
     sizes = [16 * 16 * 3, 256, 512, 512, 256, 1]
-    assert m.count_params() == sum(a * b + b for a, b in zip(sizes, sizes[1:]))
-    assert sum(type(l).__name__ == "Dropout" for l in m.layers) == 4
+    assert m.count_params() == sum(a * b + b for a, b in pairwise(sizes))
+    assert sum(type(layer).__name__ == "Dropout" for layer in m.layers) == 4
 
 
 def test_build_cnn_improved_params_and_batchnorm():
@@ -114,8 +116,8 @@ def any_model(request, tmp_path_factory):
 
 
 def test_conv_layers_found_by_type(any_model):
-    assert [l.name for l in models.conv_layers(any_model)] == ["Convolution1", "Convolution2"]
-    assert [l.name for l in models.conv_layers(any_model, include_pooling=True)] == \
+    assert [layer.name for layer in models.conv_layers(any_model)] == ["Convolution1", "Convolution2"]
+    assert [layer.name for layer in models.conv_layers(any_model, include_pooling=True)] == \
         ["Convolution1", "Pooling1", "Convolution2"]
 
 
@@ -131,7 +133,7 @@ def test_sub_model_by_name_index_layer_and_list(any_model):
     outs = models.sub_model(m, ["Convolution1", "Convolution2"])(x)
     assert [tuple(o.shape) for o in outs] == [(3, 10, 10, 4), (3, 3, 3, 6)]
     assert np.allclose(np.asarray(outs[0]), _manual(m, x, "Convolution1"), atol=1e-5)
-    index = [l.name for l in m.layers].index("densa")
+    index = [layer.name for layer in m.layers].index("densa")
     assert np.allclose(np.asarray(models.sub_model(m, index)(x)), _manual(m, x, "densa"), atol=1e-5)
 
 
@@ -158,7 +160,7 @@ def test_sub_model_of_lesson_builders():
     m = models.build_cnn((64, 64, 3), dense_units=8)
     ext = models.sub_model(m, "dense")
     assert ext.output.shape == (None, 8)
-    assert [l.name for l in models.conv_layers(m)] == ["conv1", "conv2", "conv3", "conv4"]
+    assert [layer.name for layer in models.conv_layers(m)] == ["conv1", "conv2", "conv3", "conv4"]
     f = models.sub_model(models.build_cnn_improved((48, 48, 3)), "gap")
     assert f.output.shape == (None, 128)
 
@@ -206,7 +208,7 @@ def test_network_error_is_found_through_the_exception_chain():
         try:
             raise urllib.error.URLError("sin red")
         except urllib.error.URLError as e:  # what keras.utils.get_file does
-            raise Exception(f"URL fetch failure: {e}")
+            raise Exception(f"URL fetch failure: {e}")  # noqa: B904 - implicit context, as Keras does
 
     with pytest.raises(Exception) as exc:
         download()

@@ -8,6 +8,7 @@ import nbformat
 
 from course_utils import nbtools
 
+
 def _notebook(*cells):
     """A notebook from ``(kind, source, tags)`` triples, with a Python 3 kernelspec."""
     nb = nbformat.v4.new_notebook()

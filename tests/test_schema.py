@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from course_utils.config import PROJECT_ROOT as ROOT
 from course_utils import schema
+from course_utils.config import PROJECT_ROOT as ROOT
 from course_utils.params import NOTEBOOKS
 
 NOTEBOOK_DIR = ROOT / "notebooks"

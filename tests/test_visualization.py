@@ -127,9 +127,9 @@ def test_plot_activation_grids_counts_dead_channels():
 
 @pytest.fixture(scope="module")
 def small_cnn():
-    from course_utils.models import build_cnn
-
     import keras
+
+    from course_utils.models import build_cnn
 
     keras.utils.set_random_seed(0)
     return build_cnn((48, 48, 3), dense_units=8)
