@@ -81,7 +81,7 @@ def test_trained_models_metrics(series, name):
 
 def test_saved_models_load(series):
     from course_utils.artifacts import load_model
-    from course_utils.models import SAVED_MODELS
+    from course_utils.course_model import SAVED_MODELS
 
     art = OUT / "artifacts"
     for rel in SAVED_MODELS.values():

@@ -132,11 +132,11 @@ def test_preprocess_function_modes(mode, expected):
 
 
 def test_every_backbone_has_a_preprocessing_mode():
-    from course_utils.models import BACKBONES
+    from course_utils.backbones import BACKBONES
 
     assert set(pipelines.BACKBONE_PREPROCESSING) == set(BACKBONES)
     for name, mode in pipelines.BACKBONE_PREPROCESSING.items():
-        assert mode in pipelines.PREPROCESSING_MODES and BACKBONES[name][1] == mode
+        assert mode in pipelines.PREPROCESSING_MODES and BACKBONES[name].preprocessing == mode
 
 
 def test_unknown_preprocessing_mode(tiny_dataset):
