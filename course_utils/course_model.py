@@ -26,6 +26,31 @@ class CourseModel(NamedTuple):
     source: str
 
 
+def load_course_cnn_with_data(artifacts_dir: Any, data_root: Any, *, img_size: int, batch_size: int,
+                              max_per_class: int | None = None, seed: int = 42,
+                              fallback_epochs: int = 5) -> tuple[CourseModel, dict[str, Any]]:
+    """:func:`load_course_cnn` plus the course splits loaded at the model's own input size.
+
+    The splits are loaded at ``img_size`` first (they train the short fallback run if one is
+    needed) and loaded again when the model found expects another size.  Prints where the
+    model came from.
+    """
+    from .pipelines import load_datasets
+
+    def load(size: int) -> dict[str, Any]:
+        return load_datasets(data_root, size, batch_size, max_per_class=max_per_class, seed=seed)
+
+    splits = load(img_size)
+    found = load_course_cnn(artifacts_dir, train_data=splits["train"], validation_data=splits["validation"],
+                            fallback_epochs=fallback_epochs, img_size=img_size)
+    print(f"\nModelo usado: {found.source}")
+    model_size = found.model.input_shape[1]
+    if model_size != img_size:
+        print(f"El modelo espera imágenes de {model_size}×{model_size} px: se cargan los datos a ese tamaño.")
+        splits = load(model_size)
+    return found, splits
+
+
 def load_course_cnn(artifacts_dir: Any, *, prefer: tuple[str, ...] = ("cnn_aumento", "cnn"),
                     train_data: Any = None, validation_data: Any = None, fallback_epochs: int = 5,
                     img_size: int = 128, allow_download: bool = True) -> CourseModel:

@@ -266,3 +266,17 @@ def overlay_heatmap(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45)
     hm = np.asarray(Image.fromarray((heatmap * 255).astype(np.uint8)).resize((w, h), Image.BILINEAR)) / 255.0
     colored = mpl.colormaps["jet"](hm)[..., :3]
     return (np.clip((1 - alpha) * img + alpha * colored, 0, 1) * 255).astype(np.uint8)
+
+
+def scatter_by_class(ax: Any, points: np.ndarray, labels: np.ndarray, class_names: Sequence[str], title: str,
+                     xlabel: str = "", ylabel: str = "") -> Any:
+    """A 2-D point cloud per class on ``ax`` (label ``k`` is ``class_names[k]``), with counts in the legend."""
+    points, labels = np.asarray(points), np.asarray(labels)
+    for k, name in enumerate(class_names):
+        mask = labels == k
+        ax.scatter(points[mask, 0], points[mask, 1], s=14, alpha=0.7, label=f"{name} ({mask.sum()})")
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(title="Clase")
+    return ax

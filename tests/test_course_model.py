@@ -55,3 +55,15 @@ def test_result_is_a_named_pair(tmp_path):
     save_model(build_cnn_improved((48, 48, 3), dense_units=4), tmp_path / SAVED_MODELS["cnn_aumento"])
     result = load_course_cnn(tmp_path, allow_download=False)
     assert isinstance(result, CourseModel) and "04" in result.source and result.model.input_shape[1] == 48
+
+
+def test_with_data_loads_the_splits_at_the_model_size(tmp_path, tiny_dataset, capsys):
+    from course_utils.artifacts import save_model
+    from course_utils.course_model import load_course_cnn_with_data
+
+    save_model(build_cnn_improved((48, 48, 3), dense_units=4), tmp_path / SAVED_MODELS["cnn"])
+    (model, source), splits = load_course_cnn_with_data(tmp_path, tiny_dataset, img_size=64, batch_size=4)
+    assert "03" in source and model.input_shape[1] == 48
+    x, _ = next(iter(splits["test"].dataset))
+    assert tuple(x.shape[1:]) == (48, 48, 3), "the data must come at the model's input size"
+    assert "48×48" in capsys.readouterr().out
