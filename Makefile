@@ -20,7 +20,7 @@ export PYTHONHASHSEED ?= 0
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 
 .PHONY: help venv notebooks test test-unit test-notebooks nbval bench bench-quick \
-        refresh-outputs check-notebooks html gpu-ci clean
+        refresh-outputs check-notebooks html gpu-ci clean lint readme
 
 help:
 	@echo "make notebooks [PARAMS=smoke|cpu|gpu] [ARGS=--keep-going]  run the series, write build/PARAMS/summary.md"
@@ -29,6 +29,8 @@ help:
 	@echo "make refresh-outputs      re-execute stored notebooks (smoke) and keep only checked outputs"
 	@echo "make check-notebooks      fail if a stored notebook carries stray outputs"
 	@echo "make html PARAMS=...      export executed notebooks to HTML"
+	@echo "make lint                 ruff over the code, tests and notebooks; README generated blocks up to date"
+	@echo "make readme               regenerate the README tables from the schema and results/"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -44,7 +46,7 @@ notebooks: venv
 html: venv
 	$(PY) -m course_utils.series --params $(PARAMS) --html $(ARGS)
 
-test: venv check-notebooks
+test: venv check-notebooks lint
 	$(PY) -m pytest -p no:cacheprovider --nbval-lax --sanitize-with tests/nbval_sanitize.cfg tests $(NOTEBOOKS) $(ARGS)
 
 test-unit: venv
@@ -55,6 +57,13 @@ test-notebooks: venv
 
 nbval: venv
 	$(PY) -m pytest -p no:cacheprovider --nbval-lax --sanitize-with tests/nbval_sanitize.cfg $(NOTEBOOKS)
+
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m course_utils.readme --check
+
+readme: venv
+	$(PY) -m course_utils.readme
 
 check-notebooks: venv
 	$(PY) -m course_utils.nbtools check $(NOTEBOOKS)

@@ -7,6 +7,7 @@ TensorFlow installed (``import course_utils.data`` never imports TensorFlow).
 __version__ = "0.1.0"
 
 __all__ = [
-    "config", "params", "setup", "data", "synthetic", "inspection", "pipelines",
-    "models", "evaluation", "embeddings", "visualization", "artifacts",
+    "config", "schema", "params", "layout", "backbones", "levels", "setup", "data", "synthetic",
+    "inspection", "pipelines", "models", "course_model", "evaluation", "embeddings", "visualization",
+    "artifacts", "report", "series", "readme", "nbtools",
 ]

@@ -12,9 +12,10 @@ import math
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 
 class ModelLoadError(RuntimeError):
@@ -92,14 +93,6 @@ def load_model(path: str | os.PathLike, *, safe_mode: bool = True, compile: bool
                              f"({type(exc).__name__}: {exc}). Vuelve a entrenarlo o descargarlo.") from exc
 
 
-def save_figure(fig: Any, path: str | os.PathLike, dpi: int = 100) -> Path:
-    """Save a matplotlib figure atomically (PNG by the path's suffix)."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
-    return path
-
-
 def _clean(value: Any) -> Any:
     if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
         value = value.item()
@@ -135,7 +128,7 @@ def read_results(artifacts_dir: str | os.PathLike) -> dict[str, dict]:
 class Timer:
     """``with Timer() as t: ...`` then ``t.seconds``."""
 
-    def __enter__(self) -> "Timer":
+    def __enter__(self) -> Timer:
         self.start = time.perf_counter()
         self.seconds = 0.0
         return self

@@ -1,8 +1,8 @@
 """Configuration: repository address, environment variables and default folders.
 
 This module is the only place where the course's repository address lives; the
-README badges and the Colab install cell are generated from it (see
-``tests/test_readme.py``).
+README's Colab badges are generated from it (``course_utils.readme``) and the
+notebooks' Colab install cell is checked against it (``tests/test_packaging.py``).
 """
 
 from __future__ import annotations

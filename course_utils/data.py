@@ -16,14 +16,14 @@ import shutil
 import tempfile
 import urllib.parse
 import urllib.request
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from .config import ENV_MIRROR, cache_dir as _cache_dir
-
-SPLITS = ("train", "validation", "test")
-CLASSES = ("cats", "dogs")
+from .config import ENV_MIRROR
+from .config import cache_dir as _cache_dir
+from .layout import SPLITS
 
 
 class DownloadError(RuntimeError):
@@ -362,8 +362,8 @@ def get_course_data(source: str = "auto", cache_dir: str | os.PathLike | None = 
         except DownloadError as exc:
             if source == "course":
                 raise
-            print("AVISO: no se pudo obtener el conjunto real; se usa el conjunto SINTÉTICO.\n"
-                  + str(exc).splitlines()[0])
+            warnings.warn("no se pudo obtener el conjunto real; se usa el conjunto SINTÉTICO.\n"
+                          + str(exc).splitlines()[0], stacklevel=2)
             source = "synthetic"
     if source == "synthetic":
         root = make_synthetic_dataset(_cache_dir(cache_dir) / "sintetico")

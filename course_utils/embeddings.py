@@ -19,7 +19,7 @@ def extract_embeddings(model: Any, data: Any, *, progress: bool = True,
     """
     from tqdm.auto import tqdm
 
-    from .evaluation import _batches
+    from .evaluation import iter_batches
 
     dataset = getattr(data, "dataset", data)
     total = None
@@ -28,7 +28,7 @@ def extract_embeddings(model: Any, data: Any, *, progress: bool = True,
     except TypeError:
         pass
     feats, labels = [], []
-    for xb, yb in tqdm(_batches(data), total=total, desc=desc, unit="lote", disable=not progress):
+    for xb, yb in tqdm(iter_batches(data), total=total, desc=desc, unit="lote", disable=not progress):
         out = model.predict(xb, verbose=0) if hasattr(model, "layers") else model(xb)
         out = np.asarray(out)
         feats.append(out.reshape(len(out), -1))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
 
-def _batches(data: Any):
+def iter_batches(data: Any) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield ``(x, y)`` batches from a SplitData, a tf.data dataset or a legacy generator."""
     dataset = getattr(data, "dataset", data)
     if hasattr(dataset, "reset") and hasattr(dataset, "__len__") and hasattr(dataset, "classes"):
@@ -50,7 +51,7 @@ def predict(model: Any, data: Any, y: Any = None) -> tuple[np.ndarray, np.ndarra
         scores = _scores(model, data)
         return np.asarray(y).reshape(-1).astype(int), scores_to_labels(scores), scores
     ys, ss = [], []
-    for xb, yb in _batches(data):
+    for xb, yb in iter_batches(data):
         ss.append(_scores(model, xb))
         ys.append(np.asarray(yb).reshape(-1))
     scores = np.concatenate(ss)
@@ -148,7 +149,7 @@ def show_misclassified(paths: Sequence[str], y_true: np.ndarray, y_pred: np.ndar
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.4 * rows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
-    for ax, (i, label) in zip(axes.flat, picks):
+    for ax, (i, label) in zip(axes.flat, picks, strict=False):
         with Image.open(paths[i]) as im:
             ax.imshow(im.convert("RGB"))
         extra = f" ({float(np.ravel(scores)[i]):.2f})" if scores is not None and np.ndim(scores) <= 2 and np.size(scores) == len(y_true) else ""

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from .layout import SPLITS
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 #: Files that operating systems leave behind; ignored silently.
 IGNORED_FILES = {".ds_store", "thumbs.db", "desktop.ini", ".complete"}
@@ -35,7 +37,7 @@ def _candidates(folder: Path) -> list[Path]:
                   key=lambda p: p.name)
 
 
-def count_images(root: str | os.PathLike, splits: tuple[str, ...] = ("train", "validation", "test")):
+def count_images(root: str | os.PathLike, splits: tuple[str, ...] = SPLITS):
     """A pandas DataFrame with one row per split and one column per class (file counts)."""
     import pandas as pd
 
@@ -148,7 +150,7 @@ def check_image(path: str | os.PathLike, full: bool = True) -> tuple[str, str | 
     return "ok", mode
 
 
-def validate_dataset(root: str | os.PathLike, splits: tuple[str, ...] = ("train", "validation", "test"),
+def validate_dataset(root: str | os.PathLike, splits: tuple[str, ...] = SPLITS,
                      progress: bool = True) -> ValidationReport:
     """Check every file of every split; never raises for a bad file, never deletes one."""
     from tqdm.auto import tqdm

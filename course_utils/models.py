@@ -7,13 +7,10 @@ builders make the same models for the benchmark, the tests and the fallback
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-BACKBONES = {
-    "efficientnetb0": ("EfficientNetB0", "efficientnet"),
-    "mobilenetv2": ("MobileNetV2", "mobilenet_v2"),
-    "resnet50": ("ResNet50", "resnet"),
-}
+from .backbones import BACKBONES
 
 
 class WeightsUnavailableError(RuntimeError):
@@ -88,7 +85,7 @@ def _layer(model: Any, layer: Any) -> Any:
         try:
             return model.get_layer(layer)
         except ValueError as exc:
-            names = ", ".join(l.name for l in model.layers)
+            names = ", ".join(layer.name for layer in model.layers)
             raise ValueError(f"El modelo no tiene una capa llamada {layer!r}. Capas: {names}.") from exc
     return layer
 
@@ -118,11 +115,6 @@ def sub_model(model: Any, outputs: Any, name: str = "submodelo") -> Any:
     return keras.Model(model.inputs, outs if many else outs[0], name=name)
 
 
-def feature_extractor(model: Any, layer: Any = -2, name: str = "extractor") -> Any:
-    """A model that outputs ``layer``'s activations (default: the penultimate layer)."""
-    return sub_model(model, layer, name=name)
-
-
 def conv_layers(model: Any, include_pooling: bool = False) -> list[Any]:
     """The model's convolution (and optionally pooling) layers, found by type, not by name."""
     from keras import layers
@@ -130,7 +122,7 @@ def conv_layers(model: Any, include_pooling: bool = False) -> list[Any]:
     kinds: tuple = (layers.Conv2D,)
     if include_pooling:
         kinds += (layers.MaxPooling2D, layers.AveragePooling2D)
-    return [l for l in model.layers if isinstance(l, kinds)]
+    return [layer for layer in model.layers if isinstance(layer, kinds)]
 
 
 def load_backbone(name: str, weights: str | None = "imagenet", input_shape: tuple[int, int, int] = (224, 224, 3),
@@ -146,21 +138,41 @@ def load_backbone(name: str, weights: str | None = "imagenet", input_shape: tupl
 
     if name not in BACKBONES:
         raise ValueError(f"Modelo base desconocido: {name!r}. Opciones: {', '.join(BACKBONES)}.")
-    cls = getattr(keras.applications, BACKBONES[name][0])
+    constructor = BACKBONES[name].constructor
+    cls = getattr(keras.applications, constructor)
     try:
         model = cls(weights=weights, include_top=False, input_shape=input_shape, pooling=pooling)
-    except Exception as exc:  # noqa: BLE001 - download errors come in many types
-        text = f"{type(exc).__name__}: {exc}"
-        if weights == "imagenet" and any(k in text for k in ("URL", "fetch", "urlopen", "Connection",
-                                                               "resolution", "Network", "HTTP")):
-            raise WeightsUnavailableError(
-                f"No se pudieron descargar los pesos ImageNet de {BACKBONES[name][0]} ({text}).\n"
-                "Qué puedes hacer: revisa tu conexión y vuelve a ejecutar; o copia el archivo de "
-                "pesos a ~/.keras/models/; o usa WEIGHTS=None para seguir con pesos ALEATORIOS "
-                "(el cuaderno corre, pero sus resultados no son los de un modelo preentrenado).") from exc
-        raise
+    except Exception as exc:
+        network = _network_error(exc)
+        if weights != "imagenet" or network is None:
+            raise
+        raise WeightsUnavailableError(
+            f"No se pudieron descargar los pesos ImageNet de {constructor} "
+            f"({type(network).__name__}: {network}).\n"
+            "Qué puedes hacer: revisa tu conexión y vuelve a ejecutar; o copia el archivo de "
+            "pesos a ~/.keras/models/; o usa WEIGHTS=None para seguir con pesos ALEATORIOS "
+            "(el cuaderno corre, pero sus resultados no son los de un modelo preentrenado).") from exc
     model.trainable = trainable
     return model
+
+
+def _network_error(exc: BaseException) -> BaseException | None:
+    """The network error (``URLError`` or an ``OSError`` such as a refused connection) behind ``exc``.
+
+    ``keras.utils.get_file`` re-raises download failures as a plain
+    ``Exception`` while handling the ``URLError``, so the chain of causes and
+    contexts is searched by exception type.
+    """
+    import urllib.error
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (urllib.error.URLError, ConnectionError, TimeoutError)):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def count_params(model: Any) -> dict[str, int]:
@@ -170,64 +182,3 @@ def count_params(model: Any) -> dict[str, int]:
     trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
     frozen = int(sum(np.prod(w.shape) for w in model.non_trainable_weights))
     return {"trainable": trainable, "non_trainable": frozen, "total": trainable + frozen}
-
-
-#: Where notebooks 03 and 04 save their CNNs, relative to the artifacts folder.
-SAVED_MODELS = {"cnn": "models/03_cnn.keras", "cnn_aumento": "models/04_cnn_aumento.keras"}
-#: Where :func:`load_course_cnn` keeps the CNN of its short fallback training run.
-FALLBACK_MODEL = "models/cnn_entrenamiento_corto.keras"
-
-
-def load_course_cnn(artifacts_dir: Any, *, prefer: tuple[str, ...] = ("cnn_aumento", "cnn"),
-                    train_data: Any = None, validation_data: Any = None, fallback_epochs: int = 5,
-                    img_size: int = 128, allow_download: bool = True) -> tuple[Any, str]:
-    """The CNN a later notebook builds on, and a sentence saying where it came from.
-
-    Tries, in order: the models saved by notebooks 04 and 03 in ``artifacts_dir``;
-    the course's trained model (downloaded, ``cnn_improved_model``); and, when
-    ``train_data`` is given, a short training run of :func:`build_cnn_improved`
-    (saved where notebook 04 would save it, so the next notebook reuses it).
-    The model expects pixels rescaled to [0, 1] at its own input size
-    (``model.input_shape``).
-    """
-    from pathlib import Path
-
-    from .artifacts import ModelLoadError, load_model, save_model
-
-    art = Path(artifacts_dir)
-    for key in prefer:
-        path = art / SAVED_MODELS[key]
-        if path.exists():
-            try:
-                return load_model(path), f"modelo guardado por el cuaderno {path.stem[:2]} ({path})"
-            except ModelLoadError as exc:
-                print(f"AVISO: {exc}")
-    fallback = art / FALLBACK_MODEL
-    if fallback.exists():
-        try:
-            return load_model(fallback), f"CNN de un entrenamiento corto hecho antes ({fallback})"
-        except ModelLoadError as exc:
-            print(f"AVISO: {exc}")
-    print("No se encontró el modelo de los cuadernos 03/04 en " f"{art / 'models'}.")
-    if allow_download:
-        try:
-            from .data import DownloadError, fetch
-
-            path = fetch("cnn_improved_model", progress=True)
-            return load_model(path), "modelo entrenado del curso (descargado)"
-        except (DownloadError, ModelLoadError) as exc:
-            print("Tampoco se pudo descargar el modelo entrenado del curso:\n" + str(exc).splitlines()[0])
-    if train_data is None:
-        raise ModelLoadError(
-            "No hay modelo disponible: ejecuta primero 04_aumento_datos.ipynb (o 03_cnn.ipynb), "
-            "o conéctate a internet para descargar el modelo entrenado del curso.")
-    import keras
-
-    print(f"Se entrena una CNN corta ({fallback_epochs} épocas) para poder seguir con la lección.")
-    model = build_cnn_improved((img_size, img_size, 3))
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"])
-    model.fit(getattr(train_data, "dataset", train_data),
-              validation_data=getattr(validation_data, "dataset", validation_data),
-              epochs=fallback_epochs, verbose=2)
-    save_model(model, fallback)
-    return model, f"CNN entrenada aquí mismo durante {fallback_epochs} épocas (entrenamiento corto)"

@@ -1,4 +1,4 @@
-"""Notebook maintenance: build from percent-format text, strip stray outputs, check the house rules.
+"""Notebook maintenance: strip stray outputs, check the house rules.
 
 ``python -m course_utils.nbtools check notebooks/*.ipynb`` fails when a stored
 notebook carries outputs or execution counts that nbval does not use, lacks a
@@ -9,13 +9,10 @@ notebook carries outputs or execution counts that nbval does not use, lacks a
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
-from typing import Any
 
 CHECK_MARK = "NBVAL_CHECK_OUTPUT"
-_HEADER = re.compile(r"^# %%(?P<md> \[markdown\])?(?P<rest>.*)$")
 
 
 def is_checked(cell: dict) -> bool:
@@ -23,43 +20,6 @@ def is_checked(cell: dict) -> bool:
     src = "".join(cell.get("source", ""))
     tags = cell.get("metadata", {}).get("tags", [])
     return CHECK_MARK in src or "nbval-check-output" in tags
-
-
-def from_percent(text: str) -> Any:
-    """A notebook from percent-format text (``# %%`` code, ``# %% [markdown]`` prose).
-
-    ``# %% tags=["parameters"]`` sets cell tags.  Markdown lines drop their
-    leading ``# ``.
-    """
-    import nbformat
-
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.metadata["language_info"] = {"name": "python"}
-    cells: list[tuple[bool, list[str], list[str]]] = []
-    for line in text.splitlines():
-        m = _HEADER.match(line)
-        if m:
-            tags = re.findall(r'"([^"]+)"', m.group("rest")) if "tags" in m.group("rest") else []
-            cells.append((bool(m.group("md")), [], tags))
-        elif cells:
-            cells[-1][1].append(line)
-    for md, lines, tags in cells:
-        while lines and not lines[-1].strip():
-            lines.pop()
-        while lines and not lines[0].strip():
-            lines.pop(0)
-        if md:
-            body = "\n".join(l[2:] if l.startswith("# ") else l.lstrip("#") for l in lines)
-            cell = nbformat.v4.new_markdown_cell(body)
-        else:
-            cell = nbformat.v4.new_code_cell("\n".join(lines))
-        if tags:
-            cell.metadata["tags"] = tags
-        nb.cells.append(cell)
-    for i, cell in enumerate(nb.cells):
-        cell["id"] = f"c{i:02d}"
-    return nb
 
 
 #: Execution count stored on checked cells that keep a reference output.  nbval

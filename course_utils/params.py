@@ -1,8 +1,10 @@
-"""Named parameter sets (``smoke``, ``cpu``, ``gpu``) for every notebook, in one place.
+"""Named parameter sets (``smoke``, ``cpu``, ``gpu``) for every notebook.
 
-A notebook's ``parameters`` cell holds ``None``/``"auto"`` placeholders; the cell
-after it calls :func:`resolve`, which fills them from the chosen set and checks
-them, raising :class:`ParameterError` (in Spanish) on a bad value.
+The values and what each parameter accepts live in :mod:`course_utils.schema`;
+this module resolves and checks them.  A notebook's ``parameters`` cell holds
+``None``/``"auto"`` placeholders; the cell after it calls :func:`resolve`,
+which fills them from the chosen set and checks them, raising
+:class:`ParameterError` (in Spanish) on a bad value.
 
 * ``smoke``: CI. The whole series in a few minutes on 2 CPU cores; checks that
   everything runs, not what a model can learn.
@@ -14,30 +16,17 @@ them, raising :class:`ParameterError` (in Spanish) on a bad value.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .config import ENV_PARAM_SET
+from .schema import BY_NAME, COMMON, LABELS, PARAM_SET_NAMES, PARAMETERS, SETS, Param
 
-NOTEBOOKS = (
-    "01_exploracion_datos",
-    "02_mlp",
-    "03_cnn",
-    "04_aumento_datos",
-    "05_embeddings",
-    "06_modelos_preentrenados",
-    "07_mapas_caracteristicas",
-)
-PARAM_SET_NAMES = ("smoke", "cpu", "gpu")
-BACKBONES = ("efficientnetb0", "mobilenetv2", "resnet50")
-RECIPES = ("original", "mejorada")
-#: Smallest image side each notebook's model accepts.  Four blocks of 3x3 conv with
-#: "valid" padding + 2x2 pooling (the lesson's CNN, in 03 and in 04's "original"
-#: recipe, and the course's improved CNN that 05 and 07 may train as a fallback) need 46 px
-#: (46 -> 22 -> 10 -> 4 -> 1).
-MIN_IMG_SIZE = {"02_mlp": 8, "03_cnn": 46, "04_aumento_datos": 46, "05_embeddings": 46,
-                "06_modelos_preentrenados": 32, "07_mapas_caracteristicas": 46,
-                "01_exploracion_datos": 8}
+NOTEBOOKS: tuple[str, ...] = tuple(BY_NAME)
+#: Smallest image side each notebook's model accepts (from the schema).
+MIN_IMG_SIZE: dict[str, int] = {name: nb.min_img_size for name, nb in BY_NAME.items()}
+__all__ = ["NOTEBOOKS", "PARAM_SET_NAMES", "MIN_IMG_SIZE", "ParameterError", "Params",
+           "default_param_set", "resolve", "check", "table", "label"]
 
 
 class ParameterError(ValueError):
@@ -46,7 +35,11 @@ class ParameterError(ValueError):
 
 @dataclass(frozen=True)
 class Params:
-    """Resolved parameters of one notebook run."""
+    """Resolved parameters of one notebook run.
+
+    Every value can be read as ``P.name`` or ``P["name"]``; the notebook's own
+    parameters are also in ``extra``.
+    """
 
     notebook: str
     param_set: str
@@ -64,67 +57,23 @@ class Params:
     def image_shape(self) -> tuple[int, int, int]:
         return (self.img_size, self.img_size, 3)
 
+    def __getattr__(self, name: str) -> Any:
+        extra = self.__dict__.get("extra", {})
+        if name in extra:
+            return extra[name]
+        raise AttributeError(f"{type(self).__name__} no tiene el parámetro {name!r}")
+
     def __getitem__(self, key: str) -> Any:
-        """``P["fine_tune_epochs"]``: a notebook-specific value from ``extra``."""
-        return self.extra[key]
+        """``P["fine_tune_epochs"]`` or ``P["img_size"]``."""
+        values = self.as_dict()
+        if key not in values:
+            raise KeyError(key)
+        return values[key]
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out.update(out.pop("extra"))
         return out
-
-
-# Values common to a set, then per-notebook overrides.  Keep these tables
-# small: they are what the README documents and what instructors change.
-_BASE = {
-    "smoke": dict(epochs=2, batch_size=32, max_per_class=40, weights=None),
-    "cpu": dict(epochs=30, batch_size=32, max_per_class=None, weights="imagenet"),
-    "gpu": dict(epochs=30, batch_size=32, max_per_class=None, weights="imagenet"),
-}
-_NOTEBOOK = {
-    "01_exploracion_datos": {
-        "smoke": dict(img_size=64, extra=dict(n_sample_images=6)),
-        "cpu": dict(img_size=150, extra=dict(n_sample_images=10)),
-        "gpu": dict(img_size=150, extra=dict(n_sample_images=10)),
-    },
-    "02_mlp": {
-        "smoke": dict(img_size=16, epochs=3),
-        "cpu": dict(img_size=16, epochs=60, batch_size=64),
-        "gpu": dict(img_size=16, epochs=60, batch_size=64),
-    },
-    "03_cnn": {
-        "smoke": dict(img_size=64, epochs=2, extra=dict(mixed_precision=False, jit_compile=False)),
-        "cpu": dict(img_size=150, epochs=12, extra=dict(mixed_precision=False, jit_compile=False)),
-        "gpu": dict(img_size=150, epochs=30, extra=dict(mixed_precision=False, jit_compile=False)),
-    },
-    "04_aumento_datos": {
-        "smoke": dict(img_size=64, epochs=2, extra=dict(recipe="mejorada", compare_pipelines_batches=3, augmentation="moderado", mixed_precision=False, jit_compile=False)),
-        "cpu": dict(img_size=96, epochs=40, extra=dict(recipe="mejorada", compare_pipelines_batches=20, augmentation="moderado", mixed_precision=False, jit_compile=False)),
-        "gpu": dict(img_size=150, epochs=100, extra=dict(recipe="mejorada", compare_pipelines_batches=50, augmentation="fuerte", mixed_precision=False, jit_compile=False)),
-    },
-    "05_embeddings": {
-        "smoke": dict(img_size=64, extra=dict(tsne_points=80, fallback_epochs=2)),
-        "cpu": dict(img_size=128, extra=dict(tsne_points=1000, fallback_epochs=10)),
-        "gpu": dict(img_size=150, extra=dict(tsne_points=2000, fallback_epochs=30)),
-    },
-    "06_modelos_preentrenados": {
-        "smoke": dict(img_size=64, epochs=1, extra=dict(
-            backbones=("efficientnetb0", "mobilenetv2"), fine_tune_epochs=1, fine_tune_layers=20,
-            pca_components=20, transfer_img_size=64, transfer_max_per_class=40)),
-        "cpu": dict(img_size=224, epochs=3, extra=dict(
-            backbones=("efficientnetb0", "mobilenetv2"), fine_tune_epochs=2, fine_tune_layers=20,
-            pca_components=100, transfer_img_size=160, transfer_max_per_class=500)),
-        "gpu": dict(img_size=224, epochs=10, extra=dict(
-            backbones=("efficientnetb0", "mobilenetv2", "resnet50"), fine_tune_epochs=10,
-            fine_tune_layers=20, pca_components=100, transfer_img_size=224,
-            transfer_max_per_class=None)),
-    },
-    "07_mapas_caracteristicas": {
-        "smoke": dict(img_size=64, extra=dict(filter_steps=5, n_filters=4, gradcam_images=2, fallback_epochs=2)),
-        "cpu": dict(img_size=128, extra=dict(filter_steps=40, n_filters=8, gradcam_images=6, fallback_epochs=10)),
-        "gpu": dict(img_size=150, extra=dict(filter_steps=60, n_filters=16, gradcam_images=8, fallback_epochs=30)),
-    },
-}
 
 
 def default_param_set(gpu_available: bool | None = None) -> str:
@@ -152,80 +101,75 @@ def resolve(notebook: str, param_set: str = "auto", *, data_source: str = "auto"
     ``extra`` overrides notebook-specific values (``recipe=...``, ``backbones=...``);
     an ``extra`` value of ``None`` keeps the set's value.
     """
-    if notebook not in _NOTEBOOK:
+    if notebook not in BY_NAME:
         raise ParameterError(f"Cuaderno desconocido: {notebook!r}. Opciones: {', '.join(NOTEBOOKS)}.")
     if param_set in (None, "auto"):
         param_set = default_param_set()
     if param_set not in PARAM_SET_NAMES:
         raise ParameterError(
             f"PARAM_SET={param_set!r} no existe. Usa uno de: {', '.join(PARAM_SET_NAMES)} (o 'auto').")
-    values: dict[str, Any] = dict(_BASE[param_set])
-    nb = dict(_NOTEBOOK[notebook][param_set])
-    nb_extra = dict(nb.pop("extra", {}))
-    values.update(nb)
-    unknown = set(extra) - set(nb_extra)
+    entry = BY_NAME[notebook]
+    values: dict[str, Any] = {**SETS[param_set], **entry.values[param_set]}
+    unknown = set(extra) - set(entry.parameters)
     if unknown:
         raise ParameterError(
             f"Parámetro(s) desconocido(s) para {notebook}: {', '.join(sorted(unknown))}. "
-            f"Este cuaderno acepta: {', '.join(sorted(nb_extra)) or 'ninguno adicional'}.")
-    nb_extra.update({k: v for k, v in extra.items() if v is not None})
-    overrides = dict(img_size=img_size, epochs=epochs, batch_size=batch_size,
-                     max_per_class=max_per_class)
+            f"Este cuaderno acepta: {', '.join(sorted(entry.parameters)) or 'ninguno adicional'}.")
+    overrides = dict(img_size=img_size, epochs=epochs, batch_size=batch_size, max_per_class=max_per_class,
+                     **extra)
     values.update({k: v for k, v in overrides.items() if v is not None})
     if weights != "auto":
         values["weights"] = weights
+    own = {k: values.pop(k) for k in entry.parameters}
     params = Params(notebook=notebook, param_set=param_set, data_source=data_source,
-                    seed=seed, artifacts_dir=artifacts_dir, extra=nb_extra, **values)
+                    seed=seed, artifacts_dir=artifacts_dir, extra=own, **values)
     check(params)
     return params
 
 
-def _positive_int(name: str, value: Any, hint: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ParameterError(f"{name}={value!r} no es válido: debe ser un entero positivo. {hint}")
+def _check_value(name: str, spec: Param, value: Any, example: Any = None) -> None:
+    label = name.upper()
+    if spec.kind in ("int", "optional_int"):
+        if value is None and spec.kind == "optional_int":
+            return
+        if isinstance(value, bool) or not isinstance(value, int) or value < spec.minimum:
+            what = "un entero positivo" if spec.minimum == 1 else f"un entero mayor o igual que {spec.minimum}"
+            hint = (" Usa None para todas las imágenes." if spec.kind == "optional_int"
+                    else f" Prueba con {label}={example}." if example is not None else "")
+            raise ParameterError(f"{label}={value!r} no es válido: debe ser {what} ({spec.help}).{hint}")
+    elif spec.kind == "bool":
+        if not isinstance(value, bool):
+            raise ParameterError(f"{label}={value!r} debe ser True o False ({spec.help}).")
+    elif spec.kind == "choice":
+        if value not in spec.choices:
+            raise ParameterError(f"{label}={value!r} no existe. Opciones: {', '.join(spec.choices)}.")
+    elif spec.kind == "choices":
+        items = [value] if isinstance(value, str) else list(value or ())
+        if not items:
+            raise ParameterError(f"{label} está vacío. Opciones: {', '.join(spec.choices)}.")
+        for item in items:
+            if item not in spec.choices:
+                raise ParameterError(
+                    f"Modelo base desconocido: {item!r} en {label}. Opciones: {', '.join(spec.choices)}.")
+    elif spec.kind == "weights":
+        if value not in (None, "imagenet") and not str(value).endswith(".h5"):
+            raise ParameterError(
+                f"{label}={value!r} no es válido: usa 'imagenet', None (pesos aleatorios) "
+                "o la ruta a un archivo .weights.h5.")
 
 
 def check(p: Params) -> None:
     """Raise :class:`ParameterError` with a Spanish hint if a value cannot work."""
-    _positive_int("EPOCHS", p.epochs, "Prueba con EPOCHS=10.")
-    _positive_int("BATCH_SIZE", p.batch_size, "Prueba con BATCH_SIZE=32.")
-    _positive_int("IMG_SIZE", p.img_size, "Prueba con IMG_SIZE=150.")
+    entry = BY_NAME[p.notebook]
+    values = p.as_dict()
+    examples = {k: v.default for k, v in PARAMETERS.items()} | SETS["cpu"] | entry.values["cpu"]
+    for name in (*COMMON, *entry.parameters):
+        _check_value(name, PARAMETERS[name], values[name], examples.get(name))
     minimum = MIN_IMG_SIZE[p.notebook]
     if p.img_size < minimum:
         raise ParameterError(
             f"IMG_SIZE={p.img_size} es demasiado pequeño para el modelo de {p.notebook}: "
             f"las capas de convolución y pooling necesitan al menos {minimum} px. Usa IMG_SIZE>={minimum}.")
-    if p.max_per_class is not None:
-        _positive_int("MAX_PER_CLASS", p.max_per_class, "Usa None para todas las imágenes.")
-    if not isinstance(p.seed, int):
-        raise ParameterError(f"SEED={p.seed!r} debe ser un entero.")
-    if p.weights not in (None, "imagenet") and not str(p.weights).endswith((".h5", ".weights.h5")):
-        raise ParameterError(
-            f"WEIGHTS={p.weights!r} no es válido: usa 'imagenet', None (pesos aleatorios) "
-            "o la ruta a un archivo .weights.h5.")
-    for name in p.extra.get("backbones", ()):
-        if name not in BACKBONES:
-            raise ParameterError(
-                f"Modelo base desconocido: {name!r}. Opciones: {', '.join(BACKBONES)}.")
-    for key in ("mixed_precision", "jit_compile"):
-        if key in p.extra and not isinstance(p.extra[key], bool):
-            raise ParameterError(f"{key.upper()}={p.extra[key]!r} debe ser True o False.")
-    if p.extra.get("augmentation", "moderado") not in ("moderado", "fuerte"):
-        raise ParameterError(f"AUGMENTATION={p.extra['augmentation']!r} no existe. Opciones: moderado, fuerte.")
-    recipe = p.extra.get("recipe")
-    if recipe is not None and recipe not in RECIPES:
-        raise ParameterError(f"RECIPE={recipe!r} no existe. Opciones: {', '.join(RECIPES)}.")
-    for key in ("fine_tune_epochs", "filter_steps", "n_filters", "gradcam_images", "tsne_points",
-                "pca_components", "transfer_img_size", "fallback_epochs", "n_sample_images"):
-        if key in p.extra:
-            _positive_int(key.upper(), p.extra[key], "")
-
-
-def with_overrides(p: Params, **changes: Any) -> Params:
-    """Return a checked copy of ``p`` with ``changes`` applied."""
-    new = replace(p, **changes)
-    check(new)
-    return new
 
 
 def table(p: Params) -> str:
@@ -233,3 +177,8 @@ def table(p: Params) -> str:
     rows = [(k, repr(v)) for k, v in p.as_dict().items()]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def label(value: str) -> str:
+    """The Spanish name of a parameter value, for titles (``label("improved") == "mejorada"``)."""
+    return LABELS.get(value, value)

@@ -14,19 +14,21 @@ recipe, kept for comparison: it decodes every JPEG again in every epoch.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
+from .backbones import BACKBONES
 from .inspection import list_images
+from .layout import SPLITS
 
 #: Preprocessing modes: pixel scaling that the model expects.
 PREPROCESSING_MODES = ("rescale", "efficientnet", "resnet", "mobilenet_v2", "none")
-#: Which preprocessing each backbone needs.
-BACKBONE_PREPROCESSING = {"efficientnetb0": "efficientnet", "resnet50": "resnet",
-                          "mobilenetv2": "mobilenet_v2"}
+#: Which preprocessing each backbone needs (from the backbone registry).
+BACKBONE_PREPROCESSING = {name: b.preprocessing for name, b in BACKBONES.items()}
 #: The lesson's augmentation, as ImageDataGenerator arguments.
 LESSON_AUGMENTATION = dict(rotation_range=40, width_shift_range=0.2, height_shift_range=0.2,
                            shear_range=0.2, zoom_range=0.2, horizontal_flip=True, fill_mode="nearest")
@@ -136,7 +138,7 @@ def load_split(split_dir: str | os.PathLike, img_size: int, batch_size: int = 32
 def load_datasets(root: str | os.PathLike, img_size: int, batch_size: int = 32, *,
                   max_per_class: int | None = None, preprocessing: str = "rescale",
                   augment: Any = None, seed: int = 42, skip: set[str] | None = None,
-                  splits: tuple[str, ...] = ("train", "validation", "test")) -> dict[str, SplitData]:
+                  splits: tuple[str, ...] = SPLITS) -> dict[str, SplitData]:
     """``{"train", "validation", "test"}`` splits; only ``train`` is shuffled and augmented.
 
     Every split must have the same class folders (checked before anything is

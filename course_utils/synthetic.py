@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from .data import CLASSES, SPLITS
+from .layout import CLASSES, SPLITS
 
 DEFAULT_COUNTS = {"train": 150, "validation": 100, "test": 100}
 _FORMAT_VERSION = 1

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -52,7 +53,7 @@ def plot_image_grid(images: Sequence[Any], titles: Sequence[str] | None = None, 
     fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows + 0.4), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
-    for k, (ax, img) in enumerate(zip(axes.flat, images)):
+    for k, (ax, img) in enumerate(zip(axes.flat, images, strict=False)):
         if isinstance(img, (str, Path)):
             with Image.open(img) as im:
                 img = np.asarray(im.convert("RGB"))
@@ -82,7 +83,7 @@ def plot_class_balance(counts: Any, title: str = "Imágenes por clase y partici�
         ax.bar_label(bars, fontsize=8)
     ratios = counts[classes[-1]] / counts[classes].sum(axis=1)
     ax.set_xticks(pos + width * (len(classes) - 1) / 2)
-    ax.set_xticklabels([f"{s}\n({classes[-1]}: {r:.0%})" for s, r in zip(counts.index, ratios)])
+    ax.set_xticklabels([f"{s}\n({classes[-1]}: {r:.0%})" for s, r in zip(counts.index, ratios, strict=True)])
     ax.set_xlabel("Partición")
     ax.set_ylabel("Número de imágenes")
     ax.set_title(title)
@@ -156,12 +157,12 @@ def plot_activation_grids(activations: Sequence[np.ndarray], names: Sequence[str
     import matplotlib.pyplot as plt
 
     dead = {}
-    for name, act in zip(names, activations):
+    for name, act in zip(names, activations, strict=True):
         grid = activation_grid(act, images_per_row)
         a = np.asarray(act)[0] if np.ndim(act) == 4 else np.asarray(act)
         dead[name] = int(sum(a[..., k].std() < 1e-8 for k in range(a.shape[-1])))
         scale = 1.0 / a.shape[0]
-        fig = plt.figure(figsize=(max(4, scale * grid.shape[1] * 1.1), max(1.5, scale * grid.shape[0] * 1.1)))
+        plt.figure(figsize=(max(4, scale * grid.shape[1] * 1.1), max(1.5, scale * grid.shape[0] * 1.1)))
         plt.imshow(grid, aspect="auto", cmap="viridis")
         plt.title(f"{name}: {a.shape[-1]} canales de {a.shape[0]}×{a.shape[1]} "
                   f"({dead[name]} inactivos)")
@@ -221,7 +222,7 @@ def last_spatial_layer(model: Any) -> Any:
 
     skip = (layers.MaxPooling2D, layers.AveragePooling2D, layers.Dropout, layers.SpatialDropout2D,
             layers.InputLayer)
-    spatial = [l for l in model.layers if not isinstance(l, skip) and rank(l) == 4]
+    spatial = [layer for layer in model.layers if not isinstance(layer, skip) and rank(layer) == 4]
     if not spatial:
         raise ValueError("El modelo no tiene capas convolucionales (salida 4-D) para Grad-CAM.")
     return spatial[-1]
@@ -235,7 +236,7 @@ def grad_cam(model: Any, image: np.ndarray, conv_layer: Any = None) -> tuple[np.
     """
     import tensorflow as tf
 
-    from .models import conv_layers, sub_model
+    from .models import sub_model
 
     layer = conv_layer if conv_layer is not None else last_spatial_layer(model)
     if isinstance(layer, str):
@@ -265,3 +266,17 @@ def overlay_heatmap(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45)
     hm = np.asarray(Image.fromarray((heatmap * 255).astype(np.uint8)).resize((w, h), Image.BILINEAR)) / 255.0
     colored = mpl.colormaps["jet"](hm)[..., :3]
     return (np.clip((1 - alpha) * img + alpha * colored, 0, 1) * 255).astype(np.uint8)
+
+
+def scatter_by_class(ax: Any, points: np.ndarray, labels: np.ndarray, class_names: Sequence[str], title: str,
+                     xlabel: str = "", ylabel: str = "") -> Any:
+    """A 2-D point cloud per class on ``ax`` (label ``k`` is ``class_names[k]``), with counts in the legend."""
+    points, labels = np.asarray(points), np.asarray(labels)
+    for k, name in enumerate(class_names):
+        mask = labels == k
+        ax.scatter(points[mask, 0], points[mask, 1], s=14, alpha=0.7, label=f"{name} ({mask.sum()})")
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(title="Clase")
+    return ax

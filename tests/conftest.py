@@ -27,10 +27,7 @@ import matplotlib  # noqa: E402
 matplotlib.use("Agg")
 
 import pytest  # noqa: E402
-
-from course_testing import (  # noqa: E402
-    TINY_COUNTS, jpeg_bytes, snapshot_tree, temp_leftovers, write_solid_image)
-
+from course_testing import TINY_COUNTS, jpeg_bytes, snapshot_tree, temp_leftovers, write_solid_image  # noqa: E402
 
 # --------------------------------------------------------------------------- fixtures
 
@@ -135,7 +132,7 @@ def course_zip_factory():
 
     def make(path: Path, *, top: str = "cnn_perros_gatos", per_class: int = 1,
              extra: dict[str, bytes] | None = None) -> Path:
-        from course_utils.data import CLASSES, SPLITS
+        from course_utils.layout import CLASSES, SPLITS
 
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -212,26 +209,25 @@ def closed_port_url() -> str:
 
 
 @pytest.fixture
-def offline_keras_downloads(monkeypatch, tmp_path):
-    """Make Keras' file downloads (``keras.utils.get_file``) fail with a URL error, as offline.
+def no_network(monkeypatch):
+    """Refuse every name lookup and outgoing connection, as offline; returns the hosts tried.
 
-    Keras' cache (``~/.keras``) is moved to an empty temporary folder, so that
-    weights downloaded earlier cannot hide the failure and nothing is written
-    to the home folder.
+    Keras' cache is an empty folder for the whole test run (``KERAS_HOME``, set
+    in the root ``conftest.py`` before Keras is imported), so weights downloaded
+    earlier cannot hide a download.
     """
-    import urllib.error
-
-    from keras.src.backend import config as keras_config
-    from keras.src.utils import file_utils
-
-    monkeypatch.setattr(keras_config, "_KERAS_DIR", str(tmp_path / "keras_home"))
     calls = []
 
-    def refuse(url, *args, **kwargs):
-        calls.append(url)
-        raise urllib.error.URLError("sin red (simulado en las pruebas)")
+    def refuse_lookup(host, *args, **kwargs):
+        calls.append(host)
+        raise socket.gaierror(socket.EAI_NONAME, f"sin red (simulado en las pruebas): {host}")
 
-    monkeypatch.setattr(file_utils, "urlretrieve", refuse)
+    def refuse_connect(sock, address, *args, **kwargs):
+        calls.append(address)
+        raise ConnectionRefusedError(f"sin red (simulado en las pruebas): {address}")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse_lookup)
+    monkeypatch.setattr(socket.socket, "connect", refuse_connect)
     return calls
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from course_testing import sha256_of
+
 from course_utils import artifacts
 from course_utils.artifacts import ModelLoadError
 
@@ -115,16 +115,6 @@ def test_load_model_refuses_lambda_in_safe_mode(tmp_path):
     assert sha256_of(path) == before
     loaded = artifacts.load_model(path, safe_mode=False)  # the owner of the file may opt out
     assert np.allclose(loaded.predict(np.ones((1, 3), "float32"), verbose=0), 2.0)
-
-
-def test_save_figure_atomic_png(tmp_path):
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots()
-    ax.plot([0, 1])
-    p = artifacts.save_figure(fig, tmp_path / "figs" / "curva.png")
-    assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert [x.name for x in p.parent.iterdir()] == ["curva.png"]
 
 
 def test_record_and_read_results(tmp_path):

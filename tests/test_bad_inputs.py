@@ -13,15 +13,15 @@ import dataclasses
 import shutil
 import warnings
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
+from course_testing import TINY_COUNTS, jpeg_bytes, sha256_of
 from PIL import Image
 
-from course_testing import TINY_COUNTS, jpeg_bytes, sha256_of
 from course_utils import artifacts, data, inspection, models, params, pipelines
 from course_utils.config import ENV_MIRROR
 
@@ -92,7 +92,7 @@ def _extra_class(split):
 def _several(root):
     _truncated(root)
     _write(root, "train/dogs/dog.99.jpg", b"")
-    _write(root, "train/dogs/notas.jpg", "apuntes de clase".encode())
+    _write(root, "train/dogs/notas.jpg", b"apuntes de clase")
 
 
 FOLDER_CASES = {
@@ -103,7 +103,7 @@ FOLDER_CASES = {
         lambda root: _write(root, "train/dogs/dog.99.jpg", b""), "skip", skipped=1,
         report=lambda r: [Path(p).name for p in r.unreadable] == ["dog.99.jpg"], not_loaded=("train/dogs/dog.99.jpg",)),
     "text_file_named_jpg": FolderCase(
-        lambda root: _write(root, "validation/cats/cat.99.jpg", "hola, no soy una foto".encode()), "skip", skipped=1,
+        lambda root: _write(root, "validation/cats/cat.99.jpg", b"hola, no soy una foto"), "skip", skipped=1,
         report=lambda r: [Path(p).name for p in r.not_images] == ["cat.99.jpg"],
         not_loaded=("validation/cats/cat.99.jpg",)),
     "non_image_extension": FolderCase(
@@ -222,7 +222,7 @@ def test_odd_modes_decode_to_the_right_colours(tmp_path):
     _save(root, "dogs/gris.jpg", base.convert("L"), quality=95)
     split = pipelines.load_split(root, img_size=6, batch_size=8, preprocessing="none")
     x = np.asarray(next(iter(split.dataset))[0])
-    for img, path in zip(x, split.paths):
+    for img, path in zip(x, split.paths, strict=True):
         with Image.open(path) as im:
             expect = np.asarray(im.convert("RGB"), dtype="float32").reshape(-1, 3).mean(0)
         assert np.allclose(img.reshape(-1, 3).mean(0), expect, atol=3), path
@@ -372,7 +372,7 @@ PARAM_CASES = {
 
 
 @pytest.mark.parametrize("name", list(PARAM_CASES))
-def test_bad_parameter(name, dataset_copy, tmp_path, isolated_course_env, offline_keras_downloads, tree_snapshot):
+def test_bad_parameter(name, dataset_copy, tmp_path, isolated_course_env, no_network, tree_snapshot):
     from types import SimpleNamespace
 
     action, error, words = PARAM_CASES[name]
@@ -461,27 +461,13 @@ def _fail_write_json(tmp_path, monkeypatch):
     return target, lambda: artifacts.write_json(target, {"accuracy": 0.9, "modelo": object()}), TypeError
 
 
-def _fail_save_figure(tmp_path, monkeypatch):
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots()
-    target = artifacts.save_figure(fig, tmp_path / "curvas.png")
-
-    def partial(fname, *a, **k):
-        Path(fname).write_bytes(b"\x89PNG a medias")
-        raise OSError("disco lleno")
-
-    monkeypatch.setattr(fig, "savefig", partial)
-    return target, lambda: artifacts.save_figure(fig, target), OSError
-
-
 def _fail_record_results(tmp_path, monkeypatch):
     target = artifacts.record_results(tmp_path, "03_cnn", accuracy=0.8)
     return target, lambda: artifacts.record_results(tmp_path, "03_cnn", modelo=object()), TypeError
 
 
 SAVE_CASES = {"save_model_interrupted": _fail_model_save, "write_json_fails": _fail_write_json,
-              "save_figure_fails": _fail_save_figure, "record_results_fails": _fail_record_results}
+              "record_results_fails": _fail_record_results}
 
 
 @pytest.mark.parametrize("name", list(SAVE_CASES))

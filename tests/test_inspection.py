@@ -7,9 +7,9 @@ import warnings
 from pathlib import Path
 
 import pytest
+from course_testing import TINY_COUNTS, jpeg_bytes
 from PIL import Image
 
-from course_testing import TINY_COUNTS, jpeg_bytes
 from course_utils import inspection
 
 
@@ -117,7 +117,7 @@ def test_list_images_order_labels_and_classes(tiny_dataset):
     n = TINY_COUNTS["train"]
     assert names == ["cats", "dogs"]
     assert list(labels) == [0] * n + [1] * n and labels.dtype.name == "int32"
-    assert all(Path(p).parent.name == names[l] for p, l in zip(paths, labels))
+    assert all(Path(p).parent.name == names[label] for p, label in zip(paths, labels, strict=True))
     assert paths[:n] == sorted(paths[:n])
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -29,7 +31,7 @@ def test_build_cnn_lesson_shapes_and_params():
 def test_build_cnn_with_dropout():
     m = models.build_cnn((64, 64, 3), dropout=0.5, dense_units=32)
     assert m.name == "cnn_dropout"
-    names = [l.name for l in m.layers]
+    names = [layer.name for layer in m.layers]
     assert names.index("dropout") == names.index("flatten") + 1
     assert m.get_layer("dropout").rate == 0.5
 
@@ -37,8 +39,8 @@ def test_build_cnn_with_dropout():
 def test_build_mlp_params():
     m = models.build_mlp((16, 16, 3))
     sizes = [16 * 16 * 3, 256, 512, 512, 256, 1]
-    assert m.count_params() == sum(a * b + b for a, b in zip(sizes, sizes[1:]))
-    assert sum(type(l).__name__ == "Dropout" for l in m.layers) == 4
+    assert m.count_params() == sum(a * b + b for a, b in pairwise(sizes))
+    assert sum(type(layer).__name__ == "Dropout" for layer in m.layers) == 4
 
 
 def test_build_cnn_improved_params_and_batchnorm():
@@ -114,8 +116,8 @@ def any_model(request, tmp_path_factory):
 
 
 def test_conv_layers_found_by_type(any_model):
-    assert [l.name for l in models.conv_layers(any_model)] == ["Convolution1", "Convolution2"]
-    assert [l.name for l in models.conv_layers(any_model, include_pooling=True)] == \
+    assert [layer.name for layer in models.conv_layers(any_model)] == ["Convolution1", "Convolution2"]
+    assert [layer.name for layer in models.conv_layers(any_model, include_pooling=True)] == \
         ["Convolution1", "Pooling1", "Convolution2"]
 
 
@@ -131,18 +133,22 @@ def test_sub_model_by_name_index_layer_and_list(any_model):
     outs = models.sub_model(m, ["Convolution1", "Convolution2"])(x)
     assert [tuple(o.shape) for o in outs] == [(3, 10, 10, 4), (3, 3, 3, 6)]
     assert np.allclose(np.asarray(outs[0]), _manual(m, x, "Convolution1"), atol=1e-5)
-    index = [l.name for l in m.layers].index("densa")
+    index = [layer.name for layer in m.layers].index("densa")
     assert np.allclose(np.asarray(models.sub_model(m, index)(x)), _manual(m, x, "densa"), atol=1e-5)
 
 
-def test_feature_extractor_defaults_to_penultimate_layer(any_model):
+@pytest.mark.parametrize("make", [_named_conv_sequential, _named_conv_functional])
+def test_sub_model_shares_the_weights_of_the_original(make):
+    model = make()
+    sub = models.sub_model(model, "densa")
     x = np.random.default_rng(4).random((2, 12, 12, 3)).astype("float32")
-    ext = models.feature_extractor(any_model)
-    assert ext.output.shape == (None, 5)
-    assert np.allclose(ext.predict(x, verbose=0), _manual(any_model, x, "densa"), atol=1e-5)
-    # Shares the weights of the original model.
-    assert ext.get_layer("densa") is any_model.get_layer("densa") or \
-        np.allclose(ext.get_layer("densa").get_weights()[0], any_model.get_layer("densa").get_weights()[0])
+    before = sub.predict(x, verbose=0)
+    dense = model.get_layer("densa")
+    kernel, bias = dense.get_weights()
+    dense.set_weights([kernel, bias + 1.0])  # change the original only
+    after = sub.predict(x, verbose=0)
+    assert np.allclose(after, _manual(model, x, "densa"), atol=1e-5)
+    assert not np.allclose(after, before), "a copy of the weights would not follow the original"
 
 
 def test_sub_model_unknown_layer_lists_layers(any_model):
@@ -152,10 +158,10 @@ def test_sub_model_unknown_layer_lists_layers(any_model):
 
 def test_sub_model_of_lesson_builders():
     m = models.build_cnn((64, 64, 3), dense_units=8)
-    ext = models.feature_extractor(m, "dense")
+    ext = models.sub_model(m, "dense")
     assert ext.output.shape == (None, 8)
-    assert [l.name for l in models.conv_layers(m)] == ["conv1", "conv2", "conv3", "conv4"]
-    f = models.feature_extractor(models.build_cnn_improved((48, 48, 3)), "gap")
+    assert [layer.name for layer in models.conv_layers(m)] == ["conv1", "conv2", "conv3", "conv4"]
+    f = models.sub_model(models.build_cnn_improved((48, 48, 3)), "gap")
     assert f.output.shape == (None, 128)
 
 
@@ -179,52 +185,32 @@ def test_load_backbone_unknown_name():
         models.load_backbone("vgg16", weights=None)
 
 
-def test_load_backbone_imagenet_offline_explains(offline_keras_downloads):
+def test_load_backbone_imagenet_offline_explains(no_network):
     with pytest.raises(models.WeightsUnavailableError) as exc:
         models.load_backbone("efficientnetb0", weights="imagenet", input_shape=(64, 64, 3))
     msg = str(exc.value)
-    assert offline_keras_downloads, "Keras should have tried to download the weights"
+    assert no_network, "Keras should have tried to download the weights"
     assert "pesos ImageNet" in msg and "WEIGHTS=None" in msg and "~/.keras/models" in msg
     assert "ALEATORIOS" in msg
 
 
-# --------------------------------------------------------------------------- the course CNN
+def test_load_backbone_does_not_hide_errors_that_are_not_the_network():
+    # A shape the pretrained weights cannot take is the caller's error, not a download problem.
+    with pytest.raises(ValueError) as exc:
+        models.load_backbone("mobilenetv2", weights="imagenet", input_shape=(64, 64, 1))
+    assert not isinstance(exc.value, models.WeightsUnavailableError)
 
 
-def test_load_course_cnn_prefers_saved_models(tmp_path, capsys):
-    from course_utils.artifacts import save_model
+def test_network_error_is_found_through_the_exception_chain():
+    import urllib.error
 
-    art = tmp_path / "art"
-    small = models.build_cnn_improved((48, 48, 3), dense_units=4)
-    save_model(small, art / models.SAVED_MODELS["cnn"])
-    model, how = models.load_course_cnn(art, allow_download=False)
-    assert model.input_shape == (None, 48, 48, 3) and "03" in how
-    # A corrupt 04 model is reported and skipped, never deleted.
-    bad = art / models.SAVED_MODELS["cnn_aumento"]
-    bad.write_bytes(b"roto")
-    model, how = models.load_course_cnn(art, allow_download=False)
-    assert "03" in how and "AVISO" in capsys.readouterr().out
-    assert bad.read_bytes() == b"roto"
+    def download():
+        try:
+            raise urllib.error.URLError("sin red")
+        except urllib.error.URLError as e:  # what keras.utils.get_file does
+            raise Exception(f"URL fetch failure: {e}")  # noqa: B904 - implicit context, as Keras does
 
-
-def test_load_course_cnn_without_anything_explains(tmp_path, isolated_course_env, offline_gdown):
-    from course_utils.artifacts import ModelLoadError
-
-    with pytest.raises(ModelLoadError, match="04_aumento_datos.ipynb"):
-        models.load_course_cnn(tmp_path / "art")
-    assert offline_gdown, "the course's trained model should have been tried"
-
-
-def test_load_course_cnn_trains_a_short_fallback(tmp_path, tiny_dataset, isolated_course_env, offline_gdown, capsys):
-    from course_utils.pipelines import load_datasets
-
-    ds = load_datasets(tiny_dataset, img_size=48, batch_size=8)
-    model, how = models.load_course_cnn(tmp_path / "art", train_data=ds["train"], validation_data=ds["validation"],
-                                        fallback_epochs=1, img_size=48)
-    assert "1 épocas" in how and model.input_shape == (None, 48, 48, 3)
-    saved = tmp_path / "art" / getattr(models, "FALLBACK_MODEL", models.SAVED_MODELS["cnn_aumento"])
-    assert saved.exists(), "the short run must be saved so that the next notebook reuses it"
-    again, how2 = models.load_course_cnn(tmp_path / "art", allow_download=False)
-    assert "entrenada aquí mismo" not in how2, "the second call must load the saved model, not train again"
-    x = np.random.default_rng(0).random((2, 48, 48, 3)).astype("float32")
-    assert np.allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5)
+    with pytest.raises(Exception) as exc:
+        download()
+    assert isinstance(models._network_error(exc.value), urllib.error.URLError)
+    assert models._network_error(ValueError("URL in the message but no network error")) is None

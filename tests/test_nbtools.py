@@ -1,4 +1,4 @@
-"""course_utils.nbtools: percent-format notebooks, stripping outputs, the house rules and the CLI."""
+"""course_utils.nbtools: stripping outputs, the house rules and the CLI."""
 
 from __future__ import annotations
 
@@ -8,20 +8,25 @@ import nbformat
 
 from course_utils import nbtools
 
-PERCENT = '''# %% [markdown]
-# # Título
-# Texto con **negrita**.
 
-# %% tags=["parameters"]
-PARAM_SET = "auto"
+def _notebook(*cells):
+    """A notebook from ``(kind, source, tags)`` triples, with a Python 3 kernelspec."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    make = {"md": nbformat.v4.new_markdown_cell, "code": nbformat.v4.new_code_cell}
+    nb.cells = [make[kind](source, metadata={"tags": list(tags)} if tags else {}) for kind, source, tags in cells]
+    return nb
 
-# %%
-# NBVAL_CHECK_OUTPUT
-print(1 + 1)
 
-# %%
-x = 3
-'''
+CELLS = [("md", "# Título\nTexto con **negrita**.", ()),
+         ("code", 'PARAM_SET = "auto"', ("parameters",)),
+         ("code", "# NBVAL_CHECK_OUTPUT\nprint(1 + 1)", ()),
+         ("code", "x = 3", ())]
+
+
+def _sample(without_parameters_tag=False, extra=()):
+    cells = [(k, s, () if without_parameters_tag else t) for k, s, t in CELLS]
+    return _notebook(*cells, *extra)
 
 
 def _executed(nb):
@@ -36,15 +41,9 @@ def _executed(nb):
     return nb
 
 
-def test_from_percent_builds_cells_tags_and_ids():
-    nb = nbtools.from_percent(PERCENT)
-    nbformat.validate(nb)
-    assert [c.cell_type for c in nb.cells] == ["markdown", "code", "code", "code"]
-    assert nb.cells[0].source == "# Título\nTexto con **negrita**."
-    assert nb.cells[1].metadata["tags"] == ["parameters"] and nb.cells[1].source == 'PARAM_SET = "auto"'
-    assert [c["id"] for c in nb.cells] == ["c00", "c01", "c02", "c03"]
+def test_is_checked_by_mark():
+    nb = _sample()
     assert nbtools.is_checked(nb.cells[2]) and not nbtools.is_checked(nb.cells[3])
-    assert nb.metadata["kernelspec"]["name"] == "python3"
 
 
 def test_is_checked_by_tag():
@@ -53,17 +52,16 @@ def test_is_checked_by_tag():
 
 
 def test_strip_keeps_only_checked_outputs():
-    nb = _executed(nbtools.from_percent(PERCENT))
+    nb = _executed(_sample())
     nbtools.strip(nb)
     code = [c for c in nb.cells if c.cell_type == "code"]
     # Checked cells keep their reference output (with the constant count nbval needs, where defined).
-    reference_count = getattr(nbtools, "CHECKED_EXECUTION_COUNT", None)
-    assert [c.execution_count for c in code] == [None, reference_count, None]
+    assert [c.execution_count for c in code] == [None, nbtools.CHECKED_EXECUTION_COUNT, None]
     assert [bool(c.outputs) for c in code] == [False, True, False]
     assert all(o.get("execution_count") is None for o in code[1].outputs)
     assert all("papermill" not in c.metadata and "execution" not in c.metadata for c in code)
     assert "papermill" not in nb.metadata
-    nb2 = _executed(nbtools.from_percent(PERCENT))
+    nb2 = _executed(_sample())
     nbtools.strip(nb2, keep_checked=False)
     assert not any(c.outputs for c in nb2.cells if c.cell_type == "code")
 
@@ -74,11 +72,10 @@ def _write(path, nb):
 
 
 def test_problems_clean_and_dirty(tmp_path):
-    clean = nbtools.strip(_executed(nbtools.from_percent(PERCENT)))
+    clean = nbtools.strip(_executed(_sample()))
     assert nbtools.problems(_write(tmp_path / "ok.ipynb", clean)) == []
 
-    dirty = _executed(nbtools.from_percent(PERCENT.replace('tags=["parameters"]', "") +
-                                           '\n# %%\nopen("/content/drive/x")\n'))
+    dirty = _executed(_sample(without_parameters_tag=True, extra=[("code", 'open("/content/drive/x")', ())]))
     dirty.cells[2].outputs = []
     msgs = nbtools.problems(_write(tmp_path / "sucio.ipynb", dirty))
     text = "\n".join(msgs)
@@ -94,7 +91,7 @@ def test_problems_clean_and_dirty(tmp_path):
 
 
 def test_main_check_strip_and_usage(tmp_path, capsys):
-    path = _write(tmp_path / "a.ipynb", _executed(nbtools.from_percent(PERCENT)))
+    path = _write(tmp_path / "a.ipynb", _executed(_sample()))
     assert nbtools.main(["check", str(path)]) == 1
     assert "a.ipynb" in capsys.readouterr().out
     assert nbtools.main(["strip", str(path)]) == 0
@@ -107,10 +104,9 @@ def test_main_check_strip_and_usage(tmp_path, capsys):
 
 def test_refresh_reexecutes_and_keeps_only_checked_outputs(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_PARAM_SET", "gpu")
-    text = ('# %%\nimport os\nprint("sin comprobar")\n\n'
-            '# %%\n# NBVAL_CHECK_OUTPUT\nprint(os.environ["COURSE_PARAM_SET"], 6 * 7)\n')
     path = tmp_path / "mini.ipynb"
-    nbformat.write(nbtools.from_percent(text), path)
+    nbformat.write(_notebook(("code", 'import os\nprint("sin comprobar")', ()),
+                             ("code", '# NBVAL_CHECK_OUTPUT\nprint(os.environ["COURSE_PARAM_SET"], 6 * 7)', ())), path)
     nbtools.refresh([path], artifacts_dir=tmp_path / "art")
     nb = nbformat.read(path, as_version=4)
     first, checked = nb.cells

@@ -63,8 +63,8 @@ def test_every_declared_dependency_is_importable():
 
 def test_ci_runs_the_readme_test_command():
     run = (ROOT / ".ci" / "run").read_text()
-    commands = [l.strip() for l in run.splitlines() if l.strip() and not l.startswith("#")
-                and not l.startswith(("set ", "cd "))]
+    commands = [line.strip() for line in run.splitlines() if line.strip() and not line.startswith("#")
+                and not line.startswith(("set ", "cd "))]
     assert commands == ["make test"]
     assert "make test" in (ROOT / "README.md").read_text()
 

@@ -61,7 +61,7 @@ def test_overrides_and_extras():
     assert (p.img_size, p.epochs, p.batch_size, p.max_per_class, p.weights, p.seed) == (80, 1, 4, 7, "imagenet", 5)
     assert p["recipe"] == "original" and p.data_source == "synthetic" and p.artifacts_dir == "/tmp/a"
     keep = params.resolve("04_aumento_datos", "smoke", recipe=None)
-    assert keep["recipe"] == "mejorada"
+    assert keep["recipe"] == "improved"
     assert params.resolve("06_modelos_preentrenados", "cpu", weights=None).weights is None
 
 
@@ -74,16 +74,21 @@ def test_auto_uses_environment_then_gpu(monkeypatch):
     assert params.default_param_set(gpu_available=False) == "cpu"
 
 
-def test_with_overrides_and_table():
+def test_table_lists_every_value():
     p = params.resolve("03_cnn", "smoke")
-    q = params.with_overrides(p, epochs=p.epochs + 3)
-    assert q.epochs == p.epochs + 3 and q.img_size == p.img_size and q.notebook == "03_cnn"
-    with pytest.raises(ParameterError, match="EPOCHS"):
-        params.with_overrides(p, epochs=0)
-    t = params.table(p)
-    lines = t.splitlines()
+    lines = params.table(p).splitlines()
     assert lines[0].startswith("notebook") and "'03_cnn'" in lines[0]
     assert any(line.split()[0] == "img_size" and line.split()[1] == str(p.img_size) for line in lines)
+    assert {line.split()[0] for line in lines} == set(p.as_dict())
+
+
+def test_every_value_reads_as_attribute_and_item():
+    p = params.resolve("04_aumento_datos", "smoke")
+    assert p.img_size == p["img_size"] and p.recipe == p["recipe"] == p.extra["recipe"]
+    with pytest.raises(AttributeError, match="no tiene el parámetro"):
+        _ = p.receta
+    with pytest.raises(KeyError):
+        p["receta"]
 
 
 BAD = [
@@ -102,7 +107,7 @@ BAD = [
     ("seed_text", dict(notebook="03_cnn", seed="42"), ["SEED", "entero"]),
     ("backbone_unknown", dict(notebook="06_modelos_preentrenados", backbones=("efficientnetb0", "vgg16")),
      ["Modelo base desconocido", "vgg16", "Opciones", "efficientnetb0"]),
-    ("recipe_unknown", dict(notebook="04_aumento_datos", recipe="rapida"), ["RECIPE='rapida'", "no existe", "mejorada"]),
+    ("recipe_unknown", dict(notebook="04_aumento_datos", recipe="rapida"), ["RECIPE='rapida'", "no existe", "improved"]),
     ("extra_unknown", dict(notebook="02_mlp", recipe="original"), ["desconocido", "recipe", "ninguno adicional"]),
     ("extra_negative", dict(notebook="07_mapas_caracteristicas", filter_steps=0), ["FILTER_STEPS=0", "entero positivo"]),
     ("notebook_unknown", dict(notebook="08_gan"), ["Cuaderno desconocido", "03_cnn"]),
@@ -120,3 +125,13 @@ def test_bad_values_raise_parameter_error_in_spanish(kwargs, words):
     assert isinstance(exc.value, ValueError)
     for w in words:
         assert w in str(exc.value), f"{w!r} missing from: {exc.value}"
+
+
+def test_labels_give_spanish_names_for_display():
+    assert params.label("improved") == "mejorada" and params.label("strong") == "fuerte"
+    assert params.label("original") == "original" and params.label("sin_nombre") == "sin_nombre"
+    from course_utils import schema
+
+    for spec in schema.PARAMETERS.values():
+        if spec.kind == "choice":
+            assert all(v in schema.LABELS for v in spec.choices)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from course_testing import TINY_COUNTS
+
 from course_utils import pipelines
 
 
@@ -68,7 +68,7 @@ def test_cache_gives_identical_batches_every_epoch(tiny_dataset, tmp_path, cache
     first = [(np.asarray(x), np.asarray(y)) for x, y in split.dataset]
     second = [(np.asarray(x), np.asarray(y)) for x, y in split.dataset]
     assert len(first) == 2
-    for (x1, y1), (x2, y2) in zip(first, second):
+    for (x1, y1), (x2, y2) in zip(first, second, strict=True):
         assert np.array_equal(x1, x2) and np.array_equal(y1, y2)
 
 
@@ -110,7 +110,7 @@ def test_make_augmentation_changes_training_images_only(tiny_dataset):
     split = pipelines.load_split(tiny_dataset / "test", img_size=24, batch_size=6, preprocessing="none")
     x, _ = next(iter(split.dataset))
     aug = pipelines.make_augmentation(seed=1)
-    assert [type(l).__name__ for l in aug.layers] == ["RandomFlip", "RandomRotation", "RandomTranslation",
+    assert [type(layer).__name__ for layer in aug.layers] == ["RandomFlip", "RandomRotation", "RandomTranslation",
                                                       "RandomZoom", "RandomShear"]
     assert np.allclose(np.asarray(aug(x, training=False)), np.asarray(x))
     out = np.asarray(aug(x, training=True))
@@ -132,11 +132,11 @@ def test_preprocess_function_modes(mode, expected):
 
 
 def test_every_backbone_has_a_preprocessing_mode():
-    from course_utils.models import BACKBONES
+    from course_utils.backbones import BACKBONES
 
     assert set(pipelines.BACKBONE_PREPROCESSING) == set(BACKBONES)
     for name, mode in pipelines.BACKBONE_PREPROCESSING.items():
-        assert mode in pipelines.PREPROCESSING_MODES and BACKBONES[name][1] == mode
+        assert mode in pipelines.PREPROCESSING_MODES and BACKBONES[name].preprocessing == mode
 
 
 def test_unknown_preprocessing_mode(tiny_dataset):
@@ -191,7 +191,8 @@ def test_get_generators_augmenting_changes_train_only(tiny_dataset):
                                               ("model_specific", "vgg16"), ("augmenting", "vgg16")])
 def test_get_generators_rejects_unknown_mode_or_model(tiny_dataset, mode, model_type):
     d = tiny_dataset
-    with pytest.raises(ValueError) as exc:
+    bad = repr(mode) if mode not in ("model_specific", "augmenting") else repr(model_type)
+    with pytest.raises(ValueError, match="Opciones") as exc:
         pipelines.get_generators(d / "train", d / "validation", d / "test", (20, 20),
                                  preprocessing_mode=mode, model_type=model_type)
-    assert "Opciones" in str(exc.value) and not isinstance(exc.value, UnboundLocalError)
+    assert bad in str(exc.value), "the message names the value that is wrong"

@@ -1,4 +1,4 @@
-"""The series runner's pure parts: selection, summary and the GPU job's level check."""
+"""The series runner's pure parts: selection, summary, the GPU job's level check and the exit codes."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from course_utils import series
-from course_utils.series import NotebookRun, check_levels, write_summary
+from course_utils import levels, series
+from course_utils.levels import check_levels
+from course_utils.series import NotebookRun, write_summary
 
 
 def _summary(tmp_path, param_set, cnn_acc, feat_acc, pretrained=True, kind="real", status="ok"):
@@ -16,6 +17,7 @@ def _summary(tmp_path, param_set, cnn_acc, feat_acc, pretrained=True, kind="real
             NotebookRun("06_modelos_preentrenados", status="ok", seconds=20,
                         metrics={"pretrained": pretrained, "feature_extractors": {"efficientnetb0": feat_acc},
                                  "data_kind": kind})]
+    tmp_path.mkdir(parents=True, exist_ok=True)
     write_summary(runs, tmp_path, param_set)
     return tmp_path / "summary.json"
 
@@ -45,7 +47,9 @@ def test_summary_files(tmp_path):
     data = json.loads(path.read_text())
     assert data["param_set"] == "cpu"
     row = data["rows"][0]
-    assert row["metric"] == "test_accuracy" and row["value"] == 0.81 and row["lesson_level"] == 0.80
+    assert row["metric"] == "test_accuracy" and row["value"] == 0.81
+    assert row["lesson_level"] == levels.LESSON_AUGMENTED_CNN.value
+    assert row["original_recipe_here"] == levels.REFERENCES["04_aumento_datos"].original_here.value
     md = (tmp_path / "summary.md").read_text()
     assert "| 04_aumento_datos | ok |" in md and "0.810" in md
     assert "<table" in (tmp_path / "summary.html").read_text()
@@ -54,10 +58,27 @@ def test_summary_files(tmp_path):
 def test_select_notebooks():
     assert series._select(["03", "01"]) == ["01_exploracion_datos", "03_cnn"]
     assert series._select(None)[0] == "01_exploracion_datos"
-    with pytest.raises(SystemExit):
+    with pytest.raises(ValueError, match="Cuaderno desconocido: 99"):
         series._select(["99"])
 
 
 def test_unknown_param_set():
-    with pytest.raises(SystemExit):
+    with pytest.raises(ValueError, match="turbo"):
         series.run_series("turbo")
+
+
+def test_main_exit_codes(tmp_path, capsys):
+    assert series.main(["--notebooks", "99", "--out", str(tmp_path)]) == 2
+    assert "Cuaderno desconocido" in capsys.readouterr().err
+    good = _summary(tmp_path / "ok", "gpu", 0.84, 0.97)
+    assert series.main(["--check-levels", str(good)]) == 0
+    bad = _summary(tmp_path / "bad", "gpu", 0.5, 0.97)
+    assert series.main(["--check-levels", str(bad)]) == 1
+    assert "CNN con aumento" in capsys.readouterr().out
+
+
+def test_levels_name_their_source():
+    for name, ref in levels.REFERENCES.items():
+        assert name in series.NOTEBOOKS
+        for level in (ref.lesson, ref.original_here):
+            assert level is None or (0 < level.value < 1 and level.source)

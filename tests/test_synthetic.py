@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from course_utils.data import CLASSES, SPLITS
+from course_utils.layout import CLASSES, SPLITS
 from course_utils.synthetic import make_synthetic_dataset
 
 SMALL = {"train": 3, "validation": 2, "test": 1}

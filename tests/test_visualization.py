@@ -127,9 +127,9 @@ def test_plot_activation_grids_counts_dead_channels():
 
 @pytest.fixture(scope="module")
 def small_cnn():
-    from course_utils.models import build_cnn
-
     import keras
+
+    from course_utils.models import build_cnn
 
     keras.utils.set_random_seed(0)
     return build_cnn((48, 48, 3), dense_units=8)
@@ -182,3 +182,17 @@ def test_overlay_heatmap():
     assert not np.array_equal(out[0, 0], out[-1, -1])
     out01 = visualization.overlay_heatmap(img / 255.0, heat, alpha=0.5)
     assert np.abs(out01.astype(int) - out.astype(int)).max() <= 1
+
+
+def test_scatter_by_class_one_cloud_per_class_with_counts():
+    import matplotlib.pyplot as plt
+
+    from course_utils.visualization import scatter_by_class
+
+    fig, ax = plt.subplots()
+    points = np.array([[0, 0], [1, 1], [2, 2], [5, 5]], dtype=float)
+    scatter_by_class(ax, points, np.array([0, 0, 1, 1]), ["cats", "dogs"], "t", "x", "y")
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["cats (2)", "dogs (2)"] and ax.get_title() == "t" and ax.get_xlabel() == "x"
+    assert [len(c.get_offsets()) for c in ax.collections] == [2, 2]
+    assert np.allclose(ax.collections[1].get_offsets(), [[2, 2], [5, 5]])

@@ -1,0 +1,103 @@
+"""The CNN that notebooks 05 and 07 build on: saved by 03/04, downloaded, or trained briefly.
+
+Finding, loading, downloading and saving models is file and network I/O; the
+model builders themselves live in :mod:`course_utils.models`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from .artifacts import ModelLoadError, load_model, save_model
+from .models import build_cnn_improved
+
+#: Where notebooks 03 and 04 save their CNNs, relative to the artifacts folder.
+SAVED_MODELS = {"cnn": "models/03_cnn.keras", "cnn_aumento": "models/04_cnn_aumento.keras"}
+#: Where :func:`load_course_cnn` keeps the CNN of its short fallback training run.
+FALLBACK_MODEL = "models/cnn_entrenamiento_corto.keras"
+
+
+class CourseModel(NamedTuple):
+    """A loaded model and a Spanish sentence saying where it came from."""
+
+    model: Any
+    source: str
+
+
+def load_course_cnn_with_data(artifacts_dir: Any, data_root: Any, *, img_size: int, batch_size: int,
+                              max_per_class: int | None = None, seed: int = 42,
+                              fallback_epochs: int = 5) -> tuple[CourseModel, dict[str, Any]]:
+    """:func:`load_course_cnn` plus the course splits loaded at the model's own input size.
+
+    The splits are loaded at ``img_size`` first (they train the short fallback run if one is
+    needed) and loaded again when the model found expects another size.  Prints where the
+    model came from.
+    """
+    from .pipelines import load_datasets
+
+    def load(size: int) -> dict[str, Any]:
+        return load_datasets(data_root, size, batch_size, max_per_class=max_per_class, seed=seed)
+
+    splits = load(img_size)
+    found = load_course_cnn(artifacts_dir, train_data=splits["train"], validation_data=splits["validation"],
+                            fallback_epochs=fallback_epochs, img_size=img_size)
+    print(f"\nModelo usado: {found.source}")
+    model_size = found.model.input_shape[1]
+    if model_size != img_size:
+        print(f"El modelo espera imágenes de {model_size}×{model_size} px: se cargan los datos a ese tamaño.")
+        splits = load(model_size)
+    return found, splits
+
+
+def load_course_cnn(artifacts_dir: Any, *, prefer: tuple[str, ...] = ("cnn_aumento", "cnn"),
+                    train_data: Any = None, validation_data: Any = None, fallback_epochs: int = 5,
+                    img_size: int = 128, allow_download: bool = True) -> CourseModel:
+    """The CNN a later notebook builds on, and where it came from.
+
+    Tries, in order: the models saved by notebooks 04 and 03 in ``artifacts_dir``;
+    the course's trained model (downloaded, ``cnn_improved_model``); and, when
+    ``train_data`` is given, a short training run of
+    :func:`~course_utils.models.build_cnn_improved` (saved where the next
+    notebook finds it).  The model expects pixels rescaled to [0, 1] at its own
+    input size (``model.input_shape``).  A saved model that cannot be read is
+    skipped with a warning.
+    """
+    art = Path(artifacts_dir)
+    for key in prefer:
+        path = art / SAVED_MODELS[key]
+        if path.exists():
+            try:
+                return CourseModel(load_model(path), f"modelo guardado por el cuaderno {path.stem[:2]} ({path})")
+            except ModelLoadError as exc:
+                warnings.warn(str(exc), stacklevel=2)
+    fallback = art / FALLBACK_MODEL
+    if fallback.exists():
+        try:
+            return CourseModel(load_model(fallback), f"CNN de un entrenamiento corto hecho antes ({fallback})")
+        except ModelLoadError as exc:
+            warnings.warn(str(exc), stacklevel=2)
+    print(f"No se encontró el modelo de los cuadernos 03/04 en {art / 'models'}.")
+    if allow_download:
+        from .data import DownloadError, fetch
+
+        try:
+            path = fetch("cnn_improved_model", progress=True)
+            return CourseModel(load_model(path), "modelo entrenado del curso (descargado)")
+        except (DownloadError, ModelLoadError) as exc:
+            print("Tampoco se pudo descargar el modelo entrenado del curso:\n" + str(exc).splitlines()[0])
+    if train_data is None:
+        raise ModelLoadError(
+            "No hay modelo disponible: ejecuta primero 04_aumento_datos.ipynb (o 03_cnn.ipynb), "
+            "o conéctate a internet para descargar el modelo entrenado del curso.")
+    import keras
+
+    print(f"Se entrena una CNN corta ({fallback_epochs} épocas) para poder seguir con la lección.")
+    model = build_cnn_improved((img_size, img_size, 3))
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"])
+    model.fit(getattr(train_data, "dataset", train_data),
+              validation_data=getattr(validation_data, "dataset", validation_data),
+              epochs=fallback_epochs, verbose=2)
+    save_model(model, fallback)
+    return CourseModel(model, f"CNN entrenada aquí mismo durante {fallback_epochs} épocas (entrenamiento corto)")

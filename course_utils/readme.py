@@ -1,0 +1,140 @@
+"""Write the README's generated blocks from the schema and the recorded results.
+
+``python -m course_utils.readme`` (``make readme``) rewrites every block
+between ``<!-- generado: NAME -->`` and ``<!-- fin: NAME -->`` in README.md:
+the notebook table (from :mod:`course_utils.schema`, with Colab links from
+:mod:`course_utils.config`), the parameter tables, the English notebook list
+and the results recorded under ``results/`` (``<set>/summary.json`` written by
+the series, ``bench.json`` written by the benchmark).  ``--check`` writes
+nothing and fails when the README is out of date.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import report
+from .config import PROJECT_ROOT, colab_url
+from .schema import COMMON, NOTEBOOKS, PARAM_SET_NAMES, PARAMETERS, SETS
+
+README = PROJECT_ROOT / "README.md"
+RESULTS_DIR = PROJECT_ROOT / "results"
+COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+_BLOCK = re.compile(r"(<!-- generado: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- fin: (?P=name) -->)", re.S)
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, (tuple, list)):
+        return ", ".join(map(str, v))
+    return "None" if v is None else str(v)
+
+
+def notebooks_table() -> str:
+    """The notebooks with what each teaches and its Colab badge."""
+    rows = [[k, f"[{nb.title}](notebooks/{nb.filename})", nb.topics,
+             f"[![Open In Colab]({COLAB_BADGE})]({colab_url(nb.filename)})"] for k, nb in enumerate(NOTEBOOKS, 1)]
+    return report.markdown_table(["#", "Cuaderno", "Qué aprendes", "Colab"], rows)
+
+
+def notebooks_table_en() -> str:
+    """The English summary's notebook list."""
+    rows = [[k, f"`{nb.name}`", nb.topics_en] for k, nb in enumerate(NOTEBOOKS, 1)]
+    return report.markdown_table(["#", "Notebook", "Topic"], rows)
+
+
+def parameters_table() -> str:
+    """Common values per set, then each notebook's own values and overrides."""
+    common = [[f"`{name.upper()}`", *(f"`{_value(SETS[s].get(name, PARAMETERS[name].default))}`"
+                                      for s in PARAM_SET_NAMES), PARAMETERS[name].help] for name in COMMON]
+    own = []
+    for nb in NOTEBOOKS:
+        names = dict.fromkeys(k for s in PARAM_SET_NAMES for k in nb.values[s])
+        for name in names:
+            values = [f"`{_value({**SETS[s], **nb.values[s]}[name])}`" for s in PARAM_SET_NAMES]
+            own.append([nb.name, f"`{name.upper()}`", *values, PARAMETERS[name].help])
+    return "\n".join([
+        "Valores comunes de cada conjunto:", "",
+        report.markdown_table(["Parámetro", *PARAM_SET_NAMES, "Qué es"], common), "",
+        "Valores propios de cada cuaderno (y los comunes que cambia):", "",
+        report.markdown_table(["Cuaderno", "Parámetro", *PARAM_SET_NAMES, "Qué es"], own)])
+
+
+def _provenance(meta: dict[str, Any]) -> str:
+    parts = [f"{label}: {meta[key]}" for key, label in (("date", "fecha"), ("machine", "máquina"))
+             if meta.get(key)]
+    if meta.get("command"):
+        parts.append(f"orden: `{meta['command']}`")
+    return "; ".join(parts) or "sin fecha, máquina ni orden registradas"
+
+
+def results_section(results_dir: Path = RESULTS_DIR) -> str:
+    """Tables of the recorded series summaries and benchmark (or a note that there are none)."""
+    from .series import SUMMARY_HEADER, SUMMARY_NUMERIC, table_cells
+
+    parts = []
+    for path in sorted(results_dir.glob("*/summary.json")):
+        data = json.loads(path.read_text())
+        parts += [f"**Serie `{data['param_set']}`** ({_provenance(data.get('recorded', {}))}; "
+                  f"archivo `{path.relative_to(results_dir.parent)}`):", "",
+                  report.markdown_table(SUMMARY_HEADER, [table_cells(r) for r in data["rows"]], SUMMARY_NUMERIC), ""]
+    bench = results_dir / "bench.json"
+    if bench.is_file():
+        data = json.loads(bench.read_text())
+        rows = data if isinstance(data, list) else data.get("rows", [])
+        meta = {} if isinstance(data, list) else data
+        if rows:
+            header = list(rows[0])
+            parts += [f"**Benchmark** ({_provenance(meta)}; archivo `{bench.relative_to(results_dir.parent)}`):", "",
+                      report.markdown_table(header, [[r.get(k) for k in header] for r in rows]), ""]
+    if not parts:
+        return (f"Todavía no hay resultados registrados en `{results_dir.name}/`: `make readme` los tomará de "
+                f"`{results_dir.name}/<conjunto>/summary.json` y `{results_dir.name}/bench.json` cuando existan.\n")
+    return "\n".join(parts)
+
+
+def blocks(results_dir: Path = RESULTS_DIR) -> dict[str, str]:
+    """Every generated block, by name."""
+    return {"cuadernos": notebooks_table(), "parametros": parameters_table(),
+            "notebooks-en": notebooks_table_en(), "resultados": results_section(results_dir)}
+
+
+def render(text: str, generated: dict[str, str]) -> str:
+    """``text`` with each marked block replaced; a marker without a known block is an error."""
+    def fill(m: re.Match) -> str:
+        name = m.group("name")
+        if name not in generated:
+            raise KeyError(f"README: bloque generado desconocido {name!r}; conocidos: {', '.join(generated)}")
+        return f"{m.group(1)}{generated[name].rstrip()}\n{m.group(4)}"
+    return _BLOCK.sub(fill, text)
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m course_utils.readme``."""
+    ap = argparse.ArgumentParser(prog="python -m course_utils.readme", description=__doc__.splitlines()[0])
+    ap.add_argument("--check", action="store_true", help="no escribir; fallar si el README no está al día")
+    ap.add_argument("--readme", type=Path, default=README)
+    ap.add_argument("--results", type=Path, default=RESULTS_DIR)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Rewrite the README's generated blocks; with ``--check``, exit code 1 when they are out of date."""
+    args = parser().parse_args(argv)
+    text = args.readme.read_text()
+    new = render(text, blocks(args.results))
+    if args.check:
+        if new != text:
+            print(f"{args.readme} no está al día con el esquema o con {args.results}: ejecuta `make readme`.")
+            return 1
+        return 0
+    args.readme.write_text(new)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""Every notebook parameter, declared once: type, range, Spanish help and value per set.
+
+:data:`PARAMETERS` describes each parameter (what it is and which values it
+accepts); :data:`SETS` holds the values common to a parameter set;
+:data:`NOTEBOOKS` lists the notebooks in order, each with the values it
+overrides per set and its own parameters.  :mod:`course_utils.params`
+resolves and checks values from here, a test compares each notebook's
+``parameters`` cell with its entry, and ``python -m course_utils.readme``
+writes the README's notebook and parameter tables from it.
+
+Adding a notebook: one :class:`Notebook` entry below (see CONTRIBUTING.md).
+Adding a parameter: one :class:`Param` in :data:`PARAMETERS` (if new) and its
+values in the notebooks that use it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .backbones import BACKBONES
+
+#: Parameter sets, smallest first.
+PARAM_SET_NAMES: tuple[str, ...] = ("smoke", "cpu", "gpu")
+
+
+@dataclass(frozen=True)
+class Param:
+    """What one parameter accepts.
+
+    ``kind``: ``"int"`` (positive integer, at least ``minimum``),
+    ``"optional_int"`` (the same or ``None``), ``"bool"``, ``"choice"`` (one of
+    ``choices``), ``"choices"`` (a non-empty list of ``choices``), ``"text"``,
+    ``"weights"`` (``"imagenet"``, ``None`` or a ``.weights.h5`` path).
+    """
+
+    kind: str
+    help: str
+    choices: tuple[str, ...] = ()
+    minimum: int = 1
+    #: Value when neither the set nor the notebook gives one (parameters outside the sets).
+    default: Any = None
+
+
+#: Recipes of notebook 04's CNN: the lesson's, and the course's CPU recipe.
+RECIPES = ("original", "improved")
+#: Strengths of notebook 04's augmentation: the course's CPU strength, and the lesson's.
+AUGMENTATIONS = ("moderate", "strong")
+#: Spanish names of values, for titles and printed text (values stay English identifiers).
+LABELS: dict[str, str] = {"original": "original", "improved": "mejorada", "moderate": "moderado", "strong": "fuerte"}
+
+PARAMETERS: dict[str, Param] = {
+    # Common to every notebook (fields of params.Params).
+    "data_source": Param("text", "origen de los datos: 'auto', 'course', 'synthetic' o ruta a carpeta/.zip",
+                         default="auto"),
+    "img_size": Param("int", "lado de las imágenes en píxeles"),
+    "epochs": Param("int", "épocas de entrenamiento"),
+    "batch_size": Param("int", "imágenes por batch"),
+    "max_per_class": Param("optional_int", "tope de imágenes por clase y partición (None: todas)"),
+    "weights": Param("weights", "pesos de los modelos base: 'imagenet', None (aleatorios) o ruta .weights.h5"),
+    "seed": Param("int", "semilla de los generadores aleatorios", minimum=0, default=42),
+    "artifacts_dir": Param("text", "carpeta de modelos y resultados (None: artifacts/ del repositorio)"),
+    # Notebook-specific.
+    "n_sample_images": Param("int", "fotos de ejemplo a mostrar (mitad gatos, mitad perros)"),
+    "mixed_precision": Param("bool", "precisión mixta float16 (solo GPU; cambia un poco los resultados)"),
+    "jit_compile": Param("bool", "compilación XLA (más rápida en GPU)"),
+    "recipe": Param("choice", "receta de la CNN: 'original' (la de la lección) o 'improved' (la mejorada)", choices=RECIPES),
+    "compare_pipelines_batches": Param("int", "batches para medir la velocidad de cada pipeline"),
+    "augmentation": Param("choice", "intensidad del aumento: 'moderate' (moderado) o 'strong' (fuerte, el de la lección)",
+                          choices=AUGMENTATIONS),
+    "tsne_points": Param("int", "máximo de puntos para t-SNE"),
+    "fallback_epochs": Param("int", "épocas del entrenamiento corto si no hay modelo guardado"),
+    "backbones": Param("choices", "modelos base; el primero es el principal", choices=tuple(BACKBONES)),
+    "pca_components": Param("int", "componentes de PCA"),
+    "transfer_img_size": Param("int", "tamaño de imagen para transfer learning", minimum=32),
+    "transfer_max_per_class": Param("optional_int", "tope de imágenes por clase para transfer learning"),
+    "fine_tune_layers": Param("int", "capas finales del modelo base que se descongelan"),
+    "fine_tune_epochs": Param("int", "épocas de ajuste fino"),
+    "n_filters": Param("int", "filtros por capa en los patrones de filtros"),
+    "filter_steps": Param("int", "pasos de ascenso de gradiente por filtro"),
+    "gradcam_images": Param("int", "imágenes de prueba para Grad-CAM"),
+}
+#: Parameters every notebook has (besides PARAM_SET), in the order of the parameters cell.
+COMMON: tuple[str, ...] = ("data_source", "img_size", "epochs", "batch_size", "max_per_class",
+                           "weights", "seed", "artifacts_dir")
+
+#: Values common to a set; a notebook overrides them in its own entry.
+SETS: dict[str, dict[str, Any]] = {
+    "smoke": dict(img_size=64, epochs=2, batch_size=32, max_per_class=40, weights=None),
+    "cpu": dict(img_size=150, epochs=30, batch_size=32, max_per_class=None, weights="imagenet"),
+    "gpu": dict(img_size=150, epochs=30, batch_size=32, max_per_class=None, weights="imagenet"),
+}
+
+
+@dataclass(frozen=True)
+class Notebook:
+    """One notebook: README texts, smallest image side and its values per set.
+
+    ``values[set]`` overrides :data:`SETS` and gives the notebook's own
+    parameters (every key that is not in :data:`COMMON`).
+    """
+
+    name: str
+    title: str  # README link text (Spanish)
+    topics: str  # README "what you learn" (Spanish)
+    topics_en: str  # README English summary
+    #: Smallest image side the notebook's model accepts.  Four blocks of 3x3 "valid" conv + 2x2
+    #: pooling (the lesson's CNN and the course's improved CNN) need 46 px (46 -> 22 -> 10 -> 4 -> 1).
+    min_img_size: int
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """The notebook's own parameters (not in :data:`COMMON`), in declaration order."""
+        return tuple(k for k in self.values[PARAM_SET_NAMES[0]] if k not in COMMON)
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}.ipynb"
+
+
+_NO_XLA = dict(mixed_precision=False, jit_compile=False)
+
+NOTEBOOKS: tuple[Notebook, ...] = (
+    Notebook(
+        "01_exploracion_datos", "Exploración de los datos",
+        "balance de clases, tamaños, validación de archivos, cargadores tf.data vs ImageDataGenerator (legacy)",
+        "data exploration and validation, loaders", min_img_size=8,
+        values={"smoke": dict(img_size=64, n_sample_images=6),
+                "cpu": dict(img_size=150, n_sample_images=10),
+                "gpu": dict(img_size=150, n_sample_images=10)}),
+    Notebook(
+        "02_mlp", "MLP de referencia",
+        "por qué una MLP sobre píxeles de 16×16 se queda corta; EarlyStopping y ReduceLROnPlateau",
+        "MLP baseline on 16×16 pixels", min_img_size=8,
+        values={"smoke": dict(img_size=16, epochs=3),
+                "cpu": dict(img_size=16, epochs=60, batch_size=64),
+                "gpu": dict(img_size=16, epochs=60, batch_size=64)}),
+    Notebook(
+        "03_cnn", "Primera CNN", "Conv2D + MaxPooling, formas a través de la red, sobreajuste",
+        "first CNN, shapes, overfitting", min_img_size=46,
+        values={"smoke": dict(img_size=64, epochs=2, **_NO_XLA),
+                "cpu": dict(img_size=150, epochs=12, **_NO_XLA),
+                "gpu": dict(img_size=150, epochs=30, **_NO_XLA)}),
+    Notebook(
+        "04_aumento_datos", "Aumento de datos",
+        "capas de preprocesamiento, Dropout, BatchNorm, análisis de errores, fotos externas",
+        "data augmentation with preprocessing layers, error analysis", min_img_size=46,
+        values={"smoke": dict(img_size=64, epochs=2, recipe="improved", compare_pipelines_batches=3,
+                              augmentation="moderate", **_NO_XLA),
+                "cpu": dict(img_size=96, epochs=40, recipe="improved", compare_pipelines_batches=20,
+                            augmentation="moderate", **_NO_XLA),
+                "gpu": dict(img_size=150, epochs=100, recipe="improved", compare_pipelines_batches=50,
+                            augmentation="strong", **_NO_XLA)}),
+    Notebook(
+        "05_embeddings", "Embeddings + scikit-learn",
+        "la CNN como extractor de características; SVC, árboles, k-NN; PCA y t-SNE",
+        "CNN embeddings + scikit-learn classifiers, PCA/t-SNE", min_img_size=46,
+        values={"smoke": dict(img_size=64, tsne_points=80, fallback_epochs=2),
+                "cpu": dict(img_size=128, tsne_points=1000, fallback_epochs=10),
+                "gpu": dict(img_size=150, tsne_points=2000, fallback_epochs=30)}),
+    Notebook(
+        "06_modelos_preentrenados", "Modelos preentrenados",
+        "EfficientNetB0 y MobileNetV2 como extractores; transfer learning y fine-tuning",
+        "EfficientNetB0/MobileNetV2 features, transfer learning, fine-tuning", min_img_size=32,
+        values={"smoke": dict(img_size=64, epochs=1, backbones=("efficientnetb0", "mobilenetv2"),
+                              pca_components=20, transfer_img_size=64, transfer_max_per_class=40,
+                              fine_tune_layers=20, fine_tune_epochs=1),
+                "cpu": dict(img_size=224, epochs=3, backbones=("efficientnetb0", "mobilenetv2"),
+                            pca_components=100, transfer_img_size=160, transfer_max_per_class=500,
+                            fine_tune_layers=20, fine_tune_epochs=2),
+                "gpu": dict(img_size=224, epochs=10, backbones=("efficientnetb0", "mobilenetv2", "resnet50"),
+                            pca_components=100, transfer_img_size=224, transfer_max_per_class=None,
+                            fine_tune_layers=20, fine_tune_epochs=10)}),
+    Notebook(
+        "07_mapas_caracteristicas", "Qué ve la red", "mapas de características, patrones de filtros, Grad-CAM",
+        "feature maps, filter patterns, Grad-CAM", min_img_size=46,
+        values={"smoke": dict(img_size=64, n_filters=4, filter_steps=5, gradcam_images=2, fallback_epochs=2),
+                "cpu": dict(img_size=128, n_filters=8, filter_steps=40, gradcam_images=6, fallback_epochs=10),
+                "gpu": dict(img_size=150, n_filters=16, filter_steps=60, gradcam_images=8, fallback_epochs=30)}),
+)
+
+BY_NAME: dict[str, Notebook] = {nb.name: nb for nb in NOTEBOOKS}
+
+
+def notebook(name: str) -> Notebook:
+    """The schema entry of ``name`` (``KeyError`` if there is none)."""
+    return BY_NAME[name]

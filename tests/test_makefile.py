@@ -1,0 +1,56 @@
+"""The Makefile, read through `make -n`: which commands each target runs, and that they parse."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+
+import pytest
+
+from course_utils import readme, series
+from course_utils.config import PROJECT_ROOT
+
+pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make no está instalado")
+
+
+def _dry_run(*targets: str, **variables: str) -> list[list[str]]:
+    """The commands ``make -n`` prints for ``targets`` (the venv is taken as installed)."""
+    args = ["make", "-n", "-o", ".venv/.installed", *targets, *(f"{k}={v}" for k, v in variables.items())]
+    out = subprocess.run(args, cwd=PROJECT_ROOT, capture_output=True, text=True, check=True).stdout
+    return [shlex.split(line) for line in out.splitlines() if line.strip() and not line.startswith("make")]
+
+
+def _module_calls(commands, module):
+    return [cmd[cmd.index(module) + 1:] for cmd in commands if module in cmd and "-m" in cmd]
+
+
+def test_make_test_lints_before_running_pytest():
+    commands = _dry_run("test")
+    names = [" ".join(c[1:3]) for c in commands]
+    lint = names.index("-m ruff")
+    pytest_at = names.index("-m pytest")
+    assert lint < pytest_at and ["check", "."] == commands[lint][3:]
+    assert _module_calls(commands, "course_utils.readme") == [["--check"]]
+    assert _module_calls(commands, "course_utils.nbtools")[0][0] == "check"
+
+
+def test_readme_target_regenerates_and_its_arguments_parse():
+    calls = _module_calls(_dry_run("readme"), "course_utils.readme")
+    assert calls == [[]]
+    assert readme.parser().parse_args(calls[0]).check is False
+
+
+@pytest.mark.parametrize("params", ["smoke", "gpu"])
+def test_gpu_ci_runs_the_series_then_checks_its_levels(params):
+    calls = _module_calls(_dry_run("gpu-ci", PARAMS=params, REQUIRE_GPU="0"), "course_utils.series")
+    run, check = (series.parser().parse_args(c) for c in calls)
+    assert run.params == params and run.keep_going and run.html and not run.check_levels
+    assert check.check_levels == f"build/{params}/summary.json"
+
+
+def test_notebooks_target_passes_params_and_args_to_the_series():
+    (call,) = _module_calls(_dry_run("notebooks", PARAMS="smoke", ARGS="--notebooks 04 -p EPOCHS=1"),
+                            "course_utils.series")
+    args = series.parser().parse_args(call)
+    assert args.params == "smoke" and args.notebooks == ["04"] and args.param == ["EPOCHS=1"]
