@@ -75,3 +75,62 @@ def test_every_notebook_has_two_to_four_checked_exercises(name, request):
 def test_every_registered_exercise_is_used_in_its_notebook():
     used = {k for name in NOTEBOOKS for k in _check_keys(name)[0]}
     assert set(exercises.EXERCISES) <= used, set(exercises.EXERCISES) - used
+
+
+def _ran(key, *answers, **context):
+    """The check's verdict, without printing."""
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        return exercises.check(key, *answers, **context)
+
+
+def test_checks_of_01_accept_the_solution_and_reject_mistakes(tmp_path):
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    x = np.full((2, 8, 8, 3), 255.0, "float32")
+    y = np.zeros((2, 1), "float32")
+    raw = tf.data.Dataset.from_tensor_slices((x, y)).batch(2)
+    rescale = keras.layers.Rescaling(1 / 255)
+    assert _ran("01.1", raw.map(lambda a, b: (rescale(a), b)), img_size=8)
+    assert not _ran("01.1", raw, img_size=8)
+    assert not _ran("01.1", raw.map(lambda a, b: (rescale(rescale(a)), b)), img_size=8)
+    for cls, n in (("cats", 3), ("dogs", 2)):
+        (tmp_path / "validation" / cls).mkdir(parents=True)
+        for i in range(n):
+            (tmp_path / "validation" / cls / f"{i}.jpg").write_bytes(b"x")
+    assert _ran("01.2", 3, 2, root=tmp_path) and not _ran("01.2", 2, 3, root=tmp_path)
+
+
+def test_checks_of_02_and_03_accept_the_solution_and_reject_mistakes(tmp_path):
+    import numpy as np
+
+    from course_utils import models
+
+    mlp = models.build_mlp(input_shape=(4, 4, 3))
+    assert _ran("02.1", 48 * 256 + 256, model=mlp) and not _ran("02.1", 48 * 256, model=mlp)
+    assert _ran("02.2", 0.69, 0.5, expected_accuracy=0.5) and not _ran("02.2", 0.69, 0.6, expected_accuracy=0.5)
+    assert _ran("03.1", (48, 48, 64)) and not _ran("03.1", (49, 49, 64))
+    cnn = models.build_cnn(input_shape=(48, 48, 3))
+    path = tmp_path / "m.keras"
+    cnn.save(path)
+    import keras
+
+    images = np.random.default_rng(0).random((2, 48, 48, 3)).astype("float32")
+    assert _ran("03.2", keras.models.load_model(path), model=cnn, images=images)
+    assert not _ran("03.2", cnn, model=cnn, images=images)
+    assert not _ran("03.2", models.build_cnn(input_shape=(48, 48, 3)), model=cnn, images=images)
+
+
+def test_checks_of_05_accept_the_solution_and_reject_mistakes():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    X, y = rng.random((10, 4)), np.arange(10) % 2
+    assert _ran("05.1", X.copy(), y.copy(), expected=(X, y))
+    assert not _ran("05.1", X[::-1], y, expected=(X, y)) and not _ran("05.1", X, 1 - y, expected=(X, y))
+    data = (X, y, X[:4], y[:4])
+    assert _ran("05.2", 1.0, data=data) and not _ran("05.2", 0.5, data=data)
