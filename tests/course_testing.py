@@ -29,12 +29,17 @@ def sha256_of(path: str | os.PathLike) -> str:
 
 
 def snapshot_tree(root: str | os.PathLike) -> dict[str, str]:
-    """``{relative path: sha256}`` of every file (hidden ones too) and ``{"dir/": "dir"}`` of every folder."""
+    """``{relative path: sha256}`` of every file (hidden ones too) and ``{"dir/": "dir"}`` of every folder.
+
+    Lock files (``*.lock``, empty files the downloader uses to take turns) are not data and are left out.
+    """
     root = Path(root)
     out: dict[str, str] = {}
     if not root.exists():
         return out
     for p in sorted(root.rglob("*")):
+        if p.name.endswith(".lock") and p.is_file():
+            continue
         rel = p.relative_to(root).as_posix()
         out[rel + "/" if p.is_dir() else rel] = "dir" if p.is_dir() else sha256_of(p)
     return out

@@ -287,7 +287,7 @@ def test_bad_archive_download(name, tmp_path, populated_cache, course_zip_factor
     else:
         course_zip_factory(zpath, top=case.top, extra=case.extra)
     digest = {"match": sha256_of(zpath), "wrong": "f" * 64, "none": None}[case.checksum]
-    monkeypatch.setitem(data.DATASETS, NAME, dataclasses.replace(spec, mirror_sha256=digest))
+    monkeypatch.setitem(data.DATASETS, NAME, dataclasses.replace(spec, mirror_sha256=digest, expected_images=None))
     base = closed_port_url if case.offline else http_server(www, announce_extra=case.announce_extra).url
     before = tree_snapshot(populated_cache)
 
@@ -305,7 +305,7 @@ def test_bad_archive_download(name, tmp_path, populated_cache, course_zip_factor
         assert not p.exists(), p
     # And with a good archive the next attempt succeeds (nothing stale blocks it).
     good = course_zip_factory(tmp_path / "ok" / spec.filename)
-    monkeypatch.setitem(data.DATASETS, NAME, dataclasses.replace(spec, mirror_sha256=sha256_of(good)))
+    monkeypatch.setitem(data.DATASETS, NAME, dataclasses.replace(spec, mirror_sha256=sha256_of(good), expected_images=None))
     root = data.fetch(NAME, populated_cache, mirrors=str(good.parent), progress=False)
     assert (root / ".complete").exists() and (root / "train" / "cats" / "cat.1.jpg").exists()
 
