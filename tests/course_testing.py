@@ -71,3 +71,18 @@ def jpeg_bytes(seed: int = 0, size: tuple[int, int] = (24, 20), mode: str = "RGB
     buf = io.BytesIO()
     Image.fromarray(arr).convert(mode).save(buf, format="JPEG", quality=90)
     return buf.getvalue()
+
+
+def huge_png_bytes(width: int, height: int) -> bytes:
+    """A valid grayscale PNG of ``width`` x ``height`` black pixels: tiny on disk, huge once decoded."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    comp = zlib.compressobj(9)
+    row = bytes(width + 1)  # filter byte + pixels
+    idat = b"".join(comp.compress(row) for _ in range(height)) + comp.flush()
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
