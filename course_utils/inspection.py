@@ -29,7 +29,9 @@ IGNORED_FILES = {".ds_store", "thumbs.db", "desktop.ini", ".complete"}
 SKIP_REASONS = {"not_image": "no es una imagen", "unreadable": "ilegible", "truncated": "truncada",
                 "unsupported": "formato no admitido: conviértela a JPEG o PNG",
                 "too_large": f"más de {MAX_IMAGE_PIXELS // 1_000_000} megapíxeles: redúcela",
-                "skip": "excluida", "mode": "modo de color no admitido aquí"}
+                "skip": "excluida",
+                "mode": "16 bits por canal, que el generador antiguo ve casi blancas: usa load_datasets o "
+                        "conviértelas a 8 bits"}
 
 
 def check_class_names(names: list[str], where: str | os.PathLike) -> None:

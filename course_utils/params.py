@@ -38,6 +38,10 @@ RECIPES = ("original", "mejorada")
 MIN_IMG_SIZE = {"02_mlp": 8, "03_cnn": 46, "04_aumento_datos": 46, "05_embeddings": 46,
                 "06_modelos_preentrenados": 32, "07_mapas_caracteristicas": 46,
                 "01_exploracion_datos": 8}
+#: Largest image side (IMG_SIZE, TRANSFER_IMG_SIZE) and the seed range Keras/NumPy accept.
+#: At 512 px a cached float32 image takes 3 MB (10000 px would take 1.2 GB).
+MAX_IMG_SIZE = 512
+MAX_SEED = 2**32 - 1
 
 
 class ParameterError(ValueError):
@@ -195,10 +199,17 @@ def check(p: Params) -> None:
         raise ParameterError(
             f"IMG_SIZE={p.img_size} es demasiado pequeño para el modelo de {p.notebook}: "
             f"las capas de convolución y pooling necesitan al menos {minimum} px. Usa IMG_SIZE>={minimum}.")
+    for key, value in (("IMG_SIZE", p.img_size), ("TRANSFER_IMG_SIZE", p.extra.get("transfer_img_size", 0))):
+        if isinstance(value, int) and value > MAX_IMG_SIZE:
+            raise ParameterError(
+                f"{key}={value} es demasiado grande: el máximo es {MAX_IMG_SIZE} px (cada imagen en memoria "
+                f"ocuparía {value * value * 12 / 1e6:,.0f} MB). Usa {key}=150, o 224 para los modelos "
+                "preentrenados.")
     if p.max_per_class is not None:
         _positive_int("MAX_PER_CLASS", p.max_per_class, "Usa None para todas las imágenes.")
-    if not isinstance(p.seed, int):
-        raise ParameterError(f"SEED={p.seed!r} debe ser un entero.")
+    if isinstance(p.seed, bool) or not isinstance(p.seed, int) or not 0 <= p.seed <= MAX_SEED:
+        raise ParameterError(f"SEED={p.seed!r} no es válido: debe ser un entero entre 0 y {MAX_SEED} "
+                             "(2**32 - 1). Prueba con SEED=42.")
     if p.weights not in (None, "imagenet") and not str(p.weights).endswith((".h5", ".weights.h5")):
         raise ParameterError(
             f"WEIGHTS={p.weights!r} no es válido: usa 'imagenet', None (pesos aleatorios) "
