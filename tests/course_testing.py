@@ -86,3 +86,18 @@ def huge_png_bytes(width: int, height: int) -> bytes:
     idat = b"".join(comp.compress(row) for _ in range(height)) + comp.flush()
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def fetch_at(start_time: float, name: str, cache: str, mirrors: str, spec_changes: dict) -> str:
+    """Child-process worker: patch the registry entry, wait until ``start_time``, then ``fetch``.
+
+    For tests that start several real processes at once (``multiprocessing`` with ``spawn``).
+    """
+    import dataclasses
+    import time
+
+    from course_utils import data
+
+    data.DATASETS[name] = dataclasses.replace(data.DATASETS[name], **spec_changes)
+    time.sleep(max(0.0, start_time - time.time()))
+    return str(data.fetch(name, cache, mirrors=mirrors, progress=False))
