@@ -506,7 +506,7 @@ def _checked_members(zf: zipfile.ZipFile, dest: Path, display_name: str, expecte
         raise ArchiveError(
             f"'{display_name}' ocuparía {total / 1e6:,.0f} MB al descomprimirse ({ratio:,.0f} veces su "
             f"tamaño comprimido; límite {limit / 1e6:,.0f} MB y {MAX_COMPRESSION_RATIO}x). Parece una "
-            "bomba zip o el archivo equivocado: no se extrajo nada. Descarga el conjunto de una fuente "
+            "bomba zip o el archivo equivocado. No se extrajo nada: descarga el conjunto de una fuente "
             "confiable.")
     tops = {PurePosixPath(n).parts[0] for n in names if n}
     if expected_top is not None and tops != {expected_top}:
