@@ -6,6 +6,12 @@ checks the sha256 where it is known, renames only then, extracts safely, and
 does nothing the second time.  Offline it raises :class:`DownloadError` naming
 every source tried and the ways out.  Nothing already in the cache is ever
 deleted or overwritten by a failed attempt.
+
+Each archive of the registry extracts to its own folder ``<cache>/<name>/``,
+checked against the registry's image count; several processes take turns with
+a lock file; zip bombs, links and repeated names are refused from the zip's
+directory before anything is written; a read-only cache or a full disk gives a
+Spanish message saying what to do.
 """
 
 from __future__ import annotations
