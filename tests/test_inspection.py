@@ -254,3 +254,10 @@ def test_class_folder_with_trailing_space_is_named_in_the_error(tmp_path):
 def test_list_images_refuses_bad_max_per_class(tiny_dataset, bad):
     with pytest.raises(ValueError, match="max_per_class"):
         inspection.list_images(tiny_dataset / "train", max_per_class=bad)
+
+
+def test_check_class_names_quotes_names_with_spaces():
+    inspection.check_class_names(["cats", "dogs"], "train")  # fine: no error
+    with pytest.raises(ValueError) as exc:
+        inspection.check_class_names(["cats", " dogs"], "train")
+    assert "' dogs'" in str(exc.value) and "'dogs'" in str(exc.value) and "train" in str(exc.value)
