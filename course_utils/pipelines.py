@@ -22,13 +22,17 @@ from typing import Any
 import numpy as np
 
 from .backbones import BACKBONES
-from .inspection import list_images
+from .inspection import check_class_names, list_images
 from .layout import SPLITS
+from .schema import MAX_IMG_SIZE
 
 #: Preprocessing modes: pixel scaling that the model expects.
 PREPROCESSING_MODES = ("rescale", "efficientnet", "resnet", "mobilenet_v2", "none")
 #: Which preprocessing each backbone needs (from the backbone registry).
 BACKBONE_PREPROCESSING = {name: b.preprocessing for name, b in BACKBONES.items()}
+#: PIL modes of 16-bit images: Keras' ``load_img`` (the legacy generators) clips them to almost white,
+#: so the legacy path leaves them out with a warning; the modern loader decodes them correctly.
+SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I", "F")
 #: The lesson's augmentation, as ImageDataGenerator arguments.
 LESSON_AUGMENTATION = dict(rotation_range=40, width_shift_range=0.2, height_shift_range=0.2,
                            shear_range=0.2, zoom_range=0.2, horizontal_flip=True, fill_mode="nearest")
@@ -100,6 +104,38 @@ def _decode(img_size: int):
     return fn
 
 
+def _positive(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value > 0
+
+
+def _check_sizes(img_size: Any, batch_size: Any) -> None:
+    """ValueError in Spanish unless both are positive integers and the image side is at most ``MAX_IMG_SIZE``."""
+    sides = tuple(img_size) if isinstance(img_size, (tuple, list)) else (img_size,)
+    if not sides or not all(_positive(s) for s in sides) or not _positive(batch_size):
+        raise ValueError(f"img_size={img_size!r} y batch_size={batch_size!r}: img_size y batch_size deben ser "
+                         "enteros positivos (p. ej. img_size=150, batch_size=32).")
+    if max(sides) > MAX_IMG_SIZE:
+        raise ValueError(f"img_size={img_size!r} es demasiado grande: el máximo es {MAX_IMG_SIZE} px por lado "
+                         "(cada imagen ocuparía demasiada memoria). Usa 150, o 224 para los modelos "
+                         "preentrenados.")
+
+
+def _check_same_classes(found: dict[str, list[str]]) -> None:
+    """ValueError unless every split has the same class folders (names with spaces are shown quoted)."""
+    splits = list(found)
+    for split in splits:
+        check_class_names(found[split], split)
+    first = splits[0] if splits else None
+    for split in splits[1:]:
+        if found[split] != found[first]:
+            extra = sorted(set(found[split]) ^ set(found[first]))
+            raise ValueError(
+                f"Las particiones no tienen las mismas carpetas de clase: {first} tiene "
+                f"{', '.join(found[first]) or 'ninguna'} y {split} tiene {', '.join(found[split]) or 'ninguna'} "
+                f"(diferencia: {', '.join(extra)}). Cada partición debe tener las mismas subcarpetas de clase: "
+                "saca del conjunto la carpeta que sobra o crea la que falta. No se modificó ningún archivo.")
+
+
 def load_split(split_dir: str | os.PathLike, img_size: int, batch_size: int = 32, *,
                max_per_class: int | None = None, shuffle: bool = False, seed: int = 42,
                preprocessing: str = "rescale", augment: Any = None, cache: bool | str = True,
@@ -114,8 +150,7 @@ def load_split(split_dir: str | os.PathLike, img_size: int, batch_size: int = 32
     """
     import tensorflow as tf
 
-    if img_size <= 0 or batch_size <= 0:
-        raise ValueError("img_size y batch_size deben ser enteros positivos.")
+    _check_sizes(img_size, batch_size)
     prep = preprocess_function(preprocessing)
     paths, labels, names = list_images(split_dir, max_per_class=max_per_class, skip=skip,
                                        class_order=class_order, check=check_files)
@@ -148,16 +183,7 @@ def load_datasets(root: str | os.PathLike, img_size: int, batch_size: int = 32, 
     from .inspection import class_names
 
     root = Path(root)
-    found = {split: class_names(root / split) for split in splits}
-    first = splits[0] if splits else None
-    for split in splits[1:]:
-        if found[split] != found[first]:
-            extra = sorted(set(found[split]) ^ set(found[first]))
-            raise ValueError(
-                f"Las particiones no tienen las mismas carpetas de clase: {first} tiene "
-                f"{', '.join(found[first]) or 'ninguna'} y {split} tiene {', '.join(found[split]) or 'ninguna'} "
-                f"(diferencia: {', '.join(extra)}). Cada partición debe tener las mismas subcarpetas de clase: "
-                "saca del conjunto la carpeta que sobra o crea la que falta. No se modificó ningún archivo.")
+    _check_same_classes({split: class_names(root / split) for split in splits})
     out: dict[str, SplitData] = {}
     order = None
     for split in splits:
@@ -181,13 +207,22 @@ def get_generators(train_dir: str | os.PathLike, validation_dir: str | os.PathLi
     ``"efficientnet"``, ``"resnet"``, ``"mobilenet_v2"``) and ``"augmenting"``.
     With ``"augmenting"``, ``model_type`` (optional) chooses the model's own
     preprocessing for every split instead of rescaling to [0, 1].  Unlike the
-    original, an unknown mode or model type raises ``ValueError``.
+    original, an unknown mode or model type raises ``ValueError``, and the
+    generators read the same checked file lists as :func:`load_datasets`: the
+    three splits must have the same class folders, and files the modern loader
+    skips (broken, unsupported formats such as WebP, too large) are skipped
+    here too, with a warning; so are 16-bit images, which Keras' legacy
+    loading would turn almost white.
     """
+    import pandas as pd
     from tensorflow.keras.preprocessing.image import ImageDataGenerator
+
+    from .inspection import class_names
 
     modes = ("rescaling", "model_specific", "augmenting")
     if preprocessing_mode not in modes:
         raise ValueError(f"preprocessing_mode={preprocessing_mode!r} no existe. Opciones: {', '.join(modes)}.")
+    _check_sizes(img_size, batch_size)
     specific = {"efficientnet": "efficientnet", "resnet": "resnet", "mobilenet_v2": "mobilenet_v2"}
     if preprocessing_mode == "model_specific" or (preprocessing_mode == "augmenting" and model_type):
         if model_type not in specific:
@@ -196,6 +231,13 @@ def get_generators(train_dir: str | os.PathLike, validation_dir: str | os.PathLi
         base = dict(preprocessing_function=preprocess_function(specific[model_type]))
     else:
         base = dict(rescale=1.0 / 255)
+    dirs = {"train": Path(train_dir), "validation": Path(validation_dir), "test": Path(test_dir)}
+    found = {split: class_names(d) for split, d in dirs.items()}
+    _check_same_classes(found)
+    frames = {}
+    for split, d in dirs.items():
+        paths, labels, names = list_images(d, class_order=found["train"], refuse_modes=SIXTEEN_BIT_MODES)
+        frames[split] = pd.DataFrame({"filename": paths, "class": [names[i] for i in labels]})
     eval_gen = ImageDataGenerator(**base)
     if preprocessing_mode == "augmenting":
         params = dict(augmentation_params) if augmentation_params else dict(LESSON_AUGMENTATION)
@@ -204,7 +246,8 @@ def get_generators(train_dir: str | os.PathLike, validation_dir: str | os.PathLi
         train_gen = ImageDataGenerator(**params)
     else:
         train_gen = ImageDataGenerator(**base)
-    common = dict(target_size=tuple(img_size), batch_size=batch_size, class_mode="binary")
-    return (train_gen.flow_from_directory(str(train_dir), shuffle=True, seed=seed, **common),
-            eval_gen.flow_from_directory(str(validation_dir), shuffle=False, **common),
-            eval_gen.flow_from_directory(str(test_dir), shuffle=False, **common))
+    common = dict(x_col="filename", y_col="class", classes=found["train"], target_size=tuple(img_size),
+                  batch_size=batch_size, class_mode="binary", validate_filenames=False)
+    return (train_gen.flow_from_dataframe(frames["train"], shuffle=True, seed=seed, **common),
+            eval_gen.flow_from_dataframe(frames["validation"], shuffle=False, **common),
+            eval_gen.flow_from_dataframe(frames["test"], shuffle=False, **common))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from course_testing import TINY_COUNTS
+from PIL import Image
 
 from course_utils import pipelines
 
@@ -196,3 +197,70 @@ def test_get_generators_rejects_unknown_mode_or_model(tiny_dataset, mode, model_
         pipelines.get_generators(d / "train", d / "validation", d / "test", (20, 20),
                                  preprocessing_mode=mode, model_type=model_type)
     assert bad in str(exc.value), "the message names the value that is wrong"
+
+
+# --------------------------------------------------------------------------- legacy path = modern path's checks
+
+def _legacy(root, **kw):
+    return pipelines.get_generators(root / "train", root / "validation", root / "test", (16, 16),
+                                    batch_size=kw.pop("batch_size", 4), seed=0, **kw)
+
+
+def test_get_generators_refuses_an_extra_empty_class_folder(dataset_copy):
+    (dataset_copy / "train" / "birds").mkdir()
+    with pytest.raises(ValueError) as exc:
+        _legacy(dataset_copy)
+    assert "birds" in str(exc.value) and "mismas carpetas de clase" in str(exc.value)
+
+
+def test_get_generators_skips_the_files_the_modern_loader_skips(dataset_copy):
+    cats = dataset_copy / "train" / "cats"
+    good = (cats / "cat.1.jpg").read_bytes()
+    (cats / "rota.jpg").write_bytes(good[: len(good) // 2])
+    (cats / "._cat.1.jpg").write_bytes(b"\x00\x05\x16\x07 macOS resource fork")
+    (cats / "texto.jpg").write_text("no soy una foto")
+    Image.new("RGB", (9, 9), (1, 2, 3)).save(cats / "foto.webp")
+    with pytest.warns(UserWarning, match="se omitieron 3 archivo"):
+        train, _, _ = _legacy(dataset_copy, batch_size=5)
+    with pytest.warns(UserWarning, match="se omitieron 3 archivo"):
+        modern = pipelines.load_split(dataset_copy / "train", 16)
+    assert sorted(train.filenames) == sorted(modern.paths)
+    for i in range(len(train)):  # a whole epoch decodes without error
+        x, _ = train[i]
+        assert x.shape[1:] == (16, 16, 3)
+
+
+def test_get_generators_leaves_out_16_bit_images_instead_of_whitening_them(dataset_copy):
+    p = dataset_copy / "train" / "dogs" / "dieciseis.png"
+    Image.fromarray(np.full((12, 12), 30000, dtype=np.uint16)).save(p)
+    with pytest.warns(UserWarning, match="16 bits"):
+        train, _, _ = _legacy(dataset_copy)
+    assert str(p) not in train.filenames and not any(f.endswith("dieciseis.png") for f in train.filenames)
+    # The modern loader reads it with the right brightness (30000 / 65535 of white).
+    split = pipelines.load_split(dataset_copy / "train", 8, 64, preprocessing="none")
+    x = np.concatenate([b[0] for b in split.dataset])
+    assert abs(float(x[split.paths.index(str(p))].mean()) - 30000 / 257) < 2
+
+
+@pytest.mark.parametrize("batch_size", [0, -2, 2.5])
+def test_get_generators_refuses_bad_batch_size(tiny_dataset, batch_size):
+    with pytest.raises(ValueError, match="batch_size"):
+        _legacy(tiny_dataset, batch_size=batch_size)
+
+
+@pytest.mark.parametrize("max_per_class", [0, -1])
+def test_load_split_refuses_non_positive_max_per_class(tiny_dataset, max_per_class):
+    with pytest.raises(ValueError, match="max_per_class"):
+        pipelines.load_split(tiny_dataset / "train", 16, max_per_class=max_per_class)
+
+
+def test_load_split_refuses_an_image_size_over_the_ceiling(tiny_dataset):
+    with pytest.raises(ValueError, match="demasiado grande"):
+        pipelines.load_split(tiny_dataset / "train", 10000)
+
+
+def test_load_datasets_names_a_class_folder_with_a_trailing_space(dataset_copy):
+    (dataset_copy / "train" / "cats").rename(dataset_copy / "train" / "cats ")
+    with pytest.raises(ValueError) as exc:
+        pipelines.load_datasets(dataset_copy, 16)
+    assert "'cats '" in str(exc.value) and "espacios" in str(exc.value)
