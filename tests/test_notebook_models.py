@@ -41,3 +41,18 @@ def test_notebook_model_equals_the_helper(name, build, shape):
 def test_signature_sees_a_changed_layer():
     a, b = models.build_cnn(input_shape=(64, 64, 3)), models.build_cnn(input_shape=(64, 64, 3), dense_units=256)
     assert _signature(a) != _signature(b)
+
+
+def test_legacy_generator_has_a_length_so_fit_needs_no_steps_per_epoch(tiny_dataset):
+    """What 01 and 02 say: in Keras 3 a generator of ImageDataGenerator is a PyDataset with ``len``."""
+    import math
+
+    import keras
+
+    from course_utils import pipelines
+
+    d = tiny_dataset
+    train, _, _ = pipelines.get_generators(d / "train", d / "validation", d / "test", (20, 20),
+                                           preprocessing_mode="rescaling", batch_size=3)
+    assert isinstance(train, keras.utils.PyDataset)
+    assert len(train) == math.ceil(train.n / 3)
