@@ -228,3 +228,21 @@ def test_load_course_cnn_trains_a_short_fallback(tmp_path, tiny_dataset, isolate
     assert "entrenada aquí mismo" not in how2, "the second call must load the saved model, not train again"
     x = np.random.default_rng(0).random((2, 48, 48, 3)).astype("float32")
     assert np.allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5)
+
+
+@pytest.mark.parametrize("builder, shape", [("build_mlp", (16, 16, 3)), ("build_cnn", (48, 48, 3)),
+                                            ("build_cnn_improved", (48, 48, 3))])
+def test_builders_keep_a_float32_output_under_mixed_precision(builder, shape):
+    """Mixed precision (bf16 on CPU, fp16 on GPU) needs a float32 output for a stable loss."""
+    import keras
+
+    from course_utils import models
+
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = getattr(models, builder)(shape)
+        out = model(np.zeros((2, *shape), dtype="float32"))
+        assert model.layers[1].compute_dtype == "bfloat16"
+        assert keras.backend.standardize_dtype(out.dtype) == "float32"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
