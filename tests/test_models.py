@@ -214,3 +214,21 @@ def test_network_error_is_found_through_the_exception_chain():
         download()
     assert isinstance(models._network_error(exc.value), urllib.error.URLError)
     assert models._network_error(ValueError("URL in the message but no network error")) is None
+
+
+@pytest.mark.parametrize("builder, shape", [("build_mlp", (16, 16, 3)), ("build_cnn", (48, 48, 3)),
+                                            ("build_cnn_improved", (48, 48, 3))])
+def test_builders_keep_a_float32_output_under_mixed_precision(builder, shape):
+    """Mixed precision (bf16 on CPU, fp16 on GPU) needs a float32 output for a stable loss."""
+    import keras
+
+    from course_utils import models
+
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = getattr(models, builder)(shape)
+        out = model(np.zeros((2, *shape), dtype="float32"))
+        assert model.layers[1].compute_dtype == "bfloat16"
+        assert keras.backend.standardize_dtype(out.dtype) == "float32"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
