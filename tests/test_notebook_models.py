@@ -56,3 +56,15 @@ def test_legacy_generator_has_a_length_so_fit_needs_no_steps_per_epoch(tiny_data
                                            preprocessing_mode="rescaling", batch_size=3)
     assert isinstance(train, keras.utils.PyDataset)
     assert len(train) == math.ceil(train.n / 3)
+
+
+def test_loader_speed_in_01_is_the_recorded_measurement():
+    """01 quotes results/loader_speed.json (made by scripts/loader_speed.py): the text follows the data."""
+    recorded = json.loads((PROJECT_ROOT / "results" / "loader_speed.json").read_text())
+    assert recorded["recorded"]["command"] == "python scripts/loader_speed.py"
+    cells = json.loads((PROJECT_ROOT / "source" / "01_exploracion_datos.ipynb").read_text())["cells"]
+    text = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    keras_s, course_s = recorded["seconds_per_pass"].values()
+    assert ", ".join(f"{t:.1f}" for t in keras_s) + " s" in text
+    assert f"{course_s[0]:.1f} s la primera" in text
+    assert " y ".join(f"{t:.2f}" for t in course_s[1:]) + " s las siguientes" in text
