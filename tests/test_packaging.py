@@ -29,10 +29,45 @@ def test_hard_requirements_leave_colab_tensorflow_alone():
     assert {"tensorflow", "keras"} <= extra
 
 
-def test_hard_requirements_installable_beside_colab_pins():
-    """No hard requirement pins a version (== or upper bound) that a current Colab may not meet."""
-    for req in PROJECT["dependencies"]:
-        assert "==" not in req and "<" not in req, req
+def _stack(name: str) -> dict[str, str]:
+    """``{package: version}`` of the ``==`` pins in ``ci/stacks/<name>.txt``."""
+    pins = {}
+    for line in (ROOT / "ci" / "stacks" / f"{name}.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            pkg, _, version = line.partition("==")
+            pins[pkg.strip().lower()] = version.strip()
+    return pins
+
+
+def _runtime_requirements():
+    from packaging.requirements import Requirement
+
+    return [Requirement(r) for r in PROJECT["dependencies"] + PROJECT["optional-dependencies"]["tf"]]
+
+
+def test_requirements_admit_colab_versions():
+    """Every requirement that names a package of Colab's stack (ci/stacks/colab.txt) admits Colab's version,
+    so installing course_utils in Colab changes none of them."""
+    colab = _stack("colab")
+    assert {"tensorflow", "keras", "numpy"} <= set(colab)
+    for req in _runtime_requirements():
+        if req.name.lower() in colab:
+            assert req.specifier.contains(colab[req.name.lower()]), (str(req), colab[req.name.lower()])
+
+
+def test_declared_floors_are_the_tested_floor_stack():
+    """Each runtime requirement's lower bound is the version ci/stacks/floor.txt pins (the floor tested)."""
+    floor = _stack("floor")
+    declared = {}
+    for req in _runtime_requirements():
+        lows = [s.version for s in req.specifier if s.operator == ">="]
+        assert len(lows) == 1, f"{req}: declara un mínimo (>=)"
+        declared[req.name.lower()] = lows[0]
+    for name, low in declared.items():
+        assert name in floor, f"{name} falta en ci/stacks/floor.txt"
+        assert floor[name].startswith(low) and (floor[name] == low or floor[name][len(low)] == "."), (name, low, floor[name])
+    assert set(floor) == set(declared), set(floor) ^ set(declared)
 
 
 def test_environment_yml_agrees_with_pyproject():
@@ -45,7 +80,7 @@ def test_environment_yml_agrees_with_pyproject():
     spec = pip[0]
     assert spec.startswith("-e .[") or spec.startswith(".[")
     extras = set(spec[spec.index("[") + 1:spec.index("]")].split(","))
-    assert extras == set(PROJECT["optional-dependencies"]), "environment.yml debe instalar todos los extras"
+    assert extras == set(PROJECT["optional-dependencies"]) - {"gpu"}, "environment.yml: todos los extras salvo gpu"
     major, minor = 3, 11
     low = re.search(r">=\s*(\d+)\.(\d+)", PROJECT["requires-python"])
     assert (int(low.group(1)), int(low.group(2))) <= (major, minor)
