@@ -20,7 +20,7 @@ export PYTHONHASHSEED ?= 0
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 
 .PHONY: help venv notebooks test test-unit test-notebooks nbval bench bench-quick \
-        refresh-outputs check-notebooks html gpu-ci clean
+        refresh-outputs check-notebooks html gpu-ci compat compat-all clean
 
 help:
 	@echo "make notebooks [PARAMS=smoke|cpu|gpu] [ARGS=--keep-going]  run the series, write build/PARAMS/summary.md"
@@ -29,6 +29,8 @@ help:
 	@echo "make refresh-outputs      re-execute stored notebooks (smoke) and keep only checked outputs"
 	@echo "make check-notebooks      fail if a stored notebook carries stray outputs"
 	@echo "make html PARAMS=...      export executed notebooks to HTML"
+	@echo "make compat STACK=pins|colab|floor   fresh venv with that stack (ci/stacks/), unit tests, smoke series"
+	@echo "make compat-all           the three stacks (build/compat/summary.md)"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -74,6 +76,16 @@ gpu-ci: venv
 	@if [ "$(REQUIRE_GPU)" = "1" ]; then $(PY) -c "import tensorflow as tf, sys; g = tf.config.list_physical_devices('GPU'); print('GPUs:', g); sys.exit(0 if g else 'No GPU visible: this job needs a GPU runner.')"; fi
 	$(PY) -m course_utils.series --params $(PARAMS) --keep-going --html $(ARGS)
 	$(PY) -m course_utils.series --check-levels build/$(PARAMS)/summary.json
+
+# Compatibility matrix (ci/compat.py): a fresh venv per stack of ci/stacks/*.txt,
+# `pip install -e .` must keep the stack's TensorFlow importable, then unit tests and smoke series.
+STACK ?= pins
+COMPAT_ARGS ?=
+compat:
+	$(PYTHON) ci/compat.py $(STACK) $(COMPAT_ARGS)
+
+compat-all:
+	$(PYTHON) ci/compat.py --all $(COMPAT_ARGS)
 
 clean:
 	rm -rf build artifacts
