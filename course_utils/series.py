@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import quiet
 from .artifacts import read_results, write_json
 from .config import PROJECT_ROOT
 from .params import NOTEBOOKS, PARAM_SET_NAMES
@@ -82,6 +83,7 @@ def run_series(param_set: str = "smoke", *, out_dir: str | os.PathLike | None = 
     nb_out.mkdir(parents=True, exist_ok=True)
     art.mkdir(parents=True, exist_ok=True)
     names = _select(notebooks)
+    quiet.apply_environment()  # the kernels inherit it, before TensorFlow loads
     runs: list[NotebookRun] = []
     failed = False
     for k, name in enumerate(names, 1):
@@ -98,7 +100,7 @@ def run_series(param_set: str = "smoke", *, out_dir: str | os.PathLike | None = 
         try:
             pm.execute_notebook(str(NOTEBOOK_DIR / f"{name}.ipynb"), run.output, parameters=params,
                                 cwd=str(NOTEBOOK_DIR), kernel_name=kernel_name, progress_bar=False,
-                                execution_timeout=timeout, log_output=False)
+                                execution_timeout=timeout, log_output=False, **_quiet_kernel())
             run.status = "ok"
         except Exception as exc:  # noqa: BLE001 - PapermillExecutionError and kernel deaths
             run.status = "failed"
@@ -106,6 +108,8 @@ def run_series(param_set: str = "smoke", *, out_dir: str | os.PathLike | None = 
             run.error = f"{getattr(exc, 'ename', type(exc).__name__)}: {getattr(exc, 'evalue', exc)}"
             failed = True
         run.seconds = time.perf_counter() - start
+        if Path(run.output).is_file():
+            quiet.clean_notebook(run.output)  # start-up lines no setting silences
         run.metrics = read_results(art).get(name, {})
         msg = f"[{k}/{len(names)}] {name}: {run.status} en {run.seconds:.0f} s"
         if run.status == "failed":
@@ -119,6 +123,11 @@ def run_series(param_set: str = "smoke", *, out_dir: str | os.PathLike | None = 
         export_html([Path(r.output) for r in runs if Path(r.output).exists()], out / "html")
     log(f"Resumen: {out / 'summary.md'} y {out / 'summary.html'}")
     return runs
+
+
+def _quiet_kernel() -> dict[str, Any]:
+    """Kernel options for papermill: no transport warning per notebook (see :mod:`course_utils.quiet`)."""
+    return {"extra_arguments": list(quiet.KERNEL_ARGUMENTS)}
 
 
 def _fmt(v: Any) -> str:
