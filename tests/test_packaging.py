@@ -118,24 +118,80 @@ def test_repository_address_written_once():
     assert addresses <= {config.REPO}, addresses
 
 
-def test_workflows_are_valid():
-    cpu = yaml.safe_load((ROOT / ".github/workflows/cpu.yml").read_text())
-    gpu = yaml.safe_load((ROOT / ".github/workflows/gpu.yml").read_text())
-    for wf in (cpu, gpu):
-        assert True in wf or "on" in wf  # PyYAML reads the key `on` as True
-        for job in wf["jobs"].values():
-            assert job["runs-on"] and job["steps"]
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+
+
+def _make_commands(job: dict) -> list[list[str]]:
+    """The ``make ...`` commands of a job's steps, once per matrix entry (``${{ matrix.x }}`` filled in)."""
+    import shlex
+
+    entries = job.get("strategy", {}).get("matrix", {}).get("include") or [{}]
+    commands = []
+    for entry in entries:
+        for step in job["steps"]:
+            run = step.get("run", "")
+            for key, value in entry.items():
+                run = re.sub(r"\$\{\{\s*matrix\." + key + r"\s*\}\}", str(value), run)
+            assert "${{" not in run or "make" not in run, run
+            for line in run.splitlines():
+                words = shlex.split(line)
+                if words[:1] == ["make"]:
+                    commands.append(words)
+    return commands
+
+
+def _dry_run(words: list[str]) -> str:
+    """``make -n`` of a workflow's make command: what it would run (fails if the target does not exist)."""
+    import subprocess
+
+    proc = subprocess.run(["make", "-n", *words[1:]], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, (words, proc.stderr)
+    return proc.stdout
+
+
+def test_workflows_parse_and_their_make_commands_exist():
+    assert {p.name for p in WORKFLOWS} >= {"cpu.yml", "gpu.yml", "compat.yml"}
+    for path in WORKFLOWS:
+        wf = yaml.safe_load(path.read_text())
+        assert True in wf or "on" in wf, path.name  # PyYAML reads the key `on` as True
+        for name, job in wf["jobs"].items():
+            assert job["runs-on"] and job["steps"], (path.name, name)
             for step in job["steps"]:
-                assert "run" in step or "uses" in step
-    cpu_runs = " ".join(s.get("run", "") for s in cpu["jobs"]["test"]["steps"])
-    assert "make test" in cpu_runs
-    job = gpu["jobs"]["series"]
+                assert "run" in step or "uses" in step, (path.name, step)
+            for words in _make_commands(job):
+                _dry_run(words)
+
+
+def test_cpu_workflow_runs_make_test():
+    job = yaml.safe_load((ROOT / ".github/workflows/cpu.yml").read_text())["jobs"]["test"]
+    assert [w[1] for w in _make_commands(job)] == ["test"]
+
+
+def test_compat_workflow_runs_every_stack_on_colab_pythons():
+    job = yaml.safe_load((ROOT / ".github/workflows/compat.yml").read_text())["jobs"]["stack"]
+    entries = job["strategy"]["matrix"]["include"]
+    stacks = {p.stem for p in (ROOT / "ci" / "stacks").glob("*.txt")}
+    assert {e["stack"] for e in entries} == stacks
+    assert {e["python"] for e in entries if e["stack"] == "colab"} >= {"3.12", "3.13"}
+    for words in _make_commands(job):
+        stack = next(w.split("=", 1)[1] for w in words if w.startswith("STACK="))
+        assert f"ci/compat.py {stack}" in _dry_run(words)
+
+
+def test_gpu_workflow_installs_a_gpu_build_and_runs_series_levels_and_nbval():
+    job = yaml.safe_load((ROOT / ".github/workflows/gpu.yml").read_text())["jobs"]["series"]
     assert job["runs-on"] == ["self-hosted", "gpu"]
-    runs = " ".join(s.get("run", "") for s in job["steps"])
-    assert "make gpu-ci PARAMS=gpu" in runs
     assert any("upload-artifact" in s.get("uses", "") for s in job["steps"])
-    makefile = (ROOT / "Makefile").read_text()
-    assert "list_physical_devices('GPU')" in makefile and "--check-levels" in makefile
+    (words,) = _make_commands(job)
+    plan = _dry_run(words)
+    assert "PARAMS=gpu" in words
+    assert '-e ".[gpu,dev]"' in plan and "list_physical_devices('GPU')" in plan
+    assert "course_utils.series --params gpu" in plan and "--check-levels build/gpu/summary.json" in plan
+    assert "--nbval-lax" in plan
+    gpu_extra = PROJECT["optional-dependencies"]["gpu"]
+    assert any(r.startswith("tensorflow[and-cuda]") for r in gpu_extra)
+    dry = _dry_run(["make", "gpu-ci", "PARAMS=smoke", "REQUIRE_GPU=0"])
+    assert "[gpu" not in dry and "course_utils.series --params smoke" in dry and "--nbval-lax" in dry
 
 
 def test_gitignore_keeps_data_and_builds_out():
