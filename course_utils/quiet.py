@@ -27,9 +27,11 @@ from typing import Any, Iterator
 #: ERROR lines (e.g. ``failed call to cuInit`` on a machine without GPU); Python
 #: exceptions still reach the student.  Nothing here hides a GPU.
 QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "GLOG_minloglevel": "2"}
-#: Extra kernel arguments: no "Kernel is running over TCP without encryption" warning
-#: (the kernel talks to its own runner on 127.0.0.1).
-KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+#: Extra kernel arguments for the series runner: no "Kernel is running over TCP without
+#: encryption" warning (the kernel talks to its runner on 127.0.0.1) nor the kernel's own
+#: log lines (e.g. "KeyboardInterrupt caught in kernel" at shutdown) in the series output.
+#: Cell errors still reach the executed notebook and the summary.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
 #: Lines TensorFlow prints at start-up whatever the settings (absl before InitializeLog).
 _NOISE = re.compile(
     r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
