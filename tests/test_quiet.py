@@ -12,7 +12,7 @@ from course_utils import quiet
 
 #: A C++ log line (absl/glog format) or one of TensorFlow's start-up banners: written
 #: independently of quiet's own patterns so that the test judges the result, not the regex.
-CPP_LINE = re.compile(r"^([IWEF]\d{4} \d\d:\d\d:\d\d\.\d+|WARNING: All log messages before absl|To enable the following "
+CPP_LINE = re.compile(r"^([IWEF]\d{4} \d\d:\d\d:\d\d\.\d+|\d{4}-\d\d-\d\d [\d:.]+: [IWEF] |WARNING: All log messages before absl|To enable the following "
                       r"instructions)", re.M)
 NOISE = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
          "I0000 00:00:1795927153.995720   11138 port.cc:153] oneDNN custom operations are on. You may see slightly\n"
@@ -20,7 +20,12 @@ NOISE = ("WARNING: All log messages before absl::InitializeLog() is called are w
          "E0000 00:00:1795927167.201531   11138 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error: "
          "Failed call to cuInit: UNKNOWN ERROR (303)\n"
          "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow with the "
-         "appropriate compiler flags.\n")
+         "appropriate compiler flags.\n"
+         # TensorFlow 2.16/2.17's format (when TF_CPP_MIN_LOG_LEVEL does not hide it):
+         "2026-11-29 05:12:30.180651: I tensorflow/core/util/port.cc:113] oneDNN custom operations are on.\n"
+         "2026-11-29 05:12:30.180931: I external/local_tsl/tsl/cuda/cudart_stub.cc:32] Could not find cuda drivers\n"
+         "2026-11-29 05:12:34.084030: W tensorflow/compiler/tf2tensorrt/utils/py_utils.cc:38] TF-TRT Warning: "
+         "Could not find TensorRT\n")
 
 
 def _stderr_text(cell: dict) -> str:
