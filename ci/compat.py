@@ -2,6 +2,7 @@
 
     python3 ci/compat.py floor            # or pins, colab; see ci/stacks/*.txt
     python3 ci/compat.py --all            # the three stacks, then build/compat/summary.md
+    python3 ci/compat.py --report         # summary.md from stacks run one by one
 
 For a stack ``S`` (a pip constraints file ``ci/stacks/S.txt``):
 
@@ -156,7 +157,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(ROOT / "build" / "compat"))
     ap.add_argument("--no-series", action="store_true", help="sin la serie smoke")
     ap.add_argument("--keep-venv", action="store_true", help="no borrar el entorno al terminar")
+    ap.add_argument("--report", action="store_true",
+                    help="solo reunir los result.json existentes en summary.md (pilas corridas por separado)")
     args = ap.parse_args(argv)
+    if args.report:
+        found = [json.loads(p.read_text()) for p in sorted(Path(args.out).glob("*/result.json"))]
+        (Path(args.out) / "summary.md").write_text(markdown(found))
+        print(markdown(found))
+        return 0 if found and all(r["ok"] for r in found) else 1
     chosen = stacks() if args.all else args.stack
     if not chosen:
         ap.error(f"indica una pila ({', '.join(stacks())}) o --all")

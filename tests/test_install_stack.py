@@ -59,5 +59,9 @@ def test_compat_stacks_and_report(tmp_path):
     row = compat.markdown([record]).splitlines()[2]
     assert row.startswith("| floor | 3.11.7 2.16.1 3.8.0 1.26.4 | falla (42 s) | 4 ok, 1 fallos, 2 errores")
     assert row.endswith("| — | 2.0 min |")
+    (tmp_path / "floor").mkdir()
+    (tmp_path / "floor" / "result.json").write_text(__import__("json").dumps({**record, "ok": False}))
+    assert compat.main(["--report", "--out", str(tmp_path)]) == 1
+    assert (tmp_path / "summary.md").read_text().splitlines()[2] == row
     with pytest.raises(SystemExit, match="Pila desconocida"):
         compat.run_stack("nada", python=sys.executable, venv_root=tmp_path, out_root=tmp_path)
