@@ -30,13 +30,6 @@ def test_peak_memory_sees_a_child_that_allocates_300_mb():
     assert mem.peak_gb == mem.peak_bytes / 1e9
 
 
-def test_peak_memory_is_small_when_the_child_allocates_nothing():
-    before = children_rss()
-    with PeakMemory(interval=0.1) as mem:
-        subprocess.run([sys.executable, "-c", "import time; time.sleep(0.5)"], check=True)
-    assert 0 < mem.peak_bytes - before < 100 * 1024 * 1024
-
-
 def test_peak_memory_stops_sampling_on_exit():
     with PeakMemory(interval=0.05) as mem:
         pass
