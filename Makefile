@@ -19,13 +19,14 @@ export PYTHONHASHSEED ?= 0
 
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 
-.PHONY: help venv notebooks test test-unit test-notebooks nbval bench bench-quick \
+.PHONY: help venv notebooks test test-unit test-notebooks nbval bench bench-quick bench-memory \
         refresh-outputs check-notebooks html gpu-ci clean lint readme
 
 help:
 	@echo "make notebooks [PARAMS=smoke|cpu|gpu] [ARGS=--keep-going]  run the series, write build/PARAMS/summary.md"
 	@echo "make test                 every test: unit, bad inputs, papermill series (smoke), nbval"
-	@echo "make bench | bench-quick  pipeline and training benchmark (build/bench.md)"
+	@echo "make bench | bench-quick  pipelines, training and precision benchmark (build/bench.md, bench.json)"
+	@echo "make bench-memory         25,000 synthetic images at 150/224 px: peak memory (build/bench-memory.md)"
 	@echo "make refresh-outputs      re-execute stored notebooks (smoke) and keep only checked outputs"
 	@echo "make check-notebooks      fail if a stored notebook carries stray outputs"
 	@echo "make html PARAMS=...      export executed notebooks to HTML"
@@ -71,11 +72,15 @@ check-notebooks: venv
 refresh-outputs: venv
 	$(PY) -m course_utils.nbtools refresh $(NOTEBOOKS)
 
+# Maintainer tools (benchmarks/ is not part of the installed package).
 bench: venv
-	$(PY) -m course_utils.bench $(ARGS)
+	$(PY) -m benchmarks $(ARGS)
 
 bench-quick: venv
-	$(PY) -m course_utils.bench --quick $(ARGS)
+	$(PY) -m benchmarks --quick $(ARGS)
+
+bench-memory: venv
+	$(PY) -m benchmarks memory $(ARGS)
 
 # The GPU runners' job (see .github/workflows/gpu.yml). REQUIRE_GPU=0 allows a dry run on CPU.
 REQUIRE_GPU ?= 1

@@ -3,13 +3,17 @@
 Every writer here writes to a temporary file in the target folder and renames
 it into place only when complete, so an interrupted run never leaves a
 half-written model or results file behind, and a failed save keeps the old one.
+A process killed mid-write leaves only a file named ``.<name>.<pid>.*.partial*``,
+which the next write to the same folder removes; a full disk gives a Spanish message.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
+import re
 import tempfile
 import time
 from collections.abc import Iterator
@@ -22,18 +26,59 @@ class ModelLoadError(RuntimeError):
     """A saved model is missing, corrupt or unsafe to load."""
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_partial_files(folder: str | os.PathLike) -> list[str]:
+    """Delete the partial files that killed processes left in ``folder`` (live writers' are kept)."""
+    removed = []
+    for p in Path(folder).glob(".*.partial*"):
+        found = re.search(r"\.(\d+)\.[A-Za-z0-9_]+\.partial", p.name)
+        if found and not _alive(int(found.group(1))):
+            p.unlink(missing_ok=True)
+            removed.append(p.name)
+    return removed
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds."""
+    """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds.
+
+    The temporary file is named ``.<name>.<pid>.<random>.partial<suffix>``, so it never
+    looks like a finished file; leftovers of killed processes are removed first.  A full
+    disk raises ``OSError(ENOSPC)`` with a Spanish message; the previous file stays.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix or path.suffix or ".tmp",
-                               dir=path.parent)
+    remove_partial_files(path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.",
+                               suffix=".partial" + (suffix or path.suffix or ".tmp"), dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes it 0600
         os.replace(tmp_path, path)
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise OSError(errno.ENOSPC,
+                          f"No queda espacio en disco para guardar {path.name} en {path.parent}. Libera "
+                          "espacio (o usa otra carpeta de artefactos, COURSE_ARTIFACTS_DIR) y vuelve a "
+                          "ejecutar la celda; el archivo anterior, si lo había, sigue intacto.") from exc
+        raise
     finally:
         tmp_path.unlink(missing_ok=True)
 

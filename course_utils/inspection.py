@@ -6,6 +6,7 @@ Nothing here deletes, moves or rewrites a file: problems are reported, and
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -17,8 +18,32 @@ from PIL import Image, UnidentifiedImageError
 from .layout import SPLITS
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+#: Formats the loaders decode (by content, whatever the extension says).  Every one of them has a
+#: quick completeness check (:func:`check_image` with ``full=False``).  Any other format (WebP,
+#: TIFF, ...) is left out by both loaders, modern and legacy, with a message: convert it to JPEG/PNG.
+LOADER_FORMATS = ("JPEG", "PNG", "BMP", "GIF")
+#: Largest image the loaders decode, in pixels (50 MP: a 48 MP phone photo fits; the course's photos
+#: are under 1 MP).  Larger files are left out before decoding, whatever PIL's own limit says.
+MAX_IMAGE_PIXELS = 50_000_000
 #: Files that operating systems leave behind; ignored silently.
 IGNORED_FILES = {".ds_store", "thumbs.db", "desktop.ini", ".complete"}
+#: Why :func:`list_images` leaves a file out, by :func:`check_image` status (Spanish, for the warning).
+SKIP_REASONS = {"not_image": "no es una imagen", "unreadable": "ilegible", "truncated": "truncada",
+                "unsupported": "formato no admitido: conviértela a JPEG o PNG",
+                "too_large": f"más de {MAX_IMAGE_PIXELS // 1_000_000} megapíxeles: redúcela",
+                "skip": "excluida",
+                "mode": "16 bits por canal, que el generador antiguo ve casi blancas: usa load_datasets o "
+                        "conviértelas a 8 bits"}
+
+
+def check_class_names(names: list[str], where: str | os.PathLike) -> None:
+    """Raise ``ValueError`` if a class folder name starts or ends with spaces (invisible in messages)."""
+    odd = [n for n in names if n != n.strip()]
+    if odd:
+        raise ValueError(
+            f"En {where} hay carpetas de clase con espacios al principio o al final del nombre: "
+            f"{', '.join(repr(n) for n in odd)}. Renómbralas (p. ej. {odd[0]!r} -> {odd[0].strip()!r}); "
+            "no se modificó ningún archivo.")
 
 
 def class_names(split_dir: str | os.PathLike) -> list[str]:
@@ -81,11 +106,14 @@ class ValidationReport:
     missing_splits: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     class_mismatch: dict[str, list[str]] = field(default_factory=dict)
+    unsupported: dict[str, str] = field(default_factory=dict)  # path -> format the loaders cannot decode
+    too_large: list[str] = field(default_factory=list)
 
     @property
     def bad_files(self) -> set[str]:
         """Files a loader must skip (non-RGB images are fine: loaders convert them)."""
-        return set(self.not_images) | set(self.unreadable) | set(self.truncated)
+        return (set(self.not_images) | set(self.unreadable) | set(self.truncated) | set(self.unsupported)
+                | set(self.too_large))
 
     @property
     def ok(self) -> bool:
@@ -97,6 +125,8 @@ class ValidationReport:
                  f"No son imágenes: {len(self.not_images)}",
                  f"Ilegibles: {len(self.unreadable)}",
                  f"Truncadas: {len(self.truncated)}",
+                 f"Formato no admitido (conviértelas a JPEG o PNG): {len(self.unsupported)}",
+                 f"Demasiado grandes (más de {MAX_IMAGE_PIXELS // 1_000_000} MP): {len(self.too_large)}",
                  f"No RGB (se convierten a RGB al cargar): {len(self.non_rgb)}",
                  f"Carpetas de clase vacías: {len(self.empty_classes)}",
                  f"Particiones que faltan: {', '.join(self.missing_splits) or 'ninguna'}",
@@ -107,46 +137,168 @@ class ValidationReport:
         return "\n".join(lines)
 
 
-def _complete(path: Path, fmt: str | None) -> bool:
-    """JPEG ends with its EOI marker, PNG with its IEND chunk (a truncated file does not)."""
-    if fmt not in ("JPEG", "PNG"):
-        return True
+def _jpeg_complete(data: bytes) -> bool:
+    """Walk the JPEG's segments to its EOI marker (bytes after it, e.g. a motion photo's video, are fine)."""
+    n, i = len(data), 2
+    if data[:2] != b"\xff\xd8":
+        return False
+    while i < n:
+        if data[i] != 0xFF:
+            return False
+        while i < n and data[i] == 0xFF:
+            i += 1
+        if i >= n:
+            return False
+        marker = data[i]
+        i += 1
+        if marker == 0xD9:
+            return True
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:
+            continue
+        if i + 2 > n:
+            return False
+        i += int.from_bytes(data[i:i + 2], "big")
+        if marker == 0xDA:  # entropy-coded data up to the next marker that is not RSTn or a stuffed 0xFF00
+            while True:
+                j = data.find(b"\xff", i)
+                if j < 0 or j + 1 >= n:
+                    return False
+                if data[j + 1] == 0x00 or 0xD0 <= data[j + 1] <= 0xD7 or data[j + 1] == 0xFF:
+                    i = j + 1
+                    continue
+                i = j
+                break
+    return False
+
+
+def _png_complete(f, size: int) -> bool:
+    """Walk the PNG's chunks (by their lengths) to IEND."""
+    pos = 8
+    while pos + 8 <= size:
+        f.seek(pos)
+        head = f.read(8)
+        length, kind = int.from_bytes(head[:4], "big"), head[4:]
+        if kind == b"IEND":
+            return pos + 12 <= size
+        pos += 12 + length
+    return False
+
+
+def _gif_complete(data: bytes) -> bool:
+    """Walk the GIF's blocks to its trailer (0x3B)."""
+    n = len(data)
+
+    def sub_blocks(i: int) -> int:
+        while i < n and data[i]:
+            i += data[i] + 1
+        return i + 1
+
+    if n < 13:
+        return False
+    i = 13 + (3 * 2 ** ((data[10] & 7) + 1) if data[10] & 0x80 else 0)
+    while i < n:
+        block = data[i]
+        if block == 0x3B:
+            return True
+        if block == 0x21:  # extension: label, then sub-blocks
+            i = sub_blocks(i + 2)
+        elif block == 0x2C:  # image: descriptor, local colour table, LZW code size, sub-blocks
+            if i + 10 > n:
+                return False
+            flags = data[i + 9]
+            i += 10 + (3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0)
+            i = sub_blocks(i + 1)
+        else:
+            return False
+    return False
+
+
+def _bmp_status(f, size: int) -> str:
+    """``ok``, ``truncated`` or ``unsupported`` (the loaders read uncompressed 24/32-bit BMP only)."""
+    f.seek(0)
+    head = f.read(34)
+    if len(head) < 26:
+        return "truncated"
+    offset, dib = int.from_bytes(head[10:14], "little"), int.from_bytes(head[14:18], "little")
+    if dib == 12:
+        width, height = int.from_bytes(head[18:20], "little"), int.from_bytes(head[20:22], "little")
+        bpp, compression = int.from_bytes(head[24:26], "little"), 0
+    elif len(head) >= 34:
+        width = int.from_bytes(head[18:22], "little", signed=True)
+        height = int.from_bytes(head[22:26], "little", signed=True)
+        bpp, compression = int.from_bytes(head[28:30], "little"), int.from_bytes(head[30:34], "little")
+    else:
+        return "truncated"
+    if bpp not in (24, 32) or compression not in ((0,) if bpp == 24 else (0, 3)):
+        return "unsupported"
+    stride = (abs(width) * bpp + 31) // 32 * 4
+    return "ok" if size >= offset + stride * abs(height) else "truncated"
+
+
+def _quick_status(path: Path, fmt: str | None) -> str:
+    """Completeness of an image of a format the loaders read, from its structure (no decoding)."""
     size = path.stat().st_size
     with open(path, "rb") as f:
+        if fmt == "BMP":
+            return _bmp_status(f, size)
         f.seek(max(0, size - 1024))
         tail = f.read()
-    return (b"\xff\xd9" in tail) if fmt == "JPEG" else (b"IEND" in tail[-32:])
+        if fmt == "JPEG":
+            if b"\xff\xd9" in tail:
+                return "ok"
+            f.seek(0)
+            return "ok" if _jpeg_complete(f.read()) else "truncated"
+        if fmt == "PNG":
+            return "ok" if b"IEND" in tail[-32:] or _png_complete(f, size) else "truncated"
+        if fmt == "GIF":
+            f.seek(0)
+            return "ok" if _gif_complete(f.read()) else "truncated"
+    return "unsupported"
 
 
 def check_image(path: str | os.PathLike, full: bool = True) -> tuple[str, str | None]:
-    """Classify one file: ``("ok"|"not_image"|"unreadable"|"truncated", mode)``.
+    """Classify one file: ``("ok"|"not_image"|"unreadable"|"truncated"|"unsupported"|"too_large", mode)``.
 
     ``full=True`` decodes the whole image (the validation report); ``full=False``
-    reads only the header and checks that a JPEG/PNG is complete (its end
-    marker), which is what the loaders do before every run: ~50x faster.
+    reads only the header and checks from the file's structure that it is
+    complete (JPEG segments to the end marker, PNG chunks to IEND, BMP pixel
+    array size, GIF blocks to the trailer), which is what the loaders do before
+    every run: ~50x faster.  Both agree: a JPEG followed by extra bytes (a
+    phone's "motion photo") is ``ok``.  Formats the loaders cannot decode
+    (WebP, TIFF, palette or compressed BMP) are ``unsupported``; images over
+    :data:`MAX_IMAGE_PIXELS` are ``too_large`` and never decoded.
     """
     path = Path(path)
     try:
         if path.stat().st_size == 0:
             return "unreadable", None
-        with Image.open(path) as im:
-            mode = im.mode
-            fmt = im.format
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(path)
+        with im:
+            mode, fmt = im.mode, im.format
+            if fmt not in LOADER_FORMATS:
+                return "unsupported", mode
+            if im.width * im.height > MAX_IMAGE_PIXELS:
+                return "too_large", mode
             if not full:
-                if not _complete(path, fmt):
-                    return "truncated", None
+                status = _quick_status(path, fmt)
+                if status != "ok":
+                    return status, (mode if status == "unsupported" else None)
             else:
+                if fmt == "BMP" and _quick_status(path, fmt) == "unsupported":
+                    return "unsupported", mode
                 if fmt == "JPEG":  # decode at 1/8 scale: every byte is still read, 10x faster
                     im.draft(im.mode, (max(1, im.width // 8), max(1, im.height // 8)))
                 im.load()
     except UnidentifiedImageError:
         return "not_image", None
+    except Image.DecompressionBombError:
+        return "too_large", None
     except OSError as exc:
         return ("truncated" if "truncated" in str(exc).lower() else "unreadable"), None
     except Exception:  # noqa: BLE001 - any decoder failure means unreadable
         return "unreadable", None
-    if fmt not in {"JPEG", "PNG", "BMP", "GIF"}:
-        return "not_image", mode
     return "ok", mode
 
 
@@ -185,6 +337,12 @@ def validate_dataset(root: str | os.PathLike, splits: tuple[str, ...] = SPLITS,
             report.unreadable.append(str(p))
         elif status == "truncated":
             report.truncated.append(str(p))
+        elif status == "unsupported":
+            with contextlib.suppress(Exception), Image.open(p) as im:
+                mode = im.format
+            report.unsupported[str(p)] = mode or "?"
+        elif status == "too_large":
+            report.too_large.append(str(p))
         elif mode != "RGB":
             report.non_rgb[str(p)] = mode
     return report
@@ -192,19 +350,26 @@ def validate_dataset(root: str | os.PathLike, splits: tuple[str, ...] = SPLITS,
 
 def list_images(split_dir: str | os.PathLike, *, max_per_class: int | None = None,
                 skip: set[str] | None = None, class_order: list[str] | None = None,
-                check: bool = True) -> tuple[list[str], np.ndarray, list[str]]:
+                check: bool = True, refuse_modes: tuple[str, ...] = ()) -> tuple[list[str], np.ndarray, list[str]]:
     """``(paths, labels, class_names)`` of a split, in a stable order.
 
     Labels follow the sorted class folder names (as ``image_dataset_from_directory``).
-    Files in ``skip`` and, with ``check=True``, files that are not complete images
-    (header and end marker; see :func:`check_image`)
-    are left out with one warning that counts them.  ``max_per_class`` keeps the
-    first N files of each class (sorted by name), so every run sees the same subset.
+    Files in ``skip``, files in a colour mode of ``refuse_modes`` and, with
+    ``check=True``, files that are not complete images of a format the loaders
+    read (see :func:`check_image`) are left out with one warning that counts
+    them by reason and names one.  ``max_per_class`` (a positive integer or
+    None) keeps the first N files of each class (sorted by name), so every run
+    sees the same subset.
     """
+    if max_per_class is not None and (isinstance(max_per_class, bool) or not isinstance(max_per_class, int)
+                                      or max_per_class < 1):
+        raise ValueError(f"max_per_class={max_per_class!r} no es válido: usa un entero positivo, o None "
+                         "para todas las imágenes.")
     split_dir = Path(split_dir)
     names = class_order or class_names(split_dir)
     if not names:
         raise FileNotFoundError(f"{split_dir} no tiene carpetas de clase (p. ej. cats/ y dogs/).")
+    check_class_names(names, split_dir)
     skip = skip or set()
     paths, labels, skipped = [], [], []
     for label, cls in enumerate(names):
@@ -212,8 +377,12 @@ def list_images(split_dir: str | os.PathLike, *, max_per_class: int | None = Non
         cands = _candidates(folder) if folder.is_dir() else []
         kept = []
         for p in cands:
-            if str(p) in skip or (check and check_image(p, full=False)[0] != "ok"):
-                skipped.append(str(p))
+            status, mode = ("skip", None) if str(p) in skip else (
+                check_image(p, full=False) if check or refuse_modes else ("ok", None))
+            if status == "ok" and refuse_modes and mode in refuse_modes:
+                status = "mode"
+            if status != "ok":
+                skipped.append((str(p), status))
                 continue
             kept.append(str(p))
             if max_per_class is not None and len(kept) >= max_per_class:
@@ -224,6 +393,11 @@ def list_images(split_dir: str | os.PathLike, *, max_per_class: int | None = Non
         paths += kept
         labels += [label] * len(kept)
     if skipped:
+        counts: dict[str, int] = {}
+        for _, status in skipped:
+            counts[SKIP_REASONS[status]] = counts.get(SKIP_REASONS[status], 0) + 1
+        reasons = "; ".join(f"{n} {why}" for why, n in counts.items())
         warnings.warn(f"{split_dir.name}: se omitieron {len(skipped)} archivo(s) que no son imágenes "
-                      f"válidas (p. ej. {Path(skipped[0]).name}). No se borró ninguno.", stacklevel=2)
+                      f"válidas para el cargador ({reasons}; p. ej. {Path(skipped[0][0]).name}). "
+                      "No se borró ninguno.", stacklevel=2)
     return paths, np.asarray(labels, dtype="int32"), names

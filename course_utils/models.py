@@ -27,7 +27,7 @@ def build_mlp(input_shape: tuple[int, int, int] = (16, 16, 3), units: Sequence[i
     for n in units:
         model.add(layers.Dense(n, activation="relu"))
         model.add(layers.Dropout(dropout))
-    model.add(layers.Dense(1, activation="sigmoid"))
+    model.add(layers.Dense(1, activation="sigmoid", dtype="float32"))  # float32 under mixed precision
     return model
 
 
@@ -49,7 +49,7 @@ def build_cnn(input_shape: tuple[int, int, int] = (150, 150, 3), dropout: float 
     if dropout:
         model.add(layers.Dropout(dropout, name="dropout"))
     model.add(layers.Dense(dense_units, activation="relu", name="dense"))
-    model.add(layers.Dense(1, activation="sigmoid", name="output"))
+    model.add(layers.Dense(1, activation="sigmoid", name="output", dtype="float32"))
     return model
 
 
@@ -74,7 +74,7 @@ def build_cnn_improved(input_shape: tuple[int, int, int] = (96, 96, 3), dropout:
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
     x = layers.Dense(dense_units, activation="relu", name="dense")(x)
-    outputs = layers.Dense(1, activation="sigmoid", name="output")(x)
+    outputs = layers.Dense(1, activation="sigmoid", name="output", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="cnn_mejorada")
 
 

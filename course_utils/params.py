@@ -20,12 +20,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .config import ENV_PARAM_SET
-from .schema import BY_NAME, COMMON, LABELS, PARAM_SET_NAMES, PARAMETERS, SETS, Param
+from .schema import BY_NAME, COMMON, LABELS, MAX_IMG_SIZE, MAX_SEED, PARAM_SET_NAMES, PARAMETERS, SETS, Param
 
 NOTEBOOKS: tuple[str, ...] = tuple(BY_NAME)
 #: Smallest image side each notebook's model accepts (from the schema).
 MIN_IMG_SIZE: dict[str, int] = {name: nb.min_img_size for name, nb in BY_NAME.items()}
-__all__ = ["NOTEBOOKS", "PARAM_SET_NAMES", "MIN_IMG_SIZE", "ParameterError", "Params",
+__all__ = ["NOTEBOOKS", "PARAM_SET_NAMES", "MIN_IMG_SIZE", "MAX_IMG_SIZE", "MAX_SEED", "ParameterError", "Params",
            "default_param_set", "resolve", "check", "table", "label"]
 
 
@@ -127,16 +127,37 @@ def resolve(notebook: str, param_set: str = "auto", *, data_source: str = "auto"
     return params
 
 
+def _readable(n: int) -> str:
+    """``4294967295`` as ``2**32 - 1``; other numbers as they are."""
+    k = (n + 1).bit_length() - 1
+    return f"2**{k} - 1" if n > 10**6 and n + 1 == 2**k else str(n)
+
+
 def _check_value(name: str, spec: Param, value: Any, example: Any = None) -> None:
     label = name.upper()
     if spec.kind in ("int", "optional_int"):
         if value is None and spec.kind == "optional_int":
             return
         if isinstance(value, bool) or not isinstance(value, int) or value < spec.minimum:
-            what = "un entero positivo" if spec.minimum == 1 else f"un entero mayor o igual que {spec.minimum}"
+            if spec.minimum == 1:
+                what = "un entero positivo"
+                if spec.maximum is not None:
+                    what += f" de {_readable(spec.maximum)} como máximo"
+            elif spec.maximum is not None:
+                what = f"un entero entre {spec.minimum} y {_readable(spec.maximum)}"
+            else:
+                what = f"un entero mayor o igual que {spec.minimum}"
             hint = (" Usa None para todas las imágenes." if spec.kind == "optional_int"
                     else f" Prueba con {label}={example}." if example is not None else "")
             raise ParameterError(f"{label}={value!r} no es válido: debe ser {what} ({spec.help}).{hint}")
+        if spec.maximum is not None and value > spec.maximum:
+            if spec.maximum == MAX_IMG_SIZE:
+                why = (f"cada imagen en memoria ocuparía {value * value * 12 / 1e6:,.0f} MB. "
+                       f"Usa {label}=150, o 224 para los modelos preentrenados")
+            else:
+                why = f"Prueba con {label}={example}" if example is not None else "usa un valor menor"
+            raise ParameterError(f"{label}={value!r} es demasiado grande: el máximo es "
+                                 f"{_readable(spec.maximum)} ({spec.help}); {why}.")
     elif spec.kind == "bool":
         if not isinstance(value, bool):
             raise ParameterError(f"{label}={value!r} debe ser True o False ({spec.help}).")

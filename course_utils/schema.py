@@ -28,7 +28,7 @@ PARAM_SET_NAMES: tuple[str, ...] = ("smoke", "cpu", "gpu")
 class Param:
     """What one parameter accepts.
 
-    ``kind``: ``"int"`` (positive integer, at least ``minimum``),
+    ``kind``: ``"int"`` (integer from ``minimum`` to ``maximum``),
     ``"optional_int"`` (the same or ``None``), ``"bool"``, ``"choice"`` (one of
     ``choices``), ``"choices"`` (a non-empty list of ``choices``), ``"text"``,
     ``"weights"`` (``"imagenet"``, ``None`` or a ``.weights.h5`` path).
@@ -38,6 +38,8 @@ class Param:
     help: str
     choices: tuple[str, ...] = ()
     minimum: int = 1
+    #: Largest accepted value (None: no ceiling).
+    maximum: int | None = None
     #: Value when neither the set nor the notebook gives one (parameters outside the sets).
     default: Any = None
 
@@ -49,16 +51,22 @@ AUGMENTATIONS = ("moderate", "strong")
 #: Spanish names of values, for titles and printed text (values stay English identifiers).
 LABELS: dict[str, str] = {"original": "original", "improved": "mejorada", "moderate": "moderado", "strong": "fuerte"}
 
+#: Largest image side (IMG_SIZE, TRANSFER_IMG_SIZE): at 512 px a cached float32 image takes
+#: 3 MB (at 10000 px it would take 1.2 GB and kill the kernel without a message).
+MAX_IMG_SIZE = 512
+#: Seeds Keras and NumPy accept.
+MAX_SEED = 2**32 - 1
+
 PARAMETERS: dict[str, Param] = {
     # Common to every notebook (fields of params.Params).
-    "data_source": Param("text", "origen de los datos: 'auto', 'course', 'synthetic' o ruta a carpeta/.zip",
+    "data_source": Param("text", "origen de los datos: 'auto', 'course', 'course_full', 'synthetic' o ruta a carpeta/.zip",
                          default="auto"),
-    "img_size": Param("int", "lado de las imágenes en píxeles"),
+    "img_size": Param("int", "lado de las imágenes en píxeles", maximum=MAX_IMG_SIZE),
     "epochs": Param("int", "épocas de entrenamiento"),
     "batch_size": Param("int", "imágenes por batch"),
     "max_per_class": Param("optional_int", "tope de imágenes por clase y partición (None: todas)"),
     "weights": Param("weights", "pesos de los modelos base: 'imagenet', None (aleatorios) o ruta .weights.h5"),
-    "seed": Param("int", "semilla de los generadores aleatorios", minimum=0, default=42),
+    "seed": Param("int", "semilla de los generadores aleatorios", minimum=0, maximum=MAX_SEED, default=42),
     "artifacts_dir": Param("text", "carpeta de modelos y resultados (None: artifacts/ del repositorio)"),
     # Notebook-specific.
     "n_sample_images": Param("int", "fotos de ejemplo a mostrar (mitad gatos, mitad perros)"),
@@ -72,7 +80,8 @@ PARAMETERS: dict[str, Param] = {
     "fallback_epochs": Param("int", "épocas del entrenamiento corto si no hay modelo guardado"),
     "backbones": Param("choices", "modelos base; el primero es el principal", choices=tuple(BACKBONES)),
     "pca_components": Param("int", "componentes de PCA"),
-    "transfer_img_size": Param("int", "tamaño de imagen para transfer learning", minimum=32),
+    "transfer_img_size": Param("int", "tamaño de imagen para transfer learning", minimum=32,
+                               maximum=MAX_IMG_SIZE),
     "transfer_max_per_class": Param("optional_int", "tope de imágenes por clase para transfer learning"),
     "fine_tune_layers": Param("int", "capas finales del modelo base que se descongelan"),
     "fine_tune_epochs": Param("int", "épocas de ajuste fino"),

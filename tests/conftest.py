@@ -257,3 +257,23 @@ def tiny_cnn_factory():
 def pytest_configure(config):
     # Keras warns on every fit() with a tf.data dataset that shuffle=True is ignored: ours shuffle themselves.
     config.addinivalue_line("filterwarnings", "ignore:.*`shuffle=True` was passed.*:UserWarning")
+
+
+BAD_INPUTS = "test_bad_inputs.py"
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line with how many bad-input cases ran (tests/test_bad_inputs.py) and how they ended."""
+    outcomes: dict[str, str] = {}
+    for key in ("passed", "failed", "skipped", "error", "xfailed", "xpassed"):
+        for rep in terminalreporter.stats.get(key, []):
+            nodeid = getattr(rep, "nodeid", "")
+            if BAD_INPUTS in nodeid.split("::")[0]:
+                # A failure or error in any phase wins over the call's "passed".
+                if outcomes.get(nodeid) not in ("failed", "error"):
+                    outcomes[nodeid] = key
+    if outcomes:
+        counts = {k: sum(1 for v in outcomes.values() if v == k) for k in ("passed", "failed", "error", "skipped")}
+        terminalreporter.write_line(
+            f"Entradas malas ({BAD_INPUTS}): {len(outcomes)} casos probados: {counts['passed']} pasaron, "
+            f"{counts['failed'] + counts['error']} fallaron, {counts['skipped']} omitidos.")

@@ -29,12 +29,17 @@ def sha256_of(path: str | os.PathLike) -> str:
 
 
 def snapshot_tree(root: str | os.PathLike) -> dict[str, str]:
-    """``{relative path: sha256}`` of every file (hidden ones too) and ``{"dir/": "dir"}`` of every folder."""
+    """``{relative path: sha256}`` of every file (hidden ones too) and ``{"dir/": "dir"}`` of every folder.
+
+    Lock files (``*.lock``, empty files the downloader uses to take turns) are not data and are left out.
+    """
     root = Path(root)
     out: dict[str, str] = {}
     if not root.exists():
         return out
     for p in sorted(root.rglob("*")):
+        if p.name.endswith(".lock") and p.is_file():
+            continue
         rel = p.relative_to(root).as_posix()
         out[rel + "/" if p.is_dir() else rel] = "dir" if p.is_dir() else sha256_of(p)
     return out
@@ -66,3 +71,35 @@ def jpeg_bytes(seed: int = 0, size: tuple[int, int] = (24, 20), mode: str = "RGB
     buf = io.BytesIO()
     Image.fromarray(arr).convert(mode).save(buf, format="JPEG", quality=90)
     return buf.getvalue()
+
+
+def huge_png_bytes(width: int, height: int) -> bytes:
+    """A valid grayscale PNG of ``width`` x ``height`` black pixels: tiny on disk, huge once decoded."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    comp = zlib.compressobj(9)
+    row = bytes(width + 1)  # filter byte + pixels
+    idat = b"".join(comp.compress(row) for _ in range(height)) + comp.flush()
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def fetch_at(start_time: float, name: str, cache: str, mirrors: str, spec_changes: dict) -> str:
+    """Child-process worker: patch the registry entry, wait until ``start_time``, then ``fetch``.
+
+    For tests that start several real processes at once (``multiprocessing`` with ``spawn``).
+    """
+    import dataclasses
+    import time
+
+    from course_utils import data
+
+    known = {f.name for f in dataclasses.fields(data.DatasetSpec)}
+    data.DATASETS[name] = dataclasses.replace(data.DATASETS[name],
+                                              **{k: v for k, v in spec_changes.items() if k in known})
+    time.sleep(max(0.0, start_time - time.time()))
+    return str(data.fetch(name, cache, mirrors=mirrors, progress=False))

@@ -137,3 +137,144 @@ def test_timer():
     with artifacts.Timer() as t:
         time.sleep(0.02)
     assert 0.015 < t.seconds < 5 and math.isfinite(t.seconds)
+
+
+# --------------------------------------------------------------------------- faults: kill and full disk (issue 10)
+
+_CHILD = r"""
+import os, sys, time
+from pathlib import Path
+import numpy as np
+import keras
+from course_utils import artifacts
+
+folder, when = Path(sys.argv[1]), sys.argv[2]
+marker = folder.parent / "listo"
+keras.utils.set_random_seed(1)
+model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="relu"), keras.layers.Dense(1)])
+model.compile(optimizer="adam", loss="mse")
+x, y = np.random.rand(64, 4), np.random.rand(64, 1)
+
+class Checkpoint(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        artifacts.save_model(self.model, folder / "03_cnn.keras")
+        artifacts.record_results(folder, "03_cnn", accuracy=0.1, epoch=epoch)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if when == "fit" and batch == 1:
+            marker.write_text("en fit")
+            time.sleep(600)
+
+if when == "save":
+    real_save = model.save
+
+    def slow_save(filepath, *a, **k):
+        Path(filepath).write_bytes(b"PK\x03\x04 a medias")
+        marker.write_text("guardando")
+        time.sleep(600)
+
+    model.save = slow_save
+model.fit(x, y, epochs=3, batch_size=8, verbose=0, callbacks=[Checkpoint()])
+"""
+
+
+def _previous_work(folder: Path):
+    artifacts.save_model(_tiny_model(0), folder / "03_cnn.keras")
+    artifacts.record_results(folder, "03_cnn", accuracy=0.8)
+    return sha256_of(folder / "03_cnn.keras"), sha256_of(folder / "results" / "03_cnn.json")
+
+
+@pytest.mark.parametrize("when", ["fit", "save"])
+def test_killed_during_fit_or_save_keeps_the_previous_model_and_results(tmp_path, when):
+    """SIGKILL (the kernel dies) in the middle of ``fit`` or of ``save_model``."""
+    import signal
+    import subprocess
+    import sys
+
+    folder = tmp_path / "artefactos"
+    model_sum, results_sum = _previous_work(folder)
+    child = subprocess.Popen([sys.executable, "-c", _CHILD, str(folder), when])
+    try:
+        deadline = time.time() + 120
+        while not (tmp_path / "listo").exists():
+            assert child.poll() is None and time.time() < deadline, "the child process ended too early"
+            time.sleep(0.1)
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait()
+    assert sha256_of(folder / "03_cnn.keras") == model_sum
+    assert sha256_of(folder / "results" / "03_cnn.json") == results_sum
+    assert artifacts.load_model(folder / "03_cnn.keras") is not None
+    assert artifacts.read_results(folder)["03_cnn"]["accuracy"] == 0.8
+    # What the killed process left is named as partial, never like a finished file ...
+    left = sorted(p.name for p in folder.rglob("*") if p.is_file() and p.name not in ("03_cnn.keras", "03_cnn.json"))
+    assert all(".partial" in name for name in left), left
+    if when == "save":
+        assert left, "the half-written model must exist (and be recognisable as partial)"
+    # ... and the next save in that folder clears it.
+    artifacts.save_model(_tiny_model(2), folder / "03_cnn.keras")
+    assert sorted(p.name for p in folder.iterdir() if p.is_file()) == ["03_cnn.keras"]
+
+
+def _disk_full(*args, **kwargs):
+    import errno
+
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.mark.parametrize("what", ["model", "json", "results"])
+def test_disk_full_during_save_says_so_and_keeps_the_previous_file(tmp_path, monkeypatch, what):
+    import errno
+
+    folder = tmp_path / "artefactos"
+    _previous_work(folder)
+    target = {"model": folder / "03_cnn.keras", "json": folder / "r.json",
+              "results": folder / "results" / "03_cnn.json"}[what]
+    if what == "json":
+        artifacts.write_json(target, {"a": 1})
+    before = sha256_of(target)
+    model = _tiny_model(3)
+
+    def partial_then_full(self, *a, **k):
+        with open(self, "wb") as f:
+            f.write(b"medio")
+        _disk_full()
+
+    if what == "model":
+        monkeypatch.setattr(model, "save", lambda fp, *a, **k: partial_then_full(Path(fp)))
+        action = lambda: artifacts.save_model(model, target)  # noqa: E731
+    else:
+        monkeypatch.setattr(Path, "write_text", partial_then_full)
+        action = (lambda: artifacts.write_json(target, {"a": 2})) if what == "json" else \
+            (lambda: artifacts.record_results(folder, "03_cnn", accuracy=0.9))
+    with pytest.raises(OSError) as exc:
+        action()
+    assert exc.value.errno == errno.ENOSPC
+    assert "No queda espacio en disco" in str(exc.value) and target.name in str(exc.value)
+    assert "sigue intacto" in str(exc.value)
+    monkeypatch.undo()
+    assert sha256_of(target) == before
+    assert not [p for p in folder.rglob("*") if ".partial" in p.name or p.name.startswith(".")]
+
+
+def test_saved_files_follow_the_umask(tmp_path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        p = artifacts.write_json(tmp_path / "r.json", {"a": 1})
+    finally:
+        os.umask(old)
+    assert p.stat().st_mode & 0o777 == 0o644
+
+
+def test_remove_partial_files_keeps_those_of_live_processes(tmp_path):
+    import os
+
+    mine = tmp_path / f".m.keras.{os.getpid()}.abc123.partial.keras"
+    dead = tmp_path / ".m.keras.999999999.abc123.partial.keras"
+    for p in (mine, dead):
+        p.write_bytes(b"x")
+    assert artifacts.remove_partial_files(tmp_path) == [dead.name]
+    assert mine.exists() and not dead.exists()

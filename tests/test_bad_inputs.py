@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from course_testing import TINY_COUNTS, jpeg_bytes, sha256_of
+from course_testing import TINY_COUNTS, huge_png_bytes, jpeg_bytes, sha256_of
 from PIL import Image
 
 from course_utils import artifacts, data, inspection, models, params, pipelines
@@ -48,6 +48,8 @@ class FolderCase:
     train_delta: int = 0
     #: Words expected when the folder is given as DATA_SOURCE (get_course_data), if it must refuse it.
     data_source_words: tuple[str, ...] = ()
+    #: Files (relative) the legacy generators leave out although the modern loader reads them.
+    legacy_skips: tuple[str, ...] = ()
 
 
 def _write(root: Path, rel: str, payload: bytes) -> None:
@@ -95,6 +97,27 @@ def _several(root):
     _write(root, "train/dogs/notas.jpg", b"apuntes de clase")
 
 
+def _cut(rel, save, fraction=0.5):
+    def inject(root):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        save(root / rel)
+        data = (root / rel).read_bytes()
+        (root / rel).write_bytes(data[: int(len(data) * fraction)])
+    return inject
+
+
+def _motion_photo(root):
+    _write(root, "train/dogs/movimiento.jpg", jpeg_bytes(7, (40, 30)) + b"\x00\x00\x00\x18ftypmp42" + bytes(4000))
+
+
+def _sixteen_bit(root):
+    _save(root, "train/cats/dieciseis.png", Image.fromarray(np.full((14, 14), 30000, dtype=np.uint16)))
+
+
+def _trailing_space(root):
+    (root / "train" / "cats").rename(root / "train" / "cats ")
+
+
 FOLDER_CASES = {
     "truncated_jpeg": FolderCase(
         _truncated, "skip", skipped=1, report=lambda r: [Path(p).name for p in r.truncated] == ["cat.99.jpg"],
@@ -139,6 +162,29 @@ FOLDER_CASES = {
     "extra_class_folder_in_train": FolderCase(
         _extra_class("train"), "stop", error=ValueError, report=lambda r: "validation" in r.class_mismatch,
         words=("birds", "train", "validation", "mismas")),
+    "truncated_bmp": FolderCase(
+        _cut("train/cats/cat.98.bmp", lambda p: _noise("RGB", (60, 40)).save(p)), "skip", skipped=1,
+        report=lambda r: [Path(p).name for p in r.truncated] == ["cat.98.bmp"], not_loaded=("train/cats/cat.98.bmp",)),
+    "truncated_gif": FolderCase(
+        _cut("train/dogs/dog.98.gif", lambda p: _noise("P", (60, 40)).save(p)), "skip", skipped=1,
+        report=lambda r: len(r.bad_files) == 1, not_loaded=("train/dogs/dog.98.gif",)),
+    "jpeg_with_extra_bytes_motion_photo": FolderCase(
+        _motion_photo, "load", train_delta=1, report=lambda r: r.ok, loaded=("train/dogs/movimiento.jpg",)),
+    "webp_image": FolderCase(
+        lambda root: _save(root, "train/cats/cat.97.webp", _noise("RGB")), "skip", skipped=1,
+        report=lambda r: list(r.unsupported.values()) == ["WEBP"], not_loaded=("train/cats/cat.97.webp",)),
+    "huge_png_few_kilobytes": FolderCase(
+        lambda root: _write(root, "train/dogs/enorme.png", huge_png_bytes(12000, 12000)), "skip", skipped=1,
+        report=lambda r: [Path(p).name for p in r.too_large] == ["enorme.png"], not_loaded=("train/dogs/enorme.png",)),
+    "sixteen_bit_png": FolderCase(
+        _sixteen_bit, "load", train_delta=1, report=lambda r: r.ok, loaded=("train/cats/dieciseis.png",),
+        legacy_skips=("train/cats/dieciseis.png",)),
+    "empty_extra_class_folder_in_train": FolderCase(
+        lambda root: (root / "train" / "birds").mkdir(), "stop", error=ValueError,
+        report=lambda r: "validation" in r.class_mismatch, words=("birds", "mismas")),
+    "class_folder_name_with_trailing_space": FolderCase(
+        _trailing_space, "stop", error=ValueError, report=lambda r: "validation" in r.class_mismatch,
+        words=("'cats '", "espacios", "Renómbralas")),
     "extra_class_folder_in_validation": FolderCase(
         _extra_class("validation"), "stop", error=ValueError, report=lambda r: "validation" in r.class_mismatch,
         words=("birds", "validation", "mismas")),
@@ -158,6 +204,10 @@ def shared_tiny_cnn():
     return model
 
 
+def _legacy(root):
+    return pipelines.get_generators(root / "train", root / "validation", root / "test", (IMG, IMG), batch_size=4)
+
+
 @pytest.mark.parametrize("name", list(FOLDER_CASES))
 def test_bad_dataset_folder(name, dataset_copy, tree_snapshot, shared_tiny_cnn):
     case = FOLDER_CASES[name]
@@ -170,10 +220,11 @@ def test_bad_dataset_folder(name, dataset_copy, tree_snapshot, shared_tiny_cnn):
     assert report.summary()  # always printable
 
     if case.outcome == "stop":
-        with pytest.raises(case.error) as exc:
-            pipelines.load_datasets(root, img_size=IMG, batch_size=4)
-        for w in case.words:
-            assert w in str(exc.value), f"{w!r} missing from: {exc.value}"
+        for load in (lambda: pipelines.load_datasets(root, img_size=IMG, batch_size=4), lambda: _legacy(root)):
+            with pytest.raises(case.error) as exc:
+                load()
+            for w in case.words:
+                assert w in str(exc.value), f"{w!r} missing from: {exc.value}"
         if case.data_source_words:
             with pytest.raises(FileNotFoundError) as exc:
                 data.get_course_data(str(root))
@@ -192,6 +243,12 @@ def test_bad_dataset_folder(name, dataset_copy, tree_snapshot, shared_tiny_cnn):
     else:
         assert skip_msgs == []
     all_paths = {p for s in ds.values() for p in s.paths}
+    # The legacy generators see the same files (minus the 16-bit images they cannot read).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        legacy = _legacy(root)
+    for split, gen in zip(("train", "validation", "test"), legacy, strict=True):
+        assert sorted(gen.filenames) == sorted(set(ds[split].paths) - {str(root / r) for r in case.legacy_skips})
     for rel in case.loaded:
         assert str(root / rel) in all_paths
     for rel in case.not_loaded:
@@ -259,6 +316,10 @@ ARCHIVE_CASES = {
     "html_page_instead_of_zip": ArchiveCase(raw=b"<html><body>Google Drive - Virus scan warning</body></html>",
                                             checksum="none", words=("no es un zip válido",)),
     "no_network": ArchiveCase(offline=True, words=("Connection", "gdrive:")),
+    "duplicate_member_names": ArchiveCase(extra={"cnn_perros_gatos/train/cats/cat.1.jpg": b"otra foto"},
+                                          words=("nombres repetidos", "cat.1.jpg")),
+    "file_used_as_a_folder": ArchiveCase(extra={"cnn_perros_gatos/train/cats/cat.1.jpg/x.jpg": b"x"},
+                                         words=("como archivo y como carpeta",)),
 }
 
 
@@ -274,6 +335,7 @@ def populated_cache(tmp_path):
     return cache
 
 
+@pytest.mark.filterwarnings("ignore:Duplicate name")
 @pytest.mark.parametrize("name", list(ARCHIVE_CASES))
 def test_bad_archive_download(name, tmp_path, populated_cache, course_zip_factory, http_server, closed_port_url,
                               monkeypatch, tree_snapshot, leftovers):
@@ -287,7 +349,7 @@ def test_bad_archive_download(name, tmp_path, populated_cache, course_zip_factor
     else:
         course_zip_factory(zpath, top=case.top, extra=case.extra)
     digest = {"match": sha256_of(zpath), "wrong": "f" * 64, "none": None}[case.checksum]
-    monkeypatch.setitem(data.DATASETS, NAME, dataclasses.replace(spec, mirror_sha256=digest))
+    monkeypatch.setitem(data.DATASETS, NAME, dataclasses.replace(spec, mirror_sha256=digest, expected_images=None))
     base = closed_port_url if case.offline else http_server(www, announce_extra=case.announce_extra).url
     before = tree_snapshot(populated_cache)
 
@@ -305,7 +367,7 @@ def test_bad_archive_download(name, tmp_path, populated_cache, course_zip_factor
         assert not p.exists(), p
     # And with a good archive the next attempt succeeds (nothing stale blocks it).
     good = course_zip_factory(tmp_path / "ok" / spec.filename)
-    monkeypatch.setitem(data.DATASETS, NAME, dataclasses.replace(spec, mirror_sha256=sha256_of(good)))
+    monkeypatch.setitem(data.DATASETS, NAME, dataclasses.replace(spec, mirror_sha256=sha256_of(good), expected_images=None))
     root = data.fetch(NAME, populated_cache, mirrors=str(good.parent), progress=False)
     assert (root / ".complete").exists() and (root / "train" / "cats" / "cat.1.jpg").exists()
 
@@ -338,6 +400,59 @@ def test_bad_local_zip_without_the_course_layout(tmp_path, course_zip_factory, t
     assert tree_snapshot(user) == before
 
 
+def _deflated_zip(path: Path, members) -> Path:
+    import stat
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+            for split in ("train", "validation", "test"):
+                for cls in ("cats", "dogs"):
+                    zf.writestr(f"datos/{split}/{cls}/a.jpg", jpeg_bytes(1))
+            for name, payload in members:
+                if name.startswith("@link:"):
+                    info = zipfile.ZipInfo(name[len("@link:"):])
+                    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+                    zf.writestr(info, payload)
+                else:
+                    zf.writestr(name, payload)
+    return path
+
+
+LOCAL_ZIP_CASES = {
+    "zip_bomb_60_mb_of_zeros": ([("datos/train/cats/bomba.bin", bytes(60_000_000))], ("bomba zip", "No se extrajo nada")),
+    "duplicate_names": ([("datos/train/cats/a.jpg", b"otra")], ("nombres repetidos", "datos/train/cats/a.jpg")),
+    "symlink_used_as_folder": ([("@link:datos/train/enlace", b"/etc"), ("datos/train/enlace/x.jpg", b"x")],
+                               ("enlaces simbólicos", "datos/train/enlace")),
+    "not_a_zip_at_all": (None, ("no es un zip válido", "DATA_SOURCE", "no se modificó")),
+}
+
+
+@pytest.mark.parametrize("name", list(LOCAL_ZIP_CASES))
+def test_bad_local_zip(name, tmp_path, tree_snapshot, leftovers):
+    members, words = LOCAL_ZIP_CASES[name]
+    user = tmp_path / "descargas"
+    zpath = user / "mis_datos.zip"
+    if members is None:
+        user.mkdir()
+        zpath.write_text("no soy un zip")
+    else:
+        _deflated_zip(zpath, members)
+    cache = tmp_path / "cache"
+    (cache / "sintetico").mkdir(parents=True)
+    (cache / "sintetico" / "a.jpg").write_bytes(jpeg_bytes(3))
+    before, cache_before = tree_snapshot(user), tree_snapshot(cache)
+    with pytest.raises(data.ArchiveError) as exc:
+        data.get_course_data(str(zpath), cache, progress=False)
+    for w in words:
+        assert w in str(exc.value), f"{w!r} missing from: {exc.value}"
+    assert "bórralo" not in str(exc.value) and ".extracting" not in str(exc.value)
+    assert tree_snapshot(user) == before
+    assert tree_snapshot(cache) == cache_before, "nothing may be extracted nor any folder left"
+    assert leftovers(cache) == []
+
+
 # =========================================================================== parameters
 
 def _resolve(notebook, **kw):
@@ -349,6 +464,21 @@ PARAM_CASES = {
     "epochs_negative": (_resolve("04_aumento_datos", epochs=-3), params.ParameterError, ("EPOCHS=-3", "entero positivo")),
     "image_size_too_small_for_cnn": (_resolve("03_cnn", img_size=32), params.ParameterError,
                                      ("IMG_SIZE=32", "demasiado pequeño", "IMG_SIZE>=46")),
+    "image_size_above_the_ceiling": (_resolve("03_cnn", img_size=10000), params.ParameterError,
+                                     ("IMG_SIZE=10000", "demasiado grande", "máximo")),
+    "image_size_huge_in_loader": (lambda ctx: pipelines.load_split(ctx.data / "train", img_size=10000), ValueError,
+                                  ("demasiado grande", "150")),
+    "seed_negative": (_resolve("03_cnn", seed=-1), params.ParameterError, ("SEED=-1", "2**32 - 1", "SEED=42")),
+    "seed_above_2_32": (_resolve("03_cnn", seed=2**32), params.ParameterError, ("SEED=4294967296", "SEED=42")),
+    "max_per_class_zero_in_loader": (lambda ctx: pipelines.load_split(ctx.data / "train", img_size=IMG, max_per_class=0),
+                                     ValueError, ("max_per_class=0", "entero positivo")),
+    "max_per_class_negative_in_loader": (
+        lambda ctx: pipelines.load_split(ctx.data / "train", img_size=IMG, max_per_class=-1),
+        ValueError, ("max_per_class=-1", "entero positivo")),
+    "legacy_batch_size_zero": (
+        lambda ctx: pipelines.get_generators(ctx.data / "train", ctx.data / "validation", ctx.data / "test", (IMG, IMG),
+                                             batch_size=0),
+        ValueError, ("batch_size=0", "enteros positivos")),
     "image_size_zero_in_loader": (lambda ctx: pipelines.load_split(ctx.data / "train", img_size=0), ValueError,
                                   ("img_size", "enteros positivos")),
     "unknown_backbone_param": (_resolve("06_modelos_preentrenados", backbones=("vgg16",)), params.ParameterError,

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 import zipfile
 from pathlib import Path
 
 import pytest
-from course_testing import SHARED_DATA, sha256_of
+from course_testing import SHARED_DATA, jpeg_bytes, sha256_of, temp_leftovers
 
 from course_utils import data
 from course_utils.config import ENV_MIRROR
@@ -25,8 +26,14 @@ WAYS_OUT = ("DATA_SOURCE", ENV_MIRROR, "synthetic", "Qué puedes hacer")
 
 
 def use_spec(monkeypatch, name=NAME, **changes):
-    """Replace a registry entry (e.g. with the sha256 of a test archive)."""
-    spec = dataclasses.replace(data.DATASETS[name], **changes)
+    """Replace a registry entry (e.g. with the sha256 of a test archive).
+
+    The test archives hold a few images, not the registry's count: unless a test
+    sets ``expected_images``, the count check is off.
+    """
+    changes.setdefault("expected_images", None)
+    known = {f.name for f in dataclasses.fields(data.DatasetSpec)}  # (so that the tests also run on older code)
+    spec = dataclasses.replace(data.DATASETS[name], **{k: v for k, v in changes.items() if k in known})
     monkeypatch.setitem(data.DATASETS, name, spec)
     return spec
 
@@ -100,7 +107,7 @@ def test_fetch_good_archive_over_http_then_second_fetch_does_nothing(served_zip,
 
     root = data.fetch(NAME, cache, sources=[f"{server.url}/{zpath.name}"], progress=False)
 
-    assert root == cache.resolve() / "cnn_perros_gatos"
+    assert root == cache.resolve() / NAME / "cnn_perros_gatos"
     assert (root / ".complete").exists()
     for split in SPLITS:
         for cls in CLASSES:
@@ -141,7 +148,7 @@ def test_fetch_local_folder_mirror_and_no_extract(tmp_path, course_zip_factory, 
     out = data.fetch(NAME, cache, mirrors=str(zpath.parent), progress=False, extract=False)
     assert out == cache.resolve() / zpath.name
     assert sha256_of(out) == sha256_of(zpath)
-    assert not (cache / "cnn_perros_gatos").exists()
+    assert not (cache / NAME).exists()
     # Now extract without downloading: the source is gone, the cached zip is enough.
     zpath.unlink()
     root = data.fetch(NAME, cache, mirrors=str(zpath.parent), progress=False)
@@ -287,7 +294,7 @@ def test_fetch_archive_with_escaping_member(tmp_path, course_zip_factory, http_s
     _assert_untouched(cache, before, tree_snapshot, leftovers)
     assert not (cache.parent / "evil.txt").exists() and not (tmp_path / "evil.txt").exists()
     assert not Path("/tmp/course_utils_test_evil_abs.txt").exists()
-    assert not (cache / "cnn_perros_gatos").exists()
+    assert not (cache / NAME).exists()
 
 
 def test_fetch_no_network_names_every_source_and_ways_out(cache, monkeypatch, closed_port_url, tree_snapshot,
@@ -332,7 +339,7 @@ def test_safe_extract_refuses_unexpected_top_folder(tmp_path, course_zip_factory
     with pytest.raises(data.ArchiveError, match="cnn_perros_gatos") as exc:
         data.safe_extract(z, tmp_path / "out", expected_top="cnn_perros_gatos", progress=False)
     assert "otra_cosa" in str(exc.value)
-    assert list((tmp_path / "out").iterdir()) == []
+    assert not (tmp_path / "out").exists(), "a refused archive creates nothing"
 
 
 def test_safe_extract_keeps_existing_incomplete_folder(tmp_path, course_zip_factory, tree_snapshot):
@@ -389,3 +396,353 @@ def test_external_photo_with_wrong_checksum_is_refused(tmp_path, cache):
     with pytest.raises(data.DownloadError, match="sha256 no coincide"):
         data.fetch("external_dog", tmp_path / "c", mirrors=str(mirror), progress=False, sources=None)
     assert not (tmp_path / "c" / "dc_dog.jpg").exists()
+
+
+# --------------------------------------------------------------------------- robustness, round 2 (issue 10)
+
+def _zip_with(path: Path, members: list[tuple[zipfile.ZipInfo | str, bytes]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate names some tests need
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+            for info, payload in members:
+                zf.writestr(info, payload)
+    return path
+
+
+def _course_members(top="cnn_perros_gatos", per_class=1):
+    return [(f"{top}/{split}/{cls}/{cls[:-1]}.{i}.jpg", jpeg_bytes(i)) for split in SPLITS
+            for cls in CLASSES for i in range(per_class)]
+
+
+def test_two_processes_fetching_at_once_both_succeed(tmp_path, course_zip_factory):
+    """Two notebooks opened at once on an empty cache (real processes, local mirror): both get the set."""
+    import multiprocessing
+    import time
+
+    from course_testing import fetch_at
+
+    mirror = tmp_path / "espejo"
+    course_zip_factory(mirror / data.DATASETS[NAME].filename, per_class=60)
+    changes = dict(mirror_sha256=None, expected_images=360)
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(2) as pool:
+        pool.map(abs, [1, 2])  # both children started and idle
+        for attempt in range(3):
+            cache = tmp_path / f"cache{attempt}"
+            start = time.time() + 1.0
+            jobs = [pool.apply_async(fetch_at, (start, NAME, str(cache), str(mirror), changes)) for _ in range(2)]
+            roots = [j.get(timeout=120) for j in jobs]
+            assert roots[0] == roots[1] == str(cache.resolve() / NAME / "cnn_perros_gatos")
+            assert data.count_dataset_images(roots[0]) == 360
+            assert temp_leftovers(cache) == []
+
+
+def _two_sets_in_mirror(tmp_path, course_zip_factory, monkeypatch):
+    mirror = tmp_path / "espejo"
+    course_zip_factory(mirror / data.DATASETS["cats_dogs_small"].filename, per_class=1)
+    course_zip_factory(mirror / data.DATASETS["cats_dogs_full"].filename, per_class=2)
+    use_spec(monkeypatch, "cats_dogs_small", mirror_sha256=None, expected_images=6)
+    use_spec(monkeypatch, "cats_dogs_full", mirror_sha256=None, expected_images=12)
+    return mirror
+
+
+def test_small_and_full_sets_get_their_own_cache_folders(tmp_path, course_zip_factory, monkeypatch):
+    mirror = _two_sets_in_mirror(tmp_path, course_zip_factory, monkeypatch)
+    cache = tmp_path / "cache"
+    small = data.fetch("cats_dogs_small", cache, mirrors=str(mirror), progress=False)
+    full = data.fetch("cats_dogs_full", cache, mirrors=str(mirror), progress=False)
+    assert small != full
+    assert (data.count_dataset_images(small), data.count_dataset_images(full)) == (6, 12)
+    assert data.fetch("cats_dogs_small", cache, mirrors=str(mirror), progress=False) == small
+
+
+def test_course_full_is_a_data_source(tmp_path, course_zip_factory, monkeypatch):
+    mirror = _two_sets_in_mirror(tmp_path, course_zip_factory, monkeypatch)
+    info = data.get_course_data("course_full", tmp_path / "cache", mirrors=str(mirror), progress=False)
+    assert info.kind == "real" and data.count_dataset_images(info.root) == 12
+    assert data.get_course_data("course", tmp_path / "cache", mirrors=str(mirror), progress=False).root != info.root
+
+
+def test_readme_documents_every_course_data_source():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    paragraph = readme[readme.index("Parámetros comunes"):][:600]
+    for value in data.COURSE_SOURCES:
+        assert f'"{value}"' in paragraph, value
+
+
+def test_registry_archives_declare_counts_and_unpacked_limits():
+    for spec in data.DATASETS.values():
+        if spec.is_archive:
+            assert spec.expected_images and spec.max_unpacked_bytes, spec.name
+    assert len({s.cache_folder for s in data.DATASETS.values()}) == len(data.DATASETS)
+
+
+def _legacy_extraction(cache: Path, per_class: int) -> Path:
+    """A complete extraction in the old shared folder ``<cache>/cnn_perros_gatos`` (before each set had its own)."""
+    old = cache / "cnn_perros_gatos"
+    for name, payload in _course_members(per_class=per_class):
+        (cache / name).parent.mkdir(parents=True, exist_ok=True)
+        (cache / name).write_bytes(payload)
+    (old / ".complete").write_text("ok\n")
+    return old
+
+
+def test_old_shared_folder_is_moved_to_the_set_whose_count_it_has(tmp_path, monkeypatch, closed_port_url):
+    cache = tmp_path / "cache"
+    old = _legacy_extraction(cache, per_class=1)
+    files = sorted(p.relative_to(old).as_posix() for p in old.rglob("*"))
+    use_spec(monkeypatch, "cats_dogs_small", expected_images=6)
+    root = data.fetch("cats_dogs_small", cache, mirrors=closed_port_url, progress=False)  # offline: no download
+    assert root == cache.resolve() / "cats_dogs_small" / "cnn_perros_gatos"
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.name != ".lock") == files
+
+
+def test_old_shared_folder_with_the_other_count_is_never_returned_nor_lost(tmp_path, course_zip_factory,
+                                                                           monkeypatch, tree_snapshot):
+    """A cached full set (12 images here) must not come back as the small set (6)."""
+    mirror = _two_sets_in_mirror(tmp_path, course_zip_factory, monkeypatch)
+    cache = tmp_path / "cache"
+    old = _legacy_extraction(cache, per_class=2)
+    before = tree_snapshot(old)
+    small = data.fetch("cats_dogs_small", cache, mirrors=str(mirror), progress=False)
+    assert data.count_dataset_images(small) == 6
+    assert tree_snapshot(old) == before
+    assert data.fetch("cats_dogs_full", cache, mirrors=str(mirror), progress=False) == \
+        cache.resolve() / "cats_dogs_full" / "cnn_perros_gatos"
+
+
+def test_archive_with_the_wrong_count_is_refused_before_extracting(tmp_path, course_zip_factory, monkeypatch):
+    mirror = tmp_path / "espejo"
+    course_zip_factory(mirror / data.DATASETS[NAME].filename, per_class=2)
+    use_spec(monkeypatch, mirror_sha256=None, expected_images=4000)
+    with pytest.raises(data.DownloadError, match="contiene 12 imágenes y deberían ser 4000"):
+        data.fetch(NAME, tmp_path / "cache", mirrors=str(mirror), progress=False)
+    assert not (tmp_path / "cache" / NAME).exists()
+
+
+def _bomb(path: Path, mb: int = 60) -> Path:
+    return _zip_with(path, _course_members() + [("cnn_perros_gatos/train/cats/bomba.bin", bytes(mb * 10**6))])
+
+
+def test_local_zip_bomb_is_refused_before_extracting(tmp_path):
+    z = _bomb(tmp_path / "descargas" / "bomba.zip")
+    assert z.stat().st_size < 200_000
+    with pytest.raises(data.ArchiveError, match="bomba zip"):
+        data.get_course_data(str(z), tmp_path / "cache", progress=False)
+    assert not any(p.is_file() and p.suffix != ".lock" for p in (tmp_path / "cache").rglob("*"))
+
+
+def test_zip_bomb_in_the_cache_is_set_aside_and_fetched_again(tmp_path, course_zip_factory, monkeypatch):
+    cache = tmp_path / "cache"
+    _bomb(cache / data.DATASETS[NAME].filename)
+    good = course_zip_factory(tmp_path / "espejo" / data.DATASETS[NAME].filename)
+    use_spec(monkeypatch, mirror_sha256=None)
+    root = data.fetch(NAME, cache, mirrors=str(good.parent), progress=False)
+    assert not (root / "train" / "cats" / "bomba.bin").exists() and (root / "train" / "cats" / "cat.1.jpg").exists()
+    assert len(list(cache.glob(f"{data.DATASETS[NAME].filename}.damaged-*"))) == 1
+
+
+def test_registry_size_limit_refuses_a_bigger_archive(tmp_path, course_zip_factory, monkeypatch):
+    z = course_zip_factory(tmp_path / "espejo" / data.DATASETS[NAME].filename, per_class=3)
+    use_spec(monkeypatch, mirror_sha256=None, max_unpacked_bytes=1000)
+    with pytest.raises(data.DownloadError, match="bomba zip"):
+        data.fetch(NAME, tmp_path / "cache", mirrors=str(z.parent), progress=False)
+
+
+def test_damaged_cached_zip_without_checksum_is_set_aside_and_fetched_again(tmp_path, course_zip_factory,
+                                                                            monkeypatch):
+    cache = tmp_path / "cache"
+    cached = course_zip_factory(cache / data.DATASETS[NAME].filename)
+    raw = bytearray(cached.read_bytes())
+    raw[raw.index(b"\xff\xd8") + 200] ^= 0xFF  # a byte of the first photo: bad CRC, the directory still reads
+    cached.write_bytes(bytes(raw))
+    use_spec(monkeypatch, mirror_sha256=None)
+    # Mirror broken: a clear error naming the cached file, which is kept aside.
+    with pytest.raises(data.DownloadError) as exc:
+        data.fetch(NAME, cache, mirrors=str(tmp_path / "vacio"), progress=False)
+    aside = list(cache.glob(f"{cached.name}.damaged-*"))
+    assert len(aside) == 1 and aside[0].read_bytes() == bytes(raw)
+    assert str(cached) in str(exc.value) and "se apartó" in str(exc.value)
+    # Mirror fixed: the next fetch works.
+    good = course_zip_factory(tmp_path / "espejo" / cached.name)
+    root = data.fetch(NAME, cache, mirrors=str(good.parent), progress=False)
+    assert (root / ".complete").exists() and sha256_of(cached) == sha256_of(good)
+
+
+def test_leftovers_of_a_killed_fetch_are_cleaned_next_time(tmp_path, course_zip_factory, monkeypatch,
+                                                           tree_snapshot):
+    cache = tmp_path / "cache"
+    keep = cache / "otro_conjunto" / "a.txt"
+    keep.parent.mkdir(parents=True)
+    keep.write_text("no me borres")
+    part = cache / f".{data.DATASETS[NAME].filename}.k1ll3d.part"
+    part.write_bytes(b"a medias")
+    staging = cache / NAME / ".cnn_perros_gatos.abc.extracting" / "cnn_perros_gatos" / "train"
+    staging.mkdir(parents=True)
+    (staging / "x.jpg").write_bytes(b"a medias")
+    old_staging = cache / ".cnn_perros_gatos.xyz.extracting"  # the old shared layout's
+    old_staging.mkdir()
+    good = course_zip_factory(tmp_path / "espejo" / data.DATASETS[NAME].filename)
+    use_spec(monkeypatch, mirror_sha256=None)
+    data.fetch(NAME, cache, mirrors=str(good.parent), progress=False)
+    assert temp_leftovers(cache) == []
+    assert keep.read_text() == "no me borres"
+
+
+def test_local_zip_leftovers_are_cleaned_next_time(tmp_path, course_zip_factory):
+    z = course_zip_factory(tmp_path / "descargas" / "datos.zip")
+    dest = tmp_path / "cache" / "local" / "datos"
+    (dest / ".cnn_perros_gatos.abc.extracting").mkdir(parents=True)
+    data.get_course_data(str(z), tmp_path / "cache", progress=False)
+    assert temp_leftovers(tmp_path / "cache") == []
+
+
+@pytest.fixture
+def read_only(monkeypatch):
+    """``read_only(folder)``: creating anything under ``folder`` fails with EROFS, as on a read-only disk."""
+    import errno
+
+    frozen: list[str] = []
+    real_open, real_mkdir = os.open, os.mkdir
+
+    def inside(path) -> bool:
+        p = os.path.abspath(os.fsdecode(path))
+        return any(p == f or p.startswith(f + os.sep) for f in frozen)
+
+    def fake_open(path, flags, *a, **k):
+        if inside(path) and flags & (os.O_CREAT | os.O_WRONLY | os.O_RDWR):
+            raise OSError(errno.EROFS, "Read-only file system", os.fsdecode(path))
+        return real_open(path, flags, *a, **k)
+
+    def fake_mkdir(path, *a, **k):
+        if inside(path):
+            if os.path.exists(path):
+                raise FileExistsError(errno.EEXIST, "File exists", os.fsdecode(path))
+            raise OSError(errno.EROFS, "Read-only file system", os.fsdecode(path))
+        return real_mkdir(path, *a, **k)
+
+    monkeypatch.setattr(os, "open", fake_open)
+    monkeypatch.setattr(os, "mkdir", fake_mkdir)
+    return lambda folder: frozen.append(str(Path(folder).resolve()))
+
+
+def test_read_only_cache_gives_a_clear_error_and_auto_falls_back(tmp_path, course_zip_factory, monkeypatch,
+                                                                 read_only, tree_snapshot):
+    import tempfile
+
+    from course_utils import synthetic
+
+    monkeypatch.setattr(synthetic, "DEFAULT_COUNTS", {"train": 2, "validation": 1, "test": 1})
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    cache = tmp_path / "cache"
+    (cache / "dc_cat.jpg").parent.mkdir(parents=True)
+    (cache / "dc_cat.jpg").write_bytes(b"foto previa")
+    good = course_zip_factory(tmp_path / "espejo" / data.DATASETS[NAME].filename)
+    use_spec(monkeypatch, mirror_sha256=None)
+    before = tree_snapshot(cache)
+    read_only(cache)
+    with pytest.raises(data.CacheNotWritableError) as exc:
+        data.fetch(NAME, cache, mirrors=str(good.parent), progress=False)
+    assert str(cache.resolve()) in str(exc.value) and "COURSE_CACHE_DIR" in str(exc.value)
+    with pytest.warns(UserWarning) as caught:
+        info = data.get_course_data("auto", cache, mirrors=str(good.parent), progress=False)
+    assert info.kind == "synthetic" and (info.root / ".complete").exists()
+    said = " ".join(str(w.message) for w in caught)
+    assert "SINTÉTICO" in said and "no se puede escribir" in said
+    assert tree_snapshot(cache) == before
+
+
+def test_read_only_cache_still_serves_what_it_holds(tmp_path, course_zip_factory, monkeypatch, read_only):
+    good = course_zip_factory(tmp_path / "espejo" / data.DATASETS[NAME].filename)
+    use_spec(monkeypatch, mirror_sha256=None)
+    root = data.fetch(NAME, tmp_path / "cache", mirrors=str(good.parent), progress=False)
+    read_only(tmp_path / "cache")
+    assert data.fetch(NAME, tmp_path / "cache", mirrors=str(good.parent), progress=False) == root
+
+
+def test_local_file_that_is_not_a_zip_says_what_to_do_and_leaves_nothing(tmp_path, tree_snapshot):
+    user = tmp_path / "descargas" / "fotos.zip"
+    user.parent.mkdir()
+    user.write_text("esto no es un zip")
+    before = tree_snapshot(user.parent)
+    with pytest.raises(data.ArchiveError) as exc:
+        data.get_course_data(str(user), tmp_path / "cache", progress=False)
+    msg = str(exc.value)
+    assert "DATA_SOURCE" in msg and "no es un zip válido" in msg and "bórralo" not in msg
+    assert "no se modificó" in msg
+    assert not (tmp_path / "cache" / "local" / "fotos").exists()
+    assert tree_snapshot(user.parent) == before
+
+
+def test_duplicate_member_names_are_refused(tmp_path):
+    z = _zip_with(tmp_path / "d.zip", _course_members() + [("cnn_perros_gatos/train/cats/cat.0.jpg", b"otra")])
+    with pytest.raises(data.ArchiveError, match="nombres repetidos.*cat.0.jpg"):
+        data.safe_extract(z, tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()
+
+
+def test_symlink_member_used_as_a_folder_is_refused_clearly(tmp_path):
+    import stat
+
+    link = zipfile.ZipInfo("cnn_perros_gatos/train/enlace")
+    link.external_attr = (stat.S_IFLNK | 0o777) << 16
+    z = _zip_with(tmp_path / "l.zip", _course_members() + [(link, b"/etc"),
+                                                          ("cnn_perros_gatos/train/enlace/x.jpg", jpeg_bytes(0))])
+    with pytest.raises(data.ArchiveError) as exc:
+        data.safe_extract(z, tmp_path / "out", progress=False)
+    assert "enlace" in str(exc.value) and ".extracting" not in str(exc.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_file_used_as_a_folder_is_refused_clearly(tmp_path):
+    z = _zip_with(tmp_path / "f.zip", [("top/a", b"x"), ("top/a/b.jpg", jpeg_bytes(0))])
+    with pytest.raises(data.ArchiveError, match="como archivo y como carpeta"):
+        data.safe_extract(z, tmp_path / "out", progress=False)
+
+
+def test_cached_zip_and_extraction_follow_the_umask(tmp_path, course_zip_factory, monkeypatch):
+    good = course_zip_factory(tmp_path / "espejo" / data.DATASETS[NAME].filename)
+    use_spec(monkeypatch, mirror_sha256=None)
+    old = os.umask(0o022)
+    try:
+        root = data.fetch(NAME, tmp_path / "cache", mirrors=str(good.parent), progress=False)
+        flat = _zip_with(tmp_path / "plano.zip", [(f"{s}/cats/a.jpg", jpeg_bytes(0)) for s in SPLITS])
+        out = data.safe_extract(flat, tmp_path / "local", progress=False)
+    finally:
+        os.umask(old)
+    assert stat_mode(tmp_path / "cache" / good.name) == 0o644
+    assert stat_mode(root) == 0o755 and stat_mode(out) == 0o755
+
+
+def stat_mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_disk_full_during_extraction_says_so_and_leaves_nothing_half_done(tmp_path, course_zip_factory,
+                                                                          monkeypatch, tree_snapshot):
+    import errno
+    import shutil
+
+    good = course_zip_factory(tmp_path / "espejo" / data.DATASETS[NAME].filename)
+    use_spec(monkeypatch, mirror_sha256=None)
+    cache = tmp_path / "cache"
+    real_copy = shutil.copyfileobj
+    calls = []
+
+    def full_disk(src, dst, *a, **k):
+        calls.append(1)
+        if len(calls) > 3:
+            dst.write(b"medio")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_copy(src, dst, *a, **k)
+
+    monkeypatch.setattr(shutil, "copyfileobj", full_disk)
+    with pytest.raises(data.NoSpaceError) as exc:
+        data.fetch(NAME, cache, mirrors=str(good.parent), progress=False)
+    assert "No queda espacio" in str(exc.value) and "COURSE_CACHE_DIR" in str(exc.value)
+    assert temp_leftovers(cache) == [] and not list(cache.rglob(".complete"))
+    assert sha256_of(cache / good.name) == sha256_of(good), "the downloaded zip is kept"
+    monkeypatch.setattr(shutil, "copyfileobj", real_copy)
+    assert (data.fetch(NAME, cache, mirrors=str(good.parent), progress=False) / ".complete").exists()

@@ -7,7 +7,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from course_testing import TINY_COUNTS, jpeg_bytes
+from course_testing import TINY_COUNTS, huge_png_bytes, jpeg_bytes
 from PIL import Image
 
 from course_utils import inspection
@@ -58,7 +58,7 @@ def test_image_sizes_skips_unreadable(dataset_copy):
 @pytest.mark.parametrize("kind, expected", [
     ("rgb", ("ok", "RGB")), ("gray", ("ok", "L")), ("cmyk", ("ok", "CMYK")), ("rgba_png", ("ok", "RGBA")),
     ("truncated", ("truncated", None)), ("zero", ("unreadable", None)), ("text", ("not_image", None)),
-    ("webp", ("not_image", "RGB")),
+    ("webp", ("unsupported", "RGB")),
 ])
 @pytest.mark.parametrize("full", [True, False], ids=["decode", "quick"])
 def test_check_image(tmp_path, kind, expected, full):
@@ -151,3 +151,113 @@ def test_quick_check_catches_truncated_png(tmp_path):
     p.write_bytes(data[:-20])  # loses the IEND chunk
     assert inspection.check_image(p, full=False)[0] == "truncated"
     assert inspection.check_image(p, full=True)[0] != "ok"
+
+
+# --------------------------------------------------------------------------- every format the loaders read
+
+def _noise_image(mode="RGB", size=(48, 40)):
+    import numpy as np
+
+    arr = np.random.default_rng(0).integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)
+    return Image.fromarray(arr).convert(mode)
+
+
+LOADER_FORMAT_FILES = {  # format -> (suffix, how to save a complete file)
+    "JPEG": (".jpg", lambda p: _noise_image().save(p, format="JPEG", quality=90)),
+    "PNG": (".png", lambda p: _noise_image().save(p, format="PNG")),
+    "BMP": (".bmp", lambda p: _noise_image().save(p, format="BMP")),
+    "GIF": (".gif", lambda p: _noise_image("P").save(p, format="GIF")),
+}
+
+
+def test_every_loader_format_has_a_quick_check():
+    assert set(LOADER_FORMAT_FILES) == set(inspection.LOADER_FORMATS)
+
+
+@pytest.mark.parametrize("fmt", list(LOADER_FORMAT_FILES))
+@pytest.mark.parametrize("cut", [0.5, 0.9])
+def test_quick_check_catches_truncation_of_every_loader_format(tmp_path, fmt, cut):
+    suffix, save = LOADER_FORMAT_FILES[fmt]
+    p = tmp_path / f"x{suffix}"
+    save(p)
+    assert inspection.check_image(p, full=False) [0] == "ok" and inspection.check_image(p)[0] == "ok"
+    data = p.read_bytes()
+    p.write_bytes(data[: int(len(data) * cut)])
+    assert inspection.check_image(p, full=False)[0] == "truncated"
+    assert inspection.check_image(p, full=True)[0] != "ok"
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_image_followed_by_extra_bytes_is_ok_in_both_checks_and_loads(tmp_path, fmt):
+    """A phone's "motion photo" is a complete JPEG followed by a video: it is a good image."""
+    suffix, save = LOADER_FORMAT_FILES[fmt]
+    p = tmp_path / "cats" / f"movimiento{suffix}"
+    p.parent.mkdir()
+    save(p)
+    with open(p, "ab") as f:
+        f.write(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40)
+    assert inspection.check_image(p, full=True)[0] == "ok"
+    assert inspection.check_image(p, full=False)[0] == "ok"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        paths, _, _ = inspection.list_images(tmp_path)
+    assert paths == [str(p)]
+
+
+@pytest.mark.parametrize("kind", ["webp", "tiff", "palette_bmp"])
+def test_formats_the_loaders_cannot_decode_are_refused_with_a_reason(tmp_path, kind):
+    folder = tmp_path / "cats"
+    folder.mkdir()
+    Image.new("RGB", (9, 9), (1, 2, 3)).save(folder / "buena.png")
+    name = {"webp": "x.webp", "tiff": "x.tif", "palette_bmp": "x.bmp"}[kind]
+    img = _noise_image("P") if kind == "palette_bmp" else _noise_image()
+    img.save(folder / name)
+    assert inspection.check_image(folder / name, full=False)[0] == "unsupported"
+    assert inspection.check_image(folder / name, full=True)[0] == "unsupported"
+    with pytest.warns(UserWarning, match="formato no admitido: conviértela a JPEG o PNG"):
+        paths, _, _ = inspection.list_images(tmp_path)
+    assert paths == [str(folder / "buena.png")]
+
+
+def test_validate_dataset_reports_unsupported_and_too_large(dataset_copy):
+    t = dataset_copy / "train" / "cats"
+    Image.new("RGB", (9, 9)).save(t / "x.webp")
+    (t / "enorme.png").write_bytes(huge_png_bytes(12000, 12000))
+    r = inspection.validate_dataset(dataset_copy, progress=False)
+    assert r.unsupported == {str(t / "x.webp"): "WEBP"}
+    assert r.too_large == [str(t / "enorme.png")]
+    assert not r.ok and len(r.bad_files) == 2
+    assert "Formato no admitido (conviértelas a JPEG o PNG): 1" in r.summary()
+    assert "Demasiado grandes" in r.summary()
+
+
+def test_huge_image_is_refused_from_its_header_without_decoding(tmp_path):
+    """A 12000x12000 PNG of a few hundred KB: under PIL's own bomb limit, over the course's."""
+    p = tmp_path / "enorme.png"
+    p.write_bytes(huge_png_bytes(12000, 12000))
+    assert p.stat().st_size < 1_000_000
+    assert 12000 * 12000 > inspection.MAX_IMAGE_PIXELS
+    assert inspection.check_image(p, full=False)[0] == "too_large"
+    assert inspection.check_image(p, full=True)[0] == "too_large"
+
+
+def test_class_folder_with_trailing_space_is_named_in_the_error(tmp_path):
+    for cls in ("cats ", "dogs"):
+        (tmp_path / cls).mkdir()
+        Image.new("RGB", (9, 9)).save(tmp_path / cls / "a.png")
+    with pytest.raises(ValueError) as exc:
+        inspection.list_images(tmp_path)
+    assert "'cats '" in str(exc.value) and "Renómbralas" in str(exc.value)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True])
+def test_list_images_refuses_bad_max_per_class(tiny_dataset, bad):
+    with pytest.raises(ValueError, match="max_per_class"):
+        inspection.list_images(tiny_dataset / "train", max_per_class=bad)
+
+
+def test_check_class_names_quotes_names_with_spaces():
+    inspection.check_class_names(["cats", "dogs"], "train")  # fine: no error
+    with pytest.raises(ValueError) as exc:
+        inspection.check_class_names(["cats", " dogs"], "train")
+    assert "' dogs'" in str(exc.value) and "'dogs'" in str(exc.value) and "train" in str(exc.value)

@@ -266,3 +266,21 @@ def test_with_photo_preprocessing_same_predictions_through_three_loaders(tmp_pat
                                                      image_size=(48, 48))
     by_small = bare.predict(small.map(lambda x, y: (x / 255.0, y)), verbose=0)[:, 0]
     assert np.abs(by_small - by_course).max() > 5 * spread
+
+
+@pytest.mark.parametrize("builder, shape", [("build_mlp", (16, 16, 3)), ("build_cnn", (48, 48, 3)),
+                                            ("build_cnn_improved", (48, 48, 3))])
+def test_builders_keep_a_float32_output_under_mixed_precision(builder, shape):
+    """Mixed precision (bf16 on CPU, fp16 on GPU) needs a float32 output for a stable loss."""
+    import keras
+
+    from course_utils import models
+
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = getattr(models, builder)(shape)
+        out = model(np.zeros((2, *shape), dtype="float32"))
+        assert model.layers[1].compute_dtype == "bfloat16"
+        assert keras.backend.standardize_dtype(out.dtype) == "float32"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")

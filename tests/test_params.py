@@ -135,3 +135,29 @@ def test_labels_give_spanish_names_for_display():
     for spec in schema.PARAMETERS.values():
         if spec.kind == "choice":
             assert all(v in schema.LABELS for v in spec.choices)
+
+
+@pytest.mark.parametrize("value", ["ceiling+1", 10000])
+def test_image_size_has_a_ceiling(value):
+    value = params.MAX_IMG_SIZE + 1 if value == "ceiling+1" else value
+    with pytest.raises(ParameterError) as exc:
+        params.resolve("03_cnn", "smoke", img_size=value)
+    assert f"IMG_SIZE={value}" in str(exc.value) and "demasiado grande" in str(exc.value)
+    assert params.resolve("03_cnn", "smoke", img_size=params.MAX_IMG_SIZE).img_size == params.MAX_IMG_SIZE
+
+
+def test_transfer_image_size_has_the_same_ceiling():
+    with pytest.raises(ParameterError, match="TRANSFER_IMG_SIZE=4000"):
+        params.resolve("06_modelos_preentrenados", "smoke", transfer_img_size=4000)
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 2**40, True, 1.5])
+def test_seed_outside_the_range_keras_accepts_is_refused(seed):
+    with pytest.raises(ParameterError) as exc:
+        params.resolve("03_cnn", "smoke", seed=seed)
+    assert "SEED" in str(exc.value) and "Prueba con SEED=42" in str(exc.value)
+
+
+@pytest.mark.parametrize("seed", [0, 2**32 - 1])
+def test_seed_bounds_are_accepted(seed):
+    assert params.resolve("03_cnn", "smoke", seed=seed).seed == seed

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from course_testing import TINY_COUNTS
+from PIL import Image
 
 from course_utils import pipelines
 
@@ -196,3 +197,184 @@ def test_get_generators_rejects_unknown_mode_or_model(tiny_dataset, mode, model_
         pipelines.get_generators(d / "train", d / "validation", d / "test", (20, 20),
                                  preprocessing_mode=mode, model_type=model_type)
     assert bad in str(exc.value), "the message names the value that is wrong"
+
+
+# --------------------------------------------------------------------------- legacy path = modern path's checks
+
+def _legacy(root, **kw):
+    return pipelines.get_generators(root / "train", root / "validation", root / "test", (16, 16),
+                                    batch_size=kw.pop("batch_size", 4), seed=0, **kw)
+
+
+def test_get_generators_refuses_an_extra_empty_class_folder(dataset_copy):
+    (dataset_copy / "train" / "birds").mkdir()
+    with pytest.raises(ValueError) as exc:
+        _legacy(dataset_copy)
+    assert "birds" in str(exc.value) and "mismas carpetas de clase" in str(exc.value)
+
+
+def test_get_generators_skips_the_files_the_modern_loader_skips(dataset_copy):
+    cats = dataset_copy / "train" / "cats"
+    good = (cats / "cat.1.jpg").read_bytes()
+    (cats / "rota.jpg").write_bytes(good[: len(good) // 2])
+    (cats / "._cat.1.jpg").write_bytes(b"\x00\x05\x16\x07 macOS resource fork")
+    (cats / "texto.jpg").write_text("no soy una foto")
+    Image.new("RGB", (9, 9), (1, 2, 3)).save(cats / "foto.webp")
+    with pytest.warns(UserWarning, match="se omitieron 3 archivo"):
+        train, _, _ = _legacy(dataset_copy, batch_size=5)
+    with pytest.warns(UserWarning, match="se omitieron 3 archivo"):
+        modern = pipelines.load_split(dataset_copy / "train", 16)
+    assert sorted(train.filenames) == sorted(modern.paths)
+    for i in range(len(train)):  # a whole epoch decodes without error
+        x, _ = train[i]
+        assert x.shape[1:] == (16, 16, 3)
+
+
+def test_get_generators_leaves_out_16_bit_images_instead_of_whitening_them(dataset_copy):
+    p = dataset_copy / "train" / "dogs" / "dieciseis.png"
+    Image.fromarray(np.full((12, 12), 30000, dtype=np.uint16)).save(p)
+    with pytest.warns(UserWarning, match="16 bits"):
+        train, _, _ = _legacy(dataset_copy)
+    assert str(p) not in train.filenames and not any(f.endswith("dieciseis.png") for f in train.filenames)
+    # The modern loader reads it with the right brightness (30000 / 65535 of white).
+    split = pipelines.load_split(dataset_copy / "train", 8, 64, preprocessing="none")
+    x = np.concatenate([b[0] for b in split.dataset])
+    assert abs(float(x[split.paths.index(str(p))].mean()) - 30000 / 257) < 2
+
+
+@pytest.mark.parametrize("batch_size", [0, -2, 2.5])
+def test_get_generators_refuses_bad_batch_size(tiny_dataset, batch_size):
+    with pytest.raises(ValueError, match="batch_size"):
+        _legacy(tiny_dataset, batch_size=batch_size)
+
+
+@pytest.mark.parametrize("max_per_class", [0, -1])
+def test_load_split_refuses_non_positive_max_per_class(tiny_dataset, max_per_class):
+    with pytest.raises(ValueError, match="max_per_class"):
+        pipelines.load_split(tiny_dataset / "train", 16, max_per_class=max_per_class)
+
+
+def test_load_split_refuses_an_image_size_over_the_ceiling(tiny_dataset):
+    with pytest.raises(ValueError, match="demasiado grande"):
+        pipelines.load_split(tiny_dataset / "train", 10000)
+
+
+def test_load_datasets_names_a_class_folder_with_a_trailing_space(dataset_copy):
+    (dataset_copy / "train" / "cats").rename(dataset_copy / "train" / "cats ")
+    with pytest.raises(ValueError) as exc:
+        pipelines.load_datasets(dataset_copy, 16)
+    assert "'cats '" in str(exc.value) and "espacios" in str(exc.value)
+
+
+# --------------------------------------------------------------------------- decoding, cache policy, fast augmentation
+
+def _gradient(path, size=(320, 240), fmt="JPEG"):
+    """A smooth colour gradient image (so that decoding at reduced scale stays close to full size)."""
+    from PIL import Image
+
+    w, h = size
+    xs, ys = np.meshgrid(np.linspace(0, 255, w), np.linspace(0, 255, h))
+    arr = np.stack([xs, ys, 255 - xs], axis=-1).astype(np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(arr).save(path, format=fmt, quality=95)
+    return arr
+
+
+@pytest.mark.parametrize("fmt, name", [("JPEG", "a.jpg"), ("PNG", "b.png")])
+def test_large_images_are_decoded_close_to_a_full_size_resize(tmp_path, fmt, name):
+    """JPEGs are decoded at a reduced DCT scale; the result must match a full decode + resize."""
+    import tensorflow as tf
+
+    arr = _gradient(tmp_path / "split" / "cats" / name, fmt=fmt)
+    split = pipelines.load_split(tmp_path / "split", img_size=16, batch_size=1, preprocessing="none", cache=False)
+    x, _ = _elements(split.dataset)
+    reference = tf.image.resize(arr.astype("float32"), (16, 16), antialias=True).numpy()
+    assert x.shape == (1, 16, 16, 3)
+    assert np.abs(x[0] - reference).mean() < 3.0
+
+
+@pytest.mark.parametrize("n, size, budget, mode", [
+    (100, 150, 100 * 150 * 150 * 3, "memory"),     # exactly fits
+    (101, 150, 100 * 150 * 150 * 3, "file"),       # one image too many
+    (25_000, 224, int(5e9), "memory"),             # full Kaggle set at 224 px: 3.76 GB (uint8)
+    (25_000, 224, int(3e9), "file"),
+])
+def test_choose_cache_by_memory_budget(n, size, budget, mode):
+    chosen, message = pipelines.choose_cache(n, size, budget)
+    assert chosen == mode
+    assert ("memoria" if mode == "memory" else "disco") in message and "GB" in message
+
+
+def test_uint8_cache_is_four_times_smaller_than_float32():
+    assert pipelines.cached_bytes(10, 150) * 4 == 10 * 150 * 150 * 3 * np.dtype("float32").itemsize
+
+
+def test_memory_budget_from_argument_environment_or_machine(monkeypatch):
+    monkeypatch.delenv(pipelines.ENV_CACHE_BUDGET, raising=False)
+    assert pipelines.memory_budget_bytes(2.5) == int(2.5e9)
+    machine = pipelines.memory_budget_bytes()
+    assert machine > 0
+    monkeypatch.setenv(pipelines.ENV_CACHE_BUDGET, "1.5")
+    assert pipelines.memory_budget_bytes() == int(1.5e9)
+    monkeypatch.setenv(pipelines.ENV_CACHE_BUDGET, "mucho")
+    with pytest.raises(ValueError, match="GB"):
+        pipelines.memory_budget_bytes()
+    with pytest.raises(ValueError, match=">= 0"):
+        pipelines.memory_budget_bytes(-1)
+
+
+def test_over_budget_split_is_cached_in_a_file_with_the_same_batches(color_set, tmp_path, monkeypatch):
+    root, _ = color_set
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    in_memory = pipelines.load_split(root / "train", img_size=6, batch_size=4, preprocessing="none")
+    on_disk = pipelines.load_split(root / "train", img_size=6, batch_size=4, preprocessing="none",
+                                   memory_budget_gb=0)
+    assert in_memory.cache == "memory" and "memoria" in in_memory.cache_message
+    assert on_disk.cache == "file" and "disco" in on_disk.cache_message
+    x1, y1 = _elements(in_memory.dataset)
+    for _ in range(2):  # first epoch writes the file cache, the second reads it
+        x2, y2 = _elements(on_disk.dataset)
+        assert np.array_equal(x1, x2) and np.array_equal(y1, y2) and x2.dtype == np.float32
+    assert list((tmp_path / "cache" / pipelines.FILE_CACHE_SUBDIR).rglob("cache*"))
+    assert pipelines.load_split(root / "train", img_size=6, cache=False).cache == "none"
+
+
+def test_load_datasets_shares_one_budget_between_splits(color_set, tmp_path, monkeypatch):
+    root, _ = color_set
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    per_image = pipelines.cached_bytes(1, 8)
+    budget_gb = 25 * per_image / 1e9  # train (20 images) fits, then only 5 images' worth is left
+    ds = pipelines.load_datasets(root, img_size=8, batch_size=4, memory_budget_gb=budget_gb)
+    assert [ds[s].cache for s in ("train", "validation", "test")] == ["memory", "file", "file"]
+
+
+def _batch(n=6, size=20):
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 255, (n, size, size, 3)).astype("uint8")
+
+
+def test_lesson_augment_without_ranges_is_the_identity():
+    x = _batch()
+    fn = pipelines.lesson_augment(seed=0, rotation=0, shift=0, zoom=0, shear=0, flip=False)
+    out = np.asarray(fn(x))
+    assert out.dtype == np.uint8 and np.array_equal(out, x)
+
+
+def test_lesson_augment_flip_only_mirrors_some_images():
+    x = _batch(n=32)
+    out = np.asarray(pipelines.lesson_augment(seed=0, rotation=0, shift=0, zoom=0, shear=0)(x))
+    same = [np.array_equal(o, i) for o, i in zip(out, x, strict=True)]
+    mirrored = [np.array_equal(o, i[:, ::-1]) for o, i in zip(out, x, strict=True)]
+    assert all(s or m for s, m in zip(same, mirrored, strict=True)) and any(same) and any(mirrored)
+
+
+def test_lesson_augment_in_the_loader_changes_training_batches_only(tiny_dataset):
+    plain = pipelines.load_split(tiny_dataset / "train", img_size=24, batch_size=12, preprocessing="none")
+    aug = pipelines.load_split(tiny_dataset / "train", img_size=24, batch_size=12, preprocessing="none",
+                               augment="lesson", seed=3)
+    xp, yp = _elements(plain.dataset)
+    xa, ya = _elements(aug.dataset)
+    assert xa.shape == xp.shape and xa.dtype == np.float32 and np.array_equal(yp, ya)
+    assert not np.allclose(xa, xp) and 0 <= xa.min() and xa.max() <= 255
+    with pytest.raises(ValueError, match="lesson"):
+        pipelines.load_split(tiny_dataset / "train", img_size=24, augment="fuerte")

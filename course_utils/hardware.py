@@ -1,0 +1,86 @@
+"""What the student's hardware can do fast, and the mixed-precision policy that follows.
+
+* CPUs with bf16 matrix units (Intel AMX, or AVX512-BF16 on Intel and AMD)
+  train in ``"mixed_bfloat16"``; elsewhere bf16 is emulated and slower, so
+  ``"float32"``.  Detected from the ``flags`` line of ``/proc/cpuinfo`` (Linux
+  only; other systems report no fast bf16).
+* GPUs with tensor cores (compute capability 7.0 or higher) train in
+  ``"mixed_float16"``.
+
+A model trained under a mixed policy must keep its output layer in
+``float32`` (``dtype="float32"``), as the builders in :mod:`course_utils.models` do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+#: CPU flags (as in ``/proc/cpuinfo``) of units that make bf16 faster than float32.
+FAST_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
+#: Lowest CUDA compute capability with tensor cores (Volta).
+TENSOR_CORE_CAPABILITY = (7, 0)
+CPUINFO = Path("/proc/cpuinfo")
+
+
+def read_cpuinfo() -> str:
+    """Text of ``/proc/cpuinfo`` ("" where it does not exist, e.g. macOS or Windows)."""
+    try:
+        return CPUINFO.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def cpu_flags(cpuinfo: str | None = None) -> set[str]:
+    """The CPU feature flags (first ``flags`` line of ``cpuinfo``; read from the system if ``None``)."""
+    text = read_cpuinfo() if cpuinfo is None else cpuinfo
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "flags":
+            return set(value.split())
+    return set()
+
+
+def fast_bf16_units(cpuinfo: str | None = None) -> list[str]:
+    """The fast bf16 units this CPU has (``[]`` when none, or not on Linux)."""
+    flags = cpu_flags(cpuinfo)
+    return [f for f in FAST_BF16_FLAGS if f in flags]
+
+
+def tensor_core_gpus(devices: list[Any] | None = None) -> list[str]:
+    """Names of visible GPUs with compute capability >= 7.0 (tensor cores)."""
+    import tensorflow as tf
+
+    found = []
+    for dev in tf.config.list_physical_devices("GPU") if devices is None else devices:
+        details = tf.config.experimental.get_device_details(dev) or {}
+        capability = details.get("compute_capability")
+        if capability and tuple(capability) >= TENSOR_CORE_CAPABILITY:
+            found.append(details.get("device_name") or getattr(dev, "name", str(dev)))
+    return found
+
+
+@dataclass(frozen=True)
+class PrecisionChoice:
+    """The policy to train with and why (``description`` is Spanish, for the set-up table)."""
+
+    policy: str
+    description: str
+
+
+def choose_precision(cpuinfo: str | None = None, gpus: list[str] | None = None) -> PrecisionChoice:
+    """``mixed_float16`` with a tensor-core GPU, ``mixed_bfloat16`` with fast CPU bf16, else ``float32``.
+
+    ``cpuinfo`` and ``gpus`` (names of tensor-core GPUs) default to what this
+    machine has.
+    """
+    gpus = tensor_core_gpus() if gpus is None else gpus
+    if gpus:
+        return PrecisionChoice("mixed_float16",
+                               f"mixed_float16: la GPU {gpus[0]} tiene tensor cores")
+    units = fast_bf16_units(cpuinfo)
+    if units:
+        return PrecisionChoice("mixed_bfloat16",
+                               f"mixed_bfloat16: la CPU tiene unidades bf16 rápidas ({', '.join(units)})")
+    return PrecisionChoice("float32", "float32: sin unidades bf16 rápidas ni GPU con tensor cores")
