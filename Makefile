@@ -17,18 +17,24 @@ endif
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 
+# source/: one source per notebook (solutions, nbval's reference outputs); notebooks/: the
+# student versions written from it by `make student` (no outputs, solutions blanked).
+SOURCES   := $(sort $(wildcard source/*.ipynb))
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 
 .PHONY: help venv notebooks test test-unit test-notebooks nbval bench bench-quick bench-memory \
-        refresh-outputs check-notebooks html gpu-ci clean lint readme
+        refresh-outputs check-notebooks student solutions html gpu-ci clean lint readme ablation
 
 help:
 	@echo "make notebooks [PARAMS=smoke|cpu|gpu] [ARGS=--keep-going]  run the series, write build/PARAMS/summary.md"
 	@echo "make test                 every test: unit, bad inputs, papermill series (smoke), nbval"
 	@echo "make bench | bench-quick  pipelines, training and precision benchmark (build/bench.md, bench.json)"
 	@echo "make bench-memory         25,000 synthetic images at 150/224 px: peak memory (build/bench-memory.md)"
-	@echo "make refresh-outputs      re-execute stored notebooks (smoke) and keep only checked outputs"
-	@echo "make check-notebooks      fail if a stored notebook carries stray outputs"
+	@echo "make ablation             04's ablation, one change at a time (benchmarks/results/ablation_cpu.json)"
+	@echo "make student              write the student notebooks (notebooks/) from their sources (source/)"
+	@echo "make solutions            write the instructor's versions, with solutions, to build/solutions/"
+	@echo "make refresh-outputs      re-execute the sources (smoke), keep only checked outputs, write notebooks/"
+	@echo "make check-notebooks      fail if notebooks/ drifts from source/ or carries outputs, or a source stray outputs"
 	@echo "make html PARAMS=...      export executed notebooks to HTML"
 	@echo "make lint                 ruff over the code, tests and notebooks; README generated blocks up to date"
 	@echo "make readme               regenerate the README tables from the schema and results/"
@@ -48,7 +54,7 @@ html: venv
 	$(PY) -m course_utils.series --params $(PARAMS) --html $(ARGS)
 
 test: venv check-notebooks lint
-	$(PY) -m pytest -p no:cacheprovider --nbval-lax --sanitize-with tests/nbval_sanitize.cfg tests $(NOTEBOOKS) $(ARGS)
+	$(PY) -m pytest -p no:cacheprovider --nbval-lax --sanitize-with tests/nbval_sanitize.cfg tests $(SOURCES) $(ARGS)
 
 test-unit: venv
 	$(PY) -m pytest -p no:cacheprovider tests -m "not notebooks" $(ARGS)
@@ -57,7 +63,7 @@ test-notebooks: venv
 	$(PY) -m pytest -p no:cacheprovider tests -m notebooks $(ARGS)
 
 nbval: venv
-	$(PY) -m pytest -p no:cacheprovider --nbval-lax --sanitize-with tests/nbval_sanitize.cfg $(NOTEBOOKS)
+	$(PY) -m pytest -p no:cacheprovider --nbval-lax --sanitize-with tests/nbval_sanitize.cfg $(SOURCES)
 
 lint: venv
 	$(PY) -m ruff check .
@@ -67,10 +73,16 @@ readme: venv
 	$(PY) -m course_utils.readme
 
 check-notebooks: venv
-	$(PY) -m course_utils.nbtools check $(NOTEBOOKS)
+	$(PY) -m course_utils.nbtools check $(SOURCES) $(NOTEBOOKS)
+
+student: venv
+	$(PY) -m course_utils.nbtools build $(SOURCES)
+
+solutions: venv
+	$(PY) -m course_utils.nbtools solutions build/solutions $(SOURCES)
 
 refresh-outputs: venv
-	$(PY) -m course_utils.nbtools refresh $(NOTEBOOKS)
+	$(PY) -m course_utils.nbtools refresh $(SOURCES)
 
 # Maintainer tools (benchmarks/ is not part of the installed package).
 bench: venv
@@ -81,6 +93,10 @@ bench-quick: venv
 
 bench-memory: venv
 	$(PY) -m benchmarks memory $(ARGS)
+
+# Notebook 04's ablation on the real data (about 40-60 min on 2 CPU cores); 04 plots the JSON it writes.
+ablation: venv
+	nice -n 5 $(PY) benchmarks/ablation.py $(ARGS)
 
 # The GPU runners' job (see .github/workflows/gpu.yml). REQUIRE_GPU=0 allows a dry run on CPU.
 REQUIRE_GPU ?= 1

@@ -1,26 +1,40 @@
-"""Notebook maintenance: strip stray outputs, check the house rules.
+"""Notebook maintenance: the student notebooks are generated from one source per notebook.
 
-``python -m course_utils.nbtools check notebooks/*.ipynb`` fails when a stored
-notebook carries outputs or execution counts that nbval does not use, lacks a
-``parameters`` cell, or hard-codes ``/content/`` paths.
-``python -m course_utils.nbtools strip notebooks/*.ipynb`` removes them.
+``source/<name>.ipynb`` is the one source: the instructor's version, with the
+exercises' solutions between ``# BEGIN SOLUTION``/``# END SOLUTION`` markers and
+the reference outputs nbval compares (only in cells tagged ``nbval-check-output``).
+``notebooks/<name>.ipynb`` is the student version Colab and JupyterLab open:
+written from the source by ``build`` (solutions blanked, no outputs at all).
+
+``python -m course_utils.nbtools build``      write notebooks/ from source/
+``python -m course_utils.nbtools check``      fail on drift, stray outputs or house-rule problems
+``python -m course_utils.nbtools refresh``    re-execute the sources (smoke set), keep checked outputs, build
+``python -m course_utils.nbtools solutions D`` write the instructor's versions (no outputs) to folder D
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import sys
 from pathlib import Path
 
-CHECK_MARK = "NBVAL_CHECK_OUTPUT"
+from .config import PROJECT_ROOT
+from .exercises import BEGIN, ONE_LINE, blank_solutions
 
-
-def is_checked(cell: dict) -> bool:
-    """True for a code cell whose output nbval compares (``# NBVAL_CHECK_OUTPUT``)."""
-    src = "".join(cell.get("source", ""))
-    tags = cell.get("metadata", {}).get("tags", [])
-    return CHECK_MARK in src or "nbval-check-output" in tags
-
+SOURCE_DIR = PROJECT_ROOT / "source"
+STUDENT_DIR = PROJECT_ROOT / "notebooks"
+#: Tag of a code cell whose output nbval compares.
+CHECK_TAG = "nbval-check-output"
+#: The comment that used to mark checked cells; no longer allowed.
+OLD_CHECK_MARK = "NBVAL_CHECK_OUTPUT"
+#: What a standard ``pip install ipykernel`` registers; JupyterLab rewrites any other value
+#: when it opens the notebook, which marks it modified.
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+#: The language_info keys ipykernel reports; ``version`` is left out (it differs between machines).
+LANGUAGE_INFO = {"codemirror_mode": {"name": "ipython", "version": 3}, "file_extension": ".py",
+                 "mimetype": "text/x-python", "name": "python", "nbconvert_exporter": "python",
+                 "pygments_lexer": "ipython3"}
 
 #: Execution count stored on checked cells that keep a reference output.  nbval
 #: refuses a cell with outputs and no execution count ("Unrun reference cell has
@@ -28,13 +42,45 @@ def is_checked(cell: dict) -> bool:
 CHECKED_EXECUTION_COUNT = 1
 
 
+def tags(cell: dict) -> list[str]:
+    """The cell's metadata tags."""
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def is_checked(cell: dict) -> bool:
+    """True for a code cell whose output nbval compares (tag ``nbval-check-output``)."""
+    return CHECK_TAG in tags(cell)
+
+
+def source_text(cell: dict) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def _set_source(cell: dict, text: str) -> None:
+    lines = text.split("\n")
+    cell["source"] = [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
+
+
+def normalize_metadata(nb: dict) -> dict:
+    """Standard kernelspec and language_info; no run metadata."""
+    meta = nb.setdefault("metadata", {})
+    for key in ("papermill", "widgets"):
+        meta.pop(key, None)
+    meta["kernelspec"] = dict(KERNELSPEC)
+    meta["language_info"] = copy.deepcopy(LANGUAGE_INFO)
+    return nb
+
+
 def strip(nb: dict, keep_checked: bool = True) -> dict:
-    """Remove outputs (except checked cells'), execution counts and run metadata.
+    """Remove outputs (except checked cells' when ``keep_checked``), execution counts and run metadata.
 
     A checked cell that keeps its outputs gets ``CHECKED_EXECUTION_COUNT``
     (nbval only compares, and only accepts outputs of, cells that have a count).
     """
-    for cell in nb["cells"]:
+    for i, cell in enumerate(nb["cells"]):
+        if nb.get("nbformat_minor", 0) >= 5:
+            cell.setdefault("id", f"c{i:03d}")  # nbformat 4.5 requires ids; existing ones are kept
         if cell.get("cell_type") != "code":
             continue
         cell["execution_count"] = None
@@ -48,43 +94,139 @@ def strip(nb: dict, keep_checked: bool = True) -> dict:
                 cell["execution_count"] = CHECKED_EXECUTION_COUNT
         for key in ("execution", "papermill", "collapsed", "scrolled"):
             cell.get("metadata", {}).pop(key, None)
-    for key in ("papermill", "widgets"):
-        nb.get("metadata", {}).pop(key, None)
+    return normalize_metadata(nb)
+
+
+def student_version(nb: dict) -> dict:
+    """The student's notebook: solutions blanked, no outputs, standard metadata."""
+    nb = strip(copy.deepcopy(nb), keep_checked=False)
+    for cell in nb["cells"]:
+        if cell.get("cell_type") == "code":
+            _set_source(cell, blank_solutions(source_text(cell)))
     return nb
 
 
-def problems(path: str | Path) -> list[str]:
-    """House-rule problems of one stored notebook (empty when clean)."""
-    path = Path(path)
-    try:
-        nb = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        return [f"{path}: no es JSON válido ({exc})"]
+def solution_version(nb: dict) -> dict:
+    """The instructor's notebook: the source with solutions, without outputs."""
+    return strip(copy.deepcopy(nb), keep_checked=False)
+
+
+def dumps(nb: dict) -> str:
+    """The stored form of a notebook (stable, diff-friendly)."""
+    return json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def read(path: str | Path) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def student_path(source: str | Path) -> Path:
+    return STUDENT_DIR / Path(source).name
+
+
+def build(sources: list[str | Path], student_dir: str | Path | None = None) -> list[Path]:
+    """Write the student version of each source into ``student_dir`` (default ``notebooks/``)."""
+    written = []
+    for src in sources:
+        out = Path(student_dir or STUDENT_DIR) / Path(src).name
+        out.write_text(dumps(student_version(read(src))))
+        written.append(out)
+    return written
+
+
+def write_solutions(sources: list[str | Path], out_dir: str | Path) -> list[Path]:
+    """Write the instructor's versions (solutions, no outputs) into ``out_dir``."""
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    written = []
+    for src in sources:
+        out = Path(out_dir) / Path(src).name
+        out.write_text(dumps(solution_version(read(src))))
+        written.append(out)
+    return written
+
+
+def _common_problems(name: str, nb: dict) -> list[str]:
     out = []
     code = [c for c in nb["cells"] if c.get("cell_type") == "code"]
-    if not any("parameters" in c.get("metadata", {}).get("tags", []) for c in code):
-        out.append(f"{path.name}: ninguna celda tiene la etiqueta 'parameters'")
+    if not code or "parameters" not in tags(code[0]):
+        out.append(f"{name}: la primera celda de código debe ser la de parámetros (etiqueta 'parameters')")
+    meta = nb.get("metadata", {})
+    if meta.get("kernelspec") != KERNELSPEC:
+        out.append(f"{name}: kernelspec {meta.get('kernelspec')} distinto del estándar {KERNELSPEC} "
+                   "(JupyterLab lo marcaría como modificado)")
+    if meta.get("language_info") != LANGUAGE_INFO:
+        out.append(f"{name}: language_info distinto de {LANGUAGE_INFO}")
     for i, c in enumerate(nb["cells"]):
-        src = "".join(c.get("source", ""))
+        src = source_text(c)
         if "/content/" in src:
-            out.append(f"{path.name}: celda {i} usa una ruta /content/ fija")
+            out.append(f"{name}: celda {i} usa una ruta /content/ fija")
+        if OLD_CHECK_MARK in src:
+            out.append(f"{name}: celda {i} usa el comentario {OLD_CHECK_MARK}; usa la etiqueta {CHECK_TAG}")
+    return out
+
+
+def source_problems(path: str | Path) -> list[str]:
+    """House-rule problems of one source notebook (empty when clean)."""
+    path = Path(path)
+    try:
+        nb = read(path)
+    except json.JSONDecodeError as exc:
+        return [f"{path}: no es JSON válido ({exc})"]
+    out = _common_problems(f"source/{path.name}", nb)
+    for i, c in enumerate(nb["cells"]):
         if c.get("cell_type") != "code":
             continue
         reference = is_checked(c) and bool(c.get("outputs"))
         if c.get("execution_count") is not None and not reference:
-            out.append(f"{path.name}: celda {i} guarda execution_count")
+            out.append(f"source/{path.name}: celda {i} guarda execution_count")
         if reference and c.get("execution_count") is None:
-            out.append(f"{path.name}: celda {i} tiene salida de referencia sin execution_count "
+            out.append(f"source/{path.name}: celda {i} tiene salida de referencia sin execution_count "
                        "(nbval la rechaza: «Unrun reference cell has outputs»)")
         if c.get("outputs") and not is_checked(c):
-            out.append(f"{path.name}: celda {i} guarda salidas que nbval no revisa")
+            out.append(f"source/{path.name}: celda {i} guarda salidas que nbval no revisa")
         if is_checked(c) and not c.get("outputs"):
-            out.append(f"{path.name}: celda {i} está marcada {CHECK_MARK} pero no tiene salida de referencia")
+            out.append(f"source/{path.name}: celda {i} tiene la etiqueta {CHECK_TAG} pero no tiene salida de "
+                       "referencia (make refresh-outputs)")
+        try:
+            blank_solutions(source_text(c))
+        except ValueError as exc:
+            out.append(f"source/{path.name}: celda {i}: {exc}")
     return out
 
 
+def student_problems(path: str | Path, source: str | Path | None = None) -> list[str]:
+    """Problems of one student notebook: any output, solutions, drift from its source."""
+    path = Path(path)
+    try:
+        nb = read(path)
+    except json.JSONDecodeError as exc:
+        return [f"{path}: no es JSON válido ({exc})"]
+    name = f"notebooks/{path.name}"
+    out = _common_problems(name, nb)
+    for i, c in enumerate(nb["cells"]):
+        if c.get("cell_type") != "code":
+            continue
+        if c.get("outputs") or c.get("execution_count") is not None:
+            out.append(f"{name}: celda {i} guarda salidas o execution_count (el cuaderno del alumno va sin salidas)")
+        src = source_text(c)
+        if BEGIN in src or any(line.rstrip().endswith(ONE_LINE) for line in src.splitlines()):
+            out.append(f"{name}: celda {i} contiene una solución")
+    source = Path(source) if source else SOURCE_DIR / path.name
+    if not source.exists():
+        out.append(f"{name}: no existe su fuente {source}")
+    elif path.read_text() != dumps(student_version(read(source))):
+        out.append(f"{name}: no coincide con source/{path.name}: edita la fuente y ejecuta `make student`")
+    return out
+
+
+def problems(path: str | Path) -> list[str]:
+    """Problems of a source (``source/``) or student (any other folder) notebook."""
+    path = Path(path)
+    return source_problems(path) if path.parent.name == SOURCE_DIR.name else student_problems(path)
+
+
 def refresh(paths: list[str | Path], artifacts_dir: str | Path | None = None, timeout: int = 1800) -> None:
-    """Re-execute stored notebooks in order with the smoke set; keep only checked outputs.
+    """Re-execute source notebooks in order with the smoke set; keep only checked outputs; build students.
 
     This is the deliberate way to change nbval's reference outputs
     (``make refresh-outputs``); review the diff before committing it.
@@ -104,7 +246,8 @@ def refresh(paths: list[str | Path], artifacts_dir: str | Path | None = None, ti
             nb = nbformat.read(p, as_version=4)
             NotebookClient(nb, timeout=timeout, kernel_name="python3",
                            resources={"metadata": {"path": str(p.parent)}}).execute()
-            nbformat.write(nbformat.from_dict(strip(nb)), p)
+            p.write_text(dumps(strip(json.loads(nbformat.writes(nb)))))
+            build([p])
             print(f"{p.name}: salidas de referencia actualizadas")
     finally:
         for k, v in old.items():
@@ -114,22 +257,36 @@ def refresh(paths: list[str | Path], artifacts_dir: str | Path | None = None, ti
                 os.environ[k] = v
 
 
+USAGE = "uso: python -m course_utils.nbtools {check|strip|build|refresh|solutions CARPETA} [NOTEBOOK...]"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in ("check", "strip", "refresh"):
-        print("uso: python -m course_utils.nbtools {check|strip|refresh} NOTEBOOK...")
+    if not argv or argv[0] not in ("check", "strip", "build", "refresh", "solutions"):
+        print(USAGE)
         return 2
     cmd, paths = argv[0], argv[1:]
+    if cmd == "solutions":
+        if not paths:
+            print(USAGE)
+            return 2
+        out = write_solutions(paths[1:] or sorted(SOURCE_DIR.glob("*.ipynb")), paths[0])
+        print(f"{len(out)} cuadernos con soluciones en {paths[0]}")
+        return 0
+    paths = paths or [str(p) for p in sorted(SOURCE_DIR.glob("*.ipynb"))]
     if cmd == "refresh":
         refresh(paths)
         return 0
+    if cmd == "build":
+        out = build(paths)
+        print(f"{len(out)} cuadernos del alumno escritos en {STUDENT_DIR}")
+        return 0
     if cmd == "strip":
         for p in paths:
-            nb = json.loads(Path(p).read_text())
-            Path(p).write_text(json.dumps(strip(nb), indent=1, ensure_ascii=False) + "\n")
+            Path(p).write_text(dumps(strip(read(p))))
         return 0
     found = [msg for p in paths for msg in problems(p)]
-    print("\n".join(found) if found else f"{len(paths)} cuadernos sin salidas sueltas.")
+    print("\n".join(found) if found else f"{len(paths)} cuadernos en orden.")
     return 1 if found else 0
 
 

@@ -117,6 +117,9 @@ class Notebook:
     #: pooling (the lesson's CNN and the course's improved CNN) need 46 px (46 -> 22 -> 10 -> 4 -> 1).
     min_img_size: int
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The common parameters (of :data:`COMMON`) the notebook's code uses; with its own
+    #: parameters (minus :data:`GPU_ONLY`) they make the student's ``parameters`` cell.
+    uses: tuple[str, ...] = ("img_size", "batch_size", "max_per_class")
 
     @property
     def parameters(self) -> tuple[str, ...]:
@@ -124,9 +127,18 @@ class Notebook:
         return tuple(k for k in self.values[PARAM_SET_NAMES[0]] if k not in COMMON)
 
     @property
+    def cell_parameters(self) -> tuple[str, ...]:
+        """The names in the student's ``parameters`` cell (lower case, after ``param_set``)."""
+        return (*self.uses, *(p for p in self.parameters if p not in GPU_ONLY))
+
+    @property
     def filename(self) -> str:
         return f"{self.name}.ipynb"
 
+
+#: Options that only matter on a GPU: they stay in the parameter sets, out of the student's cell.
+GPU_ONLY: tuple[str, ...] = ("mixed_precision", "jit_compile")
+_TRAINS = ("img_size", "epochs", "batch_size", "max_per_class")
 
 _NO_XLA = dict(mixed_precision=False, jit_compile=False)
 
@@ -144,13 +156,13 @@ NOTEBOOKS: tuple[Notebook, ...] = (
         "MLP baseline on 16×16 pixels", min_img_size=8,
         values={"smoke": dict(img_size=16, epochs=3),
                 "cpu": dict(img_size=16, epochs=60, batch_size=64),
-                "gpu": dict(img_size=16, epochs=60, batch_size=64)}),
+                "gpu": dict(img_size=16, epochs=60, batch_size=64)}, uses=_TRAINS),
     Notebook(
         "03_cnn", "Primera CNN", "Conv2D + MaxPooling, formas a través de la red, sobreajuste",
         "first CNN, shapes, overfitting", min_img_size=46,
         values={"smoke": dict(img_size=64, epochs=2, **_NO_XLA),
                 "cpu": dict(img_size=150, epochs=12, **_NO_XLA),
-                "gpu": dict(img_size=150, epochs=30, **_NO_XLA)}),
+                "gpu": dict(img_size=150, epochs=30, **_NO_XLA)}, uses=_TRAINS),
     Notebook(
         "04_aumento_datos", "Aumento de datos",
         "capas de preprocesamiento, Dropout, BatchNorm, análisis de errores, fotos externas",
@@ -160,7 +172,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
                 "cpu": dict(img_size=96, epochs=40, recipe="improved", compare_pipelines_batches=20,
                             augmentation="moderate", **_NO_XLA),
                 "gpu": dict(img_size=150, epochs=100, recipe="improved", compare_pipelines_batches=50,
-                            augmentation="strong", **_NO_XLA)}),
+                            augmentation="strong", **_NO_XLA)}, uses=_TRAINS),
     Notebook(
         "05_embeddings", "Embeddings + scikit-learn",
         "la CNN como extractor de características; SVC, árboles, k-NN; PCA y t-SNE",
@@ -180,7 +192,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
                             fine_tune_layers=20, fine_tune_epochs=2),
                 "gpu": dict(img_size=224, epochs=10, backbones=("efficientnetb0", "mobilenetv2", "resnet50"),
                             pca_components=100, transfer_img_size=224, transfer_max_per_class=None,
-                            fine_tune_layers=20, fine_tune_epochs=10)}),
+                            fine_tune_layers=20, fine_tune_epochs=10)}, uses=(*_TRAINS, "weights")),
     Notebook(
         "07_mapas_caracteristicas", "Qué ve la red", "mapas de características, patrones de filtros, Grad-CAM",
         "feature maps, filter patterns, Grad-CAM", min_img_size=46,

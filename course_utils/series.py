@@ -60,8 +60,12 @@ def run_series(param_set: str = DEFAULT_PARAM_SET, *, out_dir: str | os.PathLike
                notebooks: list[str] | None = None, keep_going: bool = False,
                data_source: str = "auto", extra_params: dict[str, Any] | None = None,
                kernel_name: str = "python3", timeout: int = 3600, html_export: bool = False,
-               log=print) -> list[NotebookRun]:
+               standalone: bool = False, log=print) -> list[NotebookRun]:
     """Execute the chosen notebooks in order; return one :class:`NotebookRun` each.
+
+    ``standalone=True`` gives each notebook its own empty artifacts folder
+    (``artifacts/<name>/``), as a fresh Colab runtime would: nothing saved by an
+    earlier notebook is found.
 
     Raises ``ValueError`` for an unknown parameter set or notebook; a failing
     notebook is recorded in its :class:`NotebookRun`, never raised.
@@ -85,7 +89,9 @@ def run_series(param_set: str = DEFAULT_PARAM_SET, *, out_dir: str | os.PathLike
             run.status = "skipped"
             log(f"[{k}/{len(names)}] {name}: omitido (falló un cuaderno anterior)")
             continue
-        params = {"PARAM_SET": param_set, "DATA_SOURCE": data_source, "ARTIFACTS_DIR": str(art)}
+        nb_art = art / name if standalone else art
+        nb_art.mkdir(parents=True, exist_ok=True)
+        params = {"PARAM_SET": param_set, "DATA_SOURCE": data_source, "ARTIFACTS_DIR": str(nb_art)}
         params.update(extra_params or {})
         log(f"[{k}/{len(names)}] {name}: ejecutando…")
         start = time.perf_counter()
@@ -100,7 +106,7 @@ def run_series(param_set: str = DEFAULT_PARAM_SET, *, out_dir: str | os.PathLike
             run.error = f"{getattr(exc, 'ename', type(exc).__name__)}: {getattr(exc, 'evalue', exc)}"
             failed = True
         run.seconds = time.perf_counter() - start
-        run.metrics = read_results(art).get(name, {})
+        run.metrics = read_results(nb_art).get(name, {})
         msg = f"[{k}/{len(names)}] {name}: {run.status} en {run.seconds:.0f} s"
         if run.status == "failed":
             msg += f" — celda {run.cell}: {run.error.splitlines()[0][:300]} (salida parcial: {run.output})"

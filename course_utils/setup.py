@@ -32,6 +32,18 @@ GPU_HINT_LOCAL = (
     "unos 15 minutos en 2 núcleos).")
 
 
+def gpu_hint(colab: bool, param_set: str) -> str:
+    """What to do without a GPU, naming the parameter set actually in effect."""
+    if colab:
+        return GPU_HINT_COLAB.replace("'cpu'", f"'{param_set}'") if param_set != "gpu" else GPU_HINT_COLAB
+    if param_set == "gpu":
+        return ("No hay GPU y el conjunto de parámetros es 'gpu': en CPU tardará horas. "
+                "Pon PARAM_SET = \"cpu\" en la celda de parámetros.")
+    if param_set == "cpu":
+        return GPU_HINT_LOCAL
+    return f"No hay GPU: se usa la CPU con el conjunto de parámetros '{param_set}'."
+
+
 @dataclass(frozen=True)
 class SetupInfo:
     """What :func:`setup_notebook` found."""
@@ -88,11 +100,13 @@ def setup_notebook(seed: int = 42, *, artifacts_dir: str | os.PathLike | None = 
                      artifacts_dir=config.artifacts_dir(artifacts_dir), cache_dir=config.cache_dir())
     if not quiet:
         print("Versiones: " + ", ".join(f"{k} {v}" for k, v in info.versions.items()))
-        print(f"Entorno: {'Google Colab' if info.colab else 'local (JupyterLab/papermill)'}")
+        print(f"Entorno: {'Google Colab' if info.colab else 'local'}")
         if gpus:
             print(f"GPU disponible: {', '.join(gpus)}")
         else:
-            print(GPU_HINT_COLAB if info.colab else GPU_HINT_LOCAL)
+            from .params import default_param_set
+
+            print(gpu_hint(info.colab, default_param_set(gpu_available=False)))
         print(f"Artefactos (modelos, resultados): {info.artifacts_dir}")
         print(f"Caché de datos: {info.cache_dir}")
     return info

@@ -54,3 +54,15 @@ def test_notebooks_target_passes_params_and_args_to_the_series():
                             "course_utils.series")
     args = series.parser().parse_args(call)
     assert args.params == "smoke" and args.notebooks == ["04"] and args.param == ["EPOCHS=1"]
+
+
+def test_nbval_runs_on_the_sources_and_the_check_covers_sources_and_student_notebooks():
+    commands = _dry_run("test")
+    (pytest_call,) = _module_calls(commands, "pytest")
+    notebooks = [a for a in pytest_call if a.endswith(".ipynb")]
+    assert len(notebooks) == len(list((PROJECT_ROOT / "source").glob("*.ipynb"))) > 0
+    assert all(a.startswith("source/") for a in notebooks), notebooks
+    check = _module_calls(commands, "course_utils.nbtools")[0]
+    assert {a.split("/")[0] for a in check[1:]} == {"source", "notebooks"}
+    (build,) = _module_calls(_dry_run("student"), "course_utils.nbtools")
+    assert build[0] == "build" and all(a.startswith("source/") for a in build[1:])

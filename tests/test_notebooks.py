@@ -1,6 +1,8 @@
 """Execution tests: the whole series with papermill and the smoke set, then its recorded results.
 
 The series runs once per test session (module fixture) into build/test-series/,
+each notebook alone with its own empty artifacts folder (as in a fresh Colab runtime),
+on the student version (exercises unanswered),
 with the real course data when ../shared/data (or COURSE_DATA_MIRROR) has it,
 else the synthetic set; the tests say which one was used.  Assertions are on
 what the notebooks recorded, not only on "it ran".
@@ -18,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from course_utils.exercises import MISSING, OK
+from course_utils.nbtools import is_checked, source_text
 from course_utils.params import NOTEBOOKS
 
 pytestmark = pytest.mark.notebooks
@@ -30,7 +34,7 @@ def series():
     from course_utils.series import run_series
 
     shutil.rmtree(OUT, ignore_errors=True)
-    runs = run_series("smoke", out_dir=OUT, keep_going=True)
+    runs = run_series("smoke", out_dir=OUT, keep_going=True, standalone=True)
     by_name = {r.name: r for r in runs}
     kinds = {r.metrics.get("data_kind") for r in runs if r.metrics}
     print(f"\nSerie smoke ejecutada con datos: {', '.join(sorted(k for k in kinds if k))}")
@@ -48,6 +52,28 @@ def test_notebook_runs(series, name):
         f"{name} falló en la celda {run.cell}: {run.error}\nSalida parcial conservada en {run.output}")
     assert Path(run.output).exists()
     assert run.metrics, f"{name} no registró resultados en artifacts/results/{name}.json"
+
+
+def test_each_notebook_ran_alone_with_an_empty_artifacts_folder(series):
+    from course_utils.course_model import FALLBACK_MODEL, SAVED_MODELS
+
+    for name in NOTEBOOKS:
+        own = OUT / "artifacts" / name
+        assert (own / "results" / f"{name}.json").exists(), name
+        assert series[name].metrics, name
+    for name in ("05_embeddings", "07_mapas_caracteristicas"):
+        own = OUT / "artifacts" / name
+        assert not any((own / rel).exists() for rel in SAVED_MODELS.values())
+        assert (own / FALLBACK_MODEL).exists(), f"{name}: sin los modelos de 03/04 entrena el suyo"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_unanswered_exercises_run_and_say_the_answer_is_missing(series, name):
+    out = json.loads(Path(series[name].output).read_text())
+    checks = [c for c in out["cells"] if c["cell_type"] == "code" and "exercises.check(" in source_text(c)]
+    for cell in checks:
+        text = "".join("".join(o.get("text", "")) for o in cell["outputs"] if o.get("output_type") == "stream")
+        assert MISSING in text and OK not in text, f"{name}: {source_text(cell)!r} -> {text!r}"
 
 
 def test_data_kind_is_reported(series):
@@ -83,9 +109,8 @@ def test_saved_models_load(series):
     from course_utils.artifacts import load_model
     from course_utils.course_model import SAVED_MODELS
 
-    art = OUT / "artifacts"
-    for rel in SAVED_MODELS.values():
-        model = load_model(art / rel)
+    for name, rel in zip(("03_cnn", "04_aumento_datos"), SAVED_MODELS.values(), strict=True):
+        model = load_model(OUT / "artifacts" / name / rel)
         assert model.input_shape[1:] == (64, 64, 3)
         assert model.output_shape[-1] == 1
 
@@ -150,10 +175,10 @@ def test_failing_notebook_is_reported_with_partial_output(tmp_path):
 
 def test_nbval_detects_changed_reference(tmp_path):
     """Corrupt one checked reference output: nbval must fail."""
-    src = ROOT / "notebooks" / "01_exploracion_datos.ipynb"
+    src = ROOT / "source" / "01_exploracion_datos.ipynb"
     nb = json.loads(src.read_text())
-    checked = [c for c in nb["cells"] if c["cell_type"] == "code" and "NBVAL_CHECK_OUTPUT" in "".join(c["source"])]
-    assert checked, "01 debe tener celdas NBVAL_CHECK_OUTPUT"
+    checked = [c for c in nb["cells"] if c["cell_type"] == "code" and is_checked(c)]
+    assert checked, "01 debe tener celdas con la etiqueta nbval-check-output"
     changed = False
     for out in checked[0]["outputs"]:
         if "text" in out:

@@ -22,11 +22,12 @@ def _cells(name):
 def _parameters_cell(name):
     cells = _cells(name)
     (index,) = [i for i, c in enumerate(cells) if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert index == 0, f"{name}: the parameters cell is the first code cell"
     return ast.parse("".join(cells[index]["source"])), ast.parse("".join(cells[index + 1]["source"]))
 
 
 def _expected(name):
-    return {"PARAM_SET"} | {p.upper() for p in (*schema.COMMON, *schema.notebook(name).parameters)}
+    return {"PARAM_SET"} | {p.upper() for p in schema.notebook(name).cell_parameters}
 
 
 def test_every_notebook_file_has_a_schema_entry_and_back():
@@ -45,15 +46,30 @@ def test_parameters_cell_matches_the_schema(name):
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_resolve_call_passes_every_parameter(name):
-    _, resolve_cell = _parameters_cell(name)
-    calls = [n for n in ast.walk(resolve_cell) if isinstance(n, ast.Call)
-             and isinstance(n.func, ast.Attribute) and n.func.attr == "resolve"]
-    assert len(calls) == 1, f"{name}: the cell after the parameters cell calls params.resolve once"
-    call = calls[0]
-    assert [ast.literal_eval(call.args[0]), call.args[1].id] == [name, "PARAM_SET"]
-    passed = {kw.arg: kw.value.id for kw in call.keywords}
-    assert passed == {p.lower(): p for p in _expected(name) - {"PARAM_SET"}}
+def test_start_call_follows_the_parameters_cell(name):
+    _, start_cell = _parameters_cell(name)
+    calls = [n for n in ast.walk(start_cell) if isinstance(n, ast.Call)
+             and isinstance(n.func, ast.Name) and n.func.id == "start"]
+    assert len(calls) == 1, f"{name}: the cell after the parameters cell calls start once"
+    (call,) = calls
+    assert ast.literal_eval(call.args[0]) == name
+    assert ast.unparse(call.args[1]) == "globals()"
+
+
+def test_gpu_only_options_stay_out_of_the_students_cell():
+    for nb in schema.NOTEBOOKS:
+        assert not set(nb.cell_parameters) & set(schema.GPU_ONLY), nb.name
+        assert set(nb.uses) <= set(schema.COMMON), nb.name
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_papermill_reads_the_parameters_cell_despite_colab_annotations(name):
+    import papermill
+
+    found = papermill.inspect_notebook(str(NOTEBOOK_DIR / f"{name}.ipynb"))
+    assert set(found) == _expected(name)
+    assert found["PARAM_SET"]["default"] == '"auto"'
+    assert all(p["default"] == "None" for k, p in found.items() if k != "PARAM_SET")
 
 
 def test_every_declared_parameter_is_used_and_every_used_one_declared():

@@ -60,6 +60,7 @@ def test_setup_notebook_prints_and_returns_info(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
+    monkeypatch.delenv("COURSE_PARAM_SET", raising=False)
     with mpl.rc_context():
         info = setup.setup_notebook(seed=3, artifacts_dir=tmp_path / "art")
     out = capsys.readouterr().out
@@ -68,6 +69,7 @@ def test_setup_notebook_prints_and_returns_info(tmp_path, monkeypatch, capsys):
     assert info.cache_dir == (tmp_path / "cache").resolve()
     assert info.versions["tensorflow"] == tf.__version__
     assert "Versiones:" in out and str(info.artifacts_dir) in out and "Caché de datos" in out
+    assert "papermill" not in out and "JupyterLab" not in out
     has_gpu = bool(tf.config.list_physical_devices("GPU"))
     assert info.gpu is has_gpu
     if not has_gpu:
@@ -88,3 +90,10 @@ def test_setup_notebook_in_colab_without_gpu_gives_the_menu_hint(tmp_path, monke
         setup.setup_notebook(artifacts_dir=tmp_path / "art")
     out = capsys.readouterr().out
     assert "Google Colab" in out and "Cambiar tipo de entorno de ejecución" in out
+
+
+def test_gpu_hint_names_the_set_in_effect():
+    assert setup.gpu_hint(False, "cpu") == setup.GPU_HINT_LOCAL
+    assert "'smoke'" in setup.gpu_hint(False, "smoke") and "'cpu'" not in setup.gpu_hint(False, "smoke")
+    assert 'PARAM_SET = "cpu"' in setup.gpu_hint(False, "gpu")
+    assert "'smoke'" in setup.gpu_hint(True, "smoke") and "Cambiar tipo" in setup.gpu_hint(True, "smoke")

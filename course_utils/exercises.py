@@ -1,0 +1,123 @@
+"""Exercises with automatic feedback: the checks (Spanish messages) and the student/solution split.
+
+In a source notebook (``source/*.ipynb``) a solution is written between
+``# BEGIN SOLUTION`` and ``# END SOLUTION`` lines, or on one line ending in
+``# SOLUTION`` (``x = 3  # SOLUTION``).  :func:`blank_solutions` turns that into
+the student's version (``...`` in place of the solution); the check cell calls
+:func:`check`, which prints whether the answer is right, with a hint when not,
+and never raises, so the student notebook runs top to bottom unanswered.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+BEGIN, END, ONE_LINE = "# BEGIN SOLUTION", "# END SOLUTION", "# SOLUTION"
+PLACEHOLDER = "...  # ✏️ tu código aquí"
+_ASSIGN = re.compile(r"^(\s*)([\w.\[\]\"', ]+?)\s*=(?!=).*?#\s*SOLUTION\s*$")
+
+#: What :func:`check` prints first: right, wrong, missing.
+OK, WRONG, MISSING = "✅", "❌", "✏️"
+
+
+class NotAnswered(Exception):
+    """The answer still holds the placeholder (``...``)."""
+
+
+def blank_solutions(source: str) -> str:
+    """The student's version of a cell: each solution replaced by ``...``, markers removed."""
+    out: list[str] = []
+    inside = False
+    for line in source.split("\n"):
+        stripped = line.strip()
+        if stripped == BEGIN:
+            inside = True
+            out.append(line[: len(line) - len(line.lstrip())] + PLACEHOLDER)
+            continue
+        if stripped == END:
+            if not inside:
+                raise ValueError(f"{END} sin {BEGIN}")
+            inside = False
+            continue
+        if inside:
+            continue
+        match = _ASSIGN.match(line)
+        if match:
+            out.append(f"{match.group(1)}{match.group(2)} = {PLACEHOLDER}")
+            continue
+        out.append(line)
+    if inside:
+        raise ValueError(f"{BEGIN} sin {END}")
+    return "\n".join(out)
+
+
+def has_solution(source: str) -> bool:
+    """True when a cell carries a solution block or line."""
+    return blank_solutions(source) != source
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise: its number, what it asks, its check and the hint shown when the answer is wrong.
+
+    ``check(answer, **context)`` raises :class:`AssertionError` with a Spanish
+    explanation when the answer is wrong (``NotAnswered`` when it is missing).
+    """
+
+    key: str
+    title: str
+    check: Callable[..., None]
+    hint: str
+
+
+EXERCISES: dict[str, Exercise] = {}
+
+
+def exercise(key: str, title: str, hint: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register a check function under ``key`` (``"02.1"``: notebook 02, exercise 1)."""
+    def register(fn: Callable[..., None]) -> Callable[..., None]:
+        EXERCISES[key] = Exercise(key, title, fn, hint)
+        return fn
+    return register
+
+
+def missing(*answers: Any) -> bool:
+    """True when an answer is still ``...`` (or ``None``)."""
+    return any(a is Ellipsis or a is None for a in answers)
+
+
+def check(key: str, *answers: Any, **context: Any) -> bool:
+    """Print whether the answer to exercise ``key`` is right (Spanish, with a hint); never raises."""
+    ex = EXERCISES.get(key)
+    if ex is None:
+        print(f"{WRONG} No existe el ejercicio {key!r}. Ejercicios: {', '.join(sorted(EXERCISES))}.")
+        return False
+    head = f"Ejercicio {key} ({ex.title})"
+    try:
+        if missing(*answers):
+            raise NotAnswered
+        ex.check(*answers, **context)
+    except NotAnswered:
+        print(f"{MISSING} {head}: falta tu respuesta. Sustituye `...` por tu código y ejecuta otra vez "
+              "la celda del ejercicio y esta.")
+        return False
+    except AssertionError as exc:
+        print(f"{WRONG} {head}: todavía no. {exc}\n   Pista: {ex.hint}")
+        return False
+    except Exception as exc:  # noqa: BLE001 - a student's answer may fail in any way
+        print(f"{WRONG} {head}: tu respuesta produjo un error ({type(exc).__name__}: {exc}).\n   Pista: {ex.hint}")
+        return False
+    print(f"{OK} {head}: ¡correcto!")
+    return True
+
+
+def expect(condition: bool, message: str) -> None:
+    """Fail a check with a Spanish ``message`` unless ``condition`` holds."""
+    if not condition:
+        raise AssertionError(message)
+
+
+from . import exercise_checks as _checks  # noqa: E402,F401  (registers every exercise)

@@ -1,0 +1,58 @@
+"""The models a notebook writes out equal the helper that builds them elsewhere (types, config, parameters)."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+
+from course_utils import models
+from course_utils.config import PROJECT_ROOT
+
+KEYS = ("units", "filters", "kernel_size", "strides", "padding", "activation", "pool_size", "rate", "use_bias")
+
+
+def _notebook_model(name: str, image_shape):
+    import keras
+    from keras import layers
+
+    cells = json.loads((PROJECT_ROOT / "source" / f"{name}.ipynb").read_text())["cells"]
+    (source,) = ["".join(c["source"]) for c in cells
+                 if c["cell_type"] == "code" and "".join(c["source"]).startswith("model = keras.Sequential(")]
+    namespace = {"keras": keras, "layers": layers, "P": SimpleNamespace(image_shape=image_shape)}
+    exec(source.replace("model.summary()", ""), namespace)
+    return namespace["model"]
+
+
+def _signature(model):
+    return [(type(layer).__name__, {k: v for k, v in layer.get_config().items() if k in KEYS})
+            for layer in model.layers], model.count_params()
+
+
+@pytest.mark.parametrize(("name", "build", "shape"), [
+    ("02_mlp", models.build_mlp, (16, 16, 3)),
+    ("03_cnn", models.build_cnn, (64, 64, 3)),
+])
+def test_notebook_model_equals_the_helper(name, build, shape):
+    assert _signature(_notebook_model(name, shape)) == _signature(build(input_shape=shape))
+
+
+def test_signature_sees_a_changed_layer():
+    a, b = models.build_cnn(input_shape=(64, 64, 3)), models.build_cnn(input_shape=(64, 64, 3), dense_units=256)
+    assert _signature(a) != _signature(b)
+
+
+def test_legacy_generator_has_a_length_so_fit_needs_no_steps_per_epoch(tiny_dataset):
+    """What 01 and 02 say: in Keras 3 a generator of ImageDataGenerator is a PyDataset with ``len``."""
+    import math
+
+    import keras
+
+    from course_utils import pipelines
+
+    d = tiny_dataset
+    train, _, _ = pipelines.get_generators(d / "train", d / "validation", d / "test", (20, 20),
+                                           preprocessing_mode="rescaling", batch_size=3)
+    assert isinstance(train, keras.utils.PyDataset)
+    assert len(train) == math.ceil(train.n / 3)

@@ -1,0 +1,42 @@
+"""course_utils.start: the one call after the parameters cell."""
+
+from __future__ import annotations
+
+import pytest
+
+from course_utils import params, start
+
+
+@pytest.fixture
+def synthetic(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("COURSE_PARAM_SET", raising=False)
+    return {"DATA_SOURCE": "synthetic", "ARTIFACTS_DIR": str(tmp_path / "art")}
+
+
+def test_notebook_values_take_upper_case_names_and_placeholders():
+    values = start.notebook_values("03_cnn", {"PARAM_SET": "smoke", "EPOCHS": 1, "x": 2, "JIT_COMPILE": True})
+    assert values["param_set"] == "smoke" and values["epochs"] == 1 and values["jit_compile"] is True
+    assert values["img_size"] is None and values["weights"] == "auto" and values["seed"] == 42
+    with pytest.raises(params.ParameterError, match="Cuaderno desconocido"):
+        start.notebook_values("99_nada", {})
+
+
+def test_start_resolves_seeds_fetches_and_prints_one_table(synthetic, capsys):
+    p, data, art = start.start("02_mlp", {"PARAM_SET": "smoke", "EPOCHS": 1, **synthetic})
+    out = capsys.readouterr().out
+    assert p.param_set == "smoke" and p.epochs == 1 and p.img_size == 16
+    assert data.kind == "synthetic" and art.is_dir() and str(art) in out
+    assert "EPOCHS         1" in out and "PARAM_SET      'smoke'" in out
+    assert start.SMOKE_NOTE in out
+    assert "WEIGHTS" not in out, "02 does not use WEIGHTS: the table shows only the cell's parameters"
+    for word in ("papermill", "nbval", "pruebas", "JupyterLab"):
+        assert word not in out
+
+
+def test_start_says_nothing_about_smoke_for_other_sets_and_checks_values(synthetic, capsys):
+    start.start("01_exploracion_datos", {"PARAM_SET": "cpu", "MAX_PER_CLASS": 5, **synthetic})
+    out = capsys.readouterr().out
+    assert "smoke" not in out and "'cpu'" in out
+    with pytest.raises(params.ParameterError, match="EPOCHS"):
+        start.start("02_mlp", {"PARAM_SET": "smoke", "EPOCHS": -1, **synthetic})
