@@ -1,7 +1,8 @@
 """Ablation of notebook 04: from the lesson's recipe to the improved one, one change at a time.
 
 Run once on the real data (``make ablation``); notebook 04 draws its figure from the
-JSON this writes (``benchmarks/results/ablation_cpu.json``) and never retrains these models.
+JSON this writes (``course_utils/recorded/ablation_04_cpu.json``, shipped with
+the package so that the notebook finds it in Colab too) and never retrains these models.
 
 Each step adds one change to the previous one:
 
@@ -71,14 +72,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-per-class", type=int, default=None)
     parser.add_argument("--steps", default=",".join(STEPS))
     parser.add_argument("--data", default="course", help="course, synthetic or a folder")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "ablation_cpu.json"))
+    parser.add_argument("--out", default=str(Path(__file__).parents[1] / "course_utils" / "recorded" / "ablation_04_cpu.json"))
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--save-model", default=None,
                         help="save the model of the last step (the improved recipe) to this .keras file")
     args = parser.parse_args(argv)
 
     import keras
-    import numpy as np
 
     from course_utils import data, pipelines
     from course_utils.setup import set_seed
@@ -114,16 +114,12 @@ def main(argv: list[str] | None = None) -> int:
             optimizer = keras.optimizers.Adam(learning_rate=schedule)
         model.compile(optimizer=optimizer, loss="binary_crossentropy", metrics=["accuracy"])
         best = {"val": -1.0, "weights": None, "epoch": 0}
-
-        class KeepBest(keras.callbacks.Callback):
-            def on_epoch_end(self, epoch, logs=None):
-                if logs["val_accuracy"] > best["val"]:
-                    best.update(val=float(logs["val_accuracy"]), weights=self.model.get_weights(),
-                                epoch=epoch + 1)
-
+        keep_best = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs, best=best, model=model: (
+            best.update(val=float(logs["val_accuracy"]), weights=model.get_weights(), epoch=epoch + 1)
+            if logs["val_accuracy"] > best["val"] else None))
         t0 = time.perf_counter()
         history = model.fit(train.dataset, validation_data=splits["validation"].dataset,
-                            epochs=args.epochs, callbacks=[KeepBest()], verbose=2)
+                            epochs=args.epochs, callbacks=[keep_best], verbose=2)
         seconds = time.perf_counter() - t0
         _, test_acc = model.evaluate(splits["test"].dataset, verbose=0)
         h = {k: [float(v) for v in vals] for k, vals in history.history.items()}
