@@ -31,10 +31,11 @@ def peak_rss_bytes() -> int:
 
 
 def describe() -> dict[str, Any]:
-    """CPU count, Python/TensorFlow/Keras versions, platform, date and load."""
+    """CPU count, Python/TensorFlow/Keras versions, platform, date, load and the command that ran."""
     import keras
     import tensorflow as tf
 
     return {"cpu_count": os.cpu_count(), "python": platform.python_version(),
             "tensorflow": tf.__version__, "keras": keras.__version__, "platform": platform.platform(),
-            "date": time.strftime("%Y-%m-%d %H:%M:%S"), "load_average": load_text()}
+            "date": time.strftime("%Y-%m-%d %H:%M:%S"), "load_average": load_text(),
+            "command": "python " + " ".join(sys.argv)}

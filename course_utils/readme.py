@@ -24,6 +24,8 @@ from .schema import COMMON, NOTEBOOKS, PARAM_SET_NAMES, PARAMETERS, SETS
 
 README = PROJECT_ROOT / "README.md"
 RESULTS_DIR = PROJECT_ROOT / "results"
+#: Where the benchmark's recorded runs live (``make bench`` writes to build/; copies kept here).
+BENCH_DIR = PROJECT_ROOT / "benchmarks" / "results"
 COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
 _BLOCK = re.compile(r"(<!-- generado: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- fin: (?P=name) -->)", re.S)
 
@@ -72,7 +74,42 @@ def _provenance(meta: dict[str, Any]) -> str:
     return "; ".join(parts) or "sin fecha, máquina ni orden registradas"
 
 
-def results_section(results_dir: Path = RESULTS_DIR) -> str:
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository when it is inside it."""
+    return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
+
+
+def latest_bench(bench_dir: Path = BENCH_DIR) -> Path | None:
+    """The newest full-mode benchmark recorded in ``bench_dir`` (``bench_full_<date>.json``), if any."""
+    found = sorted(p for p in bench_dir.glob("bench_full_*.json") if not p.name.endswith(".meta.json"))
+    return found[-1] if found else None
+
+
+def bench_section(path: Path) -> str:
+    """The recorded benchmark as a table: measurement, both pipelines, ratio, target, spread and load."""
+    rows = json.loads(path.read_text())
+    meta_path = path.with_name(path.stem + ".meta.json")
+    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    machine = ", ".join(str(meta[k]) for k in ("platform", "cpu_count") if meta.get(k))
+    where = _provenance({"date": meta.get("date"), "machine": machine and f"{machine} núcleos",
+                         "command": meta.get("command")})
+    table = []
+    for r in rows:
+        runs = r.get("runs") or []
+        spread = f"{min(runs):.2f}–{max(runs):.2f}" if runs else ""
+        loads = r.get("loads") or []
+        load = f"{min(loads):.1f}–{max(loads):.1f}" if loads else ""
+        verdict = "" if r.get("met") is None else ("MET" if r["met"] else "NOT MET")
+        ratio = r.get("ratio")
+        ratio_txt = "" if ratio is None else (f"{ratio:+.1f} pp" if r.get("ratio_kind") == "pp" else f"{ratio:.2f}x")
+        table.append([r.get("label", r.get("name")), r.get("unit"), r.get("original"), r.get("course"), ratio_txt,
+                      spread, load, f"{r.get('target') or ''} {verdict}".strip()])
+    header = ["Medición", "Unidad", "Original", "course_utils", "Razón", "Repeticiones", "Carga", "Objetivo"]
+    return "\n".join([f"**Benchmark** ({where}; archivo `{_shown(path)}`):", "",
+                      report.markdown_table(header, table, (False, False, True, True, True, False, False, False))])
+
+
+def results_section(results_dir: Path = RESULTS_DIR, bench_dir: Path = BENCH_DIR) -> str:
     """Tables of the recorded series summaries and benchmark (or a note that there are none)."""
     from .series import SUMMARY_HEADER, SUMMARY_NUMERIC, table_cells
 
@@ -82,25 +119,20 @@ def results_section(results_dir: Path = RESULTS_DIR) -> str:
         parts += [f"**Serie `{data['param_set']}`** ({_provenance(data.get('recorded', {}))}; "
                   f"archivo `{path.relative_to(results_dir.parent)}`):", "",
                   report.markdown_table(SUMMARY_HEADER, [table_cells(r) for r in data["rows"]], SUMMARY_NUMERIC), ""]
-    bench = results_dir / "bench.json"
-    if bench.is_file():
-        data = json.loads(bench.read_text())
-        rows = data if isinstance(data, list) else data.get("rows", [])
-        meta = {} if isinstance(data, list) else data
-        if rows:
-            header = list(rows[0])
-            parts += [f"**Benchmark** ({_provenance(meta)}; archivo `{bench.relative_to(results_dir.parent)}`):", "",
-                      report.markdown_table(header, [[r.get(k) for k in header] for r in rows]), ""]
+    bench = latest_bench(bench_dir)
+    if bench is not None:
+        parts += [bench_section(bench), ""]
     if not parts:
         return (f"Todavía no hay resultados registrados en `{results_dir.name}/`: `make readme` los tomará de "
-                f"`{results_dir.name}/<conjunto>/summary.json` y `{results_dir.name}/bench.json` cuando existan.\n")
+                f"`{results_dir.name}/<conjunto>/summary.json` y de `benchmarks/results/bench_full_*.json` "
+                "cuando existan.\n")
     return "\n".join(parts)
 
 
-def blocks(results_dir: Path = RESULTS_DIR) -> dict[str, str]:
+def blocks(results_dir: Path = RESULTS_DIR, bench_dir: Path = BENCH_DIR) -> dict[str, str]:
     """Every generated block, by name."""
     return {"cuadernos": notebooks_table(), "parametros": parameters_table(),
-            "notebooks-en": notebooks_table_en(), "resultados": results_section(results_dir)}
+            "notebooks-en": notebooks_table_en(), "resultados": results_section(results_dir, bench_dir)}
 
 
 def render(text: str, generated: dict[str, str]) -> str:
@@ -119,6 +151,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--check", action="store_true", help="no escribir; fallar si el README no está al día")
     ap.add_argument("--readme", type=Path, default=README)
     ap.add_argument("--results", type=Path, default=RESULTS_DIR)
+    ap.add_argument("--bench", type=Path, default=BENCH_DIR, help="carpeta con bench_full_<fecha>.json")
     return ap
 
 
@@ -126,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     """Rewrite the README's generated blocks; with ``--check``, exit code 1 when they are out of date."""
     args = parser().parse_args(argv)
     text = args.readme.read_text()
-    new = render(text, blocks(args.results))
+    new = render(text, blocks(args.results, args.bench))
     if args.check:
         if new != text:
             print(f"{args.readme} no está al día con el esquema o con {args.results}: ejecuta `make readme`.")

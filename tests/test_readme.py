@@ -25,24 +25,31 @@ def test_check_fails_when_a_recorded_summary_is_not_in_the_readme(tmp_path):
                         metrics={"test_accuracy": 0.808, "data_kind": "real", "epochs_run": 40})]
     write_summary(runs, results / "cpu", "cpu", command="make notebooks PARAMS=cpu")
     path = _readme_copy(tmp_path)
-    assert readme.main(["--check", "--readme", str(path), "--results", str(results)]) == 1
-    assert readme.main(["--readme", str(path), "--results", str(results)]) == 0
+    nobench = ["--bench", str(tmp_path / "sin-benchmark")]
+    assert readme.main(["--check", "--readme", str(path), "--results", str(results), *nobench]) == 1
+    assert readme.main(["--readme", str(path), "--results", str(results), *nobench]) == 0
     text = path.read_text()
     assert "| 04_aumento_datos | ok | 754 | real | test_accuracy | 0.808 |" in text
     assert "orden: `make notebooks PARAMS=cpu`" in text and "fecha: " in text and "núcleos" in text
-    assert readme.main(["--check", "--readme", str(path), "--results", str(results)]) == 0
+    assert readme.main(["--check", "--readme", str(path), "--results", str(results), *nobench]) == 0
 
 
-def test_bench_rows_are_read_generically(tmp_path):
-    results = tmp_path / "results"
-    results.mkdir()
-    rows = [{"measurement": "Throughput 150x150", "unit": "img/s", "ratio": 24.8}]
-    (results / "bench.json").write_text(json.dumps({"rows": rows, "date": "2026-11-29", "command": "make bench"}))
-    section = readme.results_section(results)
-    assert "| measurement | unit | ratio |" in section and "| Throughput 150x150 | img/s | 24.800 |" in section
-    assert "orden: `make bench`" in section
-    (results / "bench.json").write_text(json.dumps(rows))
-    assert "| Throughput 150x150 | img/s | 24.800 |" in readme.results_section(results)
+def test_newest_full_benchmark_is_shown_with_its_spread_load_and_verdict(tmp_path):
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    row = {"name": "t150", "label": "Throughput 150x150, later epochs", "unit": "img/s", "original": 1000.0,
+           "course": 24800.0, "ratio": 24.8, "ratio_kind": "x", "target": ">= 20x", "met": True,
+           "runs": [21.0, 24.8, 30.1], "loads": [0.5, 1.5]}
+    (bench / "bench_full_2026-01-01.json").write_text(json.dumps([{**row, "ratio": 2.0, "met": False}]))
+    (bench / "bench_full_2026-11-29.json").write_text(json.dumps([row]))
+    (bench / "bench_full_2026-11-29.meta.json").write_text(json.dumps(
+        {"date": "2026-11-29 05:21", "platform": "Linux", "cpu_count": 2, "command": "make bench"}))
+    assert readme.latest_bench(bench).name == "bench_full_2026-11-29.json"
+    section = readme.results_section(tmp_path / "nada", bench)
+    assert "| Throughput 150x150, later epochs | img/s | 1000.000 | 24800.000 | 24.80x | 21.00–30.10 |" in section
+    assert "| 0.5–1.5 | >= 20x MET |" in section
+    assert "fecha: 2026-11-29 05:21" in section and "orden: `make bench`" in section
+    assert readme.latest_bench(tmp_path / "nada") is None
 
 
 def test_schema_change_shows_in_the_tables(monkeypatch):
