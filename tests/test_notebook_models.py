@@ -78,7 +78,7 @@ def test_augmentation_written_in_04_equals_make_augmentation():
 
     from course_utils import pipelines
 
-    source = _notebook_cell("04_aumento_datos", "augmenter = keras.Sequential(")
+    source = _notebook_cell("04_aumento_datos", "plot_augmentations(example, augmenter")
     source = source[source.index("augmenter = keras.Sequential("):source.index("visualization.plot_augmentations")]
     namespace = {"keras": keras, "layers": layers, "P": SimpleNamespace(seed=7)}
     exec(source, namespace)
