@@ -30,7 +30,7 @@ help:
 	@echo "make test                 every test: unit, bad inputs, papermill series (smoke), nbval"
 	@echo "make bench | bench-quick  pipelines, training and precision benchmark (build/bench.md, bench.json)"
 	@echo "make bench-memory         25,000 synthetic images at 150/224 px: peak memory (build/bench-memory.md)"
-	@echo "make ablation             04's ablation, one change at a time (benchmarks/results/ablation_cpu.json)"
+	@echo "make ablation             04's ablation, one change at a time (course_utils/recorded/ablation_04_cpu.json)"
 	@echo "make student              write the student notebooks (notebooks/) from their sources (source/)"
 	@echo "make solutions            write the instructor's versions, with solutions, to build/solutions/"
 	@echo "make refresh-outputs      re-execute the sources (smoke), keep only checked outputs, write notebooks/"

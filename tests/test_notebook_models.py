@@ -107,3 +107,15 @@ def test_grad_cam_written_in_07_equals_visualization_grad_cam(tiny_cnn_factory):
         expected, p_expected = visualization.grad_cam(model, x, conv_layer="c2")
         np.testing.assert_allclose(cam, expected, atol=1e-5)
         assert p == pytest.approx(p_expected, abs=1e-6)
+
+
+def test_loader_speed_in_01_is_the_recorded_measurement():
+    """01 quotes results/loader_speed.json (made by scripts/loader_speed.py): the text follows the data."""
+    recorded = json.loads((PROJECT_ROOT / "results" / "loader_speed.json").read_text())
+    assert recorded["recorded"]["command"] == "python scripts/loader_speed.py"
+    cells = json.loads((PROJECT_ROOT / "source" / "01_exploracion_datos.ipynb").read_text())["cells"]
+    text = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    keras_s, course_s = recorded["seconds_per_pass"].values()
+    assert ", ".join(f"{t:.1f}" for t in keras_s) + " s" in text
+    assert f"{course_s[0]:.1f} s la primera" in text
+    assert " y ".join(f"{t:.2f}" for t in course_s[1:]) + " s las siguientes" in text
