@@ -14,7 +14,7 @@ SHARED_DATA := $(abspath ../shared/data)
 ifneq ($(wildcard $(SHARED_DATA)/cnn_perros_gatos-small.zip),)
 export COURSE_DATA_MIRROR ?= $(SHARED_DATA)
 endif
-export TF_CPP_MIN_LOG_LEVEL ?= 2
+export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONHASHSEED ?= 0
 
 # source/: one source per notebook (solutions, nbval's reference outputs); notebooks/: the
@@ -23,7 +23,8 @@ SOURCES   := $(sort $(wildcard source/*.ipynb))
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 
 .PHONY: help venv notebooks test test-unit test-notebooks nbval bench bench-quick bench-memory \
-        refresh-outputs check-notebooks student solutions html gpu-ci clean lint readme ablation
+        refresh-outputs check-notebooks student solutions html gpu-ci compat compat-all clean lint readme \
+        ablation
 
 help:
 	@echo "make notebooks [PARAMS=smoke|cpu|gpu] [ARGS=--keep-going]  run the series, write build/PARAMS/summary.md"
@@ -38,11 +39,14 @@ help:
 	@echo "make html PARAMS=...      export executed notebooks to HTML"
 	@echo "make lint                 ruff over the code, tests and notebooks; README generated blocks up to date"
 	@echo "make readme               regenerate the README tables from the schema and results/"
+	@echo "make compat STACK=pins|colab|floor   fresh venv with that stack (ci/stacks/), unit tests, smoke series"
+	@echo "make compat-all           the three stacks (build/compat/summary.md)"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[tf,dev]"
+	$(PY) -m course_utils.quiet install-kernel
 	touch $@
 
 venv: $(VENV)/.installed
@@ -62,8 +66,9 @@ test-unit: venv
 test-notebooks: venv
 	$(PY) -m pytest -p no:cacheprovider tests -m notebooks $(ARGS)
 
+NBVAL = $(PY) -m pytest -p no:cacheprovider --nbval-lax --sanitize-with tests/nbval_sanitize.cfg $(SOURCES)
 nbval: venv
-	$(PY) -m pytest -p no:cacheprovider --nbval-lax --sanitize-with tests/nbval_sanitize.cfg $(SOURCES)
+	$(NBVAL)
 
 lint: venv
 	$(PY) -m ruff check .
@@ -98,12 +103,34 @@ bench-memory: venv
 ablation: venv
 	nice -n 5 $(PY) benchmarks/ablation.py $(ARGS)
 
-# The GPU runners' job (see .github/workflows/gpu.yml). REQUIRE_GPU=0 allows a dry run on CPU.
+# The GPU runners' job (see .github/workflows/gpu.yml): installs the `gpu` extra
+# (TensorFlow with its CUDA/cuDNN libraries from PyPI: the runner needs only the
+# NVIDIA driver), asserts TensorFlow sees a GPU, runs the series, checks the lesson's
+# levels and runs nbval on the stored notebooks; every step runs, any failure fails.
+# REQUIRE_GPU=0 is a dry run on CPU (no gpu extra, no GPU assertion).
 REQUIRE_GPU ?= 1
+ifeq ($(REQUIRE_GPU),1)
+GPU_SETUP = $(PY) -m pip install -q -e ".[gpu,dev]" && $(PY) -c "import tensorflow as tf, sys; g = tf.config.list_physical_devices('GPU'); print('GPUs:', g); sys.exit(0 if g else 'No GPU visible: this job needs a GPU runner.')"
+else
+GPU_SETUP = @echo "Ensayo en CPU (REQUIRE_GPU=0): sin el extra gpu ni la comprobación de GPU."
+endif
 gpu-ci: venv
-	@if [ "$(REQUIRE_GPU)" = "1" ]; then $(PY) -c "import tensorflow as tf, sys; g = tf.config.list_physical_devices('GPU'); print('GPUs:', g); sys.exit(0 if g else 'No GPU visible: this job needs a GPU runner.')"; fi
-	$(PY) -m course_utils.series --params $(PARAMS) --keep-going --html $(ARGS)
-	$(PY) -m course_utils.series --check-levels build/$(PARAMS)/summary.json
+	$(GPU_SETUP)
+	status=0; \
+	$(PY) -m course_utils.series --params $(PARAMS) --keep-going --html $(ARGS) || status=1; \
+	$(PY) -m course_utils.series --check-levels build/$(PARAMS)/summary.json || status=1; \
+	$(NBVAL) || status=1; \
+	exit $$status
+
+# Compatibility matrix (ci/compat.py): a fresh venv per stack of ci/stacks/*.txt,
+# `pip install -e .` must keep the stack's TensorFlow importable, then unit tests and smoke series.
+STACK ?= pins
+COMPAT_ARGS ?=
+compat:
+	$(PYTHON) ci/compat.py $(STACK) $(COMPAT_ARGS)
+
+compat-all:
+	$(PYTHON) ci/compat.py --all $(COMPAT_ARGS)
 
 clean:
 	rm -rf build artifacts

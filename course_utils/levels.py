@@ -34,6 +34,23 @@ LESSON_LARGE_MODEL = Level(0.87, f"{_LESSON}: modelo más grande sobre las 25 00
 #: The course's own target for notebook 06: pretrained embeddings beat the CNN by this margin.
 PRETRAINED_MARGIN = Level(0.05, "objetivo del curso (no de la lección): embeddings ImageNet ≥ CNN + 5 puntos")
 
+#: Peak memory (GB, resident set of the kernel) each notebook may reach, per parameter set.
+MEMORY_LIMITS_GB: dict[str, Level] = {
+    "cpu": Level(3.0, "objetivo del curso: cada cuaderno del conjunto cpu cabe en 3 GB (issue 13)"),
+}
+
+
+def memory_verdict(param_set: str, peaks_gb: dict[str, float | None]) -> str | None:
+    """A Spanish line saying whether every notebook stayed under the set's memory limit (None: no limit)."""
+    limit = MEMORY_LIMITS_GB.get(param_set)
+    measured = {k: v for k, v in peaks_gb.items() if v is not None}
+    if limit is None or not measured:
+        return None
+    worst = max(measured, key=measured.get)
+    met = measured[worst] <= limit.value
+    return (f"Memoria: objetivo ≤ {limit.value:g} GB por cuaderno ({limit.source}): "
+            f"{'MET' if met else 'NOT MET'} (máximo {measured[worst]:.2f} GB en {worst}).")
+
 
 @dataclass(frozen=True)
 class Reference:

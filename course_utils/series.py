@@ -21,15 +21,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import report
+from . import quiet, report
 from .artifacts import read_results, write_json
 from .config import PROJECT_ROOT
-from .levels import REFERENCES, check_levels
+from .levels import REFERENCES, check_levels, memory_verdict
+from .memory import PeakMemory
 from .params import NOTEBOOKS, PARAM_SET_NAMES
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 #: The set ``run_series`` and the command line use when none is given.
 DEFAULT_PARAM_SET = "cpu"
+
 
 @dataclass
 class NotebookRun:
@@ -42,6 +44,8 @@ class NotebookRun:
     error: str = ""
     cell: int | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
+    #: Peak resident memory of the notebook's kernel (sampled every 0.5 s), in GB.
+    peak_memory_gb: float | None = None
 
 
 def _select(names: list[str] | None) -> list[str]:
@@ -80,6 +84,7 @@ def run_series(param_set: str = DEFAULT_PARAM_SET, *, out_dir: str | os.PathLike
     nb_out.mkdir(parents=True, exist_ok=True)
     art.mkdir(parents=True, exist_ok=True)
     names = _select(notebooks)
+    quiet.apply_environment()  # the kernels inherit it, before TensorFlow loads
     runs: list[NotebookRun] = []
     failed = False
     for k, name in enumerate(names, 1):
@@ -95,10 +100,12 @@ def run_series(param_set: str = DEFAULT_PARAM_SET, *, out_dir: str | os.PathLike
         params.update(extra_params or {})
         log(f"[{k}/{len(names)}] {name}: ejecutando…")
         start = time.perf_counter()
+        memory = PeakMemory()
         try:
-            pm.execute_notebook(str(NOTEBOOK_DIR / f"{name}.ipynb"), run.output, parameters=params,
-                                cwd=str(NOTEBOOK_DIR), kernel_name=kernel_name, progress_bar=False,
-                                execution_timeout=timeout, log_output=False)
+            with memory:
+                pm.execute_notebook(str(NOTEBOOK_DIR / f"{name}.ipynb"), run.output, parameters=params,
+                                    cwd=str(NOTEBOOK_DIR), kernel_name=kernel_name, progress_bar=False,
+                                    execution_timeout=timeout, log_output=False, **_quiet_kernel())
             run.status = "ok"
         except Exception as exc:  # noqa: BLE001 - PapermillExecutionError and kernel deaths
             run.status = "failed"
@@ -106,8 +113,11 @@ def run_series(param_set: str = DEFAULT_PARAM_SET, *, out_dir: str | os.PathLike
             run.error = f"{getattr(exc, 'ename', type(exc).__name__)}: {getattr(exc, 'evalue', exc)}"
             failed = True
         run.seconds = time.perf_counter() - start
+        run.peak_memory_gb = round(memory.peak_gb, 2)
+        if Path(run.output).is_file():
+            quiet.clean_notebook(run.output)  # start-up lines no setting silences
         run.metrics = read_results(nb_art).get(name, {})
-        msg = f"[{k}/{len(names)}] {name}: {run.status} en {run.seconds:.0f} s"
+        msg = f"[{k}/{len(names)}] {name}: {run.status} en {run.seconds:.0f} s, memoria pico {run.peak_memory_gb} GB"
         if run.status == "failed":
             msg += f" — celda {run.cell}: {run.error.splitlines()[0][:300]} (salida parcial: {run.output})"
         else:
@@ -121,9 +131,14 @@ def run_series(param_set: str = DEFAULT_PARAM_SET, *, out_dir: str | os.PathLike
     return runs
 
 
-SUMMARY_HEADER = ("Cuaderno", "Estado", "Tiempo (s)", "Datos", "Métrica", "Valor", "Nivel de la lección",
-                  "Receta original aquí", "Épocas")
-SUMMARY_NUMERIC = (False, False, True, False, False, True, True, True, True)
+def _quiet_kernel() -> dict[str, Any]:
+    """Kernel options for papermill: no transport warning per notebook (see :mod:`course_utils.quiet`)."""
+    return {"extra_arguments": list(quiet.KERNEL_ARGUMENTS)}
+
+
+SUMMARY_HEADER = ("Cuaderno", "Estado", "Tiempo (s)", "Memoria pico (GB)", "Datos", "Métrica", "Valor",
+                  "Nivel de la lección", "Receta original aquí", "Épocas")
+SUMMARY_NUMERIC = (False, False, True, True, False, False, True, True, True, True)
 
 
 def summary_rows(runs: list[NotebookRun]) -> list[dict[str, Any]]:
@@ -133,6 +148,7 @@ def summary_rows(runs: list[NotebookRun]) -> list[dict[str, Any]]:
         ref = REFERENCES.get(r.name)
         value = r.metrics.get(ref.metric) if ref else None
         rows.append({"notebook": r.name, "status": r.status, "seconds": round(r.seconds, 1),
+                     "peak_memory_gb": r.peak_memory_gb,
                      "data": r.metrics.get("data_kind"), "metric": ref.metric if ref else None, "value": value,
                      "lesson_level": ref.lesson.value if ref and ref.lesson else None,
                      "original_recipe_here": ref.original_here.value if ref and ref.original_here else None,
@@ -142,7 +158,8 @@ def summary_rows(runs: list[NotebookRun]) -> list[dict[str, Any]]:
 
 def table_cells(row: dict[str, Any]) -> list[Any]:
     """The cells of one summary row, in :data:`SUMMARY_HEADER` order."""
-    return [row["notebook"], row["status"], f"{row['seconds']:.0f}", row["data"], row["metric"], row["value"],
+    return [row["notebook"], row["status"], f"{row['seconds']:.0f}", row.get("peak_memory_gb"), row["data"],
+            row["metric"], row["value"],
             row["lesson_level"], row["original_recipe_here"], row["epochs"]]
 
 
@@ -160,6 +177,9 @@ def write_summary(runs: list[NotebookRun], out: Path, param_set: str, command: s
                                       "runs": [asdict(r) for r in runs]})
     cells = [table_cells(row) for row in rows]
     total = f"Tiempo total: {sum(r.seconds for r in runs) / 60:.1f} min."
+    verdict = memory_verdict(param_set, {r.name: r.peak_memory_gb for r in runs if r.status == "ok"})
+    if verdict:
+        total += " " + verdict
     lines = [f"# Resultados de la serie (`{param_set}`)", "",
              report.markdown_table(SUMMARY_HEADER, cells, SUMMARY_NUMERIC), "", total]
     lines += [f"- **{r.name}** falló en la celda {r.cell}: `{r.error[:300]}`; salida parcial en `{r.output}`."

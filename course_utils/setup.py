@@ -72,6 +72,38 @@ def library_versions() -> dict[str, str]:
     return out
 
 
+#: First TensorFlow release built for NumPy 2 (older ones need numpy<2).
+TF_NUMPY2 = (2, 18)
+
+
+def _major_minor(version: str) -> tuple[int, int]:
+    parts = (version.split(".") + ["0"])[:2]
+    return tuple(int("".join(c for c in p if c.isdigit()) or 0) for p in parts)  # type: ignore[return-value]
+
+
+def numpy_conflict(versions: dict[str, str] | None = None) -> str | None:
+    """A Spanish explanation when the installed TensorFlow cannot load the installed NumPy, else None.
+
+    ``versions`` (``{"tensorflow": ..., "numpy": ...}``) defaults to the installed
+    distributions; read from their metadata, without importing either.
+    """
+    if versions is None:
+        from importlib import metadata
+
+        try:
+            versions = {name: metadata.version(name) for name in ("tensorflow", "numpy")}
+        except metadata.PackageNotFoundError:
+            return None
+    tf_v, np_v = versions["tensorflow"], versions["numpy"]
+    if _major_minor(tf_v) < TF_NUMPY2 and _major_minor(np_v)[0] >= 2:
+        return (f"TensorFlow {tf_v} necesita NumPy 1.x, pero hay instalado NumPy {np_v} (lo habrá actualizado "
+                f"otro `pip install`). Arréglalo con `pip install \"numpy<2\"` (en Colab, en una celda: "
+                f"`!pip install \"numpy<2\"`), reinicia el núcleo (en Colab: «Entorno de ejecución» → "
+                f"«Reiniciar sesión») y vuelve a ejecutar el cuaderno desde el principio. O usa TensorFlow 2.18 "
+                f"o posterior, que funciona con NumPy 2.")
+    return None
+
+
 def plot_defaults() -> None:
     """Matplotlib defaults for the course: readable sizes, grid, no stray outputs."""
     import matplotlib as mpl
@@ -84,10 +116,15 @@ def plot_defaults() -> None:
 def setup_notebook(seed: int = 42, *, artifacts_dir: str | os.PathLike | None = None,
                    quiet: bool = False) -> SetupInfo:
     """Seed everything, print library versions and GPU status (with a hint), set paths and plots."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import warnings
 
-    import tensorflow as tf
+    from .quiet import import_tensorflow
+
+    problem = numpy_conflict()
+    if problem:
+        raise RuntimeError(problem)
+
+    tf = import_tensorflow()  # without TensorFlow's C++ start-up lines in the first cell
 
     # Keras warns on every fit() that a tf.data dataset ignores shuffle=True: ours shuffle themselves.
     warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")

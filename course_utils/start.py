@@ -55,6 +55,9 @@ def table(p: params.Params, info: data.DataInfo) -> str:
 
 def start(notebook: str, namespace: Mapping[str, Any] | None = None, *, quiet: bool = False) -> Course:
     """Resolve ``notebook``'s parameters from ``namespace``, seed, fetch the data, print one table."""
+    from .quiet import import_tensorflow
+
+    import_tensorflow()  # first, so that no TensorFlow start-up line reaches the cell
     values = notebook_values(notebook, namespace)
     p = params.resolve(notebook, **values)
     info = setup_notebook(p.seed, artifacts_dir=p.artifacts_dir, quiet=True)

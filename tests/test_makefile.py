@@ -18,7 +18,21 @@ def _dry_run(*targets: str, **variables: str) -> list[list[str]]:
     """The commands ``make -n`` prints for ``targets`` (the venv is taken as installed)."""
     args = ["make", "-n", "-o", ".venv/.installed", *targets, *(f"{k}={v}" for k, v in variables.items())]
     out = subprocess.run(args, cwd=PROJECT_ROOT, capture_output=True, text=True, check=True).stdout
-    return [shlex.split(line) for line in out.splitlines() if line.strip() and not line.startswith("make")]
+    commands: list[list[str]] = []
+    for line in out.replace("\\\n", " ").splitlines():  # join continued recipe lines
+        if not line.strip() or line.startswith("make"):
+            continue
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=";|&")
+        lexer.whitespace_split = True
+        current: list[str] = []
+        for token in lexer:  # one shell line may chain several commands
+            if token in (";", "||", "&&", "|"):
+                commands.append(current)
+                current = []
+            else:
+                current.append(token)
+        commands.append(current)
+    return [c for c in commands if c]
 
 
 def _module_calls(commands, module):

@@ -29,10 +29,45 @@ def test_hard_requirements_leave_colab_tensorflow_alone():
     assert {"tensorflow", "keras"} <= extra
 
 
-def test_hard_requirements_installable_beside_colab_pins():
-    """No hard requirement pins a version (== or upper bound) that a current Colab may not meet."""
-    for req in PROJECT["dependencies"]:
-        assert "==" not in req and "<" not in req, req
+def _stack(name: str) -> dict[str, str]:
+    """``{package: version}`` of the ``==`` pins in ``ci/stacks/<name>.txt``."""
+    pins = {}
+    for line in (ROOT / "ci" / "stacks" / f"{name}.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            pkg, _, version = line.partition("==")
+            pins[pkg.strip().lower()] = version.strip()
+    return pins
+
+
+def _runtime_requirements():
+    from packaging.requirements import Requirement
+
+    return [Requirement(r) for r in PROJECT["dependencies"] + PROJECT["optional-dependencies"]["tf"]]
+
+
+def test_requirements_admit_colab_versions():
+    """Every requirement that names a package of Colab's stack (ci/stacks/colab.txt) admits Colab's version,
+    so installing course_utils in Colab changes none of them."""
+    colab = _stack("colab")
+    assert {"tensorflow", "keras", "numpy"} <= set(colab)
+    for req in _runtime_requirements():
+        if req.name.lower() in colab:
+            assert req.specifier.contains(colab[req.name.lower()]), (str(req), colab[req.name.lower()])
+
+
+def test_declared_floors_are_the_tested_floor_stack():
+    """Each runtime requirement's lower bound is the version ci/stacks/floor.txt pins (the floor tested)."""
+    floor = _stack("floor")
+    declared = {}
+    for req in _runtime_requirements():
+        lows = [s.version for s in req.specifier if s.operator == ">="]
+        assert len(lows) == 1, f"{req}: declara un mínimo (>=)"
+        declared[req.name.lower()] = lows[0]
+    for name, low in declared.items():
+        assert name in floor, f"{name} falta en ci/stacks/floor.txt"
+        assert floor[name].startswith(low) and (floor[name] == low or floor[name][len(low)] == "."), (name, low, floor[name])
+    assert set(floor) == set(declared), set(floor) ^ set(declared)
 
 
 def test_environment_yml_agrees_with_pyproject():
@@ -45,7 +80,7 @@ def test_environment_yml_agrees_with_pyproject():
     spec = pip[0]
     assert spec.startswith("-e .[") or spec.startswith(".[")
     extras = set(spec[spec.index("[") + 1:spec.index("]")].split(","))
-    assert extras == set(PROJECT["optional-dependencies"]), "environment.yml debe instalar todos los extras"
+    assert extras == set(PROJECT["optional-dependencies"]) - {"gpu"}, "environment.yml: todos los extras salvo gpu"
     major, minor = 3, 11
     low = re.search(r">=\s*(\d+)\.(\d+)", PROJECT["requires-python"])
     assert (int(low.group(1)), int(low.group(2))) <= (major, minor)
@@ -83,24 +118,80 @@ def test_repository_address_written_once():
     assert addresses <= {config.REPO}, addresses
 
 
-def test_workflows_are_valid():
-    cpu = yaml.safe_load((ROOT / ".github/workflows/cpu.yml").read_text())
-    gpu = yaml.safe_load((ROOT / ".github/workflows/gpu.yml").read_text())
-    for wf in (cpu, gpu):
-        assert True in wf or "on" in wf  # PyYAML reads the key `on` as True
-        for job in wf["jobs"].values():
-            assert job["runs-on"] and job["steps"]
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+
+
+def _make_commands(job: dict) -> list[list[str]]:
+    """The ``make ...`` commands of a job's steps, once per matrix entry (``${{ matrix.x }}`` filled in)."""
+    import shlex
+
+    entries = job.get("strategy", {}).get("matrix", {}).get("include") or [{}]
+    commands = []
+    for entry in entries:
+        for step in job["steps"]:
+            run = step.get("run", "")
+            for key, value in entry.items():
+                run = re.sub(r"\$\{\{\s*matrix\." + key + r"\s*\}\}", str(value), run)
+            assert "${{" not in run or "make" not in run, run
+            for line in run.splitlines():
+                words = shlex.split(line)
+                if words[:1] == ["make"]:
+                    commands.append(words)
+    return commands
+
+
+def _dry_run(words: list[str]) -> str:
+    """``make -n`` of a workflow's make command: what it would run (fails if the target does not exist)."""
+    import subprocess
+
+    proc = subprocess.run(["make", "-n", *words[1:]], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, (words, proc.stderr)
+    return proc.stdout
+
+
+def test_workflows_parse_and_their_make_commands_exist():
+    assert {p.name for p in WORKFLOWS} >= {"cpu.yml", "gpu.yml", "compat.yml"}
+    for path in WORKFLOWS:
+        wf = yaml.safe_load(path.read_text())
+        assert True in wf or "on" in wf, path.name  # PyYAML reads the key `on` as True
+        for name, job in wf["jobs"].items():
+            assert job["runs-on"] and job["steps"], (path.name, name)
             for step in job["steps"]:
-                assert "run" in step or "uses" in step
-    cpu_runs = " ".join(s.get("run", "") for s in cpu["jobs"]["test"]["steps"])
-    assert "make test" in cpu_runs
-    job = gpu["jobs"]["series"]
+                assert "run" in step or "uses" in step, (path.name, step)
+            for words in _make_commands(job):
+                _dry_run(words)
+
+
+def test_cpu_workflow_runs_make_test():
+    job = yaml.safe_load((ROOT / ".github/workflows/cpu.yml").read_text())["jobs"]["test"]
+    assert [w[1] for w in _make_commands(job)] == ["test"]
+
+
+def test_compat_workflow_runs_every_stack_on_colab_pythons():
+    job = yaml.safe_load((ROOT / ".github/workflows/compat.yml").read_text())["jobs"]["stack"]
+    entries = job["strategy"]["matrix"]["include"]
+    stacks = {p.stem for p in (ROOT / "ci" / "stacks").glob("*.txt")}
+    assert {e["stack"] for e in entries} == stacks
+    assert {e["python"] for e in entries if e["stack"] == "colab"} >= {"3.12", "3.13"}
+    for words in _make_commands(job):
+        stack = next(w.split("=", 1)[1] for w in words if w.startswith("STACK="))
+        assert f"ci/compat.py {stack}" in _dry_run(words)
+
+
+def test_gpu_workflow_installs_a_gpu_build_and_runs_series_levels_and_nbval():
+    job = yaml.safe_load((ROOT / ".github/workflows/gpu.yml").read_text())["jobs"]["series"]
     assert job["runs-on"] == ["self-hosted", "gpu"]
-    runs = " ".join(s.get("run", "") for s in job["steps"])
-    assert "make gpu-ci PARAMS=gpu" in runs
     assert any("upload-artifact" in s.get("uses", "") for s in job["steps"])
-    makefile = (ROOT / "Makefile").read_text()
-    assert "list_physical_devices('GPU')" in makefile and "--check-levels" in makefile
+    (words,) = _make_commands(job)
+    plan = _dry_run(words)
+    assert "PARAMS=gpu" in words
+    assert '-e ".[gpu,dev]"' in plan and "list_physical_devices('GPU')" in plan
+    assert "course_utils.series --params gpu" in plan and "--check-levels build/gpu/summary.json" in plan
+    assert "--nbval-lax" in plan
+    gpu_extra = PROJECT["optional-dependencies"]["gpu"]
+    assert any(r.startswith("tensorflow[and-cuda]") for r in gpu_extra)
+    dry = _dry_run(["make", "gpu-ci", "PARAMS=smoke", "REQUIRE_GPU=0"])
+    assert "[gpu" not in dry and "course_utils.series --params smoke" in dry and "--nbval-lax" in dry
 
 
 def test_gitignore_keeps_data_and_builds_out():

@@ -41,18 +41,33 @@ def test_smoke_is_never_bigger_than_cpu_nor_cpu_than_gpu():
         assert s.epochs <= c.epochs <= g.epochs, nb
 
 
-def test_min_img_size_builds_the_lesson_cnn():
-    """The smallest size params accepts for 03/04 must build the lesson's CNN (valid padding)."""
+def _smallest_pooled_side(build, side: int) -> int:
+    """Smallest spatial side among the pooling outputs of ``build((side, side, 3))``; 0 if it cannot be built.
+
+    Keras 3.15+ refuses a zero-sized output when building; 3.8-3.14 build it with a
+    ``(None, 0, 0, 128)`` pooling output. Both mean: this size does not fit the model.
+    """
+    try:
+        model = build((side, side, 3))
+    except ValueError:
+        return 0
+    shapes = [layer.output.shape for layer in model.layers if "pool" in layer.name and len(layer.output.shape) == 4]
+    assert len(shapes) == 4, [layer.name for layer in model.layers]
+    return min(min(s[1], s[2]) for s in shapes)
+
+
+def test_min_img_size_is_the_smallest_the_lesson_cnn_fits():
+    """MIN_IMG_SIZE is exactly the smallest side whose last pooling output is non-empty (any Keras 3)."""
     from course_utils.models import build_cnn, build_cnn_improved
 
-    for nb in ("03_cnn", "04_aumento_datos"):
+    for nb, build in (("03_cnn", build_cnn), ("04_aumento_datos", build_cnn),
+                      ("05_embeddings", build_cnn_improved), ("07_mapas_caracteristicas", build_cnn_improved)):
         s = params.MIN_IMG_SIZE[nb]
-        build_cnn((s, s, 3))
-        with pytest.raises(ValueError):
-            build_cnn((s - 1, s - 1, 3))
-    for nb in ("05_embeddings", "07_mapas_caracteristicas"):
-        s = params.MIN_IMG_SIZE[nb]
-        build_cnn_improved((s, s, 3))
+        assert _smallest_pooled_side(build, s) >= 1, nb
+        assert _smallest_pooled_side(build, s - 1) == 0, nb
+        params.check(params.resolve(nb, "smoke", img_size=s))
+        with pytest.raises(ParameterError, match="IMG_SIZE"):
+            params.check(params.resolve(nb, "smoke", img_size=s - 1))
 
 
 def test_overrides_and_extras():

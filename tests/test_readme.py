@@ -29,7 +29,7 @@ def test_check_fails_when_a_recorded_summary_is_not_in_the_readme(tmp_path):
     assert readme.main(["--check", "--readme", str(path), "--results", str(results), *nobench]) == 1
     assert readme.main(["--readme", str(path), "--results", str(results), *nobench]) == 0
     text = path.read_text()
-    assert "| 04_aumento_datos | ok | 754 | real | test_accuracy | 0.808 |" in text
+    assert "| 04_aumento_datos | ok | 754 | — | real | test_accuracy | 0.808 |" in text
     assert "orden: `make notebooks PARAMS=cpu`" in text and "fecha: " in text and "núcleos" in text
     assert readme.main(["--check", "--readme", str(path), "--results", str(results), *nobench]) == 0
 

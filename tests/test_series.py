@@ -82,3 +82,33 @@ def test_levels_name_their_source():
         assert name in series.NOTEBOOKS
         for level in (ref.lesson, ref.original_here):
             assert level is None or (0 < level.value < 1 and level.source)
+
+
+@pytest.mark.parametrize("peaks, verdict", [((1.2, 2.9), "MET (máximo 2.90 GB en 06_modelos_preentrenados)"),
+                                            ((3.4, 2.0), "NOT MET (máximo 3.40 GB en 04_aumento_datos)")])
+def test_summary_shows_peak_memory_and_the_cpu_memory_target(tmp_path, peaks, verdict):
+    runs = [NotebookRun("04_aumento_datos", status="ok", seconds=10, peak_memory_gb=peaks[0]),
+            NotebookRun("06_modelos_preentrenados", status="ok", seconds=20, peak_memory_gb=peaks[1])]
+    write_summary(runs, tmp_path, "cpu")
+    md = (tmp_path / "summary.md").read_text()
+    assert "Memoria pico (GB)" in md and f"| 04_aumento_datos | ok | 10 | {peaks[0]:.3f} |" in md
+    assert verdict in md
+    assert json.loads((tmp_path / "summary.json").read_text())["rows"][1]["peak_memory_gb"] == peaks[1]
+    write_summary(runs, tmp_path, "smoke")
+    assert "Memoria: objetivo" not in (tmp_path / "summary.md").read_text()
+
+
+def test_run_series_records_the_kernels_peak_memory(tmp_path, monkeypatch):
+    """A fake papermill whose 'kernel' is a child process allocating 200 MB."""
+    import subprocess
+    import sys
+
+    import papermill
+
+    def fake_execute(src, out, **kwargs):
+        code = "b = bytearray(200 * 1024 * 1024); b[::4096] = b'x' * len(b[::4096]); import time; time.sleep(1.5)"
+        subprocess.run([sys.executable, "-c", code], check=True)
+
+    monkeypatch.setattr(papermill, "execute_notebook", fake_execute)
+    runs = series.run_series("smoke", out_dir=tmp_path, notebooks=["01"], log=lambda *_: None)
+    assert runs[0].status == "ok" and runs[0].peak_memory_gb >= 0.19
