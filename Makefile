@@ -23,13 +23,15 @@ SOURCES   := $(sort $(wildcard source/*.ipynb))
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 
 .PHONY: help venv notebooks test test-unit test-notebooks nbval bench bench-quick bench-memory \
-        refresh-outputs check-notebooks student solutions html gpu-ci compat compat-all clean lint readme
+        refresh-outputs check-notebooks student solutions html gpu-ci compat compat-all clean lint readme \
+        ablation
 
 help:
 	@echo "make notebooks [PARAMS=smoke|cpu|gpu] [ARGS=--keep-going]  run the series, write build/PARAMS/summary.md"
 	@echo "make test                 every test: unit, bad inputs, papermill series (smoke), nbval"
 	@echo "make bench | bench-quick  pipelines, training and precision benchmark (build/bench.md, bench.json)"
 	@echo "make bench-memory         25,000 synthetic images at 150/224 px: peak memory (build/bench-memory.md)"
+	@echo "make ablation             04's ablation, one change at a time (course_utils/recorded/ablation_04_cpu.json)"
 	@echo "make student              write the student notebooks (notebooks/) from their sources (source/)"
 	@echo "make solutions            write the instructor's versions, with solutions, to build/solutions/"
 	@echo "make refresh-outputs      re-execute the sources (smoke), keep only checked outputs, write notebooks/"
@@ -96,6 +98,10 @@ bench-quick: venv
 
 bench-memory: venv
 	$(PY) -m benchmarks memory $(ARGS)
+
+# Notebook 04's ablation on the real data (about 40-60 min on 2 CPU cores); 04 plots the JSON it writes.
+ablation: venv
+	nice -n 5 $(PY) benchmarks/ablation.py $(ARGS)
 
 # The GPU runners' job (see .github/workflows/gpu.yml): installs the `gpu` extra
 # (TensorFlow with its CUDA/cuDNN libraries from PyPI: the runner needs only the

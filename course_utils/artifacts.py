@@ -164,6 +164,12 @@ def record_results(artifacts_dir: str | os.PathLike, notebook: str, **metrics: A
     return write_json(path, data)
 
 
+def recorded(name: str) -> dict | None:
+    """A result measured once and shipped with the package (``course_utils/recorded/<name>.json``), or None."""
+    path = Path(__file__).parent / "recorded" / f"{name}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
 def read_results(artifacts_dir: str | os.PathLike) -> dict[str, dict]:
     """All recorded results, keyed by notebook name."""
     folder = Path(artifacts_dir) / "results"

@@ -14,7 +14,8 @@ from .artifacts import ModelLoadError, load_model, save_model
 from .models import build_cnn_improved
 
 #: Where notebooks 03 and 04 save their CNNs, relative to the artifacts folder.
-SAVED_MODELS = {"cnn": "models/03_cnn.keras", "cnn_aumento": "models/04_cnn_aumento.keras"}
+SAVED_MODELS = {"cnn": "models/03_cnn.keras", "cnn_aumento": "models/04_cnn_aumento.keras",
+                "cnn_aumento_fotos": "models/04_cnn_aumento_fotos.keras"}
 #: Where :func:`load_course_cnn` keeps the CNN of its short fallback training run.
 FALLBACK_MODEL = "models/cnn_entrenamiento_corto.keras"
 

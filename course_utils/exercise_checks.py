@@ -112,3 +112,82 @@ def _knn1(answer: float, *, data: tuple) -> None:
     expect(0.0 <= float(answer) <= 1.0, f"Una accuracy está entre 0 y 1 (la tuya es {answer}).")
     expect(abs(float(answer) - expected) < 1e-9, f"{float(answer):.3f} no es la accuracy en prueba del 1-NN "
            "con StandardScaler.")
+
+
+def _augmentation_signature(model: Any) -> list[tuple[str, dict]]:
+    drop = {"name", "seed", "trainable", "dtype"}
+    return [(type(layer).__name__, {k: v for k, v in layer.get_config().items() if k not in drop})
+            for layer in getattr(model, "layers", [])]
+
+
+@exercise("04.1", "el aumento moderado, capa a capa",
+          "Cuatro capas, en este orden: RandomFlip(\"horizontal\"), RandomRotation(0.05), "
+          "RandomTranslation(0.1, 0.1) y RandomZoom(0.15), todas con fill_mode=\"nearest\" salvo el espejo.")
+def _moderate_augmentation(augmenter: Any) -> None:
+    from .pipelines import make_augmentation
+
+    expected = _augmentation_signature(make_augmentation(rotation=0.05, shift=0.1, zoom=0.15, shear=0.0))
+    got = _augmentation_signature(augmenter)
+    expect(bool(got), "moderate_augmenter debe ser un keras.Sequential con las capas de aumento.")
+    kinds = [k for k, _ in got]
+    expect(kinds == [k for k, _ in expected],
+           f"Las capas son {', '.join(kinds)}; se esperaban {', '.join(k for k, _ in expected)}.")
+    for (kind, cfg), (_, want) in zip(got, expected, strict=True):
+        wrong = sorted(k for k in want if cfg.get(k) != want[k])
+        expect(not wrong, f"{kind}: revisa {', '.join(wrong)} (tienes {', '.join(f'{k}={cfg.get(k)!r}' for k in wrong)}).")
+
+
+@exercise("04.2", "parámetros de la densa tras GlobalAveragePooling",
+          "GlobalAveragePooling2D deja un valor por canal (128); cada una de las 256 neuronas tiene "
+          "un peso por entrada y un sesgo.")
+def _gap_dense_params(answer: int) -> None:
+    expect(answer == 128 * 256 + 256, f"{answer:,} no es el número de parámetros de Dense(256) sobre 128 valores.")
+
+
+@exercise("06.1", "el preprocesamiento de cada modelo base",
+          "Relee la sección 1: EfficientNet reescala por dentro, MobileNetV2 quiere [-1, 1] y "
+          "ResNet50 usa el modo 'caffe' (BGR menos la media).")
+def _backbone_preprocessing(answer: dict) -> None:
+    from .pipelines import BACKBONE_PREPROCESSING
+
+    expect(isinstance(answer, dict), "preprocessing_for debe ser un diccionario {modelo base: modo}.")
+    for name, mode in BACKBONE_PREPROCESSING.items():
+        expect(name in answer, f"Falta el modelo base {name!r}.")
+        expect(answer[name] == mode, f"{name}: {answer[name]!r} no es su preprocesamiento.")
+
+
+@exercise("06.2", "el rango de MobileNetV2",
+          "Aplica keras.applications.mobilenet_v2.preprocess_input a np.array([0., 255.]) y mira el resultado.")
+def _mobilenet_range(answer: Any) -> None:
+    from keras.applications.mobilenet_v2 import preprocess_input
+
+    low, high = (float(v) for v in preprocess_input(np.array([0.0, 255.0], dtype="float32")))
+    expect(len(tuple(answer)) == 2, "Escribe el rango como una tupla (mínimo, máximo).")
+    expect(np.allclose(tuple(answer), (low, high)),
+           f"{tuple(answer)} no es lo que preprocess_input hace con los píxeles 0 y 255.")
+
+
+@exercise("07.2", "la foto peor clasificada, explicada con Grad-CAM",
+          "scores = model.predict(test.dataset, verbose=0)[:, 0]; el error de cada foto es "
+          "abs(test.labels - scores); np.argmax da la peor. Después, grad_cam(get_images(test, [i])[0]).")
+def _worst_photo_grad_cam(index: Any, heatmap: Any, *, model: Any, split: Any, conv_layer: Any) -> None:
+    from .visualization import grad_cam
+
+    scores = model.predict(split.dataset, verbose=0)[:, 0]
+    errors = np.abs(split.labels - scores)
+    expect(isinstance(index, (int, np.integer)), f"worst_index debe ser un entero (es {type(index).__name__}).")
+    expect(np.isclose(errors[index], errors.max(), atol=1e-6),
+           f"La foto {index} tiene un error de {errors[index]:.3f}; la peor llega a {errors.max():.3f}.")
+    image = next(x for i, (x, _) in enumerate(split.dataset.unbatch().as_numpy_iterator()) if i == index)
+    expected, _ = grad_cam(model, image, conv_layer=conv_layer)
+    heatmap = np.asarray(heatmap)
+    expect(heatmap.shape == expected.shape,
+           f"El mapa debe tener la forma de los mapas de '{conv_layer.name}', {expected.shape}; tiene {heatmap.shape}.")
+    expect(np.allclose(heatmap, expected, atol=1e-4), "El mapa no es el Grad-CAM de esa foto: ¿usaste su índice?")
+
+
+@exercise("07.1", "pesos de un filtro",
+          "Un filtro de 3×3 mira todos los canales de su entrada: 3 · 3 · canales de entrada (sin el sesgo).")
+def _filter_weights(answer: int, *, layer: Any) -> None:
+    expected = int(np.prod(layer.kernel.shape[:3]))
+    expect(answer == expected, f"{answer:,} no es el número de pesos (sin sesgo) de un filtro de '{layer.name}'.")

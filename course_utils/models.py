@@ -78,6 +78,26 @@ def build_cnn_improved(input_shape: tuple[int, int, int] = (96, 96, 3), dropout:
     return keras.Model(inputs, outputs, name="cnn_mejorada")
 
 
+def with_photo_preprocessing(model: Any, name: str | None = None) -> Any:
+    """``model`` (pixels in [0, 1] at a fixed size) wrapped to take raw photos of any size.
+
+    The wrapper resizes with antialiasing (as the course loader does) and rescales to
+    [0, 1] inside the model, so ``keras.utils.load_img`` with default arguments,
+    ``image_dataset_from_directory`` and the course loader give the same predictions.
+    At the training size the resizing is a no-op.  The wrapped model shares ``model``'s weights.
+    """
+    import keras
+    from keras import layers
+
+    height, width = (int(d) for d in model.input_shape[1:3])
+    return keras.Sequential([
+        keras.Input(shape=(None, None, 3), name="foto"),
+        layers.Resizing(height, width, antialias=True, name="redimensionar"),
+        layers.Rescaling(1 / 255, name="reescalar"),
+        model,
+    ], name=name or f"{model.name}_fotos")
+
+
 def _layer(model: Any, layer: Any) -> Any:
     if isinstance(layer, int):
         return model.layers[layer]

@@ -171,20 +171,44 @@ def plot_activation_grids(activations: Sequence[np.ndarray], names: Sequence[str
     return dead
 
 
+def pre_activation(layer: Any, inputs: Any) -> Any:
+    """What a ``Conv2D`` or ``Dense`` ``layer`` computes from ``inputs`` before its activation."""
+    from keras import layers, ops
+
+    if isinstance(layer, layers.Conv2D):
+        out = ops.conv(inputs, layer.kernel, strides=layer.strides, padding=layer.padding,
+                       data_format=layer.data_format, dilation_rate=layer.dilation_rate)
+    elif isinstance(layer, layers.Dense):
+        out = ops.matmul(inputs, layer.kernel)
+    else:
+        raise ValueError(f"La capa {layer.name!r} ({type(layer).__name__}) no es Conv2D ni Dense.")
+    return out + layer.bias if layer.use_bias else out
+
+
 def filter_pattern(model: Any, layer: Any, filter_index: int, *, img_size: int = 128, steps: int = 40,
                    learning_rate: float = 10.0, seed: int = 0) -> np.ndarray:
-    """The input that maximises one filter's mean activation, by gradient ascent (``uint8``).
+    """The input that maximises one filter's mean response, by gradient ascent (``uint8``).
 
     Starts from grey noise and climbs the gradient of the filter's mean
-    activation (excluding borders) with respect to the input image.
+    response (excluding borders) with respect to the input image.  For a
+    ``Conv2D`` layer the response is taken **before** its activation: a ReLU
+    output that is zero everywhere on the grey start has a zero gradient, and
+    the image would never leave the starting noise (with the same seed, every
+    such filter then shows the same picture).
     A model with a fixed input size (e.g. the lesson's 150 px CNN) is fed
     images of that size, whatever ``img_size`` says.
     """
     import tensorflow as tf
+    from keras import layers
 
-    from .models import sub_model
+    from .models import _layer, sub_model
 
-    extractor = sub_model(model, layer, name="filtro")
+    layer = _layer(model, layer)
+    linear = isinstance(layer, layers.Conv2D)
+    if linear:
+        extractor = _input_model(model, layer)
+    else:
+        extractor = sub_model(model, layer, name="filtro")
     fixed = tuple(model.input_shape[1:3])
     height, width = (img_size, img_size) if None in fixed else fixed
     rng = np.random.default_rng(seed)
@@ -192,6 +216,7 @@ def filter_pattern(model: Any, layer: Any, filter_index: int, *, img_size: int =
     for _ in range(steps):
         with tf.GradientTape() as tape:
             act = extractor(img, training=False)
+            act = pre_activation(layer, act) if linear else act
             loss = tf.reduce_mean(act[:, 2:-2, 2:-2, filter_index]) if act.shape[1] > 4 else \
                 tf.reduce_mean(act[..., filter_index])
         grads = tape.gradient(loss, img)
@@ -203,6 +228,20 @@ def filter_pattern(model: Any, layer: Any, filter_index: int, *, img_size: int =
     x = img.numpy()[0]
     x = (x - x.mean()) / (x.std() + 1e-5) * 0.15 + 0.5
     return (np.clip(x, 0, 1) * 255).astype(np.uint8)
+
+
+def _input_model(model: Any, layer: Any) -> Any:
+    """A model (or identity) from ``model``'s input to what ``layer`` receives (its input tensor)."""
+    import keras
+
+    from .models import sub_model
+
+    index = next(i for i, lyr in enumerate(model.layers) if lyr is layer)
+    if isinstance(model, keras.Sequential):
+        if index == 0:
+            return lambda x, training=False: x
+        return sub_model(model, model.layers[index - 1], name="entrada_capa")
+    return keras.Model(model.inputs, layer.input, name="entrada_capa")
 
 
 def last_spatial_layer(model: Any) -> Any:
@@ -231,8 +270,11 @@ def last_spatial_layer(model: Any) -> Any:
 def grad_cam(model: Any, image: np.ndarray, conv_layer: Any = None) -> tuple[np.ndarray, float]:
     """Grad-CAM heatmap in [0, 1] (conv-layer resolution) and the model's score for one image.
 
-    For a sigmoid output the class is "dog" (score) when the score > 0.5 and
-    "cat" otherwise; the heatmap explains the predicted class.
+    The gradient is that of the class **logit** (the last ``Dense`` layer before its
+    sigmoid or softmax), not of the probability: a confident sigmoid saturates
+    (``p = 1.0`` in float32), its gradient is zero and the map would be empty.
+    For a sigmoid output the class is "dog" (logit) when the score > 0.5 and
+    "cat" (minus the logit) otherwise; the heatmap explains the predicted class.
     """
     import tensorflow as tf
 
@@ -241,12 +283,18 @@ def grad_cam(model: Any, image: np.ndarray, conv_layer: Any = None) -> tuple[np.
     layer = conv_layer if conv_layer is not None else last_spatial_layer(model)
     if isinstance(layer, str):
         layer = model.get_layer(layer)
-    grad_model = sub_model(model, [layer, model.layers[-1]], name="gradcam")
+    last = model.layers[-1]
+    grad_model = sub_model(model, [layer, model.layers[-2]], name="gradcam")
     x = tf.convert_to_tensor(np.asarray(image, dtype="float32")[None])
     with tf.GradientTape() as tape:
-        conv_out, pred = grad_model(x, training=False)
-        score = pred[:, 0] if pred.shape[-1] == 1 else tf.reduce_max(pred, axis=-1)
-        target = score if float(score[0]) > 0.5 or pred.shape[-1] > 1 else 1.0 - score
+        conv_out, features = grad_model(x, training=False)
+        logits = pre_activation(last, features)
+        if logits.shape[-1] == 1:
+            score = tf.sigmoid(logits[:, 0])
+            target = logits[:, 0] if float(score[0]) > 0.5 else -logits[:, 0]
+        else:
+            score = tf.reduce_max(tf.nn.softmax(logits), axis=-1)
+            target = tf.reduce_max(logits, axis=-1)
     grads = tape.gradient(target, conv_out)
     weights = tf.reduce_mean(grads, axis=(0, 1, 2))
     cam = tf.nn.relu(tf.reduce_sum(conv_out[0] * weights, axis=-1)).numpy()

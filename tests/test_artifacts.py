@@ -278,3 +278,12 @@ def test_remove_partial_files_keeps_those_of_live_processes(tmp_path):
         p.write_bytes(b"x")
     assert artifacts.remove_partial_files(tmp_path) == [dead.name]
     assert mine.exists() and not dead.exists()
+
+
+def test_recorded_reads_shipped_results_and_none_when_missing():
+    from course_utils import artifacts
+
+    assert artifacts.recorded("no_existe_este_resultado") is None
+    ablation = artifacts.recorded("ablation_04_cpu")
+    assert ablation is not None and ablation["command"] and ablation["steps"]
+    assert {"step", "test_accuracy"} <= set(ablation["steps"][0])

@@ -11,7 +11,7 @@ from course_utils.config import PROJECT_ROOT
 from course_utils.params import NOTEBOOKS
 
 #: Notebooks whose exercises are still to be written (issue 9b); strict: remove a name when they exist.
-PENDING = {"04_aumento_datos", "06_modelos_preentrenados", "07_mapas_caracteristicas"}
+PENDING: set[str] = set()
 
 
 def test_blank_solutions_blocks_and_lines():
@@ -134,3 +134,55 @@ def test_checks_of_05_accept_the_solution_and_reject_mistakes():
     assert not _ran("05.1", X[::-1], y, expected=(X, y)) and not _ran("05.1", X, 1 - y, expected=(X, y))
     data = (X, y, X[:4], y[:4])
     assert _ran("05.2", 1.0, data=data) and not _ran("05.2", 0.5, data=data)
+
+
+def test_checks_of_04_accept_the_solution_and_reject_mistakes():
+    import keras
+    from keras import layers
+
+    def stack(rotation=0.05, zoom=0.15, flip=True):
+        steps = [layers.RandomFlip("horizontal")] if flip else []
+        return keras.Sequential(steps + [layers.RandomRotation(rotation, fill_mode="nearest"),
+                                         layers.RandomTranslation(0.1, 0.1, fill_mode="nearest"),
+                                         layers.RandomZoom(zoom, fill_mode="nearest")])
+    assert _ran("04.1", stack())
+    assert not _ran("04.1", stack(rotation=40 / 360))
+    assert not _ran("04.1", stack(flip=False))
+    assert not _ran("04.1", "aumento")
+    assert _ran("04.2", 128 * 256 + 256)
+    assert not _ran("04.2", 128 * 256)
+
+
+def test_checks_of_06_accept_the_solution_and_reject_mistakes():
+    right = {"efficientnetb0": "efficientnet", "mobilenetv2": "mobilenet_v2", "resnet50": "resnet"}
+    assert _ran("06.1", right)
+    assert not _ran("06.1", dict(right, resnet50="efficientnet"))
+    assert not _ran("06.1", {"efficientnetb0": ..., "mobilenetv2": ..., "resnet50": ...})
+    assert _ran("06.2", (-1.0, 1.0))
+    assert not _ran("06.2", (0.0, 1.0))
+
+
+def test_checks_of_07_accept_the_solution_and_reject_mistakes(tiny_cnn_factory):
+    import numpy as np
+    import tensorflow as tf
+
+    from course_utils import visualization
+    from course_utils.pipelines import SplitData
+
+    model = tiny_cnn_factory(img_size=16)
+    rng = np.random.default_rng(0)
+    x = rng.random((6, 16, 16, 3)).astype("float32")
+    labels = np.array([0, 1, 0, 1, 0, 1])
+    split = SplitData(tf.data.Dataset.from_tensor_slices((x, labels.astype("float32"))).batch(4),
+                      [f"{i}.jpg" for i in range(6)], labels, ["cats", "dogs"], False)
+    scores = model.predict(x, verbose=0)[:, 0]
+    worst = int(np.argmax(np.abs(labels - scores)))
+    layer = model.get_layer("c2")
+    heatmap, _ = visualization.grad_cam(model, x[worst], conv_layer=layer)
+    assert _ran("07.2", worst, heatmap, model=model, split=split, conv_layer=layer)
+    other = (worst + 1) % 6
+    assert not _ran("07.2", other, visualization.grad_cam(model, x[other], conv_layer=layer)[0],
+                    model=model, split=split, conv_layer=layer)
+    assert not _ran("07.2", worst, np.zeros((3, 3)), model=model, split=split, conv_layer=layer)
+    assert _ran("07.1", 3 * 3 * 4, layer=layer)
+    assert not _ran("07.1", 3 * 3 * 4 + 1, layer=layer)

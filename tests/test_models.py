@@ -216,6 +216,59 @@ def test_network_error_is_found_through_the_exception_chain():
     assert models._network_error(ValueError("URL in the message but no network error")) is None
 
 
+def _photos(folder, n=6):
+    """Photos of different sizes with fine detail (stripes and rings): resizing without antialiasing would alias."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for cls in ("cats", "dogs"):
+        (folder / cls).mkdir(parents=True)
+        for i in range(n):
+            h, w = int(rng.integers(150, 400)), int(rng.integers(150, 400))
+            yy, xx = np.mgrid[0:h, 0:w]
+            period = 6 + (i % 3) + 2 * (cls == "dogs")
+            stripes = ((xx + yy) // period % 2) * 255
+            rings = (np.hypot(yy - h / 2, xx - w / 2) // (period + 1) % 2) * 255
+            img = np.stack([stripes, rings, 255 * xx / w], -1)
+            Image.fromarray(img.astype("uint8")).save(folder / cls / f"{cls}.{i}.jpg", quality=95)
+
+
+def test_with_photo_preprocessing_same_predictions_through_three_loaders(tmp_path):
+    """load_img (defaults, any size), image_dataset_from_directory (defaults) and the course loader agree."""
+    import keras
+
+    from course_utils import pipelines
+
+    _photos(tmp_path / "test")
+    keras.utils.set_random_seed(0)
+    # A linear model on the pixels: its output follows every pixel, so any difference in resizing shows.
+    bare = keras.Sequential([keras.Input((48, 48, 3)), keras.layers.Flatten(),
+                             keras.layers.Dense(1, activation="sigmoid")])
+    photo = models.with_photo_preprocessing(bare)
+    assert photo.input_shape == (None, None, None, 3)
+
+    split = pipelines.load_split(tmp_path / "test", 48, batch_size=4, preprocessing="none")
+    by_course = photo.predict(split.dataset, verbose=0)[:, 0]
+    by_load_img = np.array([float(photo(keras.utils.img_to_array(keras.utils.load_img(p))[None], training=False)[0, 0])
+                            for p in split.paths])
+    ds = keras.utils.image_dataset_from_directory(tmp_path / "test", label_mode="binary", shuffle=False)
+    assert [str(p) for p in ds.file_paths] == split.paths
+    by_directory = photo.predict(ds, verbose=0)[:, 0]
+
+    spread = by_course.std()
+    assert spread > 0
+    # Small differences remain (PIL decodes the full JPEG; the course loader decodes at 1/2-1/8 scale
+    # with libjpeg and rounds to whole pixel values): below the spread between photos.
+    assert np.abs(by_load_img - by_course).max() < 1.0 * spread
+    assert np.abs(by_directory - by_course).max() < 1.0 * spread
+    # The same photos resized without antialiasing (image_dataset_from_directory at the model's size):
+    # the wrapper is what makes the paths agree.
+    small = keras.utils.image_dataset_from_directory(tmp_path / "test", label_mode="binary", shuffle=False,
+                                                     image_size=(48, 48))
+    by_small = bare.predict(small.map(lambda x, y: (x / 255.0, y)), verbose=0)[:, 0]
+    assert np.abs(by_small - by_course).max() > 1.5 * spread
+
+
 @pytest.mark.parametrize("builder, shape", [("build_mlp", (16, 16, 3)), ("build_cnn", (48, 48, 3)),
                                             ("build_cnn_improved", (48, 48, 3))])
 def test_builders_keep_a_float32_output_under_mixed_precision(builder, shape):

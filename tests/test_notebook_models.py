@@ -58,6 +58,57 @@ def test_legacy_generator_has_a_length_so_fit_needs_no_steps_per_epoch(tiny_data
     assert len(train) == math.ceil(train.n / 3)
 
 
+def _notebook_cell(name: str, start: str) -> str:
+    cells = json.loads((PROJECT_ROOT / "source" / f"{name}.ipynb").read_text())["cells"]
+    (source,) = ["".join(c["source"]) for c in cells
+                 if c["cell_type"] == "code" and start in "".join(c["source"])]
+    return source
+
+
+def _augmentation_signature(model):
+    drop = {"name", "seed", "trainable", "dtype"}
+    return [(type(layer).__name__, {k: v for k, v in layer.get_config().items() if k not in drop})
+            for layer in model.layers]
+
+
+def test_augmentation_written_in_04_equals_make_augmentation():
+    """04 writes the lesson's augmentation layer by layer; pipelines.make_augmentation builds the same stack."""
+    import keras
+    from keras import layers
+
+    from course_utils import pipelines
+
+    source = _notebook_cell("04_aumento_datos", "plot_augmentations(example, augmenter")
+    source = source[source.index("augmenter = keras.Sequential("):source.index("visualization.plot_augmentations")]
+    namespace = {"keras": keras, "layers": layers, "P": SimpleNamespace(seed=7)}
+    exec(source, namespace)
+    notebook = _augmentation_signature(namespace["augmenter"])
+    assert notebook == _augmentation_signature(pipelines.make_augmentation(seed=7))
+    assert notebook != _augmentation_signature(pipelines.make_augmentation(seed=7, zoom=0.1))
+
+
+def test_grad_cam_written_in_07_equals_visualization_grad_cam(tiny_cnn_factory):
+    """07 writes the Grad-CAM GradientTape (on the logit); visualization.grad_cam computes the same map."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from course_utils import visualization
+
+    source = _notebook_cell("07_mapas_caracteristicas", "def grad_cam(x):")
+    source = source[source.index("import tensorflow as tf"):source.index("per_class = ")]
+    model = tiny_cnn_factory(img_size=16)
+    namespace = {"keras": keras, "np": np, "tf": tf, "models": models, "model": model,
+                 "gradcam_layer": model.get_layer("c2")}
+    exec(source, namespace)
+    for seed in (0, 1):
+        x = np.random.default_rng(seed).random((16, 16, 3)).astype("float32")
+        cam, p = namespace["grad_cam"](x)
+        expected, p_expected = visualization.grad_cam(model, x, conv_layer="c2")
+        np.testing.assert_allclose(cam, expected, atol=1e-5)
+        assert p == pytest.approx(p_expected, abs=1e-6)
+
+
 def test_loader_speed_in_01_is_the_recorded_measurement():
     """01 quotes results/loader_speed.json (made by scripts/loader_speed.py): the text follows the data."""
     recorded = json.loads((PROJECT_ROOT / "results" / "loader_speed.json").read_text())

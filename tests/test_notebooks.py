@@ -109,10 +109,13 @@ def test_saved_models_load(series):
     from course_utils.artifacts import load_model
     from course_utils.course_model import SAVED_MODELS
 
-    for name, rel in zip(("03_cnn", "04_aumento_datos"), SAVED_MODELS.values(), strict=True):
-        model = load_model(OUT / "artifacts" / name / rel)
+    for name, key in (("03_cnn", "cnn"), ("04_aumento_datos", "cnn_aumento")):
+        model = load_model(OUT / "artifacts" / name / SAVED_MODELS[key])
         assert model.input_shape[1:] == (64, 64, 3)
         assert model.output_shape[-1] == 1
+    # 04's model for photos takes raw pixels of any size.
+    photo = load_model(OUT / "artifacts" / "04_aumento_datos" / SAVED_MODELS["cnn_aumento_fotos"])
+    assert photo.input_shape[1:] == (None, None, 3) and photo.output_shape[-1] == 1
 
 
 def test_embeddings_metrics(series):

@@ -196,3 +196,67 @@ def test_scatter_by_class_one_cloud_per_class_with_counts():
     assert legend == ["cats (2)", "dogs (2)"] and ax.get_title() == "t" and ax.get_xlabel() == "x"
     assert [len(c.get_offsets()) for c in ax.collections] == [2, 2]
     assert np.allclose(ax.collections[1].get_offsets(), [[2, 2], [5, 5]])
+
+
+def _confident(model, img):
+    """``model`` with its output Dense scaled up so that the sigmoid saturates to exactly 1.0 or 0.0 on ``img``."""
+    from course_utils.models import sub_model
+
+    last = model.layers[-1]
+    kernel, bias = last.get_weights()
+    features = sub_model(model, model.layers[-2])(img[None])
+    logit = float(visualization.pre_activation(last, features).numpy()[0, 0])
+    scale = 200.0 / max(abs(logit), 1e-3)
+    last.set_weights([kernel * scale, bias * scale])
+    return model
+
+
+def test_grad_cam_uses_the_logit_not_the_saturated_probability(small_cnn):
+    """A confident prediction (p == 1.0 in float32) still gets a map; the sigmoid's gradient there is zero."""
+    import tensorflow as tf
+
+    from course_utils.models import sub_model
+
+    img = np.random.default_rng(3).random((48, 48, 3)).astype("float32")
+    model = _confident(small_cnn, img)
+    p = float(model.predict(img[None], verbose=0)[0, 0])
+    assert p in (0.0, 1.0), "the test needs a saturated sigmoid"
+    # The probability's gradient, as Grad-CAM on the sigmoid would take it: zero everywhere.
+    grad_model = sub_model(model, ["conv4", model.layers[-1]])
+    with tf.GradientTape() as tape:
+        conv_out, pred = grad_model(tf.constant(img[None]))
+        target = pred[:, 0] if p > 0.5 else 1.0 - pred[:, 0]
+    assert float(tf.reduce_max(tf.abs(tape.gradient(target, conv_out)))) == 0.0
+    cam, score = visualization.grad_cam(model, img)
+    assert score == p
+    assert cam.max() == pytest.approx(1.0), "the logit's map is not empty"
+
+
+def test_filter_pattern_leaves_the_start_for_filters_silent_on_grey(small_cnn):
+    """Filters whose ReLU output is zero on the grey start still get their own pattern (not the start noise)."""
+    import tensorflow as tf
+
+    from course_utils.models import sub_model
+
+    layer = small_cnn.get_layer("conv4")
+    start = np.random.default_rng(0).uniform(0.4, 0.6, (1, 48, 48, 3)).astype("float32")
+    act = sub_model(small_cnn, layer)(tf.constant(start)).numpy()[0]
+    silent = [f for f in range(act.shape[-1]) if act[..., f].max() == 0]
+    active = [f for f in range(act.shape[-1]) if act[..., f].max() > 0]
+    assert len(silent) >= 2 and active, "the test needs filters that are zero on the grey start"
+    patterns = [visualization.filter_pattern(small_cnn, layer, f, img_size=48, steps=5) for f in silent[:2]]
+    assert not np.array_equal(patterns[0], patterns[1])
+
+
+def test_pre_activation_is_the_layer_output_before_its_relu(small_cnn):
+    import tensorflow as tf
+
+    from course_utils.models import sub_model
+
+    x = tf.constant(np.random.default_rng(4).random((1, 48, 48, 3)).astype("float32"))
+    inputs_conv2 = sub_model(small_cnn, "pool1")(x)
+    pre = visualization.pre_activation(small_cnn.get_layer("conv2"), inputs_conv2).numpy()
+    assert (pre < 0).any()
+    np.testing.assert_allclose(np.maximum(pre, 0), sub_model(small_cnn, "conv2")(x).numpy(), atol=1e-5)
+    with pytest.raises(ValueError, match="no es Conv2D ni Dense"):
+        visualization.pre_activation(small_cnn.get_layer("pool1"), inputs_conv2)
