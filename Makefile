@@ -72,6 +72,7 @@ nbval: venv
 
 lint: venv
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m course_utils.readme --check
 
 readme: venv

@@ -38,9 +38,13 @@ MODERATE = dict(rotation=0.05, shift=0.1, zoom=0.15, shear=0.0)
 def config_for(step: str) -> dict:
     """The cumulative settings of ``step``."""
     order = STEPS.index(step)
-    return dict(batchnorm=order >= 1, gap=order >= 2, dense_units=256 if order >= 3 else 512,
-                optimizer="adam_cosine" if order >= 4 else "rmsprop",
-                augmentation="moderate" if order >= 5 else "strong")
+    return dict(
+        batchnorm=order >= 1,
+        gap=order >= 2,
+        dense_units=256 if order >= 3 else 512,
+        optimizer="adam_cosine" if order >= 4 else "rmsprop",
+        augmentation="moderate" if order >= 5 else "strong",
+    )
 
 
 def build(cfg: dict, img_size: int):
@@ -72,10 +76,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-per-class", type=int, default=None)
     parser.add_argument("--steps", default=",".join(STEPS))
     parser.add_argument("--data", default="course", help="course, synthetic or a folder")
-    parser.add_argument("--out", default=str(Path(__file__).parents[1] / "course_utils" / "recorded" / "ablation_04_cpu.json"))
+    parser.add_argument(
+        "--out", default=str(Path(__file__).parents[1] / "course_utils" / "recorded" / "ablation_04_cpu.json")
+    )
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--save-model", default=None,
-                        help="save the model of the last step (the improved recipe) to this .keras file")
+    parser.add_argument(
+        "--save-model", default=None, help="save the model of the last step (the improved recipe) to this .keras file"
+    )
     args = parser.parse_args(argv)
 
     import keras
@@ -87,25 +94,44 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     record = {
-        "command": "python " + " ".join([os.path.relpath(__file__, Path.cwd())] + (argv if argv is not None else sys.argv[1:])),
-        "settings": dict(epochs=args.epochs, img_size=args.img_size, batch_size=args.batch_size,
-                         max_per_class=args.max_per_class, seed=args.seed, data=course.kind),
+        "command": "python "
+        + " ".join([os.path.relpath(__file__, Path.cwd())] + (argv if argv is not None else sys.argv[1:])),
+        "settings": dict(
+            epochs=args.epochs,
+            img_size=args.img_size,
+            batch_size=args.batch_size,
+            max_per_class=args.max_per_class,
+            seed=args.seed,
+            data=course.kind,
+        ),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU, shared with other jobs",
         "keras": keras.__version__,
         "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
         "steps": [],
     }
-    splits = pipelines.load_datasets(course.root, args.img_size, args.batch_size,
-                                     max_per_class=args.max_per_class, seed=args.seed,
-                                     splits=("validation", "test"))
+    splits = pipelines.load_datasets(
+        course.root,
+        args.img_size,
+        args.batch_size,
+        max_per_class=args.max_per_class,
+        seed=args.seed,
+        splits=("validation", "test"),
+    )
     for step in args.steps.split(","):
         cfg = config_for(step)
         set_seed(args.seed)
-        augment = pipelines.make_augmentation(seed=args.seed, **(STRONG if cfg["augmentation"] == "strong"
-                                                                  else MODERATE))
-        train = pipelines.load_split(course.root / "train", args.img_size, args.batch_size,
-                                     max_per_class=args.max_per_class, shuffle=True, seed=args.seed,
-                                     augment=augment)
+        augment = pipelines.make_augmentation(
+            seed=args.seed, **(STRONG if cfg["augmentation"] == "strong" else MODERATE)
+        )
+        train = pipelines.load_split(
+            course.root / "train",
+            args.img_size,
+            args.batch_size,
+            max_per_class=args.max_per_class,
+            shuffle=True,
+            seed=args.seed,
+            augment=augment,
+        )
         model = build(cfg, args.img_size)
         if cfg["optimizer"] == "rmsprop":
             optimizer = keras.optimizers.RMSprop(learning_rate=1e-4)
@@ -114,26 +140,49 @@ def main(argv: list[str] | None = None) -> int:
             optimizer = keras.optimizers.Adam(learning_rate=schedule)
         model.compile(optimizer=optimizer, loss="binary_crossentropy", metrics=["accuracy"])
         best = {"val": -1.0, "weights": None, "epoch": 0}
-        keep_best = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs, best=best, model=model: (
-            best.update(val=float(logs["val_accuracy"]), weights=model.get_weights(), epoch=epoch + 1)
-            if logs["val_accuracy"] > best["val"] else None))
+        keep_best = keras.callbacks.LambdaCallback(
+            on_epoch_end=lambda epoch, logs, best=best, model=model: (
+                best.update(val=float(logs["val_accuracy"]), weights=model.get_weights(), epoch=epoch + 1)
+                if logs["val_accuracy"] > best["val"]
+                else None
+            )
+        )
         t0 = time.perf_counter()
-        history = model.fit(train.dataset, validation_data=splits["validation"].dataset,
-                            epochs=args.epochs, callbacks=[keep_best], verbose=2)
+        history = model.fit(
+            train.dataset,
+            validation_data=splits["validation"].dataset,
+            epochs=args.epochs,
+            callbacks=[keep_best],
+            verbose=2,
+        )
         seconds = time.perf_counter() - t0
         _, test_acc = model.evaluate(splits["test"].dataset, verbose=0)
         h = {k: [float(v) for v in vals] for k, vals in history.history.items()}
-        record["steps"].append(dict(step=step, config=cfg, params=int(model.count_params()),
-                                    test_accuracy=float(test_acc), train_seconds=round(seconds, 1),
-                                    history=h))
+        record["steps"].append(
+            dict(
+                step=step,
+                config=cfg,
+                params=int(model.count_params()),
+                test_accuracy=float(test_acc),
+                train_seconds=round(seconds, 1),
+                history=h,
+            )
+        )
         if step == STEPS[-1] and args.save_model:
             model.save(args.save_model)
         if step == STEPS[-1]:
             model.set_weights(best["weights"])
             _, best_acc = model.evaluate(splits["test"].dataset, verbose=0)
-            record["steps"].append(dict(step="+early_stopping", config=dict(cfg, best_epoch=best["epoch"]),
-                                        params=int(model.count_params()), test_accuracy=float(best_acc),
-                                        train_seconds=0.0, history=h))
+            record["steps"].append(
+                dict(
+                    step="+early_stopping",
+                    config=dict(cfg, best_epoch=best["epoch"]),
+                    params=int(model.count_params()),
+                    test_accuracy=float(best_acc),
+                    train_seconds=0.0,
+                    history=h,
+                )
+            )
         record["steps"].sort(key=lambda r: (STEPS + ("+early_stopping",)).index(r["step"]))
         record["finished"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
         out.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")

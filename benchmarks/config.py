@@ -13,8 +13,7 @@ class BenchConfig:
     """What to measure and on how much data."""
 
     #: Images per class kept in each split (``None``: all of them).
-    per_class: dict[str, int | None] = field(
-        default_factory=lambda: {"train": None, "validation": None, "test": None})
+    per_class: dict[str, int | None] = field(default_factory=lambda: {"train": None, "validation": None, "test": None})
     epochs: int = 5
     #: Epochs of the MLP recipe (cheap to train; ``None``: ``epochs``).
     mlp_epochs: int | None = None
@@ -44,16 +43,20 @@ class BenchConfig:
     mode: str = "full"
 
     @classmethod
-    def quick(cls, epochs: int | None = None, mlp_epochs: int | None = None,
-              repeats: int | None = None) -> BenchConfig:
+    def quick(cls, epochs: int | None = None, mlp_epochs: int | None = None, repeats: int | None = None) -> BenchConfig:
         """Subset of 200/50/100 images per class (train/validation/test), 2 epochs, 2 repeats."""
-        return cls(per_class={"train": 200, "validation": 50, "test": 100}, epochs=epochs or 2,
-                   mlp_epochs=mlp_epochs, min_later_seconds=1.0, repeats=repeats or 2,
-                   precision_steps=5, mode="quick")
+        return cls(
+            per_class={"train": 200, "validation": 50, "test": 100},
+            epochs=epochs or 2,
+            mlp_epochs=mlp_epochs,
+            min_later_seconds=1.0,
+            repeats=repeats or 2,
+            precision_steps=5,
+            mode="quick",
+        )
 
     @classmethod
-    def full(cls, epochs: int | None = None, mlp_epochs: int | None = None,
-             repeats: int | None = None) -> BenchConfig:
+    def full(cls, epochs: int | None = None, mlp_epochs: int | None = None, repeats: int | None = None) -> BenchConfig:
         """The whole dataset, 5 epochs and 3 repeats by default."""
         return cls(epochs=epochs or 5, mlp_epochs=mlp_epochs, repeats=repeats or 3, mode="full")
 

@@ -63,12 +63,16 @@ def main(argv: list[str] | None = None) -> int:
     old = [np.round(old_pattern(f), 4) for f in range(n)]
     new = [visualization.filter_pattern(model, layer, f, img_size=size, steps=args.steps, seed=42) for f in range(n)]
     record = {
-        "command": "python " + " ".join([os.path.relpath(__file__, Path.cwd())] + (argv if argv is not None else sys.argv[1:])),
-        "layer": args.layer, "filters": int(len(peak)),
+        "command": "python "
+        + " ".join([os.path.relpath(__file__, Path.cwd())] + (argv if argv is not None else sys.argv[1:])),
+        "layer": args.layer,
+        "filters": int(len(peak)),
         "zero_on_grey_start": int((on_start == 0).sum()),
         "zero_on_grey_start_first_n": int((on_start[:n] == 0).sum()),
-        "dead_on_test_photos": int((peak == 0).sum()), "test_photos": len(test),
-        "first_n": n, "distinct_patterns_old_objective": distinct(old),
+        "dead_on_test_photos": int((peak == 0).sum()),
+        "test_photos": len(test),
+        "first_n": n,
+        "distinct_patterns_old_objective": distinct(old),
         "distinct_patterns_pre_activation": distinct(new),
         "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
     }

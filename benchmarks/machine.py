@@ -35,7 +35,13 @@ def describe() -> dict[str, Any]:
     import keras
     import tensorflow as tf
 
-    return {"cpu_count": os.cpu_count(), "python": platform.python_version(),
-            "tensorflow": tf.__version__, "keras": keras.__version__, "platform": platform.platform(),
-            "date": time.strftime("%Y-%m-%d %H:%M:%S"), "load_average": load_text(),
-            "command": "python " + " ".join(sys.argv)}
+    return {
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "platform": platform.platform(),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "load_average": load_text(),
+        "command": "python " + " ".join(sys.argv),
+    }

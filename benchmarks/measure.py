@@ -29,8 +29,10 @@ from .report import Row
 # Data
 # ---------------------------------------------------------------------------
 
-def make_subset_view(root: str | os.PathLike, dest: str | os.PathLike,
-                     per_class: dict[str, int | None]) -> dict[str, int]:
+
+def make_subset_view(
+    root: str | os.PathLike, dest: str | os.PathLike, per_class: dict[str, int | None]
+) -> dict[str, int]:
     """Mirror ``root`` in ``dest`` with symlinks to the first N valid images per class.
 
     Files are chosen by :func:`course_utils.inspection.list_images` (sorted by
@@ -75,6 +77,7 @@ def quiet() -> Iterator[None]:
 # Throughput
 # ---------------------------------------------------------------------------
 
+
 def touch(x: Any) -> float:
     """Consume a batch the same way for both pipelines: sum all its pixels."""
     return float(np.asarray(x).sum())
@@ -85,9 +88,15 @@ def legacy_train_iterator(root: Path, size: int, augment: bool, cfg: BenchConfig
     from course_utils.pipelines import get_generators
 
     with quiet():
-        train, _, _ = get_generators(root / "train", root / "validation", root / "test", (size, size),
-                                     preprocessing_mode="augmenting" if augment else "rescaling",
-                                     batch_size=cfg.batch_size, seed=cfg.seed)
+        train, _, _ = get_generators(
+            root / "train",
+            root / "validation",
+            root / "test",
+            (size, size),
+            preprocessing_mode="augmenting" if augment else "rescaling",
+            batch_size=cfg.batch_size,
+            seed=cfg.seed,
+        )
     return train
 
 
@@ -96,8 +105,9 @@ def course_train_dataset(root: Path, size: int, augment: bool, cfg: BenchConfig)
     from course_utils.pipelines import load_split
 
     with quiet():
-        return load_split(root / "train", size, cfg.batch_size, shuffle=True, seed=cfg.seed,
-                          augment="lesson" if augment else None).dataset
+        return load_split(
+            root / "train", size, cfg.batch_size, shuffle=True, seed=cfg.seed, augment="lesson" if augment else None
+        ).dataset
 
 
 def legacy_pass(iterator: Any) -> int:
@@ -137,7 +147,9 @@ def _load1() -> float:
     return load[0] if load else float("nan")
 
 
-def first_epochs(root: Path, size: int, augment: bool, cfg: BenchConfig) -> tuple[dict[str, list], dict[str, Any], list[float]]:
+def first_epochs(
+    root: Path, size: int, augment: bool, cfg: BenchConfig
+) -> tuple[dict[str, list], dict[str, Any], list[float]]:
     """``cfg.repeats`` first epochs per side (fresh pipeline each time), interleaved.
 
     Returns ``({side: [(images, seconds, setup_seconds), ...]}, {side: last pipeline}, loads)``.
@@ -205,13 +217,32 @@ def measure_throughput(root: Path, size: int, augment: bool, cfg: BenchConfig) -
     k = min(len(later["original"]), len(later["course"]))
     label = f"Throughput {size}x{size}, {aug_txt}"
     return [
-        Row(f"throughput_{tag}_first", f"{label}, first epoch", "img/s", fo, fc, fc / fo,
-            runs=ratios_first, loads=loads_first,
-            details={"images": n, "img_s": speed,
-                     "setup_s": {s: [round(x, 3) for _, _, x in r] for s, r in first.items()}}),
-        Row(f"throughput_{tag}_later", f"{label}, later epochs (cached)", "img/s", lo, lc, lc / lo,
-            runs=[c / o for o, c in zip(later["original"][:k], later["course"][:k], strict=True)], loads=loads_later,
-            details={"images": n, "img_s": later}),
+        Row(
+            f"throughput_{tag}_first",
+            f"{label}, first epoch",
+            "img/s",
+            fo,
+            fc,
+            fc / fo,
+            runs=ratios_first,
+            loads=loads_first,
+            details={
+                "images": n,
+                "img_s": speed,
+                "setup_s": {s: [round(x, 3) for _, _, x in r] for s, r in first.items()},
+            },
+        ),
+        Row(
+            f"throughput_{tag}_later",
+            f"{label}, later epochs (cached)",
+            "img/s",
+            lo,
+            lc,
+            lc / lo,
+            runs=[c / o for o, c in zip(later["original"][:k], later["course"][:k], strict=True)],
+            loads=loads_later,
+            details={"images": n, "img_s": later},
+        ),
     ]
 
 
@@ -219,31 +250,48 @@ def measure_throughput(root: Path, size: int, augment: bool, cfg: BenchConfig) -
 # Training
 # ---------------------------------------------------------------------------
 
-def fit_original(model: Any, root: Path, size: int, augment: bool, epochs: int,
-                 cfg: BenchConfig) -> dict[str, float]:
+
+def fit_original(model: Any, root: Path, size: int, augment: bool, epochs: int, cfg: BenchConfig) -> dict[str, float]:
     """The lesson's recipe: generators, ``steps_per_epoch = samples // batch``, validation each epoch."""
     from course_utils.pipelines import get_generators
 
     start, cpu = time.perf_counter(), time.process_time()
     with quiet():
-        train, val, test = get_generators(root / "train", root / "validation", root / "test", (size, size),
-                                          preprocessing_mode="augmenting" if augment else "rescaling",
-                                          batch_size=cfg.batch_size, seed=cfg.seed)
+        train, val, test = get_generators(
+            root / "train",
+            root / "validation",
+            root / "test",
+            (size, size),
+            preprocessing_mode="augmenting" if augment else "rescaling",
+            batch_size=cfg.batch_size,
+            seed=cfg.seed,
+        )
     setup = time.perf_counter() - start
     with quiet():
-        model.fit(train, steps_per_epoch=max(1, train.samples // train.batch_size), epochs=epochs,
-                  validation_data=val, validation_steps=max(1, val.samples // val.batch_size), verbose=0)
+        model.fit(
+            train,
+            steps_per_epoch=max(1, train.samples // train.batch_size),
+            epochs=epochs,
+            validation_data=val,
+            validation_steps=max(1, val.samples // val.batch_size),
+            verbose=0,
+        )
     train_time, cpu = time.perf_counter() - start, time.process_time() - cpu
     t0 = time.perf_counter()
     test.reset()
     with quiet():
         acc = model.evaluate(test, verbose=0, return_dict=True)["accuracy"]
-    return {"setup_s": setup, "time_s": train_time, "cpu_s": cpu, "eval_s": time.perf_counter() - t0,
-            "accuracy": float(acc), "test_images": int(test.samples)}
+    return {
+        "setup_s": setup,
+        "time_s": train_time,
+        "cpu_s": cpu,
+        "eval_s": time.perf_counter() - t0,
+        "accuracy": float(acc),
+        "test_images": int(test.samples),
+    }
 
 
-def fit_course(model: Any, root: Path, size: int, augment: bool, epochs: int,
-               cfg: BenchConfig) -> dict[str, float]:
+def fit_course(model: Any, root: Path, size: int, augment: bool, epochs: int, cfg: BenchConfig) -> dict[str, float]:
     """The course's loaders (checked file list, decode once, cache, prefetch), same epochs."""
     from course_utils.pipelines import load_datasets
 
@@ -257,8 +305,14 @@ def fit_course(model: Any, root: Path, size: int, augment: bool, epochs: int,
     t0 = time.perf_counter()
     with quiet():
         acc = model.evaluate(ds["test"].dataset, verbose=0, return_dict=True)["accuracy"]
-    return {"setup_s": setup, "time_s": train_time, "cpu_s": cpu, "eval_s": time.perf_counter() - t0,
-            "accuracy": float(acc), "test_images": len(ds["test"])}
+    return {
+        "setup_s": setup,
+        "time_s": train_time,
+        "cpu_s": cpu,
+        "eval_s": time.perf_counter() - t0,
+        "accuracy": float(acc),
+        "test_images": len(ds["test"]),
+    }
 
 
 def train_and_evaluate(spec: ModelSpec, side: str, root: Path, cfg: BenchConfig) -> dict[str, float]:
@@ -274,8 +328,7 @@ def train_and_evaluate(spec: ModelSpec, side: str, root: Path, cfg: BenchConfig)
     keras.backend.clear_session()
     keras.utils.set_random_seed(cfg.seed)  # same initial weights for both pipelines
     model, optimizer = build_model(spec, size, cfg)
-    model.compile(optimizer=optimizer, loss="binary_crossentropy", metrics=["accuracy"],
-                  run_eagerly=cfg.run_eagerly)
+    model.compile(optimizer=optimizer, loss="binary_crossentropy", metrics=["accuracy"], run_eagerly=cfg.run_eagerly)
     fit = fit_original if side == "original" else fit_course
     out = fit(model, root, size, spec.augment, cfg.epochs_for(spec), cfg)
     del model
@@ -293,21 +346,36 @@ def measure_training(spec: ModelSpec, root: Path, cfg: BenchConfig) -> list[Row]
     label = f"{spec.label} {size}x{size}"
     epochs = cfg.epochs_for(spec)
     return [
-        Row(f"train_{spec.key}_time", f"{label}: training time, {epochs} epoch{'s' * (epochs != 1)}", "s",
-            original["time_s"], course["time_s"], original["time_s"] / course["time_s"], loads=loads,
-            details={"original": original, "course": course}),
-        Row(f"train_{spec.key}_accuracy", f"{label}: test accuracy", "%",
-            100 * original["accuracy"], 100 * course["accuracy"],
-            100 * (course["accuracy"] - original["accuracy"]), "pp",
-            details={"test_images": original["test_images"]}),
+        Row(
+            f"train_{spec.key}_time",
+            f"{label}: training time, {epochs} epoch{'s' * (epochs != 1)}",
+            "s",
+            original["time_s"],
+            course["time_s"],
+            original["time_s"] / course["time_s"],
+            loads=loads,
+            details={"original": original, "course": course},
+        ),
+        Row(
+            f"train_{spec.key}_accuracy",
+            f"{label}: test accuracy",
+            "%",
+            100 * original["accuracy"],
+            100 * course["accuracy"],
+            100 * (course["accuracy"] - original["accuracy"]),
+            "pp",
+            details={"test_images": original["test_images"]},
+        ),
     ]
 
 
 def _mlp_callbacks(patience: int, lr_patience: int) -> list[Any]:
     import keras
 
-    return [keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
-            keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.2, patience=lr_patience, min_lr=1e-5)]
+    return [
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
+        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.2, patience=lr_patience, min_lr=1e-5),
+    ]
 
 
 def measure_mlp_recipe(root: Path, cfg: BenchConfig) -> list[Row]:
@@ -333,39 +401,72 @@ def measure_mlp_recipe(root: Path, cfg: BenchConfig) -> list[Row]:
         start, cpu = time.perf_counter(), time.process_time()
         with quiet():
             if side == "original":
-                model.compile(optimizer=keras.optimizers.Adam(), loss="binary_crossentropy",
-                              metrics=["accuracy"], run_eagerly=cfg.run_eagerly)
-                train, val, test = get_generators(root / "train", root / "validation", root / "test",
-                                                  (size, size), batch_size=20, seed=cfg.seed)
-                hist = model.fit(train, steps_per_epoch=max(1, train.samples // train.batch_size),
-                                 epochs=cfg.mlp_recipe_epochs[0], validation_data=val,
-                                 validation_steps=max(1, val.samples // val.batch_size),
-                                 callbacks=_mlp_callbacks(5, 4), verbose=0)
+                model.compile(
+                    optimizer=keras.optimizers.Adam(),
+                    loss="binary_crossentropy",
+                    metrics=["accuracy"],
+                    run_eagerly=cfg.run_eagerly,
+                )
+                train, val, test = get_generators(
+                    root / "train", root / "validation", root / "test", (size, size), batch_size=20, seed=cfg.seed
+                )
+                hist = model.fit(
+                    train,
+                    steps_per_epoch=max(1, train.samples // train.batch_size),
+                    epochs=cfg.mlp_recipe_epochs[0],
+                    validation_data=val,
+                    validation_steps=max(1, val.samples // val.batch_size),
+                    callbacks=_mlp_callbacks(5, 4),
+                    verbose=0,
+                )
                 elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
                 test.reset()
                 acc = model.evaluate(test, verbose=0, return_dict=True)["accuracy"]
             else:
-                model.compile(optimizer=keras.optimizers.Adam(3e-4), loss="binary_crossentropy",
-                              metrics=["accuracy"], run_eagerly=cfg.run_eagerly)
+                model.compile(
+                    optimizer=keras.optimizers.Adam(3e-4),
+                    loss="binary_crossentropy",
+                    metrics=["accuracy"],
+                    run_eagerly=cfg.run_eagerly,
+                )
                 ds = load_datasets(root, size, 64, seed=cfg.seed)
-                hist = model.fit(ds["train"].dataset, epochs=cfg.mlp_recipe_epochs[1],
-                                 validation_data=ds["validation"].dataset, callbacks=_mlp_callbacks(8, 6),
-                                 verbose=0)
+                hist = model.fit(
+                    ds["train"].dataset,
+                    epochs=cfg.mlp_recipe_epochs[1],
+                    validation_data=ds["validation"].dataset,
+                    callbacks=_mlp_callbacks(8, 6),
+                    verbose=0,
+                )
                 elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
                 acc = model.evaluate(ds["test"].dataset, verbose=0, return_dict=True)["accuracy"]
-        out[side] = {"time_s": elapsed, "cpu_s": cpu, "accuracy": float(acc),
-                     "epochs": len(hist.history["loss"])}
+        out[side] = {"time_s": elapsed, "cpu_s": cpu, "accuracy": float(acc), "epochs": len(hist.history["loss"])}
         loads.append(_load1())
         del model
         gc.collect()
     o, c = out["original"], out["course"]
-    label = (f"MLP {size}x{size} recipe (original: batch 20, Adam 1e-3, patience 5; "
-             "course: batch 64, Adam 3e-4, patience 8)")
+    label = (
+        f"MLP {size}x{size} recipe (original: batch 20, Adam 1e-3, patience 5; course: batch 64, Adam 3e-4, patience 8)"
+    )
     return [
-        Row("recipe_mlp_time", f"{label}: wall time to early stop ({o['epochs']} vs {c['epochs']} epochs)", "s",
-            o["time_s"], c["time_s"], o["time_s"] / c["time_s"], loads=loads, details=out),
-        Row("recipe_mlp_accuracy", f"{label}: test accuracy", "%", 100 * o["accuracy"], 100 * c["accuracy"],
-            100 * (c["accuracy"] - o["accuracy"]), "pp"),
+        Row(
+            "recipe_mlp_time",
+            f"{label}: wall time to early stop ({o['epochs']} vs {c['epochs']} epochs)",
+            "s",
+            o["time_s"],
+            c["time_s"],
+            o["time_s"] / c["time_s"],
+            loads=loads,
+            details=out,
+        ),
+        Row(
+            "recipe_mlp_accuracy",
+            f"{label}: test accuracy",
+            "%",
+            100 * o["accuracy"],
+            100 * c["accuracy"],
+            100 * (c["accuracy"] - o["accuracy"]),
+            "pp",
+        ),
     ]
 
 
@@ -377,9 +478,18 @@ def measure_precision(cfg: BenchConfig) -> list[Row]:
     for key, size in cfg.precision_models:
         r = training_throughput(key, size, steps=cfg.precision_steps, repeats=cfg.repeats)
         f32, bf16 = r["median"]["float32"], r["median"]["mixed_bfloat16"]
-        rows.append(Row(f"precision_{key}_{size}", f"Training throughput, {key} {size}x{size}, batch "
-                        f"{r['batch_size']}: float32 (original) vs mixed_bfloat16 (course)", "img/s",
-                        f32, bf16, bf16 / f32,
-                        runs=[b / f for f, b in zip(r["runs"]["float32"], r["runs"]["mixed_bfloat16"], strict=False)],
-                        loads=[ld[0] for ld in r["loads"] if ld], details=r))
+        rows.append(
+            Row(
+                f"precision_{key}_{size}",
+                f"Training throughput, {key} {size}x{size}, batch "
+                f"{r['batch_size']}: float32 (original) vs mixed_bfloat16 (course)",
+                "img/s",
+                f32,
+                bf16,
+                bf16 / f32,
+                runs=[b / f for f, b in zip(r["runs"]["float32"], r["runs"]["mixed_bfloat16"], strict=False)],
+                loads=[ld[0] for ld in r["loads"] if ld],
+                details=r,
+            )
+        )
     return rows

@@ -25,8 +25,13 @@ from .machine import load_text, peak_rss_bytes
 FULL_SPLITS = {"train": 20_000, "validation": 2_500, "test": 2_500}
 
 
-def make_synthetic_jpegs(dest: Path, counts: dict[str, int] = FULL_SPLITS, size: tuple[int, int] = (400, 300),
-                         distinct: int = 256, seed: int = 0) -> int:
+def make_synthetic_jpegs(
+    dest: Path,
+    counts: dict[str, int] = FULL_SPLITS,
+    size: tuple[int, int] = (400, 300),
+    distinct: int = 256,
+    seed: int = 0,
+) -> int:
     """Write ``counts`` images per split (half cats, half dogs) as small JPEGs; returns the total.
 
     Only ``distinct`` different pictures are encoded (smooth random gradients,
@@ -42,8 +47,7 @@ def make_synthetic_jpegs(dest: Path, counts: dict[str, int] = FULL_SPLITS, size:
     blobs = []
     for _ in range(distinct):
         a, b, c = rng.random((3, 3))
-        arr = np.stack([(255 * (a[i] * xs + b[i] * ys + c[i])) % 256 for i in range(3)],
-                       axis=-1).astype(np.uint8)
+        arr = np.stack([(255 * (a[i] * xs + b[i] * ys + c[i])) % 256 for i in range(3)], axis=-1).astype(np.uint8)
         buf = io.BytesIO()
         Image.fromarray(arr).save(buf, format="JPEG", quality=85)
         blobs.append(buf.getvalue())
@@ -58,8 +62,15 @@ def make_synthetic_jpegs(dest: Path, counts: dict[str, int] = FULL_SPLITS, size:
     return total
 
 
-def run_one(root: Path, size: int, *, batch_size: int = 32, train_steps: int | None = None,
-            budget_gb: float = 12.0, policy: str = "float32") -> dict[str, Any]:
+def run_one(
+    root: Path,
+    size: int,
+    *,
+    batch_size: int = 32,
+    train_steps: int | None = None,
+    budget_gb: float = 12.0,
+    policy: str = "float32",
+) -> dict[str, Any]:
     """In this process: load the splits, read each once, train; peak RSS after each stage (GB)."""
     import keras
 
@@ -72,8 +83,7 @@ def run_one(root: Path, size: int, *, batch_size: int = 32, train_steps: int | N
     from course_utils.pipelines import DEFAULT_BUDGET_FRACTION
 
     # the loaders' default share of a machine with budget_gb of memory (e.g. a free Colab runtime)
-    ds = load_datasets(root, size, batch_size, memory_budget_gb=DEFAULT_BUDGET_FRACTION * budget_gb,
-                       augment="lesson")
+    ds = load_datasets(root, size, batch_size, memory_budget_gb=DEFAULT_BUDGET_FRACTION * budget_gb, augment="lesson")
     for split in ds.values():
         for _ in split.dataset:
             pass
@@ -87,20 +97,27 @@ def run_one(root: Path, size: int, *, batch_size: int = 32, train_steps: int | N
         t1 = time.perf_counter()
         model.fit(ds["train"].dataset, epochs=1, steps_per_epoch=steps, verbose=0)
         train_s = time.perf_counter() - t1
-    return {"size": size, "images": {k: len(v) for k, v in ds.items()},
-            "cache": {k: v.cache for k, v in ds.items()}, "cache_message": ds["train"].cache_message,
-            "load_peak_gb": load_peak / 1e9, "load_s": round(load_s, 1),
-            "train_peak_gb": peak_rss_bytes() / 1e9, "train_steps": steps, "train_s": round(train_s, 1),
-            "batch_size": batch_size, "policy": policy, "load_average": load_text()}
+    return {
+        "size": size,
+        "images": {k: len(v) for k, v in ds.items()},
+        "cache": {k: v.cache for k, v in ds.items()},
+        "cache_message": ds["train"].cache_message,
+        "load_peak_gb": load_peak / 1e9,
+        "load_s": round(load_s, 1),
+        "train_peak_gb": peak_rss_bytes() / 1e9,
+        "train_steps": steps,
+        "train_s": round(train_s, 1),
+        "batch_size": batch_size,
+        "policy": policy,
+        "load_average": load_text(),
+    }
 
 
 def run_in_child(root: Path, size: int, **kwargs: Any) -> dict[str, Any]:
     """:func:`run_one` in a fresh Python process (its own peak memory); returns its JSON result."""
-    args = [sys.executable, "-m", "benchmarks.memory", "--child", str(root), str(size),
-            json.dumps(kwargs)]
+    args = [sys.executable, "-m", "benchmarks.memory", "--child", str(root), str(size), json.dumps(kwargs)]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    proc = subprocess.run(args, capture_output=True, text=True, env=env,
-                          cwd=Path(__file__).resolve().parent.parent)
+    proc = subprocess.run(args, capture_output=True, text=True, env=env, cwd=Path(__file__).resolve().parent.parent)
     if proc.returncode != 0:
         raise RuntimeError(f"memory benchmark at {size} px failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])

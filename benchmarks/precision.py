@@ -58,8 +58,15 @@ def _steps_per_second(model: Any, x: Any, y: Any, steps: int) -> float:
     return steps / (time.perf_counter() - start)
 
 
-def training_throughput(model_key: str, size: int, *, batch_size: int = 32, steps: int = 10,
-                        repeats: int = 3, policies: tuple[str, ...] = POLICIES) -> dict[str, Any]:
+def training_throughput(
+    model_key: str,
+    size: int,
+    *,
+    batch_size: int = 32,
+    steps: int = 10,
+    repeats: int = 3,
+    policies: tuple[str, ...] = POLICIES,
+) -> dict[str, Any]:
     """Training images/s of ``model_key`` per policy: ``{"runs": {policy: [...]}, "median": {...}, "loads": [...]}``.
 
     Each repeat builds and measures every policy in turn (interleaved), so a
@@ -83,12 +90,27 @@ def training_throughput(model_key: str, size: int, *, batch_size: int = 32, step
             del model
             gc.collect()
         loads.append(load_average())
-    return {"model": model_key, "size": size, "batch_size": batch_size, "steps": steps, "runs": runs,
-            "median": {p: statistics.median(v) for p, v in runs.items()}, "loads": loads}
+    return {
+        "model": model_key,
+        "size": size,
+        "batch_size": batch_size,
+        "steps": steps,
+        "runs": runs,
+        "median": {p: statistics.median(v) for p, v in runs.items()},
+        "loads": loads,
+    }
 
 
-def train_once(root: Path, model_key: str, size: int, policy_name: str, seed: int, epochs: int,
-               batch_size: int = 32, lr: float = 2e-3) -> dict[str, Any]:
+def train_once(
+    root: Path,
+    model_key: str,
+    size: int,
+    policy_name: str,
+    seed: int,
+    epochs: int,
+    batch_size: int = 32,
+    lr: float = 2e-3,
+) -> dict[str, Any]:
     """One short training on the real data (lesson augmentation in the loader, Adam with cosine decay).
 
     Returns validation and test accuracy, wall time and the policy.
@@ -107,32 +129,48 @@ def train_once(root: Path, model_key: str, size: int, policy_name: str, seed: in
         model = getattr(models, builder)((size, size, 3), **kwargs)
         steps = epochs * -(-len(ds["train"]) // batch_size)
         schedule = keras.optimizers.schedules.CosineDecay(lr, steps)
-        model.compile(optimizer=keras.optimizers.Adam(schedule), loss="binary_crossentropy",
-                      metrics=["accuracy"])
+        model.compile(optimizer=keras.optimizers.Adam(schedule), loss="binary_crossentropy", metrics=["accuracy"])
         start = time.perf_counter()
-        hist = model.fit(ds["train"].dataset, validation_data=ds["validation"].dataset, epochs=epochs,
-                         verbose=0)
+        hist = model.fit(ds["train"].dataset, validation_data=ds["validation"].dataset, epochs=epochs, verbose=0)
         seconds = time.perf_counter() - start
         test = model.evaluate(ds["test"].dataset, verbose=0, return_dict=True)["accuracy"]
-    out = {"model": model_key, "size": size, "policy": policy_name, "seed": seed, "epochs": epochs,
-           "batch_size": batch_size, "lr": lr, "train_seconds": round(seconds, 1),
-           "val_accuracy": float(hist.history["val_accuracy"][-1]), "test_accuracy": float(test),
-           "load_average": load_average()}
+    out = {
+        "model": model_key,
+        "size": size,
+        "policy": policy_name,
+        "seed": seed,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "lr": lr,
+        "train_seconds": round(seconds, 1),
+        "val_accuracy": float(hist.history["val_accuracy"][-1]),
+        "test_accuracy": float(test),
+        "load_average": load_average(),
+    }
     del model
     gc.collect()
     return out
 
 
-def accuracy_per_policy(root: Path, *, model_key: str = "cnn_improved", size: int = 96, epochs: int = 10,
-                        seeds: tuple[int, ...] = (1, 2), policies: tuple[str, ...] = POLICIES,
-                        progress: Callable[[str], None] = print) -> list[dict[str, Any]]:
+def accuracy_per_policy(
+    root: Path,
+    *,
+    model_key: str = "cnn_improved",
+    size: int = 96,
+    epochs: int = 10,
+    seeds: tuple[int, ...] = (1, 2),
+    policies: tuple[str, ...] = POLICIES,
+    progress: Callable[[str], None] = print,
+) -> list[dict[str, Any]]:
     """Train ``model_key`` once per (seed, policy), policies interleaved within each seed."""
     results = []
     for seed in seeds:
         for name in policies:
             r = train_once(root, model_key, size, name, seed, epochs)
-            progress(f"{model_key} {size}px {name} seed {seed}: val {100 * r['val_accuracy']:.1f} %, "
-                     f"test {100 * r['test_accuracy']:.1f} %, {r['train_seconds']:.0f} s "
-                     f"(load {r['load_average']})")
+            progress(
+                f"{model_key} {size}px {name} seed {seed}: val {100 * r['val_accuracy']:.1f} %, "
+                f"test {100 * r['test_accuracy']:.1f} %, {r['train_seconds']:.0f} s "
+                f"(load {r['load_average']})"
+            )
             results.append(r)
     return results

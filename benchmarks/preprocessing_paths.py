@@ -64,16 +64,23 @@ def main(argv: list[str] | None = None) -> int:
     results[f"pipelines.load_split ({size} px, antialias)"] = accuracy(photo_model, split.dataset)
 
     # Contrast: the bare model, image_dataset_from_directory at the training size, no antialiasing.
-    ds_small = keras.utils.image_dataset_from_directory(test_dir, label_mode="binary", shuffle=False,
-                                                        image_size=(size, size))
+    ds_small = keras.utils.image_dataset_from_directory(
+        test_dir, label_mode="binary", shuffle=False, image_size=(size, size)
+    )
     rescale = keras.layers.Rescaling(1 / 255)
     results[f"sin el envoltorio: image_dataset_from_directory({size} px) + Rescaling"] = accuracy(
-        bare, ds_small.map(lambda x, y: (rescale(x), y)))
+        bare, ds_small.map(lambda x, y: (rescale(x), y))
+    )
 
     record = {
-        "command": "python " + " ".join([os.path.relpath(__file__, Path.cwd())] + (argv if argv is not None else sys.argv[1:])),
-        "model": str(args.model), "img_size": size, "data": course.kind, "test_images": len(split.paths),
-        "test_accuracy": results, "seconds": round(time.perf_counter() - t0, 1),
+        "command": "python "
+        + " ".join([os.path.relpath(__file__, Path.cwd())] + (argv if argv is not None else sys.argv[1:])),
+        "model": str(args.model),
+        "img_size": size,
+        "data": course.kind,
+        "test_images": len(split.paths),
+        "test_accuracy": results,
+        "seconds": round(time.perf_counter() - t0, 1),
         "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
     }
     out = Path(args.out)

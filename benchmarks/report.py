@@ -91,21 +91,27 @@ def target_text(row: Row) -> str:
 def render_markdown(result: BenchResult, title: str = "Benchmark") -> str:
     """The table (Markdown), under the header lines of ``meta["header"]``."""
     m = result.meta
-    lines = [f"# {title}", ""] + [f"- {h}" for h in m.get("header", [])] + [
-        f"- Machine: {m.get('cpu_count')} CPU cores, load average (1/5/15 min) "
-        f"{m.get('load_average_start', 'n/a')} at start, {m.get('load_average_end', 'n/a')} at end; "
-        f"TensorFlow {m.get('tensorflow')}, Keras {m.get('keras')}; {m.get('date')}. "
-        f"Total wall time {m.get('wall_time_s', 0):.0f} s.",
-        "- Spread: the ratio of each interleaved repeat and the load average during them; "
-        "**noisy** marks repeats more than 25 % apart (a loaded machine, not a regression).",
-        "",
-        "| Measurement | Unit | Original | course_utils | Ratio | Spread | Target |",
-        "|---|---|---:|---:|---:|---|---|",
-    ]
+    lines = (
+        [f"# {title}", ""]
+        + [f"- {h}" for h in m.get("header", [])]
+        + [
+            f"- Machine: {m.get('cpu_count')} CPU cores, load average (1/5/15 min) "
+            f"{m.get('load_average_start', 'n/a')} at start, {m.get('load_average_end', 'n/a')} at end; "
+            f"TensorFlow {m.get('tensorflow')}, Keras {m.get('keras')}; {m.get('date')}. "
+            f"Total wall time {m.get('wall_time_s', 0):.0f} s.",
+            "- Spread: the ratio of each interleaved repeat and the load average during them; "
+            "**noisy** marks repeats more than 25 % apart (a loaded machine, not a regression).",
+            "",
+            "| Measurement | Unit | Original | course_utils | Ratio | Spread | Target |",
+            "|---|---|---:|---:|---:|---|---|",
+        ]
+    )
     for r in result.rows:
         spread = r.spread_text() + (" **noisy**" if r.noisy() else "")
-        lines.append(f"| {r.label} | {r.unit} | {_fmt(r.original, r.unit)} | {_fmt(r.course, r.unit)} | "
-                     f"{r.ratio_text()} | {spread} | {target_text(r)} |")
+        lines.append(
+            f"| {r.label} | {r.unit} | {_fmt(r.original, r.unit)} | {_fmt(r.course, r.unit)} | "
+            f"{r.ratio_text()} | {spread} | {target_text(r)} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -115,8 +121,10 @@ def write_outputs(result: BenchResult, out: str | os.PathLike, title: str = "Ben
     md.parent.mkdir(parents=True, exist_ok=True)
     md.write_text(render_markdown(result, title), encoding="utf-8")
     js = md.with_suffix(".json")
-    js.write_text(json.dumps([asdict(r) for r in result.rows], indent=2, ensure_ascii=False, default=str),
-                  encoding="utf-8")
-    md.with_suffix(".meta.json").write_text(json.dumps(result.meta, indent=2, ensure_ascii=False, default=str),
-                                            encoding="utf-8")
+    js.write_text(
+        json.dumps([asdict(r) for r in result.rows], indent=2, ensure_ascii=False, default=str), encoding="utf-8"
+    )
+    md.with_suffix(".meta.json").write_text(
+        json.dumps(result.meta, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
+    )
     return md, js

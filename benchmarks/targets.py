@@ -31,17 +31,18 @@ def targets(small: int = 16, large: int = 150, budget_gb: float = 12.0) -> list[
         out.append(Target(f"throughput_{size}_aug_later", ">= 1.5x", _at_least(1.5)))
     out.append(Target(f"throughput_{large}_noaug_later", ">= 20x (full mode)", _at_least(20), ("full",)))
     out.append(Target("recipe_mlp_time", ">= 3x (<= 1/3 of the time)", _at_least(3)))
-    out.append(Target("recipe_mlp_accuracy", ">= original",
-                      lambda r: r.original is not None and r.course >= r.original))
+    out.append(
+        Target("recipe_mlp_accuracy", ">= original", lambda r: r.original is not None and r.course >= r.original)
+    )
     for size in (150, 224):
         for what in ("load", "train"):
-            out.append(Target(f"memory_{size}_{what}_peak", f"<= {budget_gb:g} GB",
-                              lambda r, b=budget_gb: r.course <= b))
+            out.append(
+                Target(f"memory_{size}_{what}_peak", f"<= {budget_gb:g} GB", lambda r, b=budget_gb: r.course <= b)
+            )
     return out
 
 
-def apply_targets(rows: list[Row], mode: str, small: int = 16, large: int = 150,
-                  budget_gb: float = 12.0) -> None:
+def apply_targets(rows: list[Row], mode: str, small: int = 16, large: int = 150, budget_gb: float = 12.0) -> None:
     """Mark each row that carries a target: its text and MET (True), NOT MET (False) or None."""
     by_name = {r.name: r for r in rows}
     for t in targets(small, large, budget_gb):

@@ -35,8 +35,10 @@ ROOT = Path(__file__).resolve().parents[1]
 STACK_DIR = ROOT / "ci" / "stacks"
 #: What a user already has before installing the course: these come from the stack file.
 USER_STACK = ("tensorflow", "keras", "numpy")
-VERSIONS = ("import sys, numpy, tensorflow as tf, keras; "
-            "print(sys.version.split()[0], tf.__version__, keras.__version__, numpy.__version__)")
+VERSIONS = (
+    "import sys, numpy, tensorflow as tf, keras; "
+    "print(sys.version.split()[0], tf.__version__, keras.__version__, numpy.__version__)"
+)
 
 
 def stacks() -> list[str]:
@@ -63,12 +65,17 @@ def junit_counts(path: Path) -> dict[str, int]:
     root = ET.parse(path).getroot()
     suite = root if root.tag == "testsuite" else root.find("testsuite")
     n = {k: int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped")}
-    return {"passed": n["tests"] - n["failures"] - n["errors"] - n["skipped"], "failed": n["failures"],
-            "errors": n["errors"], "skipped": n["skipped"]}
+    return {
+        "passed": n["tests"] - n["failures"] - n["errors"] - n["skipped"],
+        "failed": n["failures"],
+        "errors": n["errors"],
+        "skipped": n["skipped"],
+    }
 
 
-def run_stack(stack: str, *, python: str, venv_root: Path, out_root: Path, series: bool = True,
-              keep_venv: bool = False) -> dict:
+def run_stack(
+    stack: str, *, python: str, venv_root: Path, out_root: Path, series: bool = True, keep_venv: bool = False
+) -> dict:
     """Build the stack's environment, run the checks; return the result record."""
     constraints = STACK_DIR / f"{stack}.txt"
     if not constraints.is_file():
@@ -88,16 +95,22 @@ def run_stack(stack: str, *, python: str, venv_root: Path, out_root: Path, serie
 
     def step(name: str, cmd: list[str]) -> bool:
         rc, secs, last = _run(cmd, log, env)
-        steps.append({"step": name, "ok": rc == 0, "seconds": round(secs, 1), "command": " ".join(cmd),
-                      "last_line": last[-300:]})
-        print(f"[{stack}] {name}: {'ok' if rc == 0 else 'FALLÓ'} en {secs:.0f} s" + ("" if rc == 0 else f" — {last[-200:]}"),
-              flush=True)
+        steps.append(
+            {"step": name, "ok": rc == 0, "seconds": round(secs, 1), "command": " ".join(cmd), "last_line": last[-300:]}
+        )
+        print(
+            f"[{stack}] {name}: {'ok' if rc == 0 else 'FALLÓ'} en {secs:.0f} s"
+            + ("" if rc == 0 else f" — {last[-200:]}"),
+            flush=True,
+        )
         return rc == 0
 
     started = time.perf_counter()
-    ok = (step("venv", [python, "-m", "venv", str(venv)])
-          and step("pip", pip + ["--upgrade", "pip"])
-          and step("user-tensorflow", pip + ["-c", str(constraints), *USER_STACK]))
+    ok = (
+        step("venv", [python, "-m", "venv", str(venv)])
+        and step("pip", pip + ["--upgrade", "pip"])
+        and step("user-tensorflow", pip + ["-c", str(constraints), *USER_STACK])
+    )
     if ok:
         before = subprocess.run([py, "-c", VERSIONS], capture_output=True, text=True).stdout.strip()
         record["user_stack"] = before
@@ -106,22 +119,42 @@ def run_stack(stack: str, *, python: str, venv_root: Path, out_root: Path, serie
             after = subprocess.run([py, "-c", VERSIONS], capture_output=True, text=True)
             kept = after.returncode == 0 and after.stdout.strip() == before
             steps[-1].update(ok=kept, after=after.stdout.strip() or after.stderr.strip().splitlines()[-1:])
-            print(f"[{stack}] TensorFlow tras `pip install -e .`: {'intacto' if kept else 'ROTO o cambiado'} "
-                  f"(antes: {before}; después: {steps[-1]['after']})", flush=True)
+            print(
+                f"[{stack}] TensorFlow tras `pip install -e .`: {'intacto' if kept else 'ROTO o cambiado'} "
+                f"(antes: {before}; después: {steps[-1]['after']})",
+                flush=True,
+            )
             ok = kept
     if ok:
         ok = step("install-stack", pip + ["-c", str(constraints), "-e", ".[tf,dev]"])
     if ok:
         record["versions"] = subprocess.run([py, "-c", VERSIONS], capture_output=True, text=True).stdout.strip()
-        (out / "freeze.txt").write_text(subprocess.run([py, "-m", "pip", "freeze"], capture_output=True,
-                                                       text=True).stdout)
+        (out / "freeze.txt").write_text(
+            subprocess.run([py, "-m", "pip", "freeze"], capture_output=True, text=True).stdout
+        )
         junit = out / "unit.xml"
-        ok = step("unit-tests", [py, "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests", "-m", "not notebooks",
-                                 f"--junitxml={junit}"])
+        ok = step(
+            "unit-tests",
+            [py, "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests", "-m", "not notebooks", f"--junitxml={junit}"],
+        )
         record["unit_tests"] = junit_counts(junit)
         if series:
-            ok = step("smoke-series", [py, "-m", "course_utils.series", "--params", "smoke", "--keep-going",
-                                       "--out", str(out / "series")]) and ok
+            ok = (
+                step(
+                    "smoke-series",
+                    [
+                        py,
+                        "-m",
+                        "course_utils.series",
+                        "--params",
+                        "smoke",
+                        "--keep-going",
+                        "--out",
+                        str(out / "series"),
+                    ],
+                )
+                and ok
+            )
     record["ok"] = ok and all(s["ok"] for s in steps)
     record["seconds"] = round(time.perf_counter() - started, 1)
     (out / "result.json").write_text(json.dumps(record, indent=2, ensure_ascii=False))
@@ -133,8 +166,10 @@ def run_stack(stack: str, *, python: str, venv_root: Path, out_root: Path, serie
 
 def markdown(records: list[dict]) -> str:
     """A results table: one row per stack."""
-    lines = ["| pila | Python, TF, Keras, NumPy | `pip install -e .` deja TF intacto | tests unitarios | serie smoke | total |",
-             "|---|---|---|---|---|---:|"]
+    lines = [
+        "| pila | Python, TF, Keras, NumPy | `pip install -e .` deja TF intacto | tests unitarios | serie smoke | total |",
+        "|---|---|---|---|---|---:|",
+    ]
     for r in records:
         by = {s["step"]: s for s in r["steps"]}
 
@@ -144,12 +179,18 @@ def markdown(records: list[dict]) -> str:
             return ("ok" if by[name]["ok"] else "falla") + f" ({by[name]['seconds']:.0f} s)"
 
         u = r.get("unit_tests") or {}
-        unit = (f"{u.get('passed', 0)} ok, {u.get('failed', 0)} fallos, {u.get('errors', 0)} errores, "
-                f"{u.get('skipped', 0)} omitidos" if u else "—")
+        unit = (
+            f"{u.get('passed', 0)} ok, {u.get('failed', 0)} fallos, {u.get('errors', 0)} errores, "
+            f"{u.get('skipped', 0)} omitidos"
+            if u
+            else "—"
+        )
         if "unit-tests" in by:
             unit += f" ({by['unit-tests']['seconds']:.0f} s)"
-        lines.append(f"| {r['stack']} | {r.get('versions') or r.get('user_stack', '—')} | {mark('install-keeps-tf')} | "
-                     f"{unit} | {mark('smoke-series')} | {r['seconds'] / 60:.1f} min |")
+        lines.append(
+            f"| {r['stack']} | {r.get('versions') or r.get('user_stack', '—')} | {mark('install-keeps-tf')} | "
+            f"{unit} | {mark('smoke-series')} | {r['seconds'] / 60:.1f} min |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -162,8 +203,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(ROOT / "build" / "compat"))
     ap.add_argument("--no-series", action="store_true", help="sin la serie smoke")
     ap.add_argument("--keep-venv", action="store_true", help="no borrar el entorno al terminar")
-    ap.add_argument("--report", action="store_true",
-                    help="solo reunir los result.json existentes en summary.md (pilas corridas por separado)")
+    ap.add_argument(
+        "--report",
+        action="store_true",
+        help="solo reunir los result.json existentes en summary.md (pilas corridas por separado)",
+    )
     args = ap.parse_args(argv)
     if args.report:
         found = [json.loads(p.read_text()) for p in sorted(Path(args.out).glob("*/result.json"))]
@@ -173,8 +217,17 @@ def main(argv: list[str] | None = None) -> int:
     chosen = stacks() if args.all else args.stack
     if not chosen:
         ap.error(f"indica una pila ({', '.join(stacks())}) o --all")
-    records = [run_stack(s, python=args.python, venv_root=Path(args.venv_root), out_root=Path(args.out),
-                         series=not args.no_series, keep_venv=args.keep_venv) for s in chosen]
+    records = [
+        run_stack(
+            s,
+            python=args.python,
+            venv_root=Path(args.venv_root),
+            out_root=Path(args.out),
+            series=not args.no_series,
+            keep_venv=args.keep_venv,
+        )
+        for s in chosen
+    ]
     if len(records) > 1:
         (Path(args.out) / "summary.md").write_text(markdown(records))
     print(markdown(records))

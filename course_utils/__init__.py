@@ -7,7 +7,25 @@ TensorFlow installed (``import course_utils.data`` never imports TensorFlow).
 __version__ = "0.1.0"
 
 __all__ = [
-    "config", "schema", "params", "layout", "backbones", "levels", "setup", "data", "synthetic",
-    "inspection", "pipelines", "models", "course_model", "evaluation", "embeddings", "visualization",
-    "artifacts", "report", "series", "readme", "nbtools",
+    "config",
+    "schema",
+    "params",
+    "layout",
+    "backbones",
+    "levels",
+    "setup",
+    "data",
+    "synthetic",
+    "inspection",
+    "pipelines",
+    "models",
+    "course_model",
+    "evaluation",
+    "embeddings",
+    "visualization",
+    "artifacts",
+    "report",
+    "series",
+    "readme",
+    "nbtools",
 ]

@@ -64,8 +64,9 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_partial_files(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.",
-                               suffix=".partial" + (suffix or path.suffix or ".tmp"), dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.{os.getpid()}.", suffix=".partial" + (suffix or path.suffix or ".tmp"), dir=path.parent
+    )
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -74,10 +75,12 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
         os.replace(tmp_path, path)
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
-            raise OSError(errno.ENOSPC,
-                          f"No queda espacio en disco para guardar {path.name} en {path.parent}. Libera "
-                          "espacio (o usa otra carpeta de artefactos, COURSE_ARTIFACTS_DIR) y vuelve a "
-                          "ejecutar la celda; el archivo anterior, si lo había, sigue intacto.") from exc
+            raise OSError(
+                errno.ENOSPC,
+                f"No queda espacio en disco para guardar {path.name} en {path.parent}. Libera "
+                "espacio (o usa otra carpeta de artefactos, COURSE_ARTIFACTS_DIR) y vuelve a "
+                "ejecutar la celda; el archivo anterior, si lo había, sigue intacto.",
+            ) from exc
         raise
     finally:
         tmp_path.unlink(missing_ok=True)
@@ -120,7 +123,8 @@ def load_model(path: str | os.PathLike, *, safe_mode: bool = True, compile: bool
     if not path.exists():
         raise ModelLoadError(
             f"No existe el modelo {path}. Ejecuta antes el cuaderno que lo entrena y lo guarda, "
-            "o descarga el modelo entrenado del curso (course_utils.data.fetch('cnn_improved_model')).")
+            "o descarga el modelo entrenado del curso (course_utils.data.fetch('cnn_improved_model'))."
+        )
     if path.stat().st_size == 0:
         raise ModelLoadError(f"El modelo {path} está vacío (0 bytes): vuelve a entrenarlo o descargarlo.")
     try:
@@ -130,12 +134,16 @@ def load_model(path: str | os.PathLike, *, safe_mode: bool = True, compile: bool
             raise ModelLoadError(
                 f"Keras se negó a cargar {path.name} en modo seguro: contiene código Python "
                 "(p. ej. una capa Lambda) que podría ejecutar cualquier cosa. Cárgalo con "
-                "safe_mode=False solo si tú creaste ese archivo.") from exc
-        raise ModelLoadError(f"No se pudo cargar {path.name}: {exc}. ¿Archivo dañado? "
-                             "Vuelve a entrenarlo o descargarlo.") from exc
+                "safe_mode=False solo si tú creaste ese archivo."
+            ) from exc
+        raise ModelLoadError(
+            f"No se pudo cargar {path.name}: {exc}. ¿Archivo dañado? Vuelve a entrenarlo o descargarlo."
+        ) from exc
     except Exception as exc:  # noqa: BLE001 - zip/h5 errors of a corrupt file
-        raise ModelLoadError(f"El archivo {path.name} está dañado o no es un modelo Keras "
-                             f"({type(exc).__name__}: {exc}). Vuelve a entrenarlo o descargarlo.") from exc
+        raise ModelLoadError(
+            f"El archivo {path.name} está dañado o no es un modelo Keras "
+            f"({type(exc).__name__}: {exc}). Vuelve a entrenarlo o descargarlo."
+        ) from exc
 
 
 def _clean(value: Any) -> Any:

@@ -19,10 +19,10 @@ REPO_URL = f"https://github.com/{REPO}"
 PIP_SPEC = f"git+{REPO_URL}@{BRANCH}"
 
 #: Environment variables understood by the package.
-ENV_CACHE_DIR = "COURSE_CACHE_DIR"          # where downloads and extracted data go
-ENV_MIRROR = "COURSE_DATA_MIRROR"           # local folder(s) or URL(s) tried before Google Drive
+ENV_CACHE_DIR = "COURSE_CACHE_DIR"  # where downloads and extracted data go
+ENV_MIRROR = "COURSE_DATA_MIRROR"  # local folder(s) or URL(s) tried before Google Drive
 ENV_ARTIFACTS_DIR = "COURSE_ARTIFACTS_DIR"  # where notebooks save models and results
-ENV_PARAM_SET = "COURSE_PARAM_SET"          # default parameter set for notebooks
+ENV_PARAM_SET = "COURSE_PARAM_SET"  # default parameter set for notebooks
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

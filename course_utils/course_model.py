@@ -14,8 +14,11 @@ from .artifacts import ModelLoadError, load_model, save_model
 from .models import build_cnn_improved
 
 #: Where notebooks 03 and 04 save their CNNs, relative to the artifacts folder.
-SAVED_MODELS = {"cnn": "models/03_cnn.keras", "cnn_aumento": "models/04_cnn_aumento.keras",
-                "cnn_aumento_fotos": "models/04_cnn_aumento_fotos.keras"}
+SAVED_MODELS = {
+    "cnn": "models/03_cnn.keras",
+    "cnn_aumento": "models/04_cnn_aumento.keras",
+    "cnn_aumento_fotos": "models/04_cnn_aumento_fotos.keras",
+}
 #: Where :func:`load_course_cnn` keeps the CNN of its short fallback training run.
 FALLBACK_MODEL = "models/cnn_entrenamiento_corto.keras"
 
@@ -27,9 +30,16 @@ class CourseModel(NamedTuple):
     source: str
 
 
-def load_course_cnn_with_data(artifacts_dir: Any, data_root: Any, *, img_size: int, batch_size: int,
-                              max_per_class: int | None = None, seed: int = 42,
-                              fallback_epochs: int = 5) -> tuple[CourseModel, dict[str, Any]]:
+def load_course_cnn_with_data(
+    artifacts_dir: Any,
+    data_root: Any,
+    *,
+    img_size: int,
+    batch_size: int,
+    max_per_class: int | None = None,
+    seed: int = 42,
+    fallback_epochs: int = 5,
+) -> tuple[CourseModel, dict[str, Any]]:
     """:func:`load_course_cnn` plus the course splits loaded at the model's own input size.
 
     The splits are loaded at ``img_size`` first (they train the short fallback run if one is
@@ -42,8 +52,13 @@ def load_course_cnn_with_data(artifacts_dir: Any, data_root: Any, *, img_size: i
         return load_datasets(data_root, size, batch_size, max_per_class=max_per_class, seed=seed)
 
     splits = load(img_size)
-    found = load_course_cnn(artifacts_dir, train_data=splits["train"], validation_data=splits["validation"],
-                            fallback_epochs=fallback_epochs, img_size=img_size)
+    found = load_course_cnn(
+        artifacts_dir,
+        train_data=splits["train"],
+        validation_data=splits["validation"],
+        fallback_epochs=fallback_epochs,
+        img_size=img_size,
+    )
     print(f"\nModelo usado: {found.source}")
     model_size = found.model.input_shape[1]
     if model_size != img_size:
@@ -52,9 +67,16 @@ def load_course_cnn_with_data(artifacts_dir: Any, data_root: Any, *, img_size: i
     return found, splits
 
 
-def load_course_cnn(artifacts_dir: Any, *, prefer: tuple[str, ...] = ("cnn_aumento", "cnn"),
-                    train_data: Any = None, validation_data: Any = None, fallback_epochs: int = 5,
-                    img_size: int = 128, allow_download: bool = True) -> CourseModel:
+def load_course_cnn(
+    artifacts_dir: Any,
+    *,
+    prefer: tuple[str, ...] = ("cnn_aumento", "cnn"),
+    train_data: Any = None,
+    validation_data: Any = None,
+    fallback_epochs: int = 5,
+    img_size: int = 128,
+    allow_download: bool = True,
+) -> CourseModel:
     """The CNN a later notebook builds on, and where it came from.
 
     Tries, in order: the models saved by notebooks 04 and 03 in ``artifacts_dir``;
@@ -91,14 +113,18 @@ def load_course_cnn(artifacts_dir: Any, *, prefer: tuple[str, ...] = ("cnn_aumen
     if train_data is None:
         raise ModelLoadError(
             "No hay modelo disponible: ejecuta primero 04_aumento_datos.ipynb (o 03_cnn.ipynb), "
-            "o conéctate a internet para descargar el modelo entrenado del curso.")
+            "o conéctate a internet para descargar el modelo entrenado del curso."
+        )
     import keras
 
     print(f"Se entrena una CNN corta ({fallback_epochs} épocas) para poder seguir con la lección.")
     model = build_cnn_improved((img_size, img_size, 3))
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"])
-    model.fit(getattr(train_data, "dataset", train_data),
-              validation_data=getattr(validation_data, "dataset", validation_data),
-              epochs=fallback_epochs, verbose=2)
+    model.fit(
+        getattr(train_data, "dataset", train_data),
+        validation_data=getattr(validation_data, "dataset", validation_data),
+        epochs=fallback_epochs,
+        verbose=2,
+    )
     save_model(model, fallback)
     return CourseModel(model, f"CNN entrenada aquí mismo durante {fallback_epochs} épocas (entrenamiento corto)")

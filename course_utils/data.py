@@ -100,31 +100,45 @@ class DatasetSpec:
 
 DATASETS: dict[str, DatasetSpec] = {
     "cats_dogs_small": DatasetSpec(
-        name="cats_dogs_small", filename="cnn_perros_gatos-small.zip",
+        name="cats_dogs_small",
+        filename="cnn_perros_gatos-small.zip",
         drive_ids=("1Ce3u8dwYYriLkz5OpcGn72xIQENIHZX5", "1NK9LvrVwsEQM0UHkFHq_GYCF2fjGrwAP"),
         description="Conjunto reducido: 1000/500/500 imágenes por clase (train/validation/test).",
         mirror_sha256="be4e0a8f9c2acb211ea6378ad3056e5dd3392f199d11ed0d245dee4eefd8d8ce",
-        top_folder="cnn_perros_gatos", size_bytes=180_915_107,
-        expected_images=4000, max_unpacked_bytes=200_000_000),  # unpacks to 180,287,513 bytes
+        top_folder="cnn_perros_gatos",
+        size_bytes=180_915_107,
+        expected_images=4000,
+        max_unpacked_bytes=200_000_000,
+    ),  # unpacks to 180,287,513 bytes
     "cats_dogs_full": DatasetSpec(
-        name="cats_dogs_full", filename="cnn_perros_gatos.zip",
+        name="cats_dogs_full",
+        filename="cnn_perros_gatos.zip",
         drive_ids=("1Q3xOfn2Up9uIOLviS66oYH_oFFK-IGpW", "1hchhNQ_3WNncaXVD3kX58EIppcYFt-E2"),
         description="Conjunto completo de Kaggle (25,000 imágenes, 543 MB).",
-        top_folder="cnn_perros_gatos", expected_images=25_000, max_unpacked_bytes=1_500_000_000),
+        top_folder="cnn_perros_gatos",
+        expected_images=25_000,
+        max_unpacked_bytes=1_500_000_000,
+    ),
     "external_cat": DatasetSpec(
-        name="external_cat", filename="dc_cat.jpg",
+        name="external_cat",
+        filename="dc_cat.jpg",
         drive_ids=("1OEUZgYKM_brFUwjNi1RmMCOLzctdimYK",),
         description="Foto externa de un gato (abisinio).",
-        mirror_sha256="66df6f98a87886321741a253f892448094d293760c1e14d1c309c74113d7b84c"),
+        mirror_sha256="66df6f98a87886321741a253f892448094d293760c1e14d1c309c74113d7b84c",
+    ),
     "external_dog": DatasetSpec(
-        name="external_dog", filename="dc_dog.jpg",
+        name="external_dog",
+        filename="dc_dog.jpg",
         drive_ids=("1eSWPCWL-mc4ekrjbh5BN25IKlNZfAECF",),
         description="Foto externa de un perro (Boston terrier).",
-        mirror_sha256="463609fb7df913652f546ed84f497f9afba7607132f224152b34795ffdeeaea4"),
+        mirror_sha256="463609fb7df913652f546ed84f497f9afba7607132f224152b34795ffdeeaea4",
+    ),
     "cnn_improved_model": DatasetSpec(
-        name="cnn_improved_model", filename="cnn_perros_gatos_improved.keras",
+        name="cnn_improved_model",
+        filename="cnn_perros_gatos_improved.keras",
         drive_ids=("13L5oCFXIgw22FR8irsuwNHvnzekA7bGd",),
-        description="CNN del curso entrenada con el conjunto completo (~87% en prueba)."),
+        description="CNN del curso entrenada con el conjunto completo (~87% en prueba).",
+    ),
 }
 
 
@@ -177,8 +191,7 @@ def sources_for(spec: DatasetSpec, mirrors: str | None = None) -> list[tuple[str
 def _progress(total: int | None, desc: str, enabled: bool):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc,
-                disable=not enabled, leave=False)
+    return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc, disable=not enabled, leave=False)
 
 
 def _copy_stream(src, dst, total: int | None, desc: str, progress: bool) -> int:
@@ -196,7 +209,7 @@ def _download_to(source: str, tmp: Path, progress: bool, timeout: float) -> None
     if source.startswith("gdrive:"):
         import gdown
 
-        out = gdown.download(id=source[len("gdrive:"):], output=str(tmp), quiet=not progress)
+        out = gdown.download(id=source[len("gdrive:") :], output=str(tmp), quiet=not progress)
         if not out or not tmp.exists():
             raise OSError("gdown no pudo descargar el archivo")
         return
@@ -223,7 +236,8 @@ def _ways_out(spec: DatasetSpec) -> str:
         f"  2. Descarga '{spec.filename}' a mano (Google Drive id {spec.drive_ids[0]}) y pon la "
         "ruta del archivo (o de la carpeta ya descomprimida) en DATA_SOURCE.\n"
         f"  3. Define {ENV_MIRROR}=<carpeta o URL> con una copia local del archivo.\n"
-        "  4. Usa DATA_SOURCE='synthetic' para seguir con el conjunto sintético del curso.")
+        "  4. Usa DATA_SOURCE='synthetic' para seguir con el conjunto sintético del curso."
+    )
 
 
 def _umask() -> int:
@@ -246,11 +260,13 @@ def _cache_error(root: Path, exc: OSError) -> DownloadError:
         return NoSpaceError(
             f"No queda espacio en disco en {root} ({exc.strerror}). Libera espacio o define "
             f"{ENV_CACHE_DIR}=<carpeta en otro disco> y vuelve a ejecutar la celda. "
-            "No quedó ningún archivo a medias en la caché.")
+            "No quedó ningún archivo a medias en la caché."
+        )
     return CacheNotWritableError(
         f"No se puede escribir en la caché {root} ({exc.strerror}). Define "
         f"{ENV_CACHE_DIR}=<carpeta donde puedas escribir> (o usa DATA_SOURCE='synthetic') y vuelve a "
-        "ejecutar la celda. No se modificó nada.")
+        "ejecutar la celda. No se modificó nada."
+    )
 
 
 @contextmanager
@@ -265,7 +281,8 @@ def _locked(lock_path: Path, root: Path) -> Iterator[None]:
     except Timeout as exc:
         raise DownloadError(
             f"Otro proceso lleva más de {LOCK_TIMEOUT} s preparando {lock_path.parent}. Espera a que "
-            f"termine, o si ya no existe, borra {lock_path} y vuelve a ejecutar la celda.") from exc
+            f"termine, o si ya no existe, borra {lock_path} y vuelve a ejecutar la celda."
+        ) from exc
     except OSError as exc:
         if _not_writable(exc) or exc.errno == errno.ENOSPC:
             raise _cache_error(root, exc) from exc
@@ -309,7 +326,8 @@ def _usable(spec: DatasetSpec, folder: Path) -> Path | None:
             raise ArchiveError(
                 f"La carpeta {folder} de '{spec.name}' tiene {found} imágenes y deberían ser "
                 f"{spec.expected_images}. No se tocó nada: muévela o bórrala y vuelve a ejecutar la "
-                "celda para extraerla de nuevo.")
+                "celda para extraerla de nuevo."
+            )
     return folder
 
 
@@ -331,8 +349,14 @@ def _migrate_legacy_folder(spec: DatasetSpec, root: Path, home: Path) -> Path | 
     return final
 
 
-def _download(spec: DatasetSpec, root: Path, target: Path, candidates: list[tuple[str, str | None]],
-              progress: bool, timeout: float) -> None:
+def _download(
+    spec: DatasetSpec,
+    root: Path,
+    target: Path,
+    candidates: list[tuple[str, str | None]],
+    progress: bool,
+    timeout: float,
+) -> None:
     errors = []
     for source, expected in candidates:
         try:
@@ -348,9 +372,13 @@ def _download(spec: DatasetSpec, root: Path, target: Path, candidates: list[tupl
                 if got != expected:
                     raise OSError(f"sha256 no coincide (esperado {expected[:12]}…, obtenido {got[:12]}…)")
             if spec.is_archive:  # an unusable archive never takes the cache's name
-                check_archive(tmp, expected_top=spec.top_folder, display_name=spec.filename,
-                              expected_images=spec.expected_images,
-                              max_unpacked_bytes=spec.max_unpacked_bytes)
+                check_archive(
+                    tmp,
+                    expected_top=spec.top_folder,
+                    display_name=spec.filename,
+                    expected_images=spec.expected_images,
+                    max_unpacked_bytes=spec.max_unpacked_bytes,
+                )
             _share_like_umask(tmp)
             os.replace(tmp, target)
             return
@@ -364,13 +392,20 @@ def _download(spec: DatasetSpec, root: Path, target: Path, candidates: list[tupl
             tmp.unlink(missing_ok=True)
     tried = "\n".join(errors) or "  (ninguna fuente configurada)"
     raise DownloadError(
-        f"No se pudo obtener '{spec.filename}' ({spec.description}).\n"
-        f"Fuentes probadas:\n{tried}\n{_ways_out(spec)}")
+        f"No se pudo obtener '{spec.filename}' ({spec.description}).\nFuentes probadas:\n{tried}\n{_ways_out(spec)}"
+    )
 
 
-def fetch(name: str, cache_dir: str | os.PathLike | None = None, *, mirrors: str | None = None,
-          sources: list[str] | None = None, progress: bool = True, timeout: float = 30.0,
-          extract: bool = True) -> Path:
+def fetch(
+    name: str,
+    cache_dir: str | os.PathLike | None = None,
+    *,
+    mirrors: str | None = None,
+    sources: list[str] | None = None,
+    progress: bool = True,
+    timeout: float = 30.0,
+    extract: bool = True,
+) -> Path:
     """Fetch registry entry ``name`` into the cache and return its path.
 
     For an archive, the path of the extracted top folder, inside the dataset's
@@ -397,8 +432,7 @@ def fetch(name: str, cache_dir: str | os.PathLike | None = None, *, mirrors: str
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise _cache_error(root, exc) from exc
-    candidates = ([(s, spec.mirror_sha256) for s in sources] if sources is not None
-                  else sources_for(spec, mirrors))
+    candidates = [(s, spec.mirror_sha256) for s in sources] if sources is not None else sources_for(spec, mirrors)
     with _locked(root / f".{spec.filename}.lock", root):
         _remove_orphans(root, f".{spec.filename}.*.part")
         if unpack and spec.top_folder:  # staging folders of the old shared layout
@@ -427,13 +461,20 @@ def fetch(name: str, cache_dir: str | os.PathLike | None = None, *, mirrors: str
             except DownloadError as again:
                 raise DownloadError(
                     f"El archivo de la caché {target} estaba dañado ({exc}); se apartó como {aside} "
-                    f"(no se borró) y no se pudo descargar de nuevo.\n{again}") from again
+                    f"(no se borró) y no se pudo descargar de nuevo.\n{again}"
+                ) from again
             return _extract_dataset(spec, target, home, progress)
 
 
 def _extract_dataset(spec: DatasetSpec, target: Path, home: Path, progress: bool) -> Path:
-    root = safe_extract(target, home, expected_top=spec.top_folder, progress=progress,
-                        expected_images=spec.expected_images, max_unpacked_bytes=spec.max_unpacked_bytes)
+    root = safe_extract(
+        target,
+        home,
+        expected_top=spec.top_folder,
+        progress=progress,
+        expected_images=spec.expected_images,
+        max_unpacked_bytes=spec.max_unpacked_bytes,
+    )
     if _usable(spec, root) is None:  # pragma: no cover - safe_extract always marks it complete
         raise ArchiveError(f"No se pudo completar la extracción de {target}.")
     return root
@@ -444,7 +485,8 @@ def _member_target(dest: Path, member: str) -> Path:
     if pure.is_absolute() or ".." in pure.parts or (pure.parts and ":" in pure.parts[0]):
         raise ArchiveError(
             f"El archivo comprimido contiene una ruta insegura: {member!r} (saldría de {dest}). "
-            "No se extrajo nada; descarga el archivo de nuevo desde una fuente confiable.")
+            "No se extrajo nada; descarga el archivo de nuevo desde una fuente confiable."
+        )
     out = (dest / pure).resolve()
     if dest.resolve() not in out.parents and out != dest.resolve():
         raise ArchiveError(f"Ruta insegura en el archivo comprimido: {member!r}.")
@@ -459,19 +501,26 @@ def _open_zip(zip_path: Path, display_name: str, user_file: bool = False) -> zip
             raise ArchiveError(
                 f"DATA_SOURCE={str(zip_path)!r} no es un zip válido ({exc}). Pon en DATA_SOURCE la ruta "
                 "a un .zip del conjunto o a una carpeta con train/validation/test (o 'auto'). Tu "
-                "archivo no se modificó.") from exc
+                "archivo no se modificó."
+            ) from exc
         raise ArchiveError(
             f"'{display_name}' ({zip_path}) no es un zip válido ({exc}). Puede estar incompleto: "
-            "vuelve a ejecutar la celda para descargarlo otra vez.") from exc
+            "vuelve a ejecutar la celda para descargarlo otra vez."
+        ) from exc
 
 
 def _is_symlink(m: zipfile.ZipInfo) -> bool:
     return stat.S_ISLNK(m.external_attr >> 16)
 
 
-def _checked_members(zf: zipfile.ZipFile, dest: Path, display_name: str, expected_top: str | None,
-                     expected_images: int | None = None,
-                     max_unpacked_bytes: int | None = None) -> tuple[list[zipfile.ZipInfo], set[str]]:
+def _checked_members(
+    zf: zipfile.ZipFile,
+    dest: Path,
+    display_name: str,
+    expected_top: str | None,
+    expected_images: int | None = None,
+    max_unpacked_bytes: int | None = None,
+) -> tuple[list[zipfile.ZipInfo], set[str]]:
     """The members to extract and their top folders; ArchiveError if unsafe or unexpected.
 
     Reads only the zip's directory: paths, duplicates, links, sizes (zip bombs) and counts.
@@ -485,7 +534,8 @@ def _checked_members(zf: zipfile.ZipFile, dest: Path, display_name: str, expecte
     if links:
         raise ArchiveError(
             f"'{display_name}' contiene enlaces simbólicos ({', '.join(links[:3])}), que un conjunto de "
-            "imágenes no necesita. No se extrajo nada; vuelve a crear el zip sin enlaces.")
+            "imágenes no necesita. No se extrajo nada; vuelve a crear el zip sin enlaces."
+        )
     names = [m.filename.replace("\\", "/").rstrip("/") for m in members]
     seen, dups = set(), []
     for n in names:
@@ -495,7 +545,8 @@ def _checked_members(zf: zipfile.ZipFile, dest: Path, display_name: str, expecte
     if dups:
         raise ArchiveError(
             f"'{display_name}' contiene nombres repetidos ({', '.join(sorted(set(dups))[:3])}): no se "
-            "sabe cuál usar. No se extrajo nada; vuelve a crear el zip.")
+            "sabe cuál usar. No se extrajo nada; vuelve a crear el zip."
+        )
     files = {n for n, m in zip(names, members, strict=True) if not m.is_dir()}
     for n in names:
         parents = PurePosixPath(n).parents
@@ -503,7 +554,8 @@ def _checked_members(zf: zipfile.ZipFile, dest: Path, display_name: str, expecte
         if clash:
             raise ArchiveError(
                 f"'{display_name}' usa '{clash}' como archivo y como carpeta (en '{n}'). No se extrajo "
-                "nada; vuelve a crear el zip.")
+                "nada; vuelve a crear el zip."
+            )
     total = sum(m.file_size for m in members)
     packed = sum(m.compress_size for m in members)
     limit = max_unpacked_bytes or DEFAULT_MAX_UNPACKED_BYTES
@@ -513,25 +565,35 @@ def _checked_members(zf: zipfile.ZipFile, dest: Path, display_name: str, expecte
             f"'{display_name}' ocuparía {total / 1e6:,.0f} MB al descomprimirse ({ratio:,.0f} veces su "
             f"tamaño comprimido; límite {limit / 1e6:,.0f} MB y {MAX_COMPRESSION_RATIO}x). Parece una "
             "bomba zip o el archivo equivocado. No se extrajo nada: descarga el conjunto de una fuente "
-            "confiable.")
+            "confiable."
+        )
     tops = {PurePosixPath(n).parts[0] for n in names if n}
     if expected_top is not None and tops != {expected_top}:
         raise ArchiveError(
             f"'{display_name}' debería contener una sola carpeta '{expected_top}/', pero contiene: "
-            f"{', '.join(sorted(tops)) or 'nada'}. ¿Es el archivo correcto?")
+            f"{', '.join(sorted(tops)) or 'nada'}. ¿Es el archivo correcto?"
+        )
     if expected_images is not None:
-        found = sum(1 for n in files if not PurePosixPath(n).name.startswith(".")
-                    and n.lower().endswith(IMAGE_EXTENSIONS))
+        found = sum(
+            1 for n in files if not PurePosixPath(n).name.startswith(".") and n.lower().endswith(IMAGE_EXTENSIONS)
+        )
         if found != expected_images:
             raise ArchiveError(
                 f"'{display_name}' contiene {found} imágenes y deberían ser {expected_images}. "
-                "¿Es el archivo correcto? No se extrajo nada.")
+                "¿Es el archivo correcto? No se extrajo nada."
+            )
     return members, tops
 
 
-def check_archive(zip_path: str | os.PathLike, *, expected_top: str | None = None,
-                  display_name: str | None = None, expected_images: int | None = None,
-                  max_unpacked_bytes: int | None = None, user_file: bool = False) -> None:
+def check_archive(
+    zip_path: str | os.PathLike,
+    *,
+    expected_top: str | None = None,
+    display_name: str | None = None,
+    expected_images: int | None = None,
+    max_unpacked_bytes: int | None = None,
+    user_file: bool = False,
+) -> None:
     """Raise :class:`ArchiveError` unless ``zip_path`` is a zip that :func:`safe_extract` accepts.
 
     Reads only the zip's directory: no member is written anywhere.  ``user_file``:
@@ -539,13 +601,20 @@ def check_archive(zip_path: str | os.PathLike, *, expected_top: str | None = Non
     """
     zip_path = Path(zip_path)
     with _open_zip(zip_path, display_name or zip_path.name, user_file) as zf:
-        _checked_members(zf, zip_path.parent, display_name or zip_path.name, expected_top,
-                         expected_images, max_unpacked_bytes)
+        _checked_members(
+            zf, zip_path.parent, display_name or zip_path.name, expected_top, expected_images, max_unpacked_bytes
+        )
 
 
-def safe_extract(zip_path: str | os.PathLike, dest: str | os.PathLike, *,
-                 expected_top: str | None = None, progress: bool = True,
-                 expected_images: int | None = None, max_unpacked_bytes: int | None = None) -> Path:
+def safe_extract(
+    zip_path: str | os.PathLike,
+    dest: str | os.PathLike,
+    *,
+    expected_top: str | None = None,
+    progress: bool = True,
+    expected_images: int | None = None,
+    max_unpacked_bytes: int | None = None,
+) -> Path:
     """Extract ``zip_path`` into ``dest`` and return the top folder.
 
     Refuses, before writing anything, members that would land outside ``dest``,
@@ -559,8 +628,7 @@ def safe_extract(zip_path: str | os.PathLike, dest: str | os.PathLike, *,
     zip_path, dest = Path(zip_path), Path(dest)
     zf = _open_zip(zip_path, zip_path.name)
     with zf:
-        members, tops = _checked_members(zf, dest, zip_path.name, expected_top, expected_images,
-                                         max_unpacked_bytes)
+        members, tops = _checked_members(zf, dest, zip_path.name, expected_top, expected_images, max_unpacked_bytes)
         single = len(tops) == 1
         top = next(iter(tops)) if single else zip_path.stem
         final = dest / top
@@ -577,7 +645,8 @@ def safe_extract(zip_path: str | os.PathLike, dest: str | os.PathLike, *,
             if final.exists():
                 raise FolderConflictError(
                     f"La carpeta {final} ya existe pero no está completa (¿archivos propios?). No se "
-                    "tocó nada: muévela o bórrala y vuelve a intentarlo.")
+                    "tocó nada: muévela o bórrala y vuelve a intentarlo."
+                )
             need = sum(m.file_size for m in members)
             if shutil.disk_usage(dest).free < need:
                 raise _cache_error(dest, OSError(errno.ENOSPC, f"hacen falta {need / 1e6:,.0f} MB"))
@@ -585,8 +654,9 @@ def safe_extract(zip_path: str | os.PathLike, dest: str | os.PathLike, *,
             try:
                 from tqdm.auto import tqdm
 
-                for m in tqdm(members, desc=f"Extrayendo {zip_path.name}", unit="archivo",
-                              disable=not progress, leave=False):
+                for m in tqdm(
+                    members, desc=f"Extrayendo {zip_path.name}", unit="archivo", disable=not progress, leave=False
+                ):
                     out = _member_target(staging, m.filename)
                     if m.is_dir():
                         out.mkdir(parents=True, exist_ok=True)
@@ -601,8 +671,8 @@ def safe_extract(zip_path: str | os.PathLike, dest: str | os.PathLike, *,
                 os.replace(inner, final)
             except (zipfile.BadZipFile, EOFError) as exc:
                 raise ArchiveError(
-                    f"'{zip_path.name}' ({zip_path}) está dañado ({exc}). Vuelve a descargarlo. No quedó "
-                    "nada a medias.") from exc
+                    f"'{zip_path.name}' ({zip_path}) está dañado ({exc}). Vuelve a descargarlo. No quedó nada a medias."
+                ) from exc
             except OSError as exc:
                 if exc.errno == errno.ENOSPC or _not_writable(exc):
                     raise _cache_error(dest, exc) from exc
@@ -626,7 +696,8 @@ def _check_layout(root: Path) -> None:
     if missing:
         raise FileNotFoundError(
             f"En {root} faltan las carpetas: {', '.join(missing)}. El conjunto debe tener "
-            f"{'/'.join(SPLITS)}, cada una con una subcarpeta por clase (p. ej. cats/ y dogs/).")
+            f"{'/'.join(SPLITS)}, cada una con una subcarpeta por clase (p. ej. cats/ y dogs/)."
+        )
 
 
 #: ``DATA_SOURCE`` values that name a registry dataset: ``value -> (registry name, description)``.
@@ -646,14 +717,21 @@ def _synthetic(cache_dir: str | os.PathLike | None) -> Path:
         if not _not_writable(exc):
             raise
         elsewhere = Path(tempfile.gettempdir()) / f"curso-cnn-{os.getuid()}" / "sintetico"
-        warnings.warn(f"la caché {_cache_dir(cache_dir)} no se puede escribir; el conjunto sintético "
-                      f"se crea en {elsewhere}. Define {ENV_CACHE_DIR} para elegir otra carpeta.",
-                      stacklevel=3)
+        warnings.warn(
+            f"la caché {_cache_dir(cache_dir)} no se puede escribir; el conjunto sintético "
+            f"se crea en {elsewhere}. Define {ENV_CACHE_DIR} para elegir otra carpeta.",
+            stacklevel=3,
+        )
         return make_synthetic_dataset(elsewhere)
 
 
-def get_course_data(source: str = "auto", cache_dir: str | os.PathLike | None = None, *,
-                    progress: bool = True, mirrors: str | None = None) -> DataInfo:
+def get_course_data(
+    source: str = "auto",
+    cache_dir: str | os.PathLike | None = None,
+    *,
+    progress: bool = True,
+    mirrors: str | None = None,
+) -> DataInfo:
     """Resolve a notebook's ``DATA_SOURCE`` to a dataset folder.
 
     ``"course"``: the course's reduced set (mirror, then Google Drive).
@@ -671,8 +749,10 @@ def get_course_data(source: str = "auto", cache_dir: str | os.PathLike | None = 
         except DownloadError as exc:
             if source != "auto":
                 raise
-            warnings.warn("no se pudo obtener el conjunto real; se usa el conjunto SINTÉTICO.\n"
-                          + str(exc).splitlines()[0], stacklevel=2)
+            warnings.warn(
+                "no se pudo obtener el conjunto real; se usa el conjunto SINTÉTICO.\n" + str(exc).splitlines()[0],
+                stacklevel=2,
+            )
             source = "synthetic"
     if source == "synthetic":
         return DataInfo(_synthetic(cache_dir), "synthetic", "Conjunto sintético del curso (figuras generadas)")
@@ -680,7 +760,8 @@ def get_course_data(source: str = "auto", cache_dir: str | os.PathLike | None = 
     if not path.exists():
         raise FileNotFoundError(
             f"DATA_SOURCE={source!r}: esa ruta no existe. Usa 'auto', 'course', 'course_full', "
-            "'synthetic', o la ruta a una carpeta con train/validation/test o a un .zip del conjunto.")
+            "'synthetic', o la ruta a una carpeta con train/validation/test o a un .zip del conjunto."
+        )
     if path.is_file():
         check_archive(path, user_file=True)  # before the cache gets a folder for it
         # One folder per archive name, so that two zips with the same top folder never mix.
@@ -694,8 +775,11 @@ def get_course_data(source: str = "auto", cache_dir: str | os.PathLike | None = 
     return DataInfo(path.resolve(), "local", f"Carpeta local {path}")
 
 
-def external_images(cache_dir: str | os.PathLike | None = None, *, progress: bool = True,
-                    mirrors: str | None = None) -> dict[str, Path]:
+def external_images(
+    cache_dir: str | os.PathLike | None = None, *, progress: bool = True, mirrors: str | None = None
+) -> dict[str, Path]:
     """The two photos from outside the dataset, as ``{"cat": path, "dog": path}``."""
-    return {"cat": fetch("external_cat", cache_dir, progress=progress, mirrors=mirrors),
-            "dog": fetch("external_dog", cache_dir, progress=progress, mirrors=mirrors)}
+    return {
+        "cat": fetch("external_cat", cache_dir, progress=progress, mirrors=mirrors),
+        "dog": fetch("external_dog", cache_dir, progress=progress, mirrors=mirrors),
+    }

@@ -7,8 +7,9 @@ from typing import Any
 import numpy as np
 
 
-def extract_embeddings(model: Any, data: Any, *, progress: bool = True,
-                       desc: str = "Extrayendo embeddings") -> tuple[np.ndarray, np.ndarray]:
+def extract_embeddings(
+    model: Any, data: Any, *, progress: bool = True, desc: str = "Extrayendo embeddings"
+) -> tuple[np.ndarray, np.ndarray]:
     """``(features, labels)`` for every image of ``data``, in one pass.
 
     ``data`` is a SplitData, a tf.data dataset of ``(images, labels)`` or a

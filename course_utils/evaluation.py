@@ -44,8 +44,9 @@ def predict(model: Any, data: Any, y: Any = None) -> tuple[np.ndarray, np.ndarra
     ``data`` is an array (then ``y`` is required), a SplitData, a tf.data dataset
     of ``(images, labels)`` or a legacy generator: shuffled or not, labels stay aligned.
     """
-    if isinstance(data, np.ndarray) or (y is not None and not hasattr(data, "element_spec")
-                                         and not hasattr(data, "dataset")):
+    if isinstance(data, np.ndarray) or (
+        y is not None and not hasattr(data, "element_spec") and not hasattr(data, "dataset")
+    ):
         if y is None:
             raise ValueError("Con un arreglo de entradas hace falta pasar y (las etiquetas).")
         scores = _scores(model, data)
@@ -58,8 +59,15 @@ def predict(model: Any, data: Any, y: Any = None) -> tuple[np.ndarray, np.ndarra
     return np.concatenate(ys).astype(int), scores_to_labels(scores), scores
 
 
-def evaluate(model: Any, data: Any, y: Any = None, class_names: Sequence[str] = ("cats", "dogs"),
-             title: str = "Matriz de confusión", plot: bool = True, verbose: bool = True) -> dict[str, Any]:
+def evaluate(
+    model: Any,
+    data: Any,
+    y: Any = None,
+    class_names: Sequence[str] = ("cats", "dogs"),
+    title: str = "Matriz de confusión",
+    plot: bool = True,
+    verbose: bool = True,
+) -> dict[str, Any]:
     """Accuracy, macro F1 and confusion matrix of a Keras model or scikit-learn estimator.
 
     Prints a small table, draws the confusion-matrix heatmap and returns the numbers.
@@ -71,11 +79,16 @@ def evaluate(model: Any, data: Any, y: Any = None, class_names: Sequence[str] = 
         "accuracy": float(accuracy_score(y_true, y_pred)),
         "f1_macro": float(f1_score(y_true, y_pred, average="macro")),
         "confusion_matrix": confusion_matrix(y_true, y_pred, labels=range(len(class_names))),
-        "y_true": y_true, "y_pred": y_pred, "scores": scores, "n": int(len(y_true)),
+        "y_true": y_true,
+        "y_pred": y_pred,
+        "scores": scores,
+        "n": int(len(y_true)),
     }
     if verbose:
-        print(f"{'Métrica':<14}{'Valor':>8}\n{'accuracy':<14}{result['accuracy']:>8.3f}\n"
-              f"{'F1 (macro)':<14}{result['f1_macro']:>8.3f}\n{'imágenes':<14}{result['n']:>8d}")
+        print(
+            f"{'Métrica':<14}{'Valor':>8}\n{'accuracy':<14}{result['accuracy']:>8.3f}\n"
+            f"{'F1 (macro)':<14}{result['f1_macro']:>8.3f}\n{'imágenes':<14}{result['n']:>8d}"
+        )
     if plot:
         plot_confusion_matrix(result["confusion_matrix"], class_names, title=title)
     return result
@@ -87,8 +100,16 @@ def plot_confusion_matrix(cm: np.ndarray, class_names: Sequence[str], title: str
     import seaborn as sns
 
     fig, ax = plt.subplots(figsize=(4.5, 3.8))
-    sns.heatmap(cm, annot=True, fmt="d", cmap="Blues", xticklabels=class_names,
-                yticklabels=class_names, ax=ax, cbar_kws={"label": "imágenes"})
+    sns.heatmap(
+        cm,
+        annot=True,
+        fmt="d",
+        cmap="Blues",
+        xticklabels=class_names,
+        yticklabels=class_names,
+        ax=ax,
+        cbar_kws={"label": "imágenes"},
+    )
     ax.set_xlabel("Clase predicha")
     ax.set_ylabel("Clase real")
     ax.set_title(title)
@@ -122,13 +143,22 @@ def plot_training_curves(history: Any, title: str = "Curvas de entrenamiento"):
 def misclassified(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, np.ndarray]:
     """Indices of false positives (predicted 1, true 0) and false negatives (predicted 0, true 1)."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    return {"false_positives": np.flatnonzero((y_pred == 1) & (y_true == 0)),
-            "false_negatives": np.flatnonzero((y_pred == 0) & (y_true == 1))}
+    return {
+        "false_positives": np.flatnonzero((y_pred == 1) & (y_true == 0)),
+        "false_negatives": np.flatnonzero((y_pred == 0) & (y_true == 1)),
+    }
 
 
-def show_misclassified(paths: Sequence[str], y_true: np.ndarray, y_pred: np.ndarray,
-                       class_names: Sequence[str], n: int = 4, seed: int = 0,
-                       scores: np.ndarray | None = None, title: str = "Errores del modelo"):
+def show_misclassified(
+    paths: Sequence[str],
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    class_names: Sequence[str],
+    n: int = 4,
+    seed: int = 0,
+    scores: np.ndarray | None = None,
+    title: str = "Errores del modelo",
+):
     """Show up to ``n`` false positives and ``n`` false negatives with their images."""
     import matplotlib.pyplot as plt
     from PIL import Image
@@ -152,7 +182,11 @@ def show_misclassified(paths: Sequence[str], y_true: np.ndarray, y_pred: np.ndar
     for ax, (i, label) in zip(axes.flat, picks, strict=False):
         with Image.open(paths[i]) as im:
             ax.imshow(im.convert("RGB"))
-        extra = f" ({float(np.ravel(scores)[i]):.2f})" if scores is not None and np.ndim(scores) <= 2 and np.size(scores) == len(y_true) else ""
+        extra = (
+            f" ({float(np.ravel(scores)[i]):.2f})"
+            if scores is not None and np.ndim(scores) <= 2 and np.size(scores) == len(y_true)
+            else ""
+        )
         ax.set_title(f"{label}\nreal: {class_names[y_true[i]]} · pred: {class_names[y_pred[i]]}{extra}", fontsize=9)
     fig.suptitle(title)
     plt.tight_layout()
@@ -170,8 +204,15 @@ def comparison_table(rows: list[dict[str, Any]], sort_by: str | None = None):
     return df.round(3).reset_index(drop=True)
 
 
-def plot_comparison(df: Any, x: str, ys: Sequence[str], title: str, ylabel: str = "accuracy",
-                    reference: float | None = None, reference_label: str = "referencia"):
+def plot_comparison(
+    df: Any,
+    x: str,
+    ys: Sequence[str],
+    title: str,
+    ylabel: str = "accuracy",
+    reference: float | None = None,
+    reference_label: str = "referencia",
+):
     """Grouped bar chart of ``ys`` columns per ``x`` row, with an optional reference line."""
     import matplotlib.pyplot as plt
 

@@ -21,18 +21,26 @@ def _numpy(x: Any) -> np.ndarray:
     return np.asarray(keras.ops.convert_to_numpy(x))
 
 
-@exercise("01.1", "reescalar con Rescaling",
-          "layers.Rescaling(1 / 255) multiplica por 1/255; aplícala con "
-          "keras_train.map(lambda x, y: (rescale(x), y)).")
+@exercise(
+    "01.1",
+    "reescalar con Rescaling",
+    "layers.Rescaling(1 / 255) multiplica por 1/255; aplícala con keras_train.map(lambda x, y: (rescale(x), y)).",
+)
 def _rescaled_loader(dataset: Any, *, img_size: int) -> None:
-    expect(hasattr(dataset, "take") and hasattr(dataset, "element_spec"),
-           f"rescaled_train debe ser un tf.data.Dataset (es {type(dataset).__name__}).")
+    expect(
+        hasattr(dataset, "take") and hasattr(dataset, "element_spec"),
+        f"rescaled_train debe ser un tf.data.Dataset (es {type(dataset).__name__}).",
+    )
     x, y = next(iter(dataset.take(1)))
     x = _numpy(x)
-    expect(x.ndim == 4 and x.shape[1:] == (img_size, img_size, 3),
-           f"Cada batch de imágenes debe tener forma (batch, {img_size}, {img_size}, 3); tiene {x.shape}.")
-    expect(x.min() >= 0.0 and x.max() <= 1.0 + 1e-6,
-           f"Los píxeles deben quedar en [0, 1]; van de {x.min():.2f} a {x.max():.2f}.")
+    expect(
+        x.ndim == 4 and x.shape[1:] == (img_size, img_size, 3),
+        f"Cada batch de imágenes debe tener forma (batch, {img_size}, {img_size}, 3); tiene {x.shape}.",
+    )
+    expect(
+        x.min() >= 0.0 and x.max() <= 1.0 + 1e-6,
+        f"Los píxeles deben quedar en [0, 1]; van de {x.min():.2f} a {x.max():.2f}.",
+    )
     expect(x.max() > 0.05, "Los píxeles son casi todos 0: ¿dividiste dos veces?")
     expect(len(_numpy(y)) == len(x), "Cada batch debe conservar sus etiquetas.")
 
@@ -42,12 +50,17 @@ def _count_images(n_cats: int, n_dogs: int, *, root: Any) -> None:
     for name, answer in (("cats", n_cats), ("dogs", n_dogs)):
         folder = Path(root) / "validation" / name
         expected = sum(1 for p in folder.iterdir() if p.is_file())
-        expect(answer == expected, f"En validation/{name} hay {'más' if expected > answer else 'menos'} "
-               f"archivos que {answer}.")
+        expect(
+            answer == expected,
+            f"En validation/{name} hay {'más' if expected > answer else 'menos'} archivos que {answer}.",
+        )
 
 
-@exercise("02.1", "parámetros de una capa densa",
-          "Cada neurona tiene un peso por entrada y un sesgo: entradas · neuronas + neuronas.")
+@exercise(
+    "02.1",
+    "parámetros de una capa densa",
+    "Cada neurona tiene un peso por entrada y un sesgo: entradas · neuronas + neuronas.",
+)
 def _dense_params(answer: int, *, model: Any) -> None:
     import keras
 
@@ -56,18 +69,26 @@ def _dense_params(answer: int, *, model: Any) -> None:
     expect(answer == expected, f"{answer:,} no es el número de parámetros de la primera Dense.")
 
 
-@exercise("02.2", "model.evaluate",
-          "model.evaluate(test.dataset, verbose=0) devuelve [pérdida, accuracy] (las métricas de compile).")
+@exercise(
+    "02.2",
+    "model.evaluate",
+    "model.evaluate(test.dataset, verbose=0) devuelve [pérdida, accuracy] (las métricas de compile).",
+)
 def _evaluate(loss: float, accuracy: float, *, expected_accuracy: float) -> None:
     expect(np.isfinite(loss) and loss > 0, f"La pérdida debe ser un número positivo (es {loss!r}).")
-    expect(abs(float(accuracy) - expected_accuracy) < 0.01,
-           f"accuracy={accuracy:.3f} no coincide con la de evaluation.evaluate ({expected_accuracy:.3f}): "
-           "¿evaluaste test.dataset?")
+    expect(
+        abs(float(accuracy) - expected_accuracy) < 0.01,
+        f"accuracy={accuracy:.3f} no coincide con la de evaluation.evaluate ({expected_accuracy:.3f}): "
+        "¿evaluaste test.dataset?",
+    )
 
 
-@exercise("03.1", "formas a mano",
-          "Conv2D 3×3 sin relleno: s → s − 2; MaxPooling 2×2: s → s // 2; los canales son los filtros de la "
-          "última Conv2D (64 en conv2).")
+@exercise(
+    "03.1",
+    "formas a mano",
+    "Conv2D 3×3 sin relleno: s → s − 2; MaxPooling 2×2: s → s // 2; los canales son los filtros de la "
+    "última Conv2D (64 en conv2).",
+)
 def _pool2_shape(answer: tuple) -> None:
     size = 200
     for _ in range(2):
@@ -86,21 +107,29 @@ def _reloaded(reloaded: Any, *, model: Any, images: Any) -> None:
     expect(same, "El modelo cargado no predice lo mismo que model: ¿cargaste model_path?")
 
 
-@exercise("05.1", "el bucle de los embeddings",
-          "Dentro del for x, y in test.dataset: añade a una lista los vectores de features_model(x, training=False) "
-          "y a otra las etiquetas y; al final, np.concatenate de cada lista.")
+@exercise(
+    "05.1",
+    "el bucle de los embeddings",
+    "Dentro del for x, y in test.dataset: añade a una lista los vectores de features_model(x, training=False) "
+    "y a otra las etiquetas y; al final, np.concatenate de cada lista.",
+)
 def _embedding_loop(X: Any, y: Any, *, expected: tuple) -> None:
     X, y = np.asarray(X), np.asarray(y).reshape(-1)
     X_ref, y_ref = expected
     expect(X.shape == X_ref.shape, f"X_mine tiene forma {X.shape}; debe ser {X_ref.shape} (un vector por imagen).")
     expect(np.allclose(X, X_ref, atol=1e-4), "Los vectores no coinciden con los de extract_embeddings.")
-    expect(np.array_equal(y.astype(int), np.asarray(y_ref).astype(int)),
-           "Las etiquetas no coinciden: guarda la y de cada batch, junto a su x.")
+    expect(
+        np.array_equal(y.astype(int), np.asarray(y_ref).astype(int)),
+        "Las etiquetas no coinciden: guarda la y de cada batch, junto a su x.",
+    )
 
 
-@exercise("05.2", "1 vecino más cercano",
-          "Pipeline([(\"scaler\", StandardScaler()), (\"clf\", KNeighborsClassifier(n_neighbors=1))]), "
-          ".fit(X_train, y_train) y .score(X_test, y_test).")
+@exercise(
+    "05.2",
+    "1 vecino más cercano",
+    'Pipeline([("scaler", StandardScaler()), ("clf", KNeighborsClassifier(n_neighbors=1))]), '
+    ".fit(X_train, y_train) y .score(X_test, y_test).",
+)
 def _knn1(answer: float, *, data: tuple) -> None:
     from sklearn.neighbors import KNeighborsClassifier
     from sklearn.pipeline import Pipeline
@@ -110,19 +139,26 @@ def _knn1(answer: float, *, data: tuple) -> None:
     pipe = Pipeline([("scaler", StandardScaler()), ("clf", KNeighborsClassifier(n_neighbors=1))])
     expected = pipe.fit(X_train, y_train).score(X_test, y_test)
     expect(0.0 <= float(answer) <= 1.0, f"Una accuracy está entre 0 y 1 (la tuya es {answer}).")
-    expect(abs(float(answer) - expected) < 1e-9, f"{float(answer):.3f} no es la accuracy en prueba del 1-NN "
-           "con StandardScaler.")
+    expect(
+        abs(float(answer) - expected) < 1e-9,
+        f"{float(answer):.3f} no es la accuracy en prueba del 1-NN con StandardScaler.",
+    )
 
 
 def _augmentation_signature(model: Any) -> list[tuple[str, dict]]:
     drop = {"name", "seed", "trainable", "dtype"}
-    return [(type(layer).__name__, {k: v for k, v in layer.get_config().items() if k not in drop})
-            for layer in getattr(model, "layers", [])]
+    return [
+        (type(layer).__name__, {k: v for k, v in layer.get_config().items() if k not in drop})
+        for layer in getattr(model, "layers", [])
+    ]
 
 
-@exercise("04.1", "el aumento moderado, capa a capa",
-          "Cuatro capas, en este orden: RandomFlip(\"horizontal\"), RandomRotation(0.05), "
-          "RandomTranslation(0.1, 0.1) y RandomZoom(0.15), todas con fill_mode=\"nearest\" salvo el espejo.")
+@exercise(
+    "04.1",
+    "el aumento moderado, capa a capa",
+    'Cuatro capas, en este orden: RandomFlip("horizontal"), RandomRotation(0.05), '
+    'RandomTranslation(0.1, 0.1) y RandomZoom(0.15), todas con fill_mode="nearest" salvo el espejo.',
+)
 def _moderate_augmentation(augmenter: Any) -> None:
     from .pipelines import make_augmentation
 
@@ -130,23 +166,33 @@ def _moderate_augmentation(augmenter: Any) -> None:
     got = _augmentation_signature(augmenter)
     expect(bool(got), "moderate_augmenter debe ser un keras.Sequential con las capas de aumento.")
     kinds = [k for k, _ in got]
-    expect(kinds == [k for k, _ in expected],
-           f"Las capas son {', '.join(kinds)}; se esperaban {', '.join(k for k, _ in expected)}.")
+    expect(
+        kinds == [k for k, _ in expected],
+        f"Las capas son {', '.join(kinds)}; se esperaban {', '.join(k for k, _ in expected)}.",
+    )
     for (kind, cfg), (_, want) in zip(got, expected, strict=True):
         wrong = sorted(k for k in want if cfg.get(k) != want[k])
-        expect(not wrong, f"{kind}: revisa {', '.join(wrong)} (tienes {', '.join(f'{k}={cfg.get(k)!r}' for k in wrong)}).")
+        expect(
+            not wrong, f"{kind}: revisa {', '.join(wrong)} (tienes {', '.join(f'{k}={cfg.get(k)!r}' for k in wrong)})."
+        )
 
 
-@exercise("04.2", "parámetros de la densa tras GlobalAveragePooling",
-          "GlobalAveragePooling2D deja un valor por canal (128); cada una de las 256 neuronas tiene "
-          "un peso por entrada y un sesgo.")
+@exercise(
+    "04.2",
+    "parámetros de la densa tras GlobalAveragePooling",
+    "GlobalAveragePooling2D deja un valor por canal (128); cada una de las 256 neuronas tiene "
+    "un peso por entrada y un sesgo.",
+)
 def _gap_dense_params(answer: int) -> None:
     expect(answer == 128 * 256 + 256, f"{answer:,} no es el número de parámetros de Dense(256) sobre 128 valores.")
 
 
-@exercise("06.1", "el preprocesamiento de cada modelo base",
-          "Relee la sección 1: EfficientNet reescala por dentro, MobileNetV2 quiere [-1, 1] y "
-          "ResNet50 usa el modo 'caffe' (BGR menos la media).")
+@exercise(
+    "06.1",
+    "el preprocesamiento de cada modelo base",
+    "Relee la sección 1: EfficientNet reescala por dentro, MobileNetV2 quiere [-1, 1] y "
+    "ResNet50 usa el modo 'caffe' (BGR menos la media).",
+)
 def _backbone_preprocessing(answer: dict) -> None:
     from .pipelines import BACKBONE_PREPROCESSING
 
@@ -156,38 +202,53 @@ def _backbone_preprocessing(answer: dict) -> None:
         expect(answer[name] == mode, f"{name}: {answer[name]!r} no es su preprocesamiento.")
 
 
-@exercise("06.2", "el rango de MobileNetV2",
-          "Aplica keras.applications.mobilenet_v2.preprocess_input a np.array([0., 255.]) y mira el resultado.")
+@exercise(
+    "06.2",
+    "el rango de MobileNetV2",
+    "Aplica keras.applications.mobilenet_v2.preprocess_input a np.array([0., 255.]) y mira el resultado.",
+)
 def _mobilenet_range(answer: Any) -> None:
     from keras.applications.mobilenet_v2 import preprocess_input
 
     low, high = (float(v) for v in preprocess_input(np.array([0.0, 255.0], dtype="float32")))
     expect(len(tuple(answer)) == 2, "Escribe el rango como una tupla (mínimo, máximo).")
-    expect(np.allclose(tuple(answer), (low, high)),
-           f"{tuple(answer)} no es lo que preprocess_input hace con los píxeles 0 y 255.")
+    expect(
+        np.allclose(tuple(answer), (low, high)),
+        f"{tuple(answer)} no es lo que preprocess_input hace con los píxeles 0 y 255.",
+    )
 
 
-@exercise("07.2", "la foto peor clasificada, explicada con Grad-CAM",
-          "scores = model.predict(test.dataset, verbose=0)[:, 0]; el error de cada foto es "
-          "abs(test.labels - scores); np.argmax da la peor. Después, grad_cam(get_images(test, [i])[0]).")
+@exercise(
+    "07.2",
+    "la foto peor clasificada, explicada con Grad-CAM",
+    "scores = model.predict(test.dataset, verbose=0)[:, 0]; el error de cada foto es "
+    "abs(test.labels - scores); np.argmax da la peor. Después, grad_cam(get_images(test, [i])[0]).",
+)
 def _worst_photo_grad_cam(index: Any, heatmap: Any, *, model: Any, split: Any, conv_layer: Any) -> None:
     from .visualization import grad_cam
 
     scores = model.predict(split.dataset, verbose=0)[:, 0]
     errors = np.abs(split.labels - scores)
     expect(isinstance(index, (int, np.integer)), f"worst_index debe ser un entero (es {type(index).__name__}).")
-    expect(np.isclose(errors[index], errors.max(), atol=1e-6),
-           f"La foto {index} tiene un error de {errors[index]:.3f}; la peor llega a {errors.max():.3f}.")
+    expect(
+        np.isclose(errors[index], errors.max(), atol=1e-6),
+        f"La foto {index} tiene un error de {errors[index]:.3f}; la peor llega a {errors.max():.3f}.",
+    )
     image = next(x for i, (x, _) in enumerate(split.dataset.unbatch().as_numpy_iterator()) if i == index)
     expected, _ = grad_cam(model, image, conv_layer=conv_layer)
     heatmap = np.asarray(heatmap)
-    expect(heatmap.shape == expected.shape,
-           f"El mapa debe tener la forma de los mapas de '{conv_layer.name}', {expected.shape}; tiene {heatmap.shape}.")
+    expect(
+        heatmap.shape == expected.shape,
+        f"El mapa debe tener la forma de los mapas de '{conv_layer.name}', {expected.shape}; tiene {heatmap.shape}.",
+    )
     expect(np.allclose(heatmap, expected, atol=1e-4), "El mapa no es el Grad-CAM de esa foto: ¿usaste su índice?")
 
 
-@exercise("07.1", "pesos de un filtro",
-          "Un filtro de 3×3 mira todos los canales de su entrada: 3 · 3 · canales de entrada (sin el sesgo).")
+@exercise(
+    "07.1",
+    "pesos de un filtro",
+    "Un filtro de 3×3 mira todos los canales de su entrada: 3 · 3 · canales de entrada (sin el sesgo).",
+)
 def _filter_weights(answer: int, *, layer: Any) -> None:
     expected = int(np.prod(layer.kernel.shape[:3]))
     expect(answer == expected, f"{answer:,} no es el número de pesos (sin sesgo) de un filtro de '{layer.name}'.")

@@ -78,9 +78,11 @@ EXERCISES: dict[str, Exercise] = {}
 
 def exercise(key: str, title: str, hint: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Register a check function under ``key`` (``"02.1"``: notebook 02, exercise 1)."""
+
     def register(fn: Callable[..., None]) -> Callable[..., None]:
         EXERCISES[key] = Exercise(key, title, fn, hint)
         return fn
+
     return register
 
 
@@ -101,8 +103,10 @@ def check(key: str, *answers: Any, **context: Any) -> bool:
             raise NotAnswered
         ex.check(*answers, **context)
     except NotAnswered:
-        print(f"{MISSING} {head}: falta tu respuesta. Sustituye `...` por tu código y ejecuta otra vez "
-              "la celda del ejercicio y esta.")
+        print(
+            f"{MISSING} {head}: falta tu respuesta. Sustituye `...` por tu código y ejecuta otra vez "
+            "la celda del ejercicio y esta."
+        )
         return False
     except AssertionError as exc:
         print(f"{WRONG} {head}: todavía no. {exc}\n   Pista: {ex.hint}")

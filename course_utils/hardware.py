@@ -77,10 +77,10 @@ def choose_precision(cpuinfo: str | None = None, gpus: list[str] | None = None) 
     """
     gpus = tensor_core_gpus() if gpus is None else gpus
     if gpus:
-        return PrecisionChoice("mixed_float16",
-                               f"mixed_float16: la GPU {gpus[0]} tiene tensor cores")
+        return PrecisionChoice("mixed_float16", f"mixed_float16: la GPU {gpus[0]} tiene tensor cores")
     units = fast_bf16_units(cpuinfo)
     if units:
-        return PrecisionChoice("mixed_bfloat16",
-                               f"mixed_bfloat16: la CPU tiene unidades bf16 rápidas ({', '.join(units)})")
+        return PrecisionChoice(
+            "mixed_bfloat16", f"mixed_bfloat16: la CPU tiene unidades bf16 rápidas ({', '.join(units)})"
+        )
     return PrecisionChoice("float32", "float32: sin unidades bf16 rápidas ni GPU con tensor cores")

@@ -28,12 +28,15 @@ MAX_IMAGE_PIXELS = 50_000_000
 #: Files that operating systems leave behind; ignored silently.
 IGNORED_FILES = {".ds_store", "thumbs.db", "desktop.ini", ".complete"}
 #: Why :func:`list_images` leaves a file out, by :func:`check_image` status (Spanish, for the warning).
-SKIP_REASONS = {"not_image": "no es una imagen", "unreadable": "ilegible", "truncated": "truncada",
-                "unsupported": "formato no admitido: conviértela a JPEG o PNG",
-                "too_large": f"más de {MAX_IMAGE_PIXELS // 1_000_000} megapíxeles: redúcela",
-                "skip": "excluida",
-                "mode": "16 bits por canal, que el generador antiguo ve casi blancas: usa load_datasets o "
-                        "conviértelas a 8 bits"}
+SKIP_REASONS = {
+    "not_image": "no es una imagen",
+    "unreadable": "ilegible",
+    "truncated": "truncada",
+    "unsupported": "formato no admitido: conviértela a JPEG o PNG",
+    "too_large": f"más de {MAX_IMAGE_PIXELS // 1_000_000} megapíxeles: redúcela",
+    "skip": "excluida",
+    "mode": "16 bits por canal, que el generador antiguo ve casi blancas: usa load_datasets o conviértelas a 8 bits",
+}
 
 
 def check_class_names(names: list[str], where: str | os.PathLike) -> None:
@@ -43,7 +46,8 @@ def check_class_names(names: list[str], where: str | os.PathLike) -> None:
         raise ValueError(
             f"En {where} hay carpetas de clase con espacios al principio o al final del nombre: "
             f"{', '.join(repr(n) for n in odd)}. Renómbralas (p. ej. {odd[0]!r} -> {odd[0].strip()!r}); "
-            "no se modificó ningún archivo.")
+            "no se modificó ningún archivo."
+        )
 
 
 def class_names(split_dir: str | os.PathLike) -> list[str]:
@@ -52,14 +56,20 @@ def class_names(split_dir: str | os.PathLike) -> list[str]:
     if not split_dir.is_dir():
         raise FileNotFoundError(
             f"No existe la carpeta {split_dir}. Revisa DATA_SOURCE: debe apuntar a la carpeta que "
-            "contiene train/, validation/ y test/.")
+            "contiene train/, validation/ y test/."
+        )
     return sorted(p.name for p in split_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
 def _candidates(folder: Path) -> list[Path]:
-    return sorted((p for p in folder.iterdir()
-                   if p.is_file() and p.name.lower() not in IGNORED_FILES and not p.name.startswith(".")),
-                  key=lambda p: p.name)
+    return sorted(
+        (
+            p
+            for p in folder.iterdir()
+            if p.is_file() and p.name.lower() not in IGNORED_FILES and not p.name.startswith(".")
+        ),
+        key=lambda p: p.name,
+    )
 
 
 def count_images(root: str | os.PathLike, splits: tuple[str, ...] = SPLITS):
@@ -70,8 +80,9 @@ def count_images(root: str | os.PathLike, splits: tuple[str, ...] = SPLITS):
     rows = {}
     for split in splits:
         names = class_names(root / split)
-        rows[split] = {c: len([p for p in _candidates(root / split / c)
-                               if p.suffix.lower() in IMAGE_EXTENSIONS]) for c in names}
+        rows[split] = {
+            c: len([p for p in _candidates(root / split / c) if p.suffix.lower() in IMAGE_EXTENSIONS]) for c in names
+        }
     table = pd.DataFrame(rows).T.fillna(0).astype(int)
     table["total"] = table.sum(axis=1)
     return table
@@ -112,8 +123,13 @@ class ValidationReport:
     @property
     def bad_files(self) -> set[str]:
         """Files a loader must skip (non-RGB images are fine: loaders convert them)."""
-        return (set(self.not_images) | set(self.unreadable) | set(self.truncated) | set(self.unsupported)
-                | set(self.too_large))
+        return (
+            set(self.not_images)
+            | set(self.unreadable)
+            | set(self.truncated)
+            | set(self.unsupported)
+            | set(self.too_large)
+        )
 
     @property
     def ok(self) -> bool:
@@ -121,19 +137,23 @@ class ValidationReport:
 
     def summary(self) -> str:
         """A short Spanish summary table."""
-        lines = [f"Archivos revisados: {self.checked}",
-                 f"No son imágenes: {len(self.not_images)}",
-                 f"Ilegibles: {len(self.unreadable)}",
-                 f"Truncadas: {len(self.truncated)}",
-                 f"Formato no admitido (conviértelas a JPEG o PNG): {len(self.unsupported)}",
-                 f"Demasiado grandes (más de {MAX_IMAGE_PIXELS // 1_000_000} MP): {len(self.too_large)}",
-                 f"No RGB (se convierten a RGB al cargar): {len(self.non_rgb)}",
-                 f"Carpetas de clase vacías: {len(self.empty_classes)}",
-                 f"Particiones que faltan: {', '.join(self.missing_splits) or 'ninguna'}",
-                 f"Archivos de sistema ignorados: {len(self.ignored)}"]
+        lines = [
+            f"Archivos revisados: {self.checked}",
+            f"No son imágenes: {len(self.not_images)}",
+            f"Ilegibles: {len(self.unreadable)}",
+            f"Truncadas: {len(self.truncated)}",
+            f"Formato no admitido (conviértelas a JPEG o PNG): {len(self.unsupported)}",
+            f"Demasiado grandes (más de {MAX_IMAGE_PIXELS // 1_000_000} MP): {len(self.too_large)}",
+            f"No RGB (se convierten a RGB al cargar): {len(self.non_rgb)}",
+            f"Carpetas de clase vacías: {len(self.empty_classes)}",
+            f"Particiones que faltan: {', '.join(self.missing_splits) or 'ninguna'}",
+            f"Archivos de sistema ignorados: {len(self.ignored)}",
+        ]
         for split, names in self.class_mismatch.items():
             lines.append(f"Clases distintas en {split}: {', '.join(names)}")
-        lines.append("Sin problemas." if self.ok else "Los archivos con problemas se omiten al cargar; no se borra nada.")
+        lines.append(
+            "Sin problemas." if self.ok else "Los archivos con problemas se omiten al cargar; no se borra nada."
+        )
         return "\n".join(lines)
 
 
@@ -157,7 +177,7 @@ def _jpeg_complete(data: bytes) -> bool:
             continue
         if i + 2 > n:
             return False
-        i += int.from_bytes(data[i:i + 2], "big")
+        i += int.from_bytes(data[i : i + 2], "big")
         if marker == 0xDA:  # entropy-coded data up to the next marker that is not RSTn or a stuffed 0xFF00
             while True:
                 j = data.find(b"\xff", i)
@@ -302,8 +322,9 @@ def check_image(path: str | os.PathLike, full: bool = True) -> tuple[str, str | 
     return "ok", mode
 
 
-def validate_dataset(root: str | os.PathLike, splits: tuple[str, ...] = SPLITS,
-                     progress: bool = True) -> ValidationReport:
+def validate_dataset(
+    root: str | os.PathLike, splits: tuple[str, ...] = SPLITS, progress: bool = True
+) -> ValidationReport:
     """Check every file of every split; never raises for a bad file, never deletes one."""
     from tqdm.auto import tqdm
 
@@ -348,9 +369,15 @@ def validate_dataset(root: str | os.PathLike, splits: tuple[str, ...] = SPLITS,
     return report
 
 
-def list_images(split_dir: str | os.PathLike, *, max_per_class: int | None = None,
-                skip: set[str] | None = None, class_order: list[str] | None = None,
-                check: bool = True, refuse_modes: tuple[str, ...] = ()) -> tuple[list[str], np.ndarray, list[str]]:
+def list_images(
+    split_dir: str | os.PathLike,
+    *,
+    max_per_class: int | None = None,
+    skip: set[str] | None = None,
+    class_order: list[str] | None = None,
+    check: bool = True,
+    refuse_modes: tuple[str, ...] = (),
+) -> tuple[list[str], np.ndarray, list[str]]:
     """``(paths, labels, class_names)`` of a split, in a stable order.
 
     Labels follow the sorted class folder names (as ``image_dataset_from_directory``).
@@ -361,10 +388,12 @@ def list_images(split_dir: str | os.PathLike, *, max_per_class: int | None = Non
     None) keeps the first N files of each class (sorted by name), so every run
     sees the same subset.
     """
-    if max_per_class is not None and (isinstance(max_per_class, bool) or not isinstance(max_per_class, int)
-                                      or max_per_class < 1):
-        raise ValueError(f"max_per_class={max_per_class!r} no es válido: usa un entero positivo, o None "
-                         "para todas las imágenes.")
+    if max_per_class is not None and (
+        isinstance(max_per_class, bool) or not isinstance(max_per_class, int) or max_per_class < 1
+    ):
+        raise ValueError(
+            f"max_per_class={max_per_class!r} no es válido: usa un entero positivo, o None para todas las imágenes."
+        )
     split_dir = Path(split_dir)
     names = class_order or class_names(split_dir)
     if not names:
@@ -377,8 +406,11 @@ def list_images(split_dir: str | os.PathLike, *, max_per_class: int | None = Non
         cands = _candidates(folder) if folder.is_dir() else []
         kept = []
         for p in cands:
-            status, mode = ("skip", None) if str(p) in skip else (
-                check_image(p, full=False) if check or refuse_modes else ("ok", None))
+            status, mode = (
+                ("skip", None)
+                if str(p) in skip
+                else (check_image(p, full=False) if check or refuse_modes else ("ok", None))
+            )
             if status == "ok" and refuse_modes and mode in refuse_modes:
                 status = "mode"
             if status != "ok":
@@ -389,7 +421,8 @@ def list_images(split_dir: str | os.PathLike, *, max_per_class: int | None = Non
                 break
         if not kept:
             raise ValueError(
-                f"La clase '{cls}' de {split_dir} no tiene imágenes válidas. Añade imágenes o quita la carpeta.")
+                f"La clase '{cls}' de {split_dir} no tiene imágenes válidas. Añade imágenes o quita la carpeta."
+            )
         paths += kept
         labels += [label] * len(kept)
     if skipped:
@@ -397,7 +430,10 @@ def list_images(split_dir: str | os.PathLike, *, max_per_class: int | None = Non
         for _, status in skipped:
             counts[SKIP_REASONS[status]] = counts.get(SKIP_REASONS[status], 0) + 1
         reasons = "; ".join(f"{n} {why}" for why, n in counts.items())
-        warnings.warn(f"{split_dir.name}: se omitieron {len(skipped)} archivo(s) que no son imágenes "
-                      f"válidas para el cargador ({reasons}; p. ej. {Path(skipped[0][0]).name}). "
-                      "No se borró ninguno.", stacklevel=2)
+        warnings.warn(
+            f"{split_dir.name}: se omitieron {len(skipped)} archivo(s) que no son imágenes "
+            f"válidas para el cargador ({reasons}; p. ej. {Path(skipped[0][0]).name}). "
+            "No se borró ninguno.",
+            stacklevel=2,
+        )
     return paths, np.asarray(labels, dtype="int32"), names

@@ -24,8 +24,10 @@ class Level:
 
 
 _LESSON = "lección 06-CNN-II, de la que deriva el curso"
-_HERE = ("receta original de la lección ejecutada en la máquina del curso (2 núcleos, datos reales "
-         "reducidos, conjunto cpu); medida a mano, ver README «Resultados»")
+_HERE = (
+    "receta original de la lección ejecutada en la máquina del curso (2 núcleos, datos reales "
+    "reducidos, conjunto cpu); medida a mano, ver README «Resultados»"
+)
 
 #: The lesson's CNN + Dropout + augmentation, 30 epochs, reduced real data: "a bit above 80 %".
 LESSON_AUGMENTED_CNN = Level(0.80, f"{_LESSON}: CNN + Dropout + aumento, 30 épocas («un poco más de 80 %»)")
@@ -48,8 +50,10 @@ def memory_verdict(param_set: str, peaks_gb: dict[str, float | None]) -> str | N
         return None
     worst = max(measured, key=measured.get)
     met = measured[worst] <= limit.value
-    return (f"Memoria: objetivo ≤ {limit.value:g} GB por cuaderno ({limit.source}): "
-            f"{'MET' if met else 'NOT MET'} (máximo {measured[worst]:.2f} GB en {worst}).")
+    return (
+        f"Memoria: objetivo ≤ {limit.value:g} GB por cuaderno ({limit.source}): "
+        f"{'MET' if met else 'NOT MET'} (máximo {measured[worst]:.2f} GB en {worst})."
+    )
 
 
 @dataclass(frozen=True)
@@ -65,8 +69,9 @@ class Reference:
 REFERENCES: dict[str, Reference] = {
     "02_mlp": Reference("test_accuracy", "MLP 16x16", original_here=Level(0.616, _HERE)),
     "03_cnn": Reference("test_accuracy", "CNN 150x150", original_here=Level(0.745, _HERE)),
-    "04_aumento_datos": Reference("test_accuracy", "CNN con aumento de datos", lesson=LESSON_AUGMENTED_CNN,
-                                  original_here=Level(0.724, _HERE)),
+    "04_aumento_datos": Reference(
+        "test_accuracy", "CNN con aumento de datos", lesson=LESSON_AUGMENTED_CNN, original_here=Level(0.724, _HERE)
+    ),
     "05_embeddings": Reference("svc_test_accuracy", "SVC sobre embeddings de la CNN"),
 }
 

@@ -17,8 +17,9 @@ class WeightsUnavailableError(RuntimeError):
     """Pretrained weights could not be downloaded."""
 
 
-def build_mlp(input_shape: tuple[int, int, int] = (16, 16, 3), units: Sequence[int] = (256, 512, 512, 256),
-              dropout: float = 0.5) -> Any:
+def build_mlp(
+    input_shape: tuple[int, int, int] = (16, 16, 3), units: Sequence[int] = (256, 512, 512, 256), dropout: float = 0.5
+) -> Any:
     """The lesson's MLP: Flatten, Dense blocks with Dropout, sigmoid output."""
     import keras
     from keras import layers
@@ -31,8 +32,9 @@ def build_mlp(input_shape: tuple[int, int, int] = (16, 16, 3), units: Sequence[i
     return model
 
 
-def build_cnn(input_shape: tuple[int, int, int] = (150, 150, 3), dropout: float | None = None,
-              dense_units: int = 512) -> Any:
+def build_cnn(
+    input_shape: tuple[int, int, int] = (150, 150, 3), dropout: float | None = None, dense_units: int = 512
+) -> Any:
     """The lesson's CNN: Conv2D 32-64-128-128 with MaxPooling, Dense 512, sigmoid.
 
     With ``dropout`` it is the lesson's "CNN with Dropout" (Dropout after Flatten).
@@ -53,8 +55,9 @@ def build_cnn(input_shape: tuple[int, int, int] = (150, 150, 3), dropout: float 
     return model
 
 
-def build_cnn_improved(input_shape: tuple[int, int, int] = (96, 96, 3), dropout: float = 0.5,
-                       dense_units: int = 256) -> Any:
+def build_cnn_improved(
+    input_shape: tuple[int, int, int] = (96, 96, 3), dropout: float = 0.5, dense_units: int = 256
+) -> Any:
     """The course's CPU recipe: the lesson's conv widths with BatchNorm and global pooling.
 
     Conv2D(3x3, "valid" padding as in the lesson) + BatchNorm + ReLU + MaxPooling per block, then
@@ -90,12 +93,15 @@ def with_photo_preprocessing(model: Any, name: str | None = None) -> Any:
     from keras import layers
 
     height, width = (int(d) for d in model.input_shape[1:3])
-    return keras.Sequential([
-        keras.Input(shape=(None, None, 3), name="foto"),
-        layers.Resizing(height, width, antialias=True, name="redimensionar"),
-        layers.Rescaling(1 / 255, name="reescalar"),
-        model,
-    ], name=name or f"{model.name}_fotos")
+    return keras.Sequential(
+        [
+            keras.Input(shape=(None, None, 3), name="foto"),
+            layers.Resizing(height, width, antialias=True, name="redimensionar"),
+            layers.Rescaling(1 / 255, name="reescalar"),
+            model,
+        ],
+        name=name or f"{model.name}_fotos",
+    )
 
 
 def _layer(model: Any, layer: Any) -> Any:
@@ -145,8 +151,13 @@ def conv_layers(model: Any, include_pooling: bool = False) -> list[Any]:
     return [layer for layer in model.layers if isinstance(layer, kinds)]
 
 
-def load_backbone(name: str, weights: str | None = "imagenet", input_shape: tuple[int, int, int] = (224, 224, 3),
-                  pooling: str | None = "avg", trainable: bool = False) -> Any:
+def load_backbone(
+    name: str,
+    weights: str | None = "imagenet",
+    input_shape: tuple[int, int, int] = (224, 224, 3),
+    pooling: str | None = "avg",
+    trainable: bool = False,
+) -> Any:
     """A ``keras.applications`` backbone without its top, frozen by default.
 
     ``weights="imagenet"`` downloads the ImageNet weights (once, into
@@ -171,7 +182,8 @@ def load_backbone(name: str, weights: str | None = "imagenet", input_shape: tupl
             f"({type(network).__name__}: {network}).\n"
             "Qué puedes hacer: revisa tu conexión y vuelve a ejecutar; o copia el archivo de "
             "pesos a ~/.keras/models/; o usa WEIGHTS=None para seguir con pesos ALEATORIOS "
-            "(el cuaderno corre, pero sus resultados no son los de un modelo preentrenado).") from exc
+            "(el cuaderno corre, pero sus resultados no son los de un modelo preentrenado)."
+        ) from exc
     model.trainable = trainable
     return model
 

@@ -32,9 +32,14 @@ OLD_CHECK_MARK = "NBVAL_CHECK_OUTPUT"
 #: when it opens the notebook, which marks it modified.
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 #: The language_info keys ipykernel reports; ``version`` is left out (it differs between machines).
-LANGUAGE_INFO = {"codemirror_mode": {"name": "ipython", "version": 3}, "file_extension": ".py",
-                 "mimetype": "text/x-python", "name": "python", "nbconvert_exporter": "python",
-                 "pygments_lexer": "ipython3"}
+LANGUAGE_INFO = {
+    "codemirror_mode": {"name": "ipython", "version": 3},
+    "file_extension": ".py",
+    "mimetype": "text/x-python",
+    "name": "python",
+    "nbconvert_exporter": "python",
+    "pygments_lexer": "ipython3",
+}
 
 #: Execution count stored on checked cells that keep a reference output.  nbval
 #: refuses a cell with outputs and no execution count ("Unrun reference cell has
@@ -152,8 +157,10 @@ def _common_problems(name: str, nb: dict) -> list[str]:
         out.append(f"{name}: la primera celda de código debe ser la de parámetros (etiqueta 'parameters')")
     meta = nb.get("metadata", {})
     if meta.get("kernelspec") != KERNELSPEC:
-        out.append(f"{name}: kernelspec {meta.get('kernelspec')} distinto del estándar {KERNELSPEC} "
-                   "(JupyterLab lo marcaría como modificado)")
+        out.append(
+            f"{name}: kernelspec {meta.get('kernelspec')} distinto del estándar {KERNELSPEC} "
+            "(JupyterLab lo marcaría como modificado)"
+        )
     if meta.get("language_info") != LANGUAGE_INFO:
         out.append(f"{name}: language_info distinto de {LANGUAGE_INFO}")
     for i, c in enumerate(nb["cells"]):
@@ -180,13 +187,17 @@ def source_problems(path: str | Path) -> list[str]:
         if c.get("execution_count") is not None and not reference:
             out.append(f"source/{path.name}: celda {i} guarda execution_count")
         if reference and c.get("execution_count") is None:
-            out.append(f"source/{path.name}: celda {i} tiene salida de referencia sin execution_count "
-                       "(nbval la rechaza: «Unrun reference cell has outputs»)")
+            out.append(
+                f"source/{path.name}: celda {i} tiene salida de referencia sin execution_count "
+                "(nbval la rechaza: «Unrun reference cell has outputs»)"
+            )
         if c.get("outputs") and not is_checked(c):
             out.append(f"source/{path.name}: celda {i} guarda salidas que nbval no revisa")
         if is_checked(c) and not c.get("outputs"):
-            out.append(f"source/{path.name}: celda {i} tiene la etiqueta {CHECK_TAG} pero no tiene salida de "
-                       "referencia (make refresh-outputs)")
+            out.append(
+                f"source/{path.name}: celda {i} tiene la etiqueta {CHECK_TAG} pero no tiene salida de "
+                "referencia (make refresh-outputs)"
+            )
         try:
             blank_solutions(source_text(c))
         except ValueError as exc:
@@ -244,8 +255,9 @@ def refresh(paths: list[str | Path], artifacts_dir: str | Path | None = None, ti
     try:
         for p in sorted(Path(x) for x in paths):
             nb = nbformat.read(p, as_version=4)
-            NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                           resources={"metadata": {"path": str(p.parent)}}).execute()
+            NotebookClient(
+                nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(p.parent)}}
+            ).execute()
             p.write_text(dumps(strip(json.loads(nbformat.writes(nb)))))
             build([p])
             print(f"{p.name}: salidas de referencia actualizadas")

@@ -25,8 +25,20 @@ from .schema import BY_NAME, COMMON, LABELS, MAX_IMG_SIZE, MAX_SEED, PARAM_SET_N
 NOTEBOOKS: tuple[str, ...] = tuple(BY_NAME)
 #: Smallest image side each notebook's model accepts (from the schema).
 MIN_IMG_SIZE: dict[str, int] = {name: nb.min_img_size for name, nb in BY_NAME.items()}
-__all__ = ["NOTEBOOKS", "PARAM_SET_NAMES", "MIN_IMG_SIZE", "MAX_IMG_SIZE", "MAX_SEED", "ParameterError", "Params",
-           "default_param_set", "resolve", "check", "table", "label"]
+__all__ = [
+    "NOTEBOOKS",
+    "PARAM_SET_NAMES",
+    "MIN_IMG_SIZE",
+    "MAX_IMG_SIZE",
+    "MAX_SEED",
+    "ParameterError",
+    "Params",
+    "default_param_set",
+    "resolve",
+    "check",
+    "table",
+    "label",
+]
 
 
 class ParameterError(ValueError):
@@ -91,11 +103,20 @@ def default_param_set(gpu_available: bool | None = None) -> str:
     return "gpu" if gpu_available else "cpu"
 
 
-def resolve(notebook: str, param_set: str = "auto", *, data_source: str = "auto",
-            img_size: int | None = None, epochs: int | None = None,
-            batch_size: int | None = None, max_per_class: int | None = None,
-            weights: str | None = "auto", seed: int = 42,
-            artifacts_dir: str | None = None, **extra: Any) -> Params:
+def resolve(
+    notebook: str,
+    param_set: str = "auto",
+    *,
+    data_source: str = "auto",
+    img_size: int | None = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    max_per_class: int | None = None,
+    weights: str | None = "auto",
+    seed: int = 42,
+    artifacts_dir: str | None = None,
+    **extra: Any,
+) -> Params:
     """Fill the ``None``/``"auto"`` placeholders of ``notebook`` from ``param_set`` and check all values.
 
     ``extra`` overrides notebook-specific values (``recipe=...``, ``backbones=...``);
@@ -106,23 +127,29 @@ def resolve(notebook: str, param_set: str = "auto", *, data_source: str = "auto"
     if param_set in (None, "auto"):
         param_set = default_param_set()
     if param_set not in PARAM_SET_NAMES:
-        raise ParameterError(
-            f"PARAM_SET={param_set!r} no existe. Usa uno de: {', '.join(PARAM_SET_NAMES)} (o 'auto').")
+        raise ParameterError(f"PARAM_SET={param_set!r} no existe. Usa uno de: {', '.join(PARAM_SET_NAMES)} (o 'auto').")
     entry = BY_NAME[notebook]
     values: dict[str, Any] = {**SETS[param_set], **entry.values[param_set]}
     unknown = set(extra) - set(entry.parameters)
     if unknown:
         raise ParameterError(
             f"Parámetro(s) desconocido(s) para {notebook}: {', '.join(sorted(unknown))}. "
-            f"Este cuaderno acepta: {', '.join(sorted(entry.parameters)) or 'ninguno adicional'}.")
-    overrides = dict(img_size=img_size, epochs=epochs, batch_size=batch_size, max_per_class=max_per_class,
-                     **extra)
+            f"Este cuaderno acepta: {', '.join(sorted(entry.parameters)) or 'ninguno adicional'}."
+        )
+    overrides = dict(img_size=img_size, epochs=epochs, batch_size=batch_size, max_per_class=max_per_class, **extra)
     values.update({k: v for k, v in overrides.items() if v is not None})
     if weights != "auto":
         values["weights"] = weights
     own = {k: values.pop(k) for k in entry.parameters}
-    params = Params(notebook=notebook, param_set=param_set, data_source=data_source,
-                    seed=seed, artifacts_dir=artifacts_dir, extra=own, **values)
+    params = Params(
+        notebook=notebook,
+        param_set=param_set,
+        data_source=data_source,
+        seed=seed,
+        artifacts_dir=artifacts_dir,
+        extra=own,
+        **values,
+    )
     check(params)
     return params
 
@@ -147,17 +174,25 @@ def _check_value(name: str, spec: Param, value: Any, example: Any = None) -> Non
                 what = f"un entero entre {spec.minimum} y {_readable(spec.maximum)}"
             else:
                 what = f"un entero mayor o igual que {spec.minimum}"
-            hint = (" Usa None para todas las imágenes." if spec.kind == "optional_int"
-                    else f" Prueba con {label}={example}." if example is not None else "")
+            hint = (
+                " Usa None para todas las imágenes."
+                if spec.kind == "optional_int"
+                else f" Prueba con {label}={example}."
+                if example is not None
+                else ""
+            )
             raise ParameterError(f"{label}={value!r} no es válido: debe ser {what} ({spec.help}).{hint}")
         if spec.maximum is not None and value > spec.maximum:
             if spec.maximum == MAX_IMG_SIZE:
-                why = (f"cada imagen en memoria ocuparía {value * value * 12 / 1e6:,.0f} MB. "
-                       f"Usa {label}=150, o 224 para los modelos preentrenados")
+                why = (
+                    f"cada imagen en memoria ocuparía {value * value * 12 / 1e6:,.0f} MB. "
+                    f"Usa {label}=150, o 224 para los modelos preentrenados"
+                )
             else:
                 why = f"Prueba con {label}={example}" if example is not None else "usa un valor menor"
-            raise ParameterError(f"{label}={value!r} es demasiado grande: el máximo es "
-                                 f"{_readable(spec.maximum)} ({spec.help}); {why}.")
+            raise ParameterError(
+                f"{label}={value!r} es demasiado grande: el máximo es {_readable(spec.maximum)} ({spec.help}); {why}."
+            )
     elif spec.kind == "bool":
         if not isinstance(value, bool):
             raise ParameterError(f"{label}={value!r} debe ser True o False ({spec.help}).")
@@ -171,12 +206,14 @@ def _check_value(name: str, spec: Param, value: Any, example: Any = None) -> Non
         for item in items:
             if item not in spec.choices:
                 raise ParameterError(
-                    f"Modelo base desconocido: {item!r} en {label}. Opciones: {', '.join(spec.choices)}.")
+                    f"Modelo base desconocido: {item!r} en {label}. Opciones: {', '.join(spec.choices)}."
+                )
     elif spec.kind == "weights":
         if value not in (None, "imagenet") and not str(value).endswith(".h5"):
             raise ParameterError(
                 f"{label}={value!r} no es válido: usa 'imagenet', None (pesos aleatorios) "
-                "o la ruta a un archivo .weights.h5.")
+                "o la ruta a un archivo .weights.h5."
+            )
 
 
 def check(p: Params) -> None:
@@ -190,7 +227,8 @@ def check(p: Params) -> None:
     if p.img_size < minimum:
         raise ParameterError(
             f"IMG_SIZE={p.img_size} es demasiado pequeño para el modelo de {p.notebook}: "
-            f"las capas de convolución y pooling necesitan al menos {minimum} px. Usa IMG_SIZE>={minimum}.")
+            f"las capas de convolución y pooling necesitan al menos {minimum} px. Usa IMG_SIZE>={minimum}."
+        )
 
 
 def table(p: Params) -> str:

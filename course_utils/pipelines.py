@@ -39,8 +39,15 @@ BACKBONE_PREPROCESSING = {name: b.preprocessing for name, b in BACKBONES.items()
 #: so the legacy path leaves them out with a warning; the modern loader decodes them correctly.
 SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I", "F")
 #: The lesson's augmentation, as ImageDataGenerator arguments.
-LESSON_AUGMENTATION = dict(rotation_range=40, width_shift_range=0.2, height_shift_range=0.2,
-                           shear_range=0.2, zoom_range=0.2, horizontal_flip=True, fill_mode="nearest")
+LESSON_AUGMENTATION = dict(
+    rotation_range=40,
+    width_shift_range=0.2,
+    height_shift_range=0.2,
+    shear_range=0.2,
+    zoom_range=0.2,
+    horizontal_flip=True,
+    fill_mode="nearest",
+)
 
 
 def preprocess_function(mode: str) -> Callable:
@@ -56,27 +63,35 @@ def preprocess_function(mode: str) -> Callable:
     elif mode == "mobilenet_v2":
         from keras.applications.mobilenet_v2 import preprocess_input
     else:
-        raise ValueError(
-            f"Modo de preprocesamiento desconocido: {mode!r}. Opciones: {', '.join(PREPROCESSING_MODES)}.")
+        raise ValueError(f"Modo de preprocesamiento desconocido: {mode!r}. Opciones: {', '.join(PREPROCESSING_MODES)}.")
     return preprocess_input
 
 
-def make_augmentation(seed: int | None = None, *, rotation: float = 40 / 360, shift: float = 0.2,
-                      zoom: float = 0.2, shear: float = 0.2, flip: bool = True, name: str = "aumento"):
+def make_augmentation(
+    seed: int | None = None,
+    *,
+    rotation: float = 40 / 360,
+    shift: float = 0.2,
+    zoom: float = 0.2,
+    shear: float = 0.2,
+    flip: bool = True,
+    name: str = "aumento",
+):
     """The lesson's augmentation as Keras preprocessing layers (active only in training)."""
     import keras
     from keras import layers
 
     steps = [layers.RandomFlip("horizontal", seed=seed)] if flip else []
-    steps += [layers.RandomRotation(rotation, fill_mode="nearest", seed=seed),
-              layers.RandomTranslation(shift, shift, fill_mode="nearest", seed=seed),
-              layers.RandomZoom(zoom, fill_mode="nearest", seed=seed)]
+    steps += [
+        layers.RandomRotation(rotation, fill_mode="nearest", seed=seed),
+        layers.RandomTranslation(shift, shift, fill_mode="nearest", seed=seed),
+        layers.RandomZoom(zoom, fill_mode="nearest", seed=seed),
+    ]
     if shear:
         # (0, shear), not a bare float: Keras stores a float as (-shear, shear) in get_config()
         # and then refuses that negative bound when loading a saved model.  The layer flips the
         # sign at random, so both forms shear by U(-shear, shear).
-        steps.append(layers.RandomShear(x_factor=(0.0, shear), y_factor=0.0, fill_mode="nearest",
-                                        seed=seed))
+        steps.append(layers.RandomShear(x_factor=(0.0, shear), y_factor=0.0, fill_mode="nearest", seed=seed))
     return keras.Sequential(steps, name=name)
 
 
@@ -119,8 +134,10 @@ def memory_budget_bytes(budget_gb: float | None = None) -> int:
         try:
             budget_gb = float(os.environ[ENV_CACHE_BUDGET])
         except ValueError as exc:
-            raise ValueError(f"{ENV_CACHE_BUDGET}={os.environ[ENV_CACHE_BUDGET]!r} no es un número: "
-                             "indica el presupuesto de memoria en GB, p. ej. 4 o 2.5.") from exc
+            raise ValueError(
+                f"{ENV_CACHE_BUDGET}={os.environ[ENV_CACHE_BUDGET]!r} no es un número: "
+                "indica el presupuesto de memoria en GB, p. ej. 4 o 2.5."
+            ) from exc
     if budget_gb is not None:
         if budget_gb < 0:
             raise ValueError(f"El presupuesto de memoria debe ser >= 0 GB (se pidió {budget_gb}).")
@@ -142,11 +159,15 @@ def choose_cache(n_images: int, img_size: int, budget_bytes: int) -> tuple[str, 
     need = cached_bytes(n_images, img_size)
     gb = lambda b: f"{b / 1e9:.2f} GB"  # noqa: E731
     if need <= budget_bytes:
-        return "memory", (f"Caché en memoria: {n_images} imágenes {img_size}x{img_size} en uint8 ocupan "
-                          f"{gb(need)} (presupuesto {gb(budget_bytes)}).")
-    return "file", (f"Caché en disco: {n_images} imágenes {img_size}x{img_size} necesitarían {gb(need)} "
-                    f"de memoria, más que el presupuesto de {gb(budget_bytes)} ({ENV_CACHE_BUDGET}); "
-                    "se guardan decodificadas en la carpeta de caché del curso.")
+        return "memory", (
+            f"Caché en memoria: {n_images} imágenes {img_size}x{img_size} en uint8 ocupan "
+            f"{gb(need)} (presupuesto {gb(budget_bytes)})."
+        )
+    return "file", (
+        f"Caché en disco: {n_images} imágenes {img_size}x{img_size} necesitarían {gb(need)} "
+        f"de memoria, más que el presupuesto de {gb(budget_bytes)} ({ENV_CACHE_BUDGET}); "
+        "se guardan decodificadas en la carpeta de caché del curso."
+    )
 
 
 def _file_cache_prefix() -> str:
@@ -177,16 +198,19 @@ def _decode(img_size: int):
         shape = tf.image.extract_jpeg_shape(data)
         side = tf.minimum(shape[0], shape[1])
         index = sum(tf.cast(side >= r * img_size, tf.int32) for r in (2, 4, 8))
-        return tf.switch_case(index, [lambda r=r: tf.io.decode_jpeg(data, channels=3, ratio=r)
-                                      for r in (1, 2, 4, 8)])
+        return tf.switch_case(index, [lambda r=r: tf.io.decode_jpeg(data, channels=3, ratio=r) for r in (1, 2, 4, 8)])
 
     def fn(path, label):
         data = tf.io.read_file(path)
-        img = tf.cond(tf.io.is_jpeg(data), lambda: decode_jpeg(data),
-                      lambda: tf.io.decode_image(data, channels=3, expand_animations=False))
+        img = tf.cond(
+            tf.io.is_jpeg(data),
+            lambda: decode_jpeg(data),
+            lambda: tf.io.decode_image(data, channels=3, expand_animations=False),
+        )
         img.set_shape([None, None, 3])
         img = tf.image.resize(img, (img_size, img_size), method="bilinear", antialias=True)
         return tf.cast(tf.clip_by_value(tf.round(img), 0, 255), tf.uint8), label
+
     return fn
 
 
@@ -198,12 +222,16 @@ def _check_sizes(img_size: Any, batch_size: Any) -> None:
     """ValueError in Spanish unless both are positive integers and the image side is at most ``MAX_IMG_SIZE``."""
     sides = tuple(img_size) if isinstance(img_size, (tuple, list)) else (img_size,)
     if not sides or not all(_positive(s) for s in sides) or not _positive(batch_size):
-        raise ValueError(f"img_size={img_size!r} y batch_size={batch_size!r}: img_size y batch_size deben ser "
-                         "enteros positivos (p. ej. img_size=150, batch_size=32).")
+        raise ValueError(
+            f"img_size={img_size!r} y batch_size={batch_size!r}: img_size y batch_size deben ser "
+            "enteros positivos (p. ej. img_size=150, batch_size=32)."
+        )
     if max(sides) > MAX_IMG_SIZE:
-        raise ValueError(f"img_size={img_size!r} es demasiado grande: el máximo es {MAX_IMG_SIZE} px por lado "
-                         "(cada imagen ocuparía demasiada memoria). Usa 150, o 224 para los modelos "
-                         "preentrenados.")
+        raise ValueError(
+            f"img_size={img_size!r} es demasiado grande: el máximo es {MAX_IMG_SIZE} px por lado "
+            "(cada imagen ocuparía demasiada memoria). Usa 150, o 224 para los modelos "
+            "preentrenados."
+        )
 
 
 def _check_same_classes(found: dict[str, list[str]]) -> None:
@@ -219,11 +247,19 @@ def _check_same_classes(found: dict[str, list[str]]) -> None:
                 f"Las particiones no tienen las mismas carpetas de clase: {first} tiene "
                 f"{', '.join(found[first]) or 'ninguna'} y {split} tiene {', '.join(found[split]) or 'ninguna'} "
                 f"(diferencia: {', '.join(extra)}). Cada partición debe tener las mismas subcarpetas de clase: "
-                "saca del conjunto la carpeta que sobra o crea la que falta. No se modificó ningún archivo.")
+                "saca del conjunto la carpeta que sobra o crea la que falta. No se modificó ningún archivo."
+            )
 
 
-def lesson_augment(seed: int | None = None, *, rotation: float = 40 / 360, shift: float = 0.2,
-                   zoom: float = 0.2, shear: float = 0.2, flip: bool = True) -> Callable:
+def lesson_augment(
+    seed: int | None = None,
+    *,
+    rotation: float = 40 / 360,
+    shift: float = 0.2,
+    zoom: float = 0.2,
+    shear: float = 0.2,
+    flip: bool = True,
+) -> Callable:
     """The lesson's augmentation as ONE random affine warp per image (a ``tf.data`` batch function).
 
     Same ranges as :func:`make_augmentation` (rotation in turns, shift and zoom
@@ -236,7 +272,9 @@ def lesson_augment(seed: int | None = None, *, rotation: float = 40 / 360, shift
 
     import tensorflow as tf
 
-    gen = tf.random.Generator.from_seed(seed) if seed is not None else tf.random.Generator.from_non_deterministic_state()
+    gen = (
+        tf.random.Generator.from_seed(seed) if seed is not None else tf.random.Generator.from_non_deterministic_state()
+    )
 
     def fn(images):
         n = tf.shape(images)[0]
@@ -258,16 +296,33 @@ def lesson_augment(seed: int | None = None, *, rotation: float = 40 / 360, shift
         zeros = tf.zeros([n])
         transforms = tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
         return tf.raw_ops.ImageProjectiveTransformV3(
-            images=images, transforms=transforms, output_shape=tf.shape(images)[1:3],
-            fill_value=0.0, interpolation="BILINEAR", fill_mode="NEAREST")
+            images=images,
+            transforms=transforms,
+            output_shape=tf.shape(images)[1:3],
+            fill_value=0.0,
+            interpolation="BILINEAR",
+            fill_mode="NEAREST",
+        )
+
     return fn
 
 
-def load_split(split_dir: str | os.PathLike, img_size: int, batch_size: int = 32, *,
-               max_per_class: int | None = None, shuffle: bool = False, seed: int = 42,
-               preprocessing: str = "rescale", augment: Any = None, cache: bool | str = True,
-               skip: set[str] | None = None, class_order: list[str] | None = None,
-               check_files: bool = True, memory_budget_gb: float | None = None) -> SplitData:
+def load_split(
+    split_dir: str | os.PathLike,
+    img_size: int,
+    batch_size: int = 32,
+    *,
+    max_per_class: int | None = None,
+    shuffle: bool = False,
+    seed: int = 42,
+    preprocessing: str = "rescale",
+    augment: Any = None,
+    cache: bool | str = True,
+    skip: set[str] | None = None,
+    class_order: list[str] | None = None,
+    check_files: bool = True,
+    memory_budget_gb: float | None = None,
+) -> SplitData:
     """Load one split folder (``<split>/<class>/*.jpg``) as a batched, prefetched dataset.
 
     ``augment``: a Keras layer (e.g. :func:`make_augmentation`) applied to each
@@ -281,8 +336,9 @@ def load_split(split_dir: str | os.PathLike, img_size: int, batch_size: int = 32
 
     _check_sizes(img_size, batch_size)
     prep = preprocess_function(preprocessing)
-    paths, labels, names = list_images(split_dir, max_per_class=max_per_class, skip=skip,
-                                       class_order=class_order, check=check_files)
+    paths, labels, names = list_images(
+        split_dir, max_per_class=max_per_class, skip=skip, class_order=class_order, check=check_files
+    )
     warp = lesson_augment(seed) if isinstance(augment, str) and augment == "lesson" else None
     if isinstance(augment, str) and warp is None:
         raise ValueError(f"augment={augment!r} no existe: usa 'lesson', una capa de Keras o None.")
@@ -310,11 +366,19 @@ def load_split(split_dir: str | os.PathLike, img_size: int, batch_size: int = 32
     return SplitData(ds, paths, labels, names, shuffle, mode, message)
 
 
-def load_datasets(root: str | os.PathLike, img_size: int, batch_size: int = 32, *,
-                  max_per_class: int | None = None, preprocessing: str = "rescale",
-                  augment: Any = None, seed: int = 42, skip: set[str] | None = None,
-                  splits: tuple[str, ...] = SPLITS,
-                  memory_budget_gb: float | None = None) -> dict[str, SplitData]:
+def load_datasets(
+    root: str | os.PathLike,
+    img_size: int,
+    batch_size: int = 32,
+    *,
+    max_per_class: int | None = None,
+    preprocessing: str = "rescale",
+    augment: Any = None,
+    seed: int = 42,
+    skip: set[str] | None = None,
+    splits: tuple[str, ...] = SPLITS,
+    memory_budget_gb: float | None = None,
+) -> dict[str, SplitData]:
     """``{"train", "validation", "test"}`` splits; only ``train`` is shuffled and augmented.
 
     The splits share one memory budget for their caches (see :func:`choose_cache`).
@@ -332,21 +396,36 @@ def load_datasets(root: str | os.PathLike, img_size: int, batch_size: int = 32, 
     left = memory_budget_bytes(memory_budget_gb)  # one budget for all the splits together
     for split in splits:
         train = split == "train"
-        out[split] = load_split(root / split, img_size, batch_size, max_per_class=max_per_class,
-                                shuffle=train, seed=seed, preprocessing=preprocessing,
-                                augment=augment if train else None, skip=skip, class_order=order,
-                                memory_budget_gb=left / 1e9)
+        out[split] = load_split(
+            root / split,
+            img_size,
+            batch_size,
+            max_per_class=max_per_class,
+            shuffle=train,
+            seed=seed,
+            preprocessing=preprocessing,
+            augment=augment if train else None,
+            skip=skip,
+            class_order=order,
+            memory_budget_gb=left / 1e9,
+        )
         if out[split].cache == "memory":
             left -= cached_bytes(len(out[split]), img_size)
         order = order or out[split].class_names
     return out
 
 
-def get_generators(train_dir: str | os.PathLike, validation_dir: str | os.PathLike,
-                   test_dir: str | os.PathLike, img_size: tuple[int, int],
-                   preprocessing_mode: str = "rescaling", model_type: str | None = None,
-                   augmentation_params: dict | None = None, batch_size: int = 20,
-                   seed: int | None = None):
+def get_generators(
+    train_dir: str | os.PathLike,
+    validation_dir: str | os.PathLike,
+    test_dir: str | os.PathLike,
+    img_size: tuple[int, int],
+    preprocessing_mode: str = "rescaling",
+    model_type: str | None = None,
+    augmentation_params: dict | None = None,
+    batch_size: int = 20,
+    seed: int | None = None,
+):
     """LEGACY: the lesson's ``ImageDataGenerator`` generators ``(train, validation, test)``.
 
     ``ImageDataGenerator`` is deprecated in Keras 3; use :func:`load_datasets`.
@@ -373,8 +452,9 @@ def get_generators(train_dir: str | os.PathLike, validation_dir: str | os.PathLi
     specific = {"efficientnet": "efficientnet", "resnet": "resnet", "mobilenet_v2": "mobilenet_v2"}
     if preprocessing_mode == "model_specific" or (preprocessing_mode == "augmenting" and model_type):
         if model_type not in specific:
-            raise ValueError(f"model_type={model_type!r} no es válido con {preprocessing_mode!r}. "
-                             f"Opciones: {', '.join(specific)}.")
+            raise ValueError(
+                f"model_type={model_type!r} no es válido con {preprocessing_mode!r}. Opciones: {', '.join(specific)}."
+            )
         base = dict(preprocessing_function=preprocess_function(specific[model_type]))
     else:
         base = dict(rescale=1.0 / 255)
@@ -393,8 +473,17 @@ def get_generators(train_dir: str | os.PathLike, validation_dir: str | os.PathLi
         train_gen = ImageDataGenerator(**params)
     else:
         train_gen = ImageDataGenerator(**base)
-    common = dict(x_col="filename", y_col="class", classes=found["train"], target_size=tuple(img_size),
-                  batch_size=batch_size, class_mode="binary", validate_filenames=False)
-    return (train_gen.flow_from_dataframe(frames["train"], shuffle=True, seed=seed, **common),
-            eval_gen.flow_from_dataframe(frames["validation"], shuffle=False, **common),
-            eval_gen.flow_from_dataframe(frames["test"], shuffle=False, **common))
+    common = dict(
+        x_col="filename",
+        y_col="class",
+        classes=found["train"],
+        target_size=tuple(img_size),
+        batch_size=batch_size,
+        class_mode="binary",
+        validate_filenames=False,
+    )
+    return (
+        train_gen.flow_from_dataframe(frames["train"], shuffle=True, seed=seed, **common),
+        eval_gen.flow_from_dataframe(frames["validation"], shuffle=False, **common),
+        eval_gen.flow_from_dataframe(frames["test"], shuffle=False, **common),
+    )

@@ -34,15 +34,18 @@ QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "GLOG_minloglevel": "2"}
 #: Cell errors still reach the executed notebook and the summary.
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
 #: Lines TensorFlow prints at start-up whatever the settings (absl before InitializeLog).
-_SOURCES = (r"(port|cudart_stub|cpu_feature_guard|cuda_platform|cuda_executor|cuda_dnn|cuda_fft|cuda_blas"
-            r"|computation_placer|cuda_diagnostics|dso_loader|py_utils)\.cc:\d+\]")
+_SOURCES = (
+    r"(port|cudart_stub|cpu_feature_guard|cuda_platform|cuda_executor|cuda_dnn|cuda_fft|cuda_blas"
+    r"|computation_placer|cuda_diagnostics|dso_loader|py_utils)\.cc:\d+\]"
+)
 #: TF >= 2.18 (absl): ``I0000 00:00:17.5  123 port.cc:153] ...``; TF 2.16/2.17:
 #: ``2026-01-01 10:00:00.123: I tensorflow/core/util/port.cc:113] ...``.
 _NOISE = re.compile(
     r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
     r"|[IWE]\d{4} [\d:. ]+\s+\d+ " + _SOURCES + r".*"
     r"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWE] \S*?" + _SOURCES + r".*"
-    r"|To enable the following instructions: .* rebuild TensorFlow with the appropriate compiler flags\.)\s*$")
+    r"|To enable the following instructions: .* rebuild TensorFlow with the appropriate compiler flags\.)\s*$"
+)
 
 
 def is_startup_noise(line: str) -> bool:

@@ -38,8 +38,15 @@ def _value(v: Any) -> str:
 
 def notebooks_table() -> str:
     """The notebooks with what each teaches and its Colab badge."""
-    rows = [[k, f"[{nb.title}](notebooks/{nb.filename})", nb.topics,
-             f"[![Open In Colab]({COLAB_BADGE})]({colab_url(nb.filename)})"] for k, nb in enumerate(NOTEBOOKS, 1)]
+    rows = [
+        [
+            k,
+            f"[{nb.title}](notebooks/{nb.filename})",
+            nb.topics,
+            f"[![Open In Colab]({COLAB_BADGE})]({colab_url(nb.filename)})",
+        ]
+        for k, nb in enumerate(NOTEBOOKS, 1)
+    ]
     return report.markdown_table(["#", "Cuaderno", "Qué aprendes", "Colab"], rows)
 
 
@@ -51,24 +58,35 @@ def notebooks_table_en() -> str:
 
 def parameters_table() -> str:
     """Common values per set, then each notebook's own values and overrides."""
-    common = [[f"`{name.upper()}`", *(f"`{_value(SETS[s].get(name, PARAMETERS[name].default))}`"
-                                      for s in PARAM_SET_NAMES), PARAMETERS[name].help] for name in COMMON]
+    common = [
+        [
+            f"`{name.upper()}`",
+            *(f"`{_value(SETS[s].get(name, PARAMETERS[name].default))}`" for s in PARAM_SET_NAMES),
+            PARAMETERS[name].help,
+        ]
+        for name in COMMON
+    ]
     own = []
     for nb in NOTEBOOKS:
         names = dict.fromkeys(k for s in PARAM_SET_NAMES for k in nb.values[s])
         for name in names:
             values = [f"`{_value({**SETS[s], **nb.values[s]}[name])}`" for s in PARAM_SET_NAMES]
             own.append([nb.name, f"`{name.upper()}`", *values, PARAMETERS[name].help])
-    return "\n".join([
-        "Valores comunes de cada conjunto:", "",
-        report.markdown_table(["Parámetro", *PARAM_SET_NAMES, "Qué es"], common), "",
-        "Valores propios de cada cuaderno (y los comunes que cambia):", "",
-        report.markdown_table(["Cuaderno", "Parámetro", *PARAM_SET_NAMES, "Qué es"], own)])
+    return "\n".join(
+        [
+            "Valores comunes de cada conjunto:",
+            "",
+            report.markdown_table(["Parámetro", *PARAM_SET_NAMES, "Qué es"], common),
+            "",
+            "Valores propios de cada cuaderno (y los comunes que cambia):",
+            "",
+            report.markdown_table(["Cuaderno", "Parámetro", *PARAM_SET_NAMES, "Qué es"], own),
+        ]
+    )
 
 
 def _provenance(meta: dict[str, Any]) -> str:
-    parts = [f"{label}: {meta[key]}" for key, label in (("date", "fecha"), ("machine", "máquina"))
-             if meta.get(key)]
+    parts = [f"{label}: {meta[key]}" for key, label in (("date", "fecha"), ("machine", "máquina")) if meta.get(key)]
     if meta.get("command"):
         parts.append(f"orden: `{meta['command']}`")
     return "; ".join(parts) or "sin fecha, máquina ni orden registradas"
@@ -91,8 +109,9 @@ def bench_section(path: Path) -> str:
     meta_path = path.with_name(path.stem + ".meta.json")
     meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
     machine = ", ".join(str(meta[k]) for k in ("platform", "cpu_count") if meta.get(k))
-    where = _provenance({"date": meta.get("date"), "machine": machine and f"{machine} núcleos",
-                         "command": meta.get("command")})
+    where = _provenance(
+        {"date": meta.get("date"), "machine": machine and f"{machine} núcleos", "command": meta.get("command")}
+    )
     table = []
     for r in rows:
         runs = r.get("runs") or []
@@ -102,11 +121,26 @@ def bench_section(path: Path) -> str:
         verdict = "" if r.get("met") is None else ("MET" if r["met"] else "NOT MET")
         ratio = r.get("ratio")
         ratio_txt = "" if ratio is None else (f"{ratio:+.1f} pp" if r.get("ratio_kind") == "pp" else f"{ratio:.2f}x")
-        table.append([r.get("label", r.get("name")), r.get("unit"), r.get("original"), r.get("course"), ratio_txt,
-                      spread, load, f"{r.get('target') or ''} {verdict}".strip()])
+        table.append(
+            [
+                r.get("label", r.get("name")),
+                r.get("unit"),
+                r.get("original"),
+                r.get("course"),
+                ratio_txt,
+                spread,
+                load,
+                f"{r.get('target') or ''} {verdict}".strip(),
+            ]
+        )
     header = ["Medición", "Unidad", "Original", "course_utils", "Razón", "Repeticiones", "Carga", "Objetivo"]
-    return "\n".join([f"**Benchmark** ({where}; archivo `{_shown(path)}`):", "",
-                      report.markdown_table(header, table, (False, False, True, True, True, False, False, False))])
+    return "\n".join(
+        [
+            f"**Benchmark** ({where}; archivo `{_shown(path)}`):",
+            "",
+            report.markdown_table(header, table, (False, False, True, True, True, False, False, False)),
+        ]
+    )
 
 
 def results_section(results_dir: Path = RESULTS_DIR, bench_dir: Path = BENCH_DIR) -> str:
@@ -116,32 +150,44 @@ def results_section(results_dir: Path = RESULTS_DIR, bench_dir: Path = BENCH_DIR
     parts = []
     for path in sorted(results_dir.glob("*/summary.json")):
         data = json.loads(path.read_text())
-        parts += [f"**Serie `{data['param_set']}`** ({_provenance(data.get('recorded', {}))}; "
-                  f"archivo `{path.relative_to(results_dir.parent)}`):", "",
-                  report.markdown_table(SUMMARY_HEADER, [table_cells(r) for r in data["rows"]], SUMMARY_NUMERIC), ""]
+        parts += [
+            f"**Serie `{data['param_set']}`** ({_provenance(data.get('recorded', {}))}; "
+            f"archivo `{path.relative_to(results_dir.parent)}`):",
+            "",
+            report.markdown_table(SUMMARY_HEADER, [table_cells(r) for r in data["rows"]], SUMMARY_NUMERIC),
+            "",
+        ]
     bench = latest_bench(bench_dir)
     if bench is not None:
         parts += [bench_section(bench), ""]
     if not parts:
-        return (f"Todavía no hay resultados registrados en `{results_dir.name}/`: `make readme` los tomará de "
-                f"`{results_dir.name}/<conjunto>/summary.json` y de `benchmarks/results/bench_full_*.json` "
-                "cuando existan.\n")
+        return (
+            f"Todavía no hay resultados registrados en `{results_dir.name}/`: `make readme` los tomará de "
+            f"`{results_dir.name}/<conjunto>/summary.json` y de `benchmarks/results/bench_full_*.json` "
+            "cuando existan.\n"
+        )
     return "\n".join(parts)
 
 
 def blocks(results_dir: Path = RESULTS_DIR, bench_dir: Path = BENCH_DIR) -> dict[str, str]:
     """Every generated block, by name."""
-    return {"cuadernos": notebooks_table(), "parametros": parameters_table(),
-            "notebooks-en": notebooks_table_en(), "resultados": results_section(results_dir, bench_dir)}
+    return {
+        "cuadernos": notebooks_table(),
+        "parametros": parameters_table(),
+        "notebooks-en": notebooks_table_en(),
+        "resultados": results_section(results_dir, bench_dir),
+    }
 
 
 def render(text: str, generated: dict[str, str]) -> str:
     """``text`` with each marked block replaced; a marker without a known block is an error."""
+
     def fill(m: re.Match) -> str:
         name = m.group("name")
         if name not in generated:
             raise KeyError(f"README: bloque generado desconocido {name!r}; conocidos: {', '.join(generated)}")
         return f"{m.group(1)}{generated[name].rstrip()}\n{m.group(4)}"
+
     return _BLOCK.sub(fill, text)
 
 

@@ -48,8 +48,13 @@ def png_figures(nb_path: str | Path, limit: int = 2) -> list[str]:
     if not nb_path.is_file():
         return []
     nb = json.loads(nb_path.read_text())
-    pngs = [o["data"]["image/png"] for c in nb["cells"] if c.get("cell_type") == "code"
-            for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    pngs = [
+        o["data"]["image/png"]
+        for c in nb["cells"]
+        if c.get("cell_type") == "code"
+        for o in c.get("outputs", [])
+        if "image/png" in o.get("data", {})
+    ]
     return [p if isinstance(p, str) else "".join(p) for p in pngs[-limit:]] if limit > 0 else []
 
 

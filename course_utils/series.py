@@ -60,11 +60,20 @@ def _select(names: list[str] | None) -> list[str]:
     return [nb for nb in NOTEBOOKS if nb in chosen]
 
 
-def run_series(param_set: str = DEFAULT_PARAM_SET, *, out_dir: str | os.PathLike | None = None,
-               notebooks: list[str] | None = None, keep_going: bool = False,
-               data_source: str = "auto", extra_params: dict[str, Any] | None = None,
-               kernel_name: str = "python3", timeout: int = 3600, html_export: bool = False,
-               standalone: bool = False, log=print) -> list[NotebookRun]:
+def run_series(
+    param_set: str = DEFAULT_PARAM_SET,
+    *,
+    out_dir: str | os.PathLike | None = None,
+    notebooks: list[str] | None = None,
+    keep_going: bool = False,
+    data_source: str = "auto",
+    extra_params: dict[str, Any] | None = None,
+    kernel_name: str = "python3",
+    timeout: int = 3600,
+    html_export: bool = False,
+    standalone: bool = False,
+    log=print,
+) -> list[NotebookRun]:
     """Execute the chosen notebooks in order; return one :class:`NotebookRun` each.
 
     ``standalone=True`` gives each notebook its own empty artifacts folder
@@ -103,9 +112,17 @@ def run_series(param_set: str = DEFAULT_PARAM_SET, *, out_dir: str | os.PathLike
         memory = PeakMemory()
         try:
             with memory:
-                pm.execute_notebook(str(NOTEBOOK_DIR / f"{name}.ipynb"), run.output, parameters=params,
-                                    cwd=str(NOTEBOOK_DIR), kernel_name=kernel_name, progress_bar=False,
-                                    execution_timeout=timeout, log_output=False, **_quiet_kernel())
+                pm.execute_notebook(
+                    str(NOTEBOOK_DIR / f"{name}.ipynb"),
+                    run.output,
+                    parameters=params,
+                    cwd=str(NOTEBOOK_DIR),
+                    kernel_name=kernel_name,
+                    progress_bar=False,
+                    execution_timeout=timeout,
+                    log_output=False,
+                    **_quiet_kernel(),
+                )
             run.status = "ok"
         except Exception as exc:  # noqa: BLE001 - PapermillExecutionError and kernel deaths
             run.status = "failed"
@@ -121,8 +138,11 @@ def run_series(param_set: str = DEFAULT_PARAM_SET, *, out_dir: str | os.PathLike
         if run.status == "failed":
             msg += f" — celda {run.cell}: {run.error.splitlines()[0][:300]} (salida parcial: {run.output})"
         else:
-            msg += "".join(f" · {key}={report.fmt(run.metrics.get(key))}" for key in
-                           ("test_accuracy", "svc_test_accuracy", "best_test_accuracy") if key in run.metrics)
+            msg += "".join(
+                f" · {key}={report.fmt(run.metrics.get(key))}"
+                for key in ("test_accuracy", "svc_test_accuracy", "best_test_accuracy")
+                if key in run.metrics
+            )
         log(msg)
     write_summary(runs, out, param_set)
     if html_export:
@@ -136,8 +156,18 @@ def _quiet_kernel() -> dict[str, Any]:
     return {"extra_arguments": list(quiet.KERNEL_ARGUMENTS)}
 
 
-SUMMARY_HEADER = ("Cuaderno", "Estado", "Tiempo (s)", "Memoria pico (GB)", "Datos", "Métrica", "Valor",
-                  "Nivel de la lección", "Receta original aquí", "Épocas")
+SUMMARY_HEADER = (
+    "Cuaderno",
+    "Estado",
+    "Tiempo (s)",
+    "Memoria pico (GB)",
+    "Datos",
+    "Métrica",
+    "Valor",
+    "Nivel de la lección",
+    "Receta original aquí",
+    "Épocas",
+)
 SUMMARY_NUMERIC = (False, False, True, True, False, False, True, True, True, True)
 
 
@@ -147,20 +177,38 @@ def summary_rows(runs: list[NotebookRun]) -> list[dict[str, Any]]:
     for r in runs:
         ref = REFERENCES.get(r.name)
         value = r.metrics.get(ref.metric) if ref else None
-        rows.append({"notebook": r.name, "status": r.status, "seconds": round(r.seconds, 1),
-                     "peak_memory_gb": r.peak_memory_gb,
-                     "data": r.metrics.get("data_kind"), "metric": ref.metric if ref else None, "value": value,
-                     "lesson_level": ref.lesson.value if ref and ref.lesson else None,
-                     "original_recipe_here": ref.original_here.value if ref and ref.original_here else None,
-                     "epochs": r.metrics.get("epochs_run"), "error": r.error or None})
+        rows.append(
+            {
+                "notebook": r.name,
+                "status": r.status,
+                "seconds": round(r.seconds, 1),
+                "peak_memory_gb": r.peak_memory_gb,
+                "data": r.metrics.get("data_kind"),
+                "metric": ref.metric if ref else None,
+                "value": value,
+                "lesson_level": ref.lesson.value if ref and ref.lesson else None,
+                "original_recipe_here": ref.original_here.value if ref and ref.original_here else None,
+                "epochs": r.metrics.get("epochs_run"),
+                "error": r.error or None,
+            }
+        )
     return rows
 
 
 def table_cells(row: dict[str, Any]) -> list[Any]:
     """The cells of one summary row, in :data:`SUMMARY_HEADER` order."""
-    return [row["notebook"], row["status"], f"{row['seconds']:.0f}", row.get("peak_memory_gb"), row["data"],
-            row["metric"], row["value"],
-            row["lesson_level"], row["original_recipe_here"], row["epochs"]]
+    return [
+        row["notebook"],
+        row["status"],
+        f"{row['seconds']:.0f}",
+        row.get("peak_memory_gb"),
+        row["data"],
+        row["metric"],
+        row["value"],
+        row["lesson_level"],
+        row["original_recipe_here"],
+        row["epochs"],
+    ]
 
 
 def provenance(command: str | None = None) -> dict[str, str]:
@@ -173,19 +221,33 @@ def provenance(command: str | None = None) -> dict[str, str]:
 def write_summary(runs: list[NotebookRun], out: Path, param_set: str, command: str | None = None) -> None:
     """Write summary.md, summary.html and summary.json in ``out``."""
     rows = summary_rows(runs)
-    write_json(out / "summary.json", {"param_set": param_set, "recorded": provenance(command), "rows": rows,
-                                      "runs": [asdict(r) for r in runs]})
+    write_json(
+        out / "summary.json",
+        {"param_set": param_set, "recorded": provenance(command), "rows": rows, "runs": [asdict(r) for r in runs]},
+    )
     cells = [table_cells(row) for row in rows]
     total = f"Tiempo total: {sum(r.seconds for r in runs) / 60:.1f} min."
     verdict = memory_verdict(param_set, {r.name: r.peak_memory_gb for r in runs if r.status == "ok"})
     if verdict:
         total += " " + verdict
-    lines = [f"# Resultados de la serie (`{param_set}`)", "",
-             report.markdown_table(SUMMARY_HEADER, cells, SUMMARY_NUMERIC), "", total]
-    lines += [f"- **{r.name}** falló en la celda {r.cell}: `{r.error[:300]}`; salida parcial en `{r.output}`."
-              for r in runs if r.status == "failed"]
+    lines = [
+        f"# Resultados de la serie (`{param_set}`)",
+        "",
+        report.markdown_table(SUMMARY_HEADER, cells, SUMMARY_NUMERIC),
+        "",
+        total,
+    ]
+    lines += [
+        f"- **{r.name}** falló en la celda {r.cell}: `{r.error[:300]}`; salida parcial en `{r.output}`."
+        for r in runs
+        if r.status == "failed"
+    ]
     (out / "summary.md").write_text("\n".join(lines) + "\n")
-    body = [f"<h1>Resultados de la serie ({param_set})</h1>", report.html_table(SUMMARY_HEADER, cells), f"<p>{total}</p>"]
+    body = [
+        f"<h1>Resultados de la serie ({param_set})</h1>",
+        report.html_table(SUMMARY_HEADER, cells),
+        f"<p>{total}</p>",
+    ]
     for r in runs:
         figures = report.png_figures(r.output)
         if figures:
@@ -202,10 +264,19 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--data-source", default="auto", help="auto, course, synthetic o una ruta")
     ap.add_argument("--keep-going", action="store_true", help="seguir tras un fallo")
     ap.add_argument("--html", action="store_true", help="exportar los cuadernos ejecutados a HTML")
-    ap.add_argument("-p", "--param", action="append", default=[], metavar="NOMBRE=VALOR",
-                    help="parámetro extra para todos los cuadernos (valor JSON o texto)")
-    ap.add_argument("--check-levels", metavar="SUMMARY_JSON",
-                    help="solo comprobar los niveles de precisión de un summary.json y salir")
+    ap.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="NOMBRE=VALOR",
+        help="parámetro extra para todos los cuadernos (valor JSON o texto)",
+    )
+    ap.add_argument(
+        "--check-levels",
+        metavar="SUMMARY_JSON",
+        help="solo comprobar los niveles de precisión de un summary.json y salir",
+    )
     return ap
 
 
@@ -224,8 +295,15 @@ def main(argv: list[str] | None = None) -> int:
         except json.JSONDecodeError:
             extra[key] = value
     try:
-        runs = run_series(args.params, out_dir=args.out, notebooks=args.notebooks, keep_going=args.keep_going,
-                          data_source=args.data_source, extra_params=extra, html_export=args.html)
+        runs = run_series(
+            args.params,
+            out_dir=args.out,
+            notebooks=args.notebooks,
+            keep_going=args.keep_going,
+            data_source=args.data_source,
+            extra_params=extra,
+            html_export=args.html,
+        )
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2

@@ -26,10 +26,12 @@ def set_seed(seed: int = 42) -> None:
 GPU_HINT_COLAB = (
     "No hay GPU. En Colab: menú «Entorno de ejecución» → «Cambiar tipo de entorno de ejecución» → "
     "«GPU (T4)», y vuelve a ejecutar desde el principio. Sin GPU el cuaderno funciona con el "
-    "conjunto de parámetros 'cpu', pero entrenar tarda varias veces más (minutos en lugar de segundos por época).")
+    "conjunto de parámetros 'cpu', pero entrenar tarda varias veces más (minutos en lugar de segundos por época)."
+)
 GPU_HINT_LOCAL = (
     "No hay GPU: se usará la CPU con el conjunto de parámetros 'cpu' (cada cuaderno tarda a lo sumo "
-    "unos 15 minutos en 2 núcleos).")
+    "unos 15 minutos en 2 núcleos)."
+)
 
 
 def gpu_hint(colab: bool, param_set: str) -> str:
@@ -37,8 +39,10 @@ def gpu_hint(colab: bool, param_set: str) -> str:
     if colab:
         return GPU_HINT_COLAB.replace("'cpu'", f"'{param_set}'") if param_set != "gpu" else GPU_HINT_COLAB
     if param_set == "gpu":
-        return ("No hay GPU y el conjunto de parámetros es 'gpu': en CPU tardará horas. "
-                "Pon PARAM_SET = \"cpu\" en la celda de parámetros.")
+        return (
+            "No hay GPU y el conjunto de parámetros es 'gpu': en CPU tardará horas. "
+            'Pon PARAM_SET = "cpu" en la celda de parámetros.'
+        )
     if param_set == "cpu":
         return GPU_HINT_LOCAL
     return f"No hay GPU: se usa la CPU con el conjunto de parámetros '{param_set}'."
@@ -96,11 +100,13 @@ def numpy_conflict(versions: dict[str, str] | None = None) -> str | None:
             return None
     tf_v, np_v = versions["tensorflow"], versions["numpy"]
     if _major_minor(tf_v) < TF_NUMPY2 and _major_minor(np_v)[0] >= 2:
-        return (f"TensorFlow {tf_v} necesita NumPy 1.x, pero hay instalado NumPy {np_v} (lo habrá actualizado "
-                f"otro `pip install`). Arréglalo con `pip install \"numpy<2\"` (en Colab, en una celda: "
-                f"`!pip install \"numpy<2\"`), reinicia el núcleo (en Colab: «Entorno de ejecución» → "
-                f"«Reiniciar sesión») y vuelve a ejecutar el cuaderno desde el principio. O usa TensorFlow 2.18 "
-                f"o posterior, que funciona con NumPy 2.")
+        return (
+            f"TensorFlow {tf_v} necesita NumPy 1.x, pero hay instalado NumPy {np_v} (lo habrá actualizado "
+            f'otro `pip install`). Arréglalo con `pip install "numpy<2"` (en Colab, en una celda: '
+            f'`!pip install "numpy<2"`), reinicia el núcleo (en Colab: «Entorno de ejecución» → '
+            f"«Reiniciar sesión») y vuelve a ejecutar el cuaderno desde el principio. O usa TensorFlow 2.18 "
+            f"o posterior, que funciona con NumPy 2."
+        )
     return None
 
 
@@ -108,13 +114,20 @@ def plot_defaults() -> None:
     """Matplotlib defaults for the course: readable sizes, grid, no stray outputs."""
     import matplotlib as mpl
 
-    mpl.rcParams.update({"figure.figsize": (8, 4.5), "figure.dpi": 90, "axes.grid": False,
-                         "axes.titlesize": 12, "axes.labelsize": 11, "legend.fontsize": 9,
-                         "image.cmap": "viridis"})
+    mpl.rcParams.update(
+        {
+            "figure.figsize": (8, 4.5),
+            "figure.dpi": 90,
+            "axes.grid": False,
+            "axes.titlesize": 12,
+            "axes.labelsize": 11,
+            "legend.fontsize": 9,
+            "image.cmap": "viridis",
+        }
+    )
 
 
-def setup_notebook(seed: int = 42, *, artifacts_dir: str | os.PathLike | None = None,
-                   quiet: bool = False) -> SetupInfo:
+def setup_notebook(seed: int = 42, *, artifacts_dir: str | os.PathLike | None = None, quiet: bool = False) -> SetupInfo:
     """Seed everything, print library versions and GPU status (with a hint), set paths and plots."""
     import warnings
 
@@ -133,8 +146,14 @@ def setup_notebook(seed: int = 42, *, artifacts_dir: str | os.PathLike | None = 
     set_seed(seed)
     plot_defaults()
     gpus = tuple(d.name for d in tf.config.list_physical_devices("GPU"))
-    info = SetupInfo(seed=seed, colab=in_colab(), gpus=gpus, versions=library_versions(),
-                     artifacts_dir=config.artifacts_dir(artifacts_dir), cache_dir=config.cache_dir())
+    info = SetupInfo(
+        seed=seed,
+        colab=in_colab(),
+        gpus=gpus,
+        versions=library_versions(),
+        artifacts_dir=config.artifacts_dir(artifacts_dir),
+        cache_dir=config.cache_dir(),
+    )
     if not quiet:
         print("Versiones: " + ", ".join(f"{k} {v}" for k, v in info.versions.items()))
         print(f"Entorno: {'Google Colab' if info.colab else 'local'}")

@@ -18,10 +18,20 @@ from .schema import BY_NAME, COMMON
 from .setup import gpu_hint, setup_notebook
 
 #: Values a notebook gets for a common parameter its cell does not define.
-PLACEHOLDERS: dict[str, Any] = {"data_source": "auto", "img_size": None, "epochs": None, "batch_size": None,
-                                "max_per_class": None, "weights": "auto", "seed": 42, "artifacts_dir": None}
-SMOKE_NOTE = ("Conjunto 'smoke': muy pocas imágenes y épocas para comprobar en segundos que todo funciona; "
-              "sus resultados no significan nada.")
+PLACEHOLDERS: dict[str, Any] = {
+    "data_source": "auto",
+    "img_size": None,
+    "epochs": None,
+    "batch_size": None,
+    "max_per_class": None,
+    "weights": "auto",
+    "seed": 42,
+    "artifacts_dir": None,
+}
+SMOKE_NOTE = (
+    "Conjunto 'smoke': muy pocas imágenes y épocas para comprobar en segundos que todo funciona; "
+    "sus resultados no significan nada."
+)
 
 
 class Course(NamedTuple):
@@ -36,8 +46,7 @@ def notebook_values(notebook: str, namespace: Mapping[str, Any] | None) -> dict[
     """The ``resolve`` arguments found in ``namespace`` (upper-case names), placeholders for the rest."""
     ns = dict(namespace or {})
     if notebook not in BY_NAME:
-        raise params.ParameterError(
-            f"Cuaderno desconocido: {notebook!r}. Opciones: {', '.join(params.NOTEBOOKS)}.")
+        raise params.ParameterError(f"Cuaderno desconocido: {notebook!r}. Opciones: {', '.join(params.NOTEBOOKS)}.")
     out = {"param_set": ns.get("PARAM_SET", "auto")}
     out |= {name: ns.get(name.upper(), PLACEHOLDERS[name]) for name in COMMON}
     out |= {name: ns.get(name.upper()) for name in BY_NAME[notebook].parameters}

@@ -41,24 +41,28 @@ def _draw(rng: np.random.Generator, label: int) -> Image.Image:
         d.ellipse([cx - r, cy - r, cx + r, cy + r], fill=fill)
         for sign in (-1, 1):
             ex = cx + sign * 0.6 * r
-            d.polygon([(ex - 0.35 * r, cy - 0.6 * r), (ex + 0.35 * r, cy - 0.6 * r),
-                       (ex + sign * 0.1 * r, cy - 1.5 * r)], fill=fill)
+            d.polygon(
+                [(ex - 0.35 * r, cy - 0.6 * r), (ex + 0.35 * r, cy - 0.6 * r), (ex + sign * 0.1 * r, cy - 1.5 * r)],
+                fill=fill,
+            )
     else:  # dog: long snout, floppy ears
-        d.rounded_rectangle([cx - 1.3 * r, cy - 0.7 * r, cx + 1.3 * r, cy + 0.7 * r],
-                            radius=0.3 * r, fill=fill)
+        d.rounded_rectangle([cx - 1.3 * r, cy - 0.7 * r, cx + 1.3 * r, cy + 0.7 * r], radius=0.3 * r, fill=fill)
         for sign in (-1, 1):
             ex = cx + sign * 1.3 * r
-            d.ellipse([ex - 0.35 * r, cy - 0.5 * r, ex + 0.35 * r, cy + 0.9 * r],
-                      fill=tuple(max(0, c - 40) for c in fill))
+            d.ellipse(
+                [ex - 0.35 * r, cy - 0.5 * r, ex + 0.35 * r, cy + 0.9 * r], fill=tuple(max(0, c - 40) for c in fill)
+            )
     for _ in range(int(rng.integers(0, 4))):  # clutter common to both classes
         x0, y0 = rng.uniform(0, w), rng.uniform(0, h)
-        d.line([x0, y0, x0 + rng.normal(0, s / 4), y0 + rng.normal(0, s / 4)],
-               fill=tuple(int(v) for v in rng.integers(0, 255, 3)), width=int(rng.integers(1, 4)))
+        d.line(
+            [x0, y0, x0 + rng.normal(0, s / 4), y0 + rng.normal(0, s / 4)],
+            fill=tuple(int(v) for v in rng.integers(0, 255, 3)),
+            width=int(rng.integers(1, 4)),
+        )
     return img.filter(ImageFilter.GaussianBlur(radius=float(rng.uniform(0, 1.2))))
 
 
-def make_synthetic_dataset(root: str | os.PathLike, counts: dict[str, int] | None = None,
-                           seed: int = 0) -> Path:
+def make_synthetic_dataset(root: str | os.PathLike, counts: dict[str, int] | None = None, seed: int = 0) -> Path:
     """Write (once) the synthetic set under ``root`` and return ``root``.
 
     ``counts`` gives images per class for each split.  An existing complete set
@@ -72,8 +76,7 @@ def make_synthetic_dataset(root: str | os.PathLike, counts: dict[str, int] | Non
     if marker.exists():
         if json.loads(marker.read_text()) == stamp:
             return root
-        raise FileExistsError(
-            f"{root} ya contiene un conjunto sintético con otros parámetros; usa otra carpeta.")
+        raise FileExistsError(f"{root} ya contiene un conjunto sintético con otros parámetros; usa otra carpeta.")
     if root.exists() and any(root.iterdir()):
         raise FileExistsError(f"{root} existe y no está vacía; no se sobrescribe. Usa otra carpeta.")
     root.parent.mkdir(parents=True, exist_ok=True)

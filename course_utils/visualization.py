@@ -27,8 +27,9 @@ def load_thumbnails(paths: Sequence[str], size: int = 160) -> list[np.ndarray]:
     return out
 
 
-def show_images(paths: Sequence[str], labels: Sequence[str] | None = None, *, img_width: int = 130,
-                max_images: int = 20) -> None:
+def show_images(
+    paths: Sequence[str], labels: Sequence[str] | None = None, *, img_width: int = 130, max_images: int = 20
+) -> None:
     """Grid of images with ipyplot (embedded ``uint8`` arrays, never PIL objects)."""
     import ipyplot
 
@@ -38,12 +39,18 @@ def show_images(paths: Sequence[str], labels: Sequence[str] | None = None, *, im
     images = np.empty(len(paths), dtype=object)
     for i, thumb in enumerate(load_thumbnails(paths)):
         images[i] = thumb
-    ipyplot.plot_images(images, labels=list(labels)[:max_images] if labels is not None else None,
-                        img_width=img_width, show_url=False, max_images=max_images)
+    ipyplot.plot_images(
+        images,
+        labels=list(labels)[:max_images] if labels is not None else None,
+        img_width=img_width,
+        show_url=False,
+        max_images=max_images,
+    )
 
 
-def plot_image_grid(images: Sequence[Any], titles: Sequence[str] | None = None, cols: int = 5,
-                    title: str = "", size: float = 2.2):
+def plot_image_grid(
+    images: Sequence[Any], titles: Sequence[str] | None = None, cols: int = 5, title: str = "", size: float = 2.2
+):
     """Matplotlib grid of images (arrays in [0,1] or [0,255], or file paths)."""
     import matplotlib.pyplot as plt
     from PIL import Image
@@ -115,8 +122,13 @@ def plot_size_histograms(sizes: Any, bins: int = 20, title: str = "Dimensiones d
     return fig
 
 
-def plot_augmentations(image: np.ndarray, augmenter: Any, n: int = 25, cols: int = 5,
-                       title: str = "Versiones aumentadas de una misma imagen"):
+def plot_augmentations(
+    image: np.ndarray,
+    augmenter: Any,
+    n: int = 25,
+    cols: int = 5,
+    title: str = "Versiones aumentadas de una misma imagen",
+):
     """``n`` random augmentations of one image (``uint8`` or float in [0,255])."""
     x = np.repeat(np.asarray(image, dtype="float32")[None], n, axis=0)
     out = np.asarray(augmenter(x, training=True))
@@ -148,7 +160,7 @@ def activation_grid(activation: np.ndarray, images_per_row: int = 16) -> np.ndar
     grid = np.zeros((rows * h, cols * w), dtype=np.uint8)
     for k in range(c):
         r, q = divmod(k, cols)
-        grid[r * h:(r + 1) * h, q * w:(q + 1) * w] = normalize_channel(a[..., k])
+        grid[r * h : (r + 1) * h, q * w : (q + 1) * w] = normalize_channel(a[..., k])
     return grid
 
 
@@ -164,8 +176,7 @@ def plot_activation_grids(activations: Sequence[np.ndarray], names: Sequence[str
         scale = 1.0 / a.shape[0]
         plt.figure(figsize=(max(4, scale * grid.shape[1] * 1.1), max(1.5, scale * grid.shape[0] * 1.1)))
         plt.imshow(grid, aspect="auto", cmap="viridis")
-        plt.title(f"{name}: {a.shape[-1]} canales de {a.shape[0]}×{a.shape[1]} "
-                  f"({dead[name]} inactivos)")
+        plt.title(f"{name}: {a.shape[-1]} canales de {a.shape[0]}×{a.shape[1]} ({dead[name]} inactivos)")
         plt.axis("off")
         plt.show()
     return dead
@@ -176,8 +187,14 @@ def pre_activation(layer: Any, inputs: Any) -> Any:
     from keras import layers, ops
 
     if isinstance(layer, layers.Conv2D):
-        out = ops.conv(inputs, layer.kernel, strides=layer.strides, padding=layer.padding,
-                       data_format=layer.data_format, dilation_rate=layer.dilation_rate)
+        out = ops.conv(
+            inputs,
+            layer.kernel,
+            strides=layer.strides,
+            padding=layer.padding,
+            data_format=layer.data_format,
+            dilation_rate=layer.dilation_rate,
+        )
     elif isinstance(layer, layers.Dense):
         out = ops.matmul(inputs, layer.kernel)
     else:
@@ -185,8 +202,16 @@ def pre_activation(layer: Any, inputs: Any) -> Any:
     return out + layer.bias if layer.use_bias else out
 
 
-def filter_pattern(model: Any, layer: Any, filter_index: int, *, img_size: int = 128, steps: int = 40,
-                   learning_rate: float = 10.0, seed: int = 0) -> np.ndarray:
+def filter_pattern(
+    model: Any,
+    layer: Any,
+    filter_index: int,
+    *,
+    img_size: int = 128,
+    steps: int = 40,
+    learning_rate: float = 10.0,
+    seed: int = 0,
+) -> np.ndarray:
     """The input that maximises one filter's mean response, by gradient ascent (``uint8``).
 
     Starts from grey noise and climbs the gradient of the filter's mean
@@ -217,8 +242,11 @@ def filter_pattern(model: Any, layer: Any, filter_index: int, *, img_size: int =
         with tf.GradientTape() as tape:
             act = extractor(img, training=False)
             act = pre_activation(layer, act) if linear else act
-            loss = tf.reduce_mean(act[:, 2:-2, 2:-2, filter_index]) if act.shape[1] > 4 else \
-                tf.reduce_mean(act[..., filter_index])
+            loss = (
+                tf.reduce_mean(act[:, 2:-2, 2:-2, filter_index])
+                if act.shape[1] > 4
+                else tf.reduce_mean(act[..., filter_index])
+            )
         grads = tape.gradient(loss, img)
         # Normalise by the gradient's RMS so that each step moves a pixel by about
         # learning_rate/255 whatever the image size (a global L2 norm made the steps
@@ -259,8 +287,7 @@ def last_spatial_layer(model: Any) -> Any:
         except (AttributeError, ValueError):
             return 0
 
-    skip = (layers.MaxPooling2D, layers.AveragePooling2D, layers.Dropout, layers.SpatialDropout2D,
-            layers.InputLayer)
+    skip = (layers.MaxPooling2D, layers.AveragePooling2D, layers.Dropout, layers.SpatialDropout2D, layers.InputLayer)
     spatial = [layer for layer in model.layers if not isinstance(layer, skip) and rank(layer) == 4]
     if not spatial:
         raise ValueError("El modelo no tiene capas convolucionales (salida 4-D) para Grad-CAM.")
@@ -316,8 +343,15 @@ def overlay_heatmap(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45)
     return (np.clip((1 - alpha) * img + alpha * colored, 0, 1) * 255).astype(np.uint8)
 
 
-def scatter_by_class(ax: Any, points: np.ndarray, labels: np.ndarray, class_names: Sequence[str], title: str,
-                     xlabel: str = "", ylabel: str = "") -> Any:
+def scatter_by_class(
+    ax: Any,
+    points: np.ndarray,
+    labels: np.ndarray,
+    class_names: Sequence[str],
+    title: str,
+    xlabel: str = "",
+    ylabel: str = "",
+) -> Any:
     """A 2-D point cloud per class on ``ax`` (label ``k`` is ``class_names[k]``), with counts in the legend."""
     points, labels = np.asarray(points), np.asarray(labels)
     for k, name in enumerate(class_names):

@@ -34,14 +34,21 @@ def main() -> None:
     size, batch = 150, 32
     rescale = keras.layers.Rescaling(1 / 255)
     keras_ds = keras.utils.image_dataset_from_directory(
-        root / "train", label_mode="binary", image_size=(size, size), batch_size=batch, seed=42)
+        root / "train", label_mode="binary", image_size=(size, size), batch_size=batch, seed=42
+    )
     keras_ds = keras_ds.map(lambda x, y: (rescale(x), y))
     split = pipelines.load_split(root / "train", size, batch, shuffle=True)
     course = split.dataset
-    result = {"img_size": size, "batch_size": batch, "n_images": len(split),
-              "seconds_per_pass": {"image_dataset_from_directory + Rescaling": passes(keras_ds),
-                                   "pipelines.load_split (caché)": passes(course)},
-              "recorded": provenance("python scripts/loader_speed.py")}
+    result = {
+        "img_size": size,
+        "batch_size": batch,
+        "n_images": len(split),
+        "seconds_per_pass": {
+            "image_dataset_from_directory + Rescaling": passes(keras_ds),
+            "pipelines.load_split (caché)": passes(course),
+        },
+        "recorded": provenance("python scripts/loader_speed.py"),
+    }
     out = Path(__file__).resolve().parents[1] / "results" / "loader_speed.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")

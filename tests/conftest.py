@@ -18,7 +18,7 @@ import zipfile
 from pathlib import Path
 from types import SimpleNamespace
 
-os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"   # before anything imports TensorFlow
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"  # before anything imports TensorFlow
 
 import matplotlib  # noqa: E402
 
@@ -30,6 +30,7 @@ import pytest  # noqa: E402
 from course_testing import TINY_COUNTS, jpeg_bytes, snapshot_tree, temp_leftovers, write_solid_image  # noqa: E402
 
 # --------------------------------------------------------------------------- fixtures
+
 
 @pytest.fixture(autouse=True)
 def _close_matplotlib_figures():
@@ -130,8 +131,9 @@ def color_dataset_factory():
 def course_zip_factory():
     """``make(path, top="cnn_perros_gatos", per_class=1, extra={name: bytes})`` -> a zip in the course layout."""
 
-    def make(path: Path, *, top: str = "cnn_perros_gatos", per_class: int = 1,
-             extra: dict[str, bytes] | None = None) -> Path:
+    def make(
+        path: Path, *, top: str = "cnn_perros_gatos", per_class: int = 1, extra: dict[str, bytes] | None = None
+    ) -> Path:
         from course_utils.layout import CLASSES, SPLITS
 
         path = Path(path)
@@ -276,4 +278,5 @@ def pytest_terminal_summary(terminalreporter):
         counts = {k: sum(1 for v in outcomes.values() if v == k) for k in ("passed", "failed", "error", "skipped")}
         terminalreporter.write_line(
             f"Entradas malas ({BAD_INPUTS}): {len(outcomes)} casos probados: {counts['passed']} pasaron, "
-            f"{counts['failed'] + counts['error']} fallaron, {counts['skipped']} omitidos.")
+            f"{counts['failed'] + counts['error']} fallaron, {counts['skipped']} omitidos."
+        )

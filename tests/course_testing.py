@@ -99,7 +99,8 @@ def fetch_at(start_time: float, name: str, cache: str, mirrors: str, spec_change
     from course_utils import data
 
     known = {f.name for f in dataclasses.fields(data.DatasetSpec)}
-    data.DATASETS[name] = dataclasses.replace(data.DATASETS[name],
-                                              **{k: v for k, v in spec_changes.items() if k in known})
+    data.DATASETS[name] = dataclasses.replace(
+        data.DATASETS[name], **{k: v for k, v in spec_changes.items() if k in known}
+    )
     time.sleep(max(0.0, start_time - time.time()))
     return str(data.fetch(name, cache, mirrors=mirrors, progress=False))

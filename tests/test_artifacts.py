@@ -118,8 +118,15 @@ def test_load_model_refuses_lambda_in_safe_mode(tmp_path):
 
 
 def test_record_and_read_results(tmp_path):
-    artifacts.record_results(tmp_path, "03_cnn", accuracy=np.float32(0.75), n=np.int64(10), perdida=float("nan"),
-                             curva=[1.0, float("inf")], por_clase={"cats": np.float64(0.5)})
+    artifacts.record_results(
+        tmp_path,
+        "03_cnn",
+        accuracy=np.float32(0.75),
+        n=np.int64(10),
+        perdida=float("nan"),
+        curva=[1.0, float("inf")],
+        por_clase={"cats": np.float64(0.5)},
+    )
     artifacts.record_results(tmp_path, "03_cnn", epochs=3)
     artifacts.record_results(tmp_path, "02_mlp", accuracy=0.6)
     res = artifacts.read_results(tmp_path)
@@ -229,8 +236,11 @@ def test_disk_full_during_save_says_so_and_keeps_the_previous_file(tmp_path, mon
 
     folder = tmp_path / "artefactos"
     _previous_work(folder)
-    target = {"model": folder / "03_cnn.keras", "json": folder / "r.json",
-              "results": folder / "results" / "03_cnn.json"}[what]
+    target = {
+        "model": folder / "03_cnn.keras",
+        "json": folder / "r.json",
+        "results": folder / "results" / "03_cnn.json",
+    }[what]
     if what == "json":
         artifacts.write_json(target, {"a": 1})
     before = sha256_of(target)
@@ -246,8 +256,11 @@ def test_disk_full_during_save_says_so_and_keeps_the_previous_file(tmp_path, mon
         action = lambda: artifacts.save_model(model, target)  # noqa: E731
     else:
         monkeypatch.setattr(Path, "write_text", partial_then_full)
-        action = (lambda: artifacts.write_json(target, {"a": 2})) if what == "json" else \
-            (lambda: artifacts.record_results(folder, "03_cnn", accuracy=0.9))
+        action = (
+            (lambda: artifacts.write_json(target, {"a": 2}))
+            if what == "json"
+            else (lambda: artifacts.record_results(folder, "03_cnn", accuracy=0.9))
+        )
     with pytest.raises(OSError) as exc:
         action()
     assert exc.value.errno == errno.ENOSPC

@@ -32,6 +32,7 @@ IMG = 16
 
 # =========================================================================== dataset folders
 
+
 @dataclass
 class FolderCase:
     inject: Callable[[Path], None]
@@ -88,6 +89,7 @@ def _extra_class(split):
     def inject(root):
         for i in range(2):
             _write(root, f"{split}/birds/bird.{i}.jpg", jpeg_bytes(40 + i))
+
     return inject
 
 
@@ -103,6 +105,7 @@ def _cut(rel, save, fraction=0.5):
         save(root / rel)
         data = (root / rel).read_bytes()
         (root / rel).write_bytes(data[: int(len(data) * fraction)])
+
     return inject
 
 
@@ -120,74 +123,159 @@ def _trailing_space(root):
 
 FOLDER_CASES = {
     "truncated_jpeg": FolderCase(
-        _truncated, "skip", skipped=1, report=lambda r: [Path(p).name for p in r.truncated] == ["cat.99.jpg"],
-        not_loaded=("train/cats/cat.99.jpg",)),
+        _truncated,
+        "skip",
+        skipped=1,
+        report=lambda r: [Path(p).name for p in r.truncated] == ["cat.99.jpg"],
+        not_loaded=("train/cats/cat.99.jpg",),
+    ),
     "zero_byte_file": FolderCase(
-        lambda root: _write(root, "train/dogs/dog.99.jpg", b""), "skip", skipped=1,
-        report=lambda r: [Path(p).name for p in r.unreadable] == ["dog.99.jpg"], not_loaded=("train/dogs/dog.99.jpg",)),
+        lambda root: _write(root, "train/dogs/dog.99.jpg", b""),
+        "skip",
+        skipped=1,
+        report=lambda r: [Path(p).name for p in r.unreadable] == ["dog.99.jpg"],
+        not_loaded=("train/dogs/dog.99.jpg",),
+    ),
     "text_file_named_jpg": FolderCase(
-        lambda root: _write(root, "validation/cats/cat.99.jpg", b"hola, no soy una foto"), "skip", skipped=1,
+        lambda root: _write(root, "validation/cats/cat.99.jpg", b"hola, no soy una foto"),
+        "skip",
+        skipped=1,
         report=lambda r: [Path(p).name for p in r.not_images] == ["cat.99.jpg"],
-        not_loaded=("validation/cats/cat.99.jpg",)),
+        not_loaded=("validation/cats/cat.99.jpg",),
+    ),
     "non_image_extension": FolderCase(
-        lambda root: _write(root, "train/cats/leeme.txt", b"notas"), "skip", skipped=1,
-        report=lambda r: [Path(p).name for p in r.not_images] == ["leeme.txt"], not_loaded=("train/cats/leeme.txt",)),
-    "several_bad_files_at_once": FolderCase(
-        _several, "skip", skipped=3, report=lambda r: len(r.bad_files) == 3),
+        lambda root: _write(root, "train/cats/leeme.txt", b"notas"),
+        "skip",
+        skipped=1,
+        report=lambda r: [Path(p).name for p in r.not_images] == ["leeme.txt"],
+        not_loaded=("train/cats/leeme.txt",),
+    ),
+    "several_bad_files_at_once": FolderCase(_several, "skip", skipped=3, report=lambda r: len(r.bad_files) == 3),
     "ds_store_and_thumbs_db": FolderCase(
-        lambda root: (_write(root, "train/cats/.DS_Store", b"\0\0\0\1Bud1"), _write(root, "train/dogs/Thumbs.db", b"\xd0\xcf")),
-        "ignore", report=lambda r: sorted(Path(p).name for p in r.ignored) == [".DS_Store", "Thumbs.db"] and r.ok),
+        lambda root: (
+            _write(root, "train/cats/.DS_Store", b"\0\0\0\1Bud1"),
+            _write(root, "train/dogs/Thumbs.db", b"\xd0\xcf"),
+        ),
+        "ignore",
+        report=lambda r: sorted(Path(p).name for p in r.ignored) == [".DS_Store", "Thumbs.db"] and r.ok,
+    ),
     "grayscale_jpeg": FolderCase(
-        lambda root: _save(root, "train/cats/gris.jpg", _noise("L")), "load", train_delta=1,
-        report=lambda r: list(r.non_rgb.values()) == ["L"] and r.ok, loaded=("train/cats/gris.jpg",)),
+        lambda root: _save(root, "train/cats/gris.jpg", _noise("L")),
+        "load",
+        train_delta=1,
+        report=lambda r: list(r.non_rgb.values()) == ["L"] and r.ok,
+        loaded=("train/cats/gris.jpg",),
+    ),
     "cmyk_jpeg": FolderCase(
-        lambda root: _save(root, "train/dogs/cmyk.jpg", _noise("CMYK")), "load", train_delta=1,
-        report=lambda r: list(r.non_rgb.values()) == ["CMYK"] and r.ok, loaded=("train/dogs/cmyk.jpg",)),
+        lambda root: _save(root, "train/dogs/cmyk.jpg", _noise("CMYK")),
+        "load",
+        train_delta=1,
+        report=lambda r: list(r.non_rgb.values()) == ["CMYK"] and r.ok,
+        loaded=("train/dogs/cmyk.jpg",),
+    ),
     "rgba_png": FolderCase(
-        lambda root: _save(root, "train/cats/transparente.png", _noise("RGBA")), "load", train_delta=1,
-        report=lambda r: list(r.non_rgb.values()) == ["RGBA"] and r.ok, loaded=("train/cats/transparente.png",)),
+        lambda root: _save(root, "train/cats/transparente.png", _noise("RGBA")),
+        "load",
+        train_delta=1,
+        report=lambda r: list(r.non_rgb.values()) == ["RGBA"] and r.ok,
+        loaded=("train/cats/transparente.png",),
+    ),
     "png_named_jpg": FolderCase(
-        lambda root: _save(root, "train/dogs/dog.98.jpg", _noise("RGB"), format="PNG"), "load", train_delta=1,
-        report=lambda r: r.ok, loaded=("train/dogs/dog.98.jpg",)),
+        lambda root: _save(root, "train/dogs/dog.98.jpg", _noise("RGB"), format="PNG"),
+        "load",
+        train_delta=1,
+        report=lambda r: r.ok,
+        loaded=("train/dogs/dog.98.jpg",),
+    ),
     "empty_class_folder": FolderCase(
-        _empty_class, "stop", error=ValueError, report=lambda r: r.empty_classes == ["validation/dogs"],
-        words=("'dogs'", "validation", "no tiene imágenes válidas", "Añade imágenes")),
+        _empty_class,
+        "stop",
+        error=ValueError,
+        report=lambda r: r.empty_classes == ["validation/dogs"],
+        words=("'dogs'", "validation", "no tiene imágenes válidas", "Añade imágenes"),
+    ),
     "class_with_only_broken_files": FolderCase(
-        _class_with_only_broken_files, "stop", error=ValueError, report=lambda r: len(r.bad_files) == 2,
-        words=("'cats'", "test", "no tiene imágenes válidas")),
+        _class_with_only_broken_files,
+        "stop",
+        error=ValueError,
+        report=lambda r: len(r.bad_files) == 2,
+        words=("'cats'", "test", "no tiene imágenes válidas"),
+    ),
     "missing_split_folder": FolderCase(
-        lambda root: shutil.rmtree(root / "test"), "stop", error=FileNotFoundError,
-        report=lambda r: r.missing_splits == ["test"], words=("No existe la carpeta", "test", "DATA_SOURCE"),
-        data_source_words=("faltan las carpetas: test", "train/validation/test")),
+        lambda root: shutil.rmtree(root / "test"),
+        "stop",
+        error=FileNotFoundError,
+        report=lambda r: r.missing_splits == ["test"],
+        words=("No existe la carpeta", "test", "DATA_SOURCE"),
+        data_source_words=("faltan las carpetas: test", "train/validation/test"),
+    ),
     "extra_class_folder_in_train": FolderCase(
-        _extra_class("train"), "stop", error=ValueError, report=lambda r: "validation" in r.class_mismatch,
-        words=("birds", "train", "validation", "mismas")),
+        _extra_class("train"),
+        "stop",
+        error=ValueError,
+        report=lambda r: "validation" in r.class_mismatch,
+        words=("birds", "train", "validation", "mismas"),
+    ),
     "truncated_bmp": FolderCase(
-        _cut("train/cats/cat.98.bmp", lambda p: _noise("RGB", (60, 40)).save(p)), "skip", skipped=1,
-        report=lambda r: [Path(p).name for p in r.truncated] == ["cat.98.bmp"], not_loaded=("train/cats/cat.98.bmp",)),
+        _cut("train/cats/cat.98.bmp", lambda p: _noise("RGB", (60, 40)).save(p)),
+        "skip",
+        skipped=1,
+        report=lambda r: [Path(p).name for p in r.truncated] == ["cat.98.bmp"],
+        not_loaded=("train/cats/cat.98.bmp",),
+    ),
     "truncated_gif": FolderCase(
-        _cut("train/dogs/dog.98.gif", lambda p: _noise("P", (60, 40)).save(p)), "skip", skipped=1,
-        report=lambda r: len(r.bad_files) == 1, not_loaded=("train/dogs/dog.98.gif",)),
+        _cut("train/dogs/dog.98.gif", lambda p: _noise("P", (60, 40)).save(p)),
+        "skip",
+        skipped=1,
+        report=lambda r: len(r.bad_files) == 1,
+        not_loaded=("train/dogs/dog.98.gif",),
+    ),
     "jpeg_with_extra_bytes_motion_photo": FolderCase(
-        _motion_photo, "load", train_delta=1, report=lambda r: r.ok, loaded=("train/dogs/movimiento.jpg",)),
+        _motion_photo, "load", train_delta=1, report=lambda r: r.ok, loaded=("train/dogs/movimiento.jpg",)
+    ),
     "webp_image": FolderCase(
-        lambda root: _save(root, "train/cats/cat.97.webp", _noise("RGB")), "skip", skipped=1,
-        report=lambda r: list(r.unsupported.values()) == ["WEBP"], not_loaded=("train/cats/cat.97.webp",)),
+        lambda root: _save(root, "train/cats/cat.97.webp", _noise("RGB")),
+        "skip",
+        skipped=1,
+        report=lambda r: list(r.unsupported.values()) == ["WEBP"],
+        not_loaded=("train/cats/cat.97.webp",),
+    ),
     "huge_png_few_kilobytes": FolderCase(
-        lambda root: _write(root, "train/dogs/enorme.png", huge_png_bytes(12000, 12000)), "skip", skipped=1,
-        report=lambda r: [Path(p).name for p in r.too_large] == ["enorme.png"], not_loaded=("train/dogs/enorme.png",)),
+        lambda root: _write(root, "train/dogs/enorme.png", huge_png_bytes(12000, 12000)),
+        "skip",
+        skipped=1,
+        report=lambda r: [Path(p).name for p in r.too_large] == ["enorme.png"],
+        not_loaded=("train/dogs/enorme.png",),
+    ),
     "sixteen_bit_png": FolderCase(
-        _sixteen_bit, "load", train_delta=1, report=lambda r: r.ok, loaded=("train/cats/dieciseis.png",),
-        legacy_skips=("train/cats/dieciseis.png",)),
+        _sixteen_bit,
+        "load",
+        train_delta=1,
+        report=lambda r: r.ok,
+        loaded=("train/cats/dieciseis.png",),
+        legacy_skips=("train/cats/dieciseis.png",),
+    ),
     "empty_extra_class_folder_in_train": FolderCase(
-        lambda root: (root / "train" / "birds").mkdir(), "stop", error=ValueError,
-        report=lambda r: "validation" in r.class_mismatch, words=("birds", "mismas")),
+        lambda root: (root / "train" / "birds").mkdir(),
+        "stop",
+        error=ValueError,
+        report=lambda r: "validation" in r.class_mismatch,
+        words=("birds", "mismas"),
+    ),
     "class_folder_name_with_trailing_space": FolderCase(
-        _trailing_space, "stop", error=ValueError, report=lambda r: "validation" in r.class_mismatch,
-        words=("'cats '", "espacios", "Renómbralas")),
+        _trailing_space,
+        "stop",
+        error=ValueError,
+        report=lambda r: "validation" in r.class_mismatch,
+        words=("'cats '", "espacios", "Renómbralas"),
+    ),
     "extra_class_folder_in_validation": FolderCase(
-        _extra_class("validation"), "stop", error=ValueError, report=lambda r: "validation" in r.class_mismatch,
-        words=("birds", "validation", "mismas")),
+        _extra_class("validation"),
+        "stop",
+        error=ValueError,
+        report=lambda r: "validation" in r.class_mismatch,
+        words=("birds", "validation", "mismas"),
+    ),
 }
 
 
@@ -198,8 +286,14 @@ def shared_tiny_cnn():
     from keras import layers
 
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((IMG, IMG, 3)), layers.Conv2D(4, 3, activation="relu"),
-                              layers.GlobalAveragePooling2D(), layers.Dense(1, activation="sigmoid")])
+    model = keras.Sequential(
+        [
+            keras.Input((IMG, IMG, 3)),
+            layers.Conv2D(4, 3, activation="relu"),
+            layers.GlobalAveragePooling2D(),
+            layers.Dense(1, activation="sigmoid"),
+        ]
+    )
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
     return model
 
@@ -307,19 +401,28 @@ ARCHIVE_CASES = {
     "wrong_checksum": ArchiveCase(checksum="wrong", words=("sha256 no coincide",)),
     "truncated_download": ArchiveCase(checksum="none", announce_extra=4096, words=("incompleta",)),
     "member_escapes_with_dotdot": ArchiveCase(extra={"../evil.txt": b"pwned"}, words=("ruta insegura", "../evil.txt")),
-    "member_with_absolute_path": ArchiveCase(extra={"/tmp/course_utils_bad_input_abs.txt": b"pwned"},
-                                             words=("ruta insegura", "/tmp/course_utils_bad_input_abs.txt")),
-    "member_escapes_with_backslashes": ArchiveCase(extra={"cnn_perros_gatos\\..\\..\\evil_bs.txt": b"pwned"},
-                                                   words=("ruta insegura",)),
-    "unexpected_top_folder": ArchiveCase(top="dogs-vs-cats", words=("cnn_perros_gatos/", "dogs-vs-cats",
-                                                                     "¿Es el archivo correcto?")),
-    "html_page_instead_of_zip": ArchiveCase(raw=b"<html><body>Google Drive - Virus scan warning</body></html>",
-                                            checksum="none", words=("no es un zip válido",)),
+    "member_with_absolute_path": ArchiveCase(
+        extra={"/tmp/course_utils_bad_input_abs.txt": b"pwned"},
+        words=("ruta insegura", "/tmp/course_utils_bad_input_abs.txt"),
+    ),
+    "member_escapes_with_backslashes": ArchiveCase(
+        extra={"cnn_perros_gatos\\..\\..\\evil_bs.txt": b"pwned"}, words=("ruta insegura",)
+    ),
+    "unexpected_top_folder": ArchiveCase(
+        top="dogs-vs-cats", words=("cnn_perros_gatos/", "dogs-vs-cats", "¿Es el archivo correcto?")
+    ),
+    "html_page_instead_of_zip": ArchiveCase(
+        raw=b"<html><body>Google Drive - Virus scan warning</body></html>",
+        checksum="none",
+        words=("no es un zip válido",),
+    ),
     "no_network": ArchiveCase(offline=True, words=("Connection", "gdrive:")),
-    "duplicate_member_names": ArchiveCase(extra={"cnn_perros_gatos/train/cats/cat.1.jpg": b"otra foto"},
-                                          words=("nombres repetidos", "cat.1.jpg")),
-    "file_used_as_a_folder": ArchiveCase(extra={"cnn_perros_gatos/train/cats/cat.1.jpg/x.jpg": b"x"},
-                                         words=("como archivo y como carpeta",)),
+    "duplicate_member_names": ArchiveCase(
+        extra={"cnn_perros_gatos/train/cats/cat.1.jpg": b"otra foto"}, words=("nombres repetidos", "cat.1.jpg")
+    ),
+    "file_used_as_a_folder": ArchiveCase(
+        extra={"cnn_perros_gatos/train/cats/cat.1.jpg/x.jpg": b"x"}, words=("como archivo y como carpeta",)
+    ),
 }
 
 
@@ -337,8 +440,17 @@ def populated_cache(tmp_path):
 
 @pytest.mark.filterwarnings("ignore:Duplicate name")
 @pytest.mark.parametrize("name", list(ARCHIVE_CASES))
-def test_bad_archive_download(name, tmp_path, populated_cache, course_zip_factory, http_server, closed_port_url,
-                              monkeypatch, tree_snapshot, leftovers):
+def test_bad_archive_download(
+    name,
+    tmp_path,
+    populated_cache,
+    course_zip_factory,
+    http_server,
+    closed_port_url,
+    monkeypatch,
+    tree_snapshot,
+    leftovers,
+):
     case = ARCHIVE_CASES[name]
     spec = data.DATASETS[NAME]
     www = tmp_path / "www"
@@ -362,12 +474,18 @@ def test_bad_archive_download(name, tmp_path, populated_cache, course_zip_factor
         assert w in msg, f"{w!r} missing from: {msg}"
     assert tree_snapshot(populated_cache) == before, "a failed fetch changed the cache"
     assert leftovers(populated_cache) == []
-    for p in (tmp_path / "evil.txt", tmp_path.parent / "evil.txt", tmp_path / "evil_bs.txt",
-              Path("/tmp/course_utils_bad_input_abs.txt")):
+    for p in (
+        tmp_path / "evil.txt",
+        tmp_path.parent / "evil.txt",
+        tmp_path / "evil_bs.txt",
+        Path("/tmp/course_utils_bad_input_abs.txt"),
+    ):
         assert not p.exists(), p
     # And with a good archive the next attempt succeeds (nothing stale blocks it).
     good = course_zip_factory(tmp_path / "ok" / spec.filename)
-    monkeypatch.setitem(data.DATASETS, NAME, dataclasses.replace(spec, mirror_sha256=sha256_of(good), expected_images=None))
+    monkeypatch.setitem(
+        data.DATASETS, NAME, dataclasses.replace(spec, mirror_sha256=sha256_of(good), expected_images=None)
+    )
     root = data.fetch(NAME, populated_cache, mirrors=str(good.parent), progress=False)
     assert (root / ".complete").exists() and (root / "train" / "cats" / "cat.1.jpg").exists()
 
@@ -412,7 +530,7 @@ def _deflated_zip(path: Path, members) -> Path:
                     zf.writestr(f"datos/{split}/{cls}/a.jpg", jpeg_bytes(1))
             for name, payload in members:
                 if name.startswith("@link:"):
-                    info = zipfile.ZipInfo(name[len("@link:"):])
+                    info = zipfile.ZipInfo(name[len("@link:") :])
                     info.external_attr = (stat.S_IFLNK | 0o777) << 16
                     zf.writestr(info, payload)
                 else:
@@ -421,10 +539,15 @@ def _deflated_zip(path: Path, members) -> Path:
 
 
 LOCAL_ZIP_CASES = {
-    "zip_bomb_60_mb_of_zeros": ([("datos/train/cats/bomba.bin", bytes(60_000_000))], ("bomba zip", "No se extrajo nada")),
+    "zip_bomb_60_mb_of_zeros": (
+        [("datos/train/cats/bomba.bin", bytes(60_000_000))],
+        ("bomba zip", "No se extrajo nada"),
+    ),
     "duplicate_names": ([("datos/train/cats/a.jpg", b"otra")], ("nombres repetidos", "datos/train/cats/a.jpg")),
-    "symlink_used_as_folder": ([("@link:datos/train/enlace", b"/etc"), ("datos/train/enlace/x.jpg", b"x")],
-                               ("enlaces simbólicos", "datos/train/enlace")),
+    "symlink_used_as_folder": (
+        [("@link:datos/train/enlace", b"/etc"), ("datos/train/enlace/x.jpg", b"x")],
+        ("enlaces simbólicos", "datos/train/enlace"),
+    ),
     "not_a_zip_at_all": (None, ("no es un zip válido", "DATA_SOURCE", "no se modificó")),
 }
 
@@ -455,49 +578,94 @@ def test_bad_local_zip(name, tmp_path, tree_snapshot, leftovers):
 
 # =========================================================================== parameters
 
+
 def _resolve(notebook, **kw):
     return lambda ctx: params.resolve(notebook, "smoke", **kw)
 
 
 PARAM_CASES = {
     "epochs_zero": (_resolve("03_cnn", epochs=0), params.ParameterError, ("EPOCHS=0", "entero positivo", "Prueba con")),
-    "epochs_negative": (_resolve("04_aumento_datos", epochs=-3), params.ParameterError, ("EPOCHS=-3", "entero positivo")),
-    "image_size_too_small_for_cnn": (_resolve("03_cnn", img_size=32), params.ParameterError,
-                                     ("IMG_SIZE=32", "demasiado pequeño", "IMG_SIZE>=46")),
-    "image_size_above_the_ceiling": (_resolve("03_cnn", img_size=10000), params.ParameterError,
-                                     ("IMG_SIZE=10000", "demasiado grande", "máximo")),
-    "image_size_huge_in_loader": (lambda ctx: pipelines.load_split(ctx.data / "train", img_size=10000), ValueError,
-                                  ("demasiado grande", "150")),
+    "epochs_negative": (
+        _resolve("04_aumento_datos", epochs=-3),
+        params.ParameterError,
+        ("EPOCHS=-3", "entero positivo"),
+    ),
+    "image_size_too_small_for_cnn": (
+        _resolve("03_cnn", img_size=32),
+        params.ParameterError,
+        ("IMG_SIZE=32", "demasiado pequeño", "IMG_SIZE>=46"),
+    ),
+    "image_size_above_the_ceiling": (
+        _resolve("03_cnn", img_size=10000),
+        params.ParameterError,
+        ("IMG_SIZE=10000", "demasiado grande", "máximo"),
+    ),
+    "image_size_huge_in_loader": (
+        lambda ctx: pipelines.load_split(ctx.data / "train", img_size=10000),
+        ValueError,
+        ("demasiado grande", "150"),
+    ),
     "seed_negative": (_resolve("03_cnn", seed=-1), params.ParameterError, ("SEED=-1", "2**32 - 1", "SEED=42")),
     "seed_above_2_32": (_resolve("03_cnn", seed=2**32), params.ParameterError, ("SEED=4294967296", "SEED=42")),
-    "max_per_class_zero_in_loader": (lambda ctx: pipelines.load_split(ctx.data / "train", img_size=IMG, max_per_class=0),
-                                     ValueError, ("max_per_class=0", "entero positivo")),
+    "max_per_class_zero_in_loader": (
+        lambda ctx: pipelines.load_split(ctx.data / "train", img_size=IMG, max_per_class=0),
+        ValueError,
+        ("max_per_class=0", "entero positivo"),
+    ),
     "max_per_class_negative_in_loader": (
         lambda ctx: pipelines.load_split(ctx.data / "train", img_size=IMG, max_per_class=-1),
-        ValueError, ("max_per_class=-1", "entero positivo")),
+        ValueError,
+        ("max_per_class=-1", "entero positivo"),
+    ),
     "legacy_batch_size_zero": (
-        lambda ctx: pipelines.get_generators(ctx.data / "train", ctx.data / "validation", ctx.data / "test", (IMG, IMG),
-                                             batch_size=0),
-        ValueError, ("batch_size=0", "enteros positivos")),
-    "image_size_zero_in_loader": (lambda ctx: pipelines.load_split(ctx.data / "train", img_size=0), ValueError,
-                                  ("img_size", "enteros positivos")),
-    "unknown_backbone_param": (_resolve("06_modelos_preentrenados", backbones=("vgg16",)), params.ParameterError,
-                               ("Modelo base desconocido", "vgg16", "Opciones")),
-    "unknown_backbone_loader": (lambda ctx: models.load_backbone("inception", weights=None), ValueError,
-                                ("Modelo base desconocido", "inception", "efficientnetb0")),
-    "unknown_preprocessing_mode": (lambda ctx: pipelines.load_datasets(ctx.data, img_size=IMG, preprocessing="caffe"),
-                                   ValueError, ("Modo de preprocesamiento desconocido", "'caffe'", "Opciones", "rescale")),
+        lambda ctx: pipelines.get_generators(
+            ctx.data / "train", ctx.data / "validation", ctx.data / "test", (IMG, IMG), batch_size=0
+        ),
+        ValueError,
+        ("batch_size=0", "enteros positivos"),
+    ),
+    "image_size_zero_in_loader": (
+        lambda ctx: pipelines.load_split(ctx.data / "train", img_size=0),
+        ValueError,
+        ("img_size", "enteros positivos"),
+    ),
+    "unknown_backbone_param": (
+        _resolve("06_modelos_preentrenados", backbones=("vgg16",)),
+        params.ParameterError,
+        ("Modelo base desconocido", "vgg16", "Opciones"),
+    ),
+    "unknown_backbone_loader": (
+        lambda ctx: models.load_backbone("inception", weights=None),
+        ValueError,
+        ("Modelo base desconocido", "inception", "efficientnetb0"),
+    ),
+    "unknown_preprocessing_mode": (
+        lambda ctx: pipelines.load_datasets(ctx.data, img_size=IMG, preprocessing="caffe"),
+        ValueError,
+        ("Modo de preprocesamiento desconocido", "'caffe'", "Opciones", "rescale"),
+    ),
     "unknown_legacy_preprocessing_mode": (
-        lambda ctx: pipelines.get_generators(ctx.data / "train", ctx.data / "validation", ctx.data / "test", (IMG, IMG),
-                                             preprocessing_mode="rescale"),
-        ValueError, ("preprocessing_mode='rescale'", "Opciones", "rescaling")),
-    "data_folder_does_not_exist": (lambda ctx: data.get_course_data(str(ctx.tmp / "no_existe")), FileNotFoundError,
-                                   ("no existe", "'synthetic'", "train/validation/test")),
-    "data_folder_does_not_exist_loader": (lambda ctx: pipelines.load_datasets(ctx.tmp / "no_existe", img_size=IMG),
-                                          FileNotFoundError, ("No existe la carpeta", "DATA_SOURCE")),
+        lambda ctx: pipelines.get_generators(
+            ctx.data / "train", ctx.data / "validation", ctx.data / "test", (IMG, IMG), preprocessing_mode="rescale"
+        ),
+        ValueError,
+        ("preprocessing_mode='rescale'", "Opciones", "rescaling"),
+    ),
+    "data_folder_does_not_exist": (
+        lambda ctx: data.get_course_data(str(ctx.tmp / "no_existe")),
+        FileNotFoundError,
+        ("no existe", "'synthetic'", "train/validation/test"),
+    ),
+    "data_folder_does_not_exist_loader": (
+        lambda ctx: pipelines.load_datasets(ctx.tmp / "no_existe", img_size=IMG),
+        FileNotFoundError,
+        ("No existe la carpeta", "DATA_SOURCE"),
+    ),
     "imagenet_weights_without_network": (
         lambda ctx: models.load_backbone("efficientnetb0", weights="imagenet", input_shape=(32, 32, 3)),
-        models.WeightsUnavailableError, ("No se pudieron descargar los pesos ImageNet", "WEIGHTS=None", "conexión")),
+        models.WeightsUnavailableError,
+        ("No se pudieron descargar los pesos ImageNet", "WEIGHTS=None", "conexión"),
+    ),
 }
 
 
@@ -517,6 +685,7 @@ def test_bad_parameter(name, dataset_copy, tmp_path, isolated_course_env, no_net
 
 
 # =========================================================================== saved models
+
 
 def _good_model_file(path):
     import keras
@@ -549,8 +718,10 @@ MODEL_CASES = {
     "saved_model_random_bytes": (lambda p: p.write_bytes(b"\x00garbage" * 50), ("dañado", "Vuelve a entrenarlo")),
     "saved_model_truncated": (_truncated_model_file, ("dañado", "Vuelve a entrenarlo")),
     "saved_model_foreign_zip": (_foreign_zip, ("Vuelve a entrenarlo",)),
-    "untrusted_lambda_in_safe_mode": (_lambda_model_file, ("modo seguro", "Lambda", "safe_mode=False",
-                                                           "solo si tú creaste ese archivo")),
+    "untrusted_lambda_in_safe_mode": (
+        _lambda_model_file,
+        ("modo seguro", "Lambda", "safe_mode=False", "solo si tú creaste ese archivo"),
+    ),
 }
 
 
@@ -571,6 +742,7 @@ def test_bad_saved_model(name, tmp_path, tree_snapshot):
 
 
 # =========================================================================== interrupted saves
+
 
 def _fail_model_save(tmp_path, monkeypatch):
     import keras
@@ -596,8 +768,11 @@ def _fail_record_results(tmp_path, monkeypatch):
     return target, lambda: artifacts.record_results(tmp_path, "03_cnn", modelo=object()), TypeError
 
 
-SAVE_CASES = {"save_model_interrupted": _fail_model_save, "write_json_fails": _fail_write_json,
-              "record_results_fails": _fail_record_results}
+SAVE_CASES = {
+    "save_model_interrupted": _fail_model_save,
+    "write_json_fails": _fail_write_json,
+    "record_results_fails": _fail_record_results,
+}
 
 
 @pytest.mark.parametrize("name", list(SAVE_CASES))

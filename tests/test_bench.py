@@ -25,10 +25,21 @@ def run(tmp_path_factory):
     """One super-quick run: 12/6/6 images per class, 1 epoch, 48 px CNN, eager Keras, 2 repeats."""
     tmp = tmp_path_factory.mktemp("bench")
     root = make_synthetic_dataset(tmp / "data", counts={"train": 12, "validation": 6, "test": 6})
-    cfg = BenchConfig(epochs=1, batch_size=8, small_size=16, large_size=48, repeats=2,
-                      min_later_seconds=0.0, min_later_passes=1, max_later_passes=2, run_eagerly=True,
-                      mlp_recipe_epochs=(1, 1), precision_models=(("cnn_improved", 48),), precision_steps=1,
-                      mode="test")
+    cfg = BenchConfig(
+        epochs=1,
+        batch_size=8,
+        small_size=16,
+        large_size=48,
+        repeats=2,
+        min_later_seconds=0.0,
+        min_later_passes=1,
+        max_later_passes=2,
+        run_eagerly=True,
+        mlp_recipe_epochs=(1, 1),
+        precision_models=(("cnn_improved", 48),),
+        precision_steps=1,
+        mode="test",
+    )
     lines: list[str] = []
     result = cli.run_benchmark(root, cfg, progress=lines.append, data_kind="synthetic")
     md, js = report.write_outputs(result, tmp / "out" / "bench.md")
@@ -45,8 +56,9 @@ def test_rows_have_finite_numbers_and_interleaved_repeats(run):
         else:
             assert 0 <= r.original <= 100 and 0 <= r.course <= 100, r
     throughput = [r for r in result.rows if r.name.startswith("throughput_")]
-    assert {r.name for r in throughput} == {f"throughput_{s}_{a}_{e}" for s in (16, 48)
-                                            for a in ("noaug", "aug") for e in ("first", "later")}
+    assert {r.name for r in throughput} == {
+        f"throughput_{s}_{a}_{e}" for s in (16, 48) for a in ("noaug", "aug") for e in ("first", "later")
+    }
     for r in throughput:
         assert r.loads and all(v >= 0 for v in r.loads)
         if r.name.endswith("_first"):
@@ -95,8 +107,10 @@ def test_first_epoch_target(ratio, met):
 
 
 def test_memory_target_and_rows_without_ratio():
-    rows = [Row("memory_224_train_peak", "m", "GB", None, 12.5, None, "value"),
-            Row("memory_150_train_peak", "m", "GB", None, 3.0, None, "value")]
+    rows = [
+        Row("memory_224_train_peak", "m", "GB", None, 12.5, None, "value"),
+        Row("memory_150_train_peak", "m", "GB", None, 3.0, None, "value"),
+    ]
     targets.apply_targets(rows, "full", budget_gb=12)
     assert [r.met for r in rows] == [False, True]
     text = report.render_markdown(report.BenchResult(rows, {}))

@@ -9,7 +9,8 @@ def test_addresses():
     assert config.REPO_URL == f"https://github.com/{config.REPO}"
     assert config.PIP_SPEC == f"git+{config.REPO_URL}@{config.BRANCH}"
     assert config.colab_url("03_cnn.ipynb") == (
-        f"https://colab.research.google.com/github/{config.REPO}/blob/{config.BRANCH}/notebooks/03_cnn.ipynb")
+        f"https://colab.research.google.com/github/{config.REPO}/blob/{config.BRANCH}/notebooks/03_cnn.ipynb"
+    )
 
 
 def test_cache_dir_precedence(tmp_path, monkeypatch):

@@ -38,8 +38,9 @@ def test_load_course_cnn_trains_a_short_fallback(tmp_path, tiny_dataset, isolate
     from course_utils.pipelines import load_datasets
 
     ds = load_datasets(tiny_dataset, img_size=48, batch_size=8)
-    model, how = load_course_cnn(tmp_path / "art", train_data=ds["train"], validation_data=ds["validation"],
-                                        fallback_epochs=1, img_size=48)
+    model, how = load_course_cnn(
+        tmp_path / "art", train_data=ds["train"], validation_data=ds["validation"], fallback_epochs=1, img_size=48
+    )
     assert "1 épocas" in how and model.input_shape == (None, 48, 48, 3)
     saved = tmp_path / "art" / FALLBACK_MODEL
     assert saved.exists(), "the short run must be saved so that the next notebook reuses it"

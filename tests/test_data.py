@@ -58,6 +58,7 @@ def cache(tmp_path, tree_snapshot):
 
 # --------------------------------------------------------------------------- small helpers
 
+
 def test_sha256sum_matches_hashlib(tmp_path):
     p = tmp_path / "f.bin"
     p.write_bytes(os.urandom(3 * 1024 + 7))
@@ -99,8 +100,10 @@ def test_fetch_unknown_name_lists_options(tmp_path):
 
 # --------------------------------------------------------------------------- fetch: success
 
-def test_fetch_good_archive_over_http_then_second_fetch_does_nothing(served_zip, cache, monkeypatch,
-                                                                     tree_snapshot, leftovers):
+
+def test_fetch_good_archive_over_http_then_second_fetch_does_nothing(
+    served_zip, cache, monkeypatch, tree_snapshot, leftovers
+):
     zpath, server = served_zip
     use_spec(monkeypatch, mirror_sha256=sha256_of(zpath))
     before = tree_snapshot(cache)
@@ -158,8 +161,12 @@ def test_fetch_local_folder_mirror_and_no_extract(tmp_path, course_zip_factory, 
 def test_fetch_tries_next_source_after_a_failure(served_zip, cache, monkeypatch, closed_port_url):
     zpath, server = served_zip
     use_spec(monkeypatch, mirror_sha256=sha256_of(zpath))
-    root = data.fetch(NAME, cache, sources=[f"{closed_port_url}/x.zip", str(cache / "nada.zip"),
-                                            f"{server.url}/{zpath.name}"], progress=False)
+    root = data.fetch(
+        NAME,
+        cache,
+        sources=[f"{closed_port_url}/x.zip", str(cache / "nada.zip"), f"{server.url}/{zpath.name}"],
+        progress=False,
+    )
     assert (root / ".complete").exists()
 
 
@@ -188,8 +195,7 @@ def test_get_course_data_course_and_auto(served_zip, tmp_path, monkeypatch):
     assert info2.root == info.root and len(server.hits) == 1
 
 
-def test_get_course_data_auto_falls_back_to_synthetic_offline(tmp_path, monkeypatch, closed_port_url,
-                                                              offline_gdown):
+def test_get_course_data_auto_falls_back_to_synthetic_offline(tmp_path, monkeypatch, closed_port_url, offline_gdown):
     from course_utils import synthetic
 
     monkeypatch.setattr(synthetic, "DEFAULT_COUNTS", {"train": 2, "validation": 1, "test": 1})
@@ -215,7 +221,9 @@ def test_get_course_data_synthetic_and_local_folder(tmp_path, monkeypatch, tiny_
 @pytest.mark.parametrize("layout", ["course_top_folder", "flat", "nested_wrapper"])
 def test_get_course_data_local_zip(tmp_path, tiny_dataset, layout, tree_snapshot):
     zpath = tmp_path / f"mis_datos_{layout}.zip"
-    prefix = {"course_top_folder": "cnn_perros_gatos/", "flat": "", "nested_wrapper": "descarga/cnn_perros_gatos/"}[layout]
+    prefix = {"course_top_folder": "cnn_perros_gatos/", "flat": "", "nested_wrapper": "descarga/cnn_perros_gatos/"}[
+        layout
+    ]
     with zipfile.ZipFile(zpath, "w") as zf:
         for p in sorted(tiny_dataset.rglob("*.jpg")):
             zf.write(p, prefix + p.relative_to(tiny_dataset).as_posix())
@@ -223,8 +231,9 @@ def test_get_course_data_local_zip(tmp_path, tiny_dataset, layout, tree_snapshot
     info = data.get_course_data(str(zpath), tmp_path / "c", progress=False)
     assert info.kind == "local"
     for split in SPLITS:
-        assert sorted(p.name for p in (info.root / split / "cats").glob("*.jpg")) == \
-            sorted(p.name for p in (tiny_dataset / split / "cats").glob("*.jpg"))
+        assert sorted(p.name for p in (info.root / split / "cats").glob("*.jpg")) == sorted(
+            p.name for p in (tiny_dataset / split / "cats").glob("*.jpg")
+        )
     assert sha256_of(zpath) == before
 
 
@@ -245,6 +254,7 @@ def test_get_course_data_missing_path_explains(tmp_path):
 
 # --------------------------------------------------------------------------- fetch: failures
 
+
 def _assert_untouched(cache, before, tree_snapshot, leftovers):
     assert tree_snapshot(cache) == before, "a failed fetch changed the cache"
     assert leftovers(cache) == []
@@ -263,8 +273,9 @@ def test_fetch_wrong_checksum(served_zip, cache, monkeypatch, tree_snapshot, lef
     _assert_untouched(cache, before, tree_snapshot, leftovers)
 
 
-def test_fetch_truncated_download(tmp_path, course_zip_factory, http_server, cache, monkeypatch,
-                                  tree_snapshot, leftovers):
+def test_fetch_truncated_download(
+    tmp_path, course_zip_factory, http_server, cache, monkeypatch, tree_snapshot, leftovers
+):
     folder = tmp_path / "www"
     zpath = course_zip_factory(folder / data.DATASETS[NAME].filename)
     use_spec(monkeypatch, mirror_sha256=None)  # no checksum: only the length can catch it
@@ -281,8 +292,9 @@ def test_fetch_truncated_download(tmp_path, course_zip_factory, http_server, cac
 
 
 @pytest.mark.parametrize("evil", ["../evil.txt", "/tmp/course_utils_test_evil_abs.txt"])
-def test_fetch_archive_with_escaping_member(tmp_path, course_zip_factory, http_server, cache, monkeypatch,
-                                            tree_snapshot, leftovers, evil):
+def test_fetch_archive_with_escaping_member(
+    tmp_path, course_zip_factory, http_server, cache, monkeypatch, tree_snapshot, leftovers, evil
+):
     folder = tmp_path / "www"
     zpath = course_zip_factory(folder / data.DATASETS[NAME].filename, extra={evil: b"pwned"})
     use_spec(monkeypatch, mirror_sha256=sha256_of(zpath))
@@ -297,8 +309,9 @@ def test_fetch_archive_with_escaping_member(tmp_path, course_zip_factory, http_s
     assert not (cache / NAME).exists()
 
 
-def test_fetch_no_network_names_every_source_and_ways_out(cache, monkeypatch, closed_port_url, tree_snapshot,
-                                                          leftovers, offline_gdown):
+def test_fetch_no_network_names_every_source_and_ways_out(
+    cache, monkeypatch, closed_port_url, tree_snapshot, leftovers, offline_gdown
+):
     spec = data.DATASETS[NAME]
     before = tree_snapshot(cache)
     with pytest.raises(data.DownloadError) as exc:
@@ -323,6 +336,7 @@ def test_fetch_explicit_sources_all_fail(cache, closed_port_url, tree_snapshot, 
 
 
 # --------------------------------------------------------------------------- safe_extract
+
 
 def test_safe_extract_extracts_once(tmp_path, course_zip_factory, tree_snapshot):
     z = course_zip_factory(tmp_path / "a.zip")
@@ -375,6 +389,7 @@ def test_safe_extract_not_a_zip(tmp_path):
 
 # --------------------------------------------------------------------------- the real data (optional)
 
+
 @pytest.mark.skipif(not (SHARED_DATA / "cnn_perros_gatos-small.zip").exists(), reason="sin datos reales")
 def test_real_course_archive_matches_registry():
     path = SHARED_DATA / "cnn_perros_gatos-small.zip"
@@ -400,6 +415,7 @@ def test_external_photo_with_wrong_checksum_is_refused(tmp_path, cache):
 
 # --------------------------------------------------------------------------- robustness, round 2 (issue 10)
 
+
 def _zip_with(path: Path, members: list[tuple[zipfile.ZipInfo | str, bytes]]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
@@ -411,8 +427,12 @@ def _zip_with(path: Path, members: list[tuple[zipfile.ZipInfo | str, bytes]]) ->
 
 
 def _course_members(top="cnn_perros_gatos", per_class=1):
-    return [(f"{top}/{split}/{cls}/{cls[:-1]}.{i}.jpg", jpeg_bytes(i)) for split in SPLITS
-            for cls in CLASSES for i in range(per_class)]
+    return [
+        (f"{top}/{split}/{cls}/{cls[:-1]}.{i}.jpg", jpeg_bytes(i))
+        for split in SPLITS
+        for cls in CLASSES
+        for i in range(per_class)
+    ]
 
 
 def test_two_processes_fetching_at_once_both_succeed(tmp_path, course_zip_factory):
@@ -466,7 +486,7 @@ def test_course_full_is_a_data_source(tmp_path, course_zip_factory, monkeypatch)
 
 def test_readme_documents_every_course_data_source():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    paragraph = readme[readme.index("Parámetros comunes"):][:600]
+    paragraph = readme[readme.index("Parámetros comunes") :][:600]
     for value in data.COURSE_SOURCES:
         assert f'"{value}"' in paragraph, value
 
@@ -498,8 +518,9 @@ def test_old_shared_folder_is_moved_to_the_set_whose_count_it_has(tmp_path, monk
     assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.name != ".lock") == files
 
 
-def test_old_shared_folder_with_the_other_count_is_never_returned_nor_lost(tmp_path, course_zip_factory,
-                                                                           monkeypatch, tree_snapshot):
+def test_old_shared_folder_with_the_other_count_is_never_returned_nor_lost(
+    tmp_path, course_zip_factory, monkeypatch, tree_snapshot
+):
     """A cached full set (12 images here) must not come back as the small set (6)."""
     mirror = _two_sets_in_mirror(tmp_path, course_zip_factory, monkeypatch)
     cache = tmp_path / "cache"
@@ -508,8 +529,10 @@ def test_old_shared_folder_with_the_other_count_is_never_returned_nor_lost(tmp_p
     small = data.fetch("cats_dogs_small", cache, mirrors=str(mirror), progress=False)
     assert data.count_dataset_images(small) == 6
     assert tree_snapshot(old) == before
-    assert data.fetch("cats_dogs_full", cache, mirrors=str(mirror), progress=False) == \
-        cache.resolve() / "cats_dogs_full" / "cnn_perros_gatos"
+    assert (
+        data.fetch("cats_dogs_full", cache, mirrors=str(mirror), progress=False)
+        == cache.resolve() / "cats_dogs_full" / "cnn_perros_gatos"
+    )
 
 
 def test_archive_with_the_wrong_count_is_refused_before_extracting(tmp_path, course_zip_factory, monkeypatch):
@@ -550,8 +573,7 @@ def test_registry_size_limit_refuses_a_bigger_archive(tmp_path, course_zip_facto
         data.fetch(NAME, tmp_path / "cache", mirrors=str(z.parent), progress=False)
 
 
-def test_damaged_cached_zip_without_checksum_is_set_aside_and_fetched_again(tmp_path, course_zip_factory,
-                                                                            monkeypatch):
+def test_damaged_cached_zip_without_checksum_is_set_aside_and_fetched_again(tmp_path, course_zip_factory, monkeypatch):
     cache = tmp_path / "cache"
     cached = course_zip_factory(cache / data.DATASETS[NAME].filename)
     raw = bytearray(cached.read_bytes())
@@ -570,8 +592,7 @@ def test_damaged_cached_zip_without_checksum_is_set_aside_and_fetched_again(tmp_
     assert (root / ".complete").exists() and sha256_of(cached) == sha256_of(good)
 
 
-def test_leftovers_of_a_killed_fetch_are_cleaned_next_time(tmp_path, course_zip_factory, monkeypatch,
-                                                           tree_snapshot):
+def test_leftovers_of_a_killed_fetch_are_cleaned_next_time(tmp_path, course_zip_factory, monkeypatch, tree_snapshot):
     cache = tmp_path / "cache"
     keep = cache / "otro_conjunto" / "a.txt"
     keep.parent.mkdir(parents=True)
@@ -627,8 +648,9 @@ def read_only(monkeypatch):
     return lambda folder: frozen.append(str(Path(folder).resolve()))
 
 
-def test_read_only_cache_gives_a_clear_error_and_auto_falls_back(tmp_path, course_zip_factory, monkeypatch,
-                                                                 read_only, tree_snapshot):
+def test_read_only_cache_gives_a_clear_error_and_auto_falls_back(
+    tmp_path, course_zip_factory, monkeypatch, read_only, tree_snapshot
+):
     import tempfile
 
     from course_utils import synthetic
@@ -688,8 +710,10 @@ def test_symlink_member_used_as_a_folder_is_refused_clearly(tmp_path):
 
     link = zipfile.ZipInfo("cnn_perros_gatos/train/enlace")
     link.external_attr = (stat.S_IFLNK | 0o777) << 16
-    z = _zip_with(tmp_path / "l.zip", _course_members() + [(link, b"/etc"),
-                                                          ("cnn_perros_gatos/train/enlace/x.jpg", jpeg_bytes(0))])
+    z = _zip_with(
+        tmp_path / "l.zip",
+        _course_members() + [(link, b"/etc"), ("cnn_perros_gatos/train/enlace/x.jpg", jpeg_bytes(0))],
+    )
     with pytest.raises(data.ArchiveError) as exc:
         data.safe_extract(z, tmp_path / "out", progress=False)
     assert "enlace" in str(exc.value) and ".extracting" not in str(exc.value)
@@ -720,8 +744,9 @@ def stat_mode(path: Path) -> int:
     return path.stat().st_mode & 0o777
 
 
-def test_disk_full_during_extraction_says_so_and_leaves_nothing_half_done(tmp_path, course_zip_factory,
-                                                                          monkeypatch, tree_snapshot):
+def test_disk_full_during_extraction_says_so_and_leaves_nothing_half_done(
+    tmp_path, course_zip_factory, monkeypatch, tree_snapshot
+):
     import errno
     import shutil
 

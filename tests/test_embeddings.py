@@ -52,8 +52,9 @@ def test_features_and_labels_aligned_from_plain_tf_dataset(color_set, mean_colou
 
 
 def test_features_and_labels_aligned_from_shuffled_legacy_generator(color_set, mean_colour_model):
-    train, _, _ = pipelines.get_generators(color_set / "train", color_set / "validation", color_set / "test", (6, 6),
-                                           batch_size=5, seed=3)
+    train, _, _ = pipelines.get_generators(
+        color_set / "train", color_set / "validation", color_set / "test", (6, 6), batch_size=5, seed=3
+    )
     assert train.shuffle
     feats, labels = extract_embeddings(mean_colour_model, train, progress=False)
     assert len(labels) == train.samples == 24

@@ -76,12 +76,15 @@ def test_predict_labels_come_with_their_batches(color_set):
     assert scores.shape == (16, 1)
 
 
-@pytest.mark.parametrize("scores, expected", [
-    (np.array([[0.2], [0.7], [0.5]]), [0, 1, 0]),
-    (np.array([0.9, 0.1]), [1, 0]),
-    (np.array([[0.1, 0.9], [0.8, 0.2]]), [1, 0]),
-    (np.array([1, 0, 1]), [1, 0, 1]),
-])
+@pytest.mark.parametrize(
+    "scores, expected",
+    [
+        (np.array([[0.2], [0.7], [0.5]]), [0, 1, 0]),
+        (np.array([0.9, 0.1]), [1, 0]),
+        (np.array([[0.1, 0.9], [0.8, 0.2]]), [1, 0]),
+        (np.array([1, 0, 1]), [1, 0, 1]),
+    ],
+)
 def test_scores_to_labels(scores, expected):
     assert list(evaluation.scores_to_labels(scores)) == expected
 
@@ -99,8 +102,9 @@ def test_show_misclassified(color_set, capsys):
     y_pred = y_true.copy()
     y_pred[[0, 1]] = 1
     y_pred[-1] = 0
-    fig = evaluation.show_misclassified(split.paths, y_true, y_pred, split.class_names, n=4,
-                                        scores=np.linspace(0, 1, len(y_true)))
+    fig = evaluation.show_misclassified(
+        split.paths, y_true, y_pred, split.class_names, n=4, scores=np.linspace(0, 1, len(y_true))
+    )
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert sum("falso positivo" in t for t in titles) == 2 and sum("falso negativo" in t for t in titles) == 1
     assert "Falsos positivos: 2 | Falsos negativos: 1" in capsys.readouterr().out
@@ -113,8 +117,12 @@ def test_plot_confusion_matrix_and_training_curves():
     ax = fig.axes[0]
     assert ax.get_title() == "T" and ax.get_xlabel() == "Clase predicha" and ax.get_ylabel() == "Clase real"
     assert sorted(t.get_text() for t in ax.texts) == ["0", "1", "3", "4"]
-    hist = {"loss": [0.7, 0.5, 0.4], "val_loss": [0.7, 0.6, 0.6], "accuracy": [0.5, 0.7, 0.8],
-            "val_accuracy": [0.5, 0.6, 0.65]}
+    hist = {
+        "loss": [0.7, 0.5, 0.4],
+        "val_loss": [0.7, 0.6, 0.6],
+        "accuracy": [0.5, 0.7, 0.8],
+        "val_accuracy": [0.5, 0.6, 0.65],
+    }
     fig = evaluation.plot_training_curves(hist)
     assert all(len(ax.lines) == 2 for ax in fig.axes)
     assert list(fig.axes[0].lines[1].get_ydata()) == hist["val_loss"]

@@ -31,6 +31,7 @@ def demo():
     @exercises.exercise("99.1", "demo", "suma dos y dos")
     def _check(answer):
         exercises.expect(answer == 4, f"{answer} no es 4.")
+
     yield "99.1"
     exercises.EXERCISES.pop("99.1")
 
@@ -142,9 +143,15 @@ def test_checks_of_04_accept_the_solution_and_reject_mistakes():
 
     def stack(rotation=0.05, zoom=0.15, flip=True):
         steps = [layers.RandomFlip("horizontal")] if flip else []
-        return keras.Sequential(steps + [layers.RandomRotation(rotation, fill_mode="nearest"),
-                                         layers.RandomTranslation(0.1, 0.1, fill_mode="nearest"),
-                                         layers.RandomZoom(zoom, fill_mode="nearest")])
+        return keras.Sequential(
+            steps
+            + [
+                layers.RandomRotation(rotation, fill_mode="nearest"),
+                layers.RandomTranslation(0.1, 0.1, fill_mode="nearest"),
+                layers.RandomZoom(zoom, fill_mode="nearest"),
+            ]
+        )
+
     assert _ran("04.1", stack())
     assert not _ran("04.1", stack(rotation=40 / 360))
     assert not _ran("04.1", stack(flip=False))
@@ -173,16 +180,27 @@ def test_checks_of_07_accept_the_solution_and_reject_mistakes(tiny_cnn_factory):
     rng = np.random.default_rng(0)
     x = rng.random((6, 16, 16, 3)).astype("float32")
     labels = np.array([0, 1, 0, 1, 0, 1])
-    split = SplitData(tf.data.Dataset.from_tensor_slices((x, labels.astype("float32"))).batch(4),
-                      [f"{i}.jpg" for i in range(6)], labels, ["cats", "dogs"], False)
+    split = SplitData(
+        tf.data.Dataset.from_tensor_slices((x, labels.astype("float32"))).batch(4),
+        [f"{i}.jpg" for i in range(6)],
+        labels,
+        ["cats", "dogs"],
+        False,
+    )
     scores = model.predict(x, verbose=0)[:, 0]
     worst = int(np.argmax(np.abs(labels - scores)))
     layer = model.get_layer("c2")
     heatmap, _ = visualization.grad_cam(model, x[worst], conv_layer=layer)
     assert _ran("07.2", worst, heatmap, model=model, split=split, conv_layer=layer)
     other = (worst + 1) % 6
-    assert not _ran("07.2", other, visualization.grad_cam(model, x[other], conv_layer=layer)[0],
-                    model=model, split=split, conv_layer=layer)
+    assert not _ran(
+        "07.2",
+        other,
+        visualization.grad_cam(model, x[other], conv_layer=layer)[0],
+        model=model,
+        split=split,
+        conv_layer=layer,
+    )
     assert not _ran("07.2", worst, np.zeros((3, 3)), model=model, split=split, conv_layer=layer)
     assert _ran("07.1", 3 * 3 * 4, layer=layer)
     assert not _ran("07.1", 3 * 3 * 4 + 1, layer=layer)

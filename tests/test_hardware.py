@@ -11,13 +11,16 @@ AMD_ZEN4 = "processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: fpu sse2 avx2 
 OLD_CPU = "processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f\n"
 
 
-@pytest.mark.parametrize("cpuinfo, units", [
-    (INTEL_AMX, ["amx_bf16", "avx512_bf16"]),
-    (AMD_ZEN4, ["avx512_bf16"]),
-    (OLD_CPU, []),
-    ("", []),                    # not Linux: no /proc/cpuinfo
-    ("model name : x\n", []),    # no flags line
-])
+@pytest.mark.parametrize(
+    "cpuinfo, units",
+    [
+        (INTEL_AMX, ["amx_bf16", "avx512_bf16"]),
+        (AMD_ZEN4, ["avx512_bf16"]),
+        (OLD_CPU, []),
+        ("", []),  # not Linux: no /proc/cpuinfo
+        ("model name : x\n", []),  # no flags line
+    ],
+)
 def test_fast_bf16_units_from_cpuinfo(cpuinfo, units):
     assert hardware.fast_bf16_units(cpuinfo) == units
 
@@ -33,13 +36,16 @@ def test_read_cpuinfo_without_the_file(monkeypatch, tmp_path):
     assert hardware.read_cpuinfo() == ""
 
 
-@pytest.mark.parametrize("cpuinfo, gpus, policy, words", [
-    (INTEL_AMX, [], "mixed_bfloat16", ["CPU", "amx_bf16"]),
-    (AMD_ZEN4, [], "mixed_bfloat16", ["avx512_bf16"]),
-    (OLD_CPU, [], "float32", ["sin"]),
-    (OLD_CPU, ["Tesla T4"], "mixed_float16", ["Tesla T4", "tensor cores"]),
-    (INTEL_AMX, ["NVIDIA A100"], "mixed_float16", ["A100"]),  # the GPU trains, not the CPU
-])
+@pytest.mark.parametrize(
+    "cpuinfo, gpus, policy, words",
+    [
+        (INTEL_AMX, [], "mixed_bfloat16", ["CPU", "amx_bf16"]),
+        (AMD_ZEN4, [], "mixed_bfloat16", ["avx512_bf16"]),
+        (OLD_CPU, [], "float32", ["sin"]),
+        (OLD_CPU, ["Tesla T4"], "mixed_float16", ["Tesla T4", "tensor cores"]),
+        (INTEL_AMX, ["NVIDIA A100"], "mixed_float16", ["A100"]),  # the GPU trains, not the CPU
+    ],
+)
 def test_choose_precision(cpuinfo, gpus, policy, words):
     choice = hardware.choose_precision(cpuinfo, gpus)
     assert choice.policy == policy
@@ -48,9 +54,11 @@ def test_choose_precision(cpuinfo, gpus, policy, words):
 
 def test_tensor_core_gpus_by_compute_capability(monkeypatch):
     tf = pytest.importorskip("tensorflow")
-    details = {"gpu:0": {"device_name": "Tesla K80", "compute_capability": (3, 7)},
-               "gpu:1": {"device_name": "Tesla T4", "compute_capability": (7, 5)},
-               "gpu:2": {}}
+    details = {
+        "gpu:0": {"device_name": "Tesla K80", "compute_capability": (3, 7)},
+        "gpu:1": {"device_name": "Tesla T4", "compute_capability": (7, 5)},
+        "gpu:2": {},
+    }
     monkeypatch.setattr(tf.config.experimental, "get_device_details", lambda dev: details[dev])
     assert hardware.tensor_core_gpus(["gpu:0", "gpu:1", "gpu:2"]) == ["Tesla T4"]
     assert hardware.tensor_core_gpus([]) == []

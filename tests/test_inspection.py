@@ -55,11 +55,19 @@ def test_image_sizes_skips_unreadable(dataset_copy):
     assert len(inspection.image_sizes(dataset_copy / "train")) == 2 * TINY_COUNTS["train"]
 
 
-@pytest.mark.parametrize("kind, expected", [
-    ("rgb", ("ok", "RGB")), ("gray", ("ok", "L")), ("cmyk", ("ok", "CMYK")), ("rgba_png", ("ok", "RGBA")),
-    ("truncated", ("truncated", None)), ("zero", ("unreadable", None)), ("text", ("not_image", None)),
-    ("webp", ("unsupported", "RGB")),
-])
+@pytest.mark.parametrize(
+    "kind, expected",
+    [
+        ("rgb", ("ok", "RGB")),
+        ("gray", ("ok", "L")),
+        ("cmyk", ("ok", "CMYK")),
+        ("rgba_png", ("ok", "RGBA")),
+        ("truncated", ("truncated", None)),
+        ("zero", ("unreadable", None)),
+        ("text", ("not_image", None)),
+        ("webp", ("unsupported", "RGB")),
+    ],
+)
 @pytest.mark.parametrize("full", [True, False], ids=["decode", "quick"])
 def test_check_image(tmp_path, kind, expected, full):
     p = tmp_path / ("x.png" if kind == "rgba_png" else "x.jpg")
@@ -155,6 +163,7 @@ def test_quick_check_catches_truncated_png(tmp_path):
 
 # --------------------------------------------------------------------------- every format the loaders read
 
+
 def _noise_image(mode="RGB", size=(48, 40)):
     import numpy as np
 
@@ -180,7 +189,7 @@ def test_quick_check_catches_truncation_of_every_loader_format(tmp_path, fmt, cu
     suffix, save = LOADER_FORMAT_FILES[fmt]
     p = tmp_path / f"x{suffix}"
     save(p)
-    assert inspection.check_image(p, full=False) [0] == "ok" and inspection.check_image(p)[0] == "ok"
+    assert inspection.check_image(p, full=False)[0] == "ok" and inspection.check_image(p)[0] == "ok"
     data = p.read_bytes()
     p.write_bytes(data[: int(len(data) * cut)])
     assert inspection.check_image(p, full=False)[0] == "truncated"

@@ -36,7 +36,7 @@ def _dry_run(*targets: str, **variables: str) -> list[list[str]]:
 
 
 def _module_calls(commands, module):
-    return [cmd[cmd.index(module) + 1:] for cmd in commands if module in cmd and "-m" in cmd]
+    return [cmd[cmd.index(module) + 1 :] for cmd in commands if module in cmd and "-m" in cmd]
 
 
 def test_make_test_lints_before_running_pytest():
@@ -64,8 +64,9 @@ def test_gpu_ci_runs_the_series_then_checks_its_levels(params):
 
 
 def test_notebooks_target_passes_params_and_args_to_the_series():
-    (call,) = _module_calls(_dry_run("notebooks", PARAMS="smoke", ARGS="--notebooks 04 -p EPOCHS=1"),
-                            "course_utils.series")
+    (call,) = _module_calls(
+        _dry_run("notebooks", PARAMS="smoke", ARGS="--notebooks 04 -p EPOCHS=1"), "course_utils.series"
+    )
     args = series.parser().parse_args(call)
     assert args.params == "smoke" and args.notebooks == ["04"] and args.param == ["EPOCHS=1"]
 

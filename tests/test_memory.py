@@ -6,8 +6,7 @@ import time
 
 from course_utils.memory import PeakMemory, children_rss
 
-ALLOCATE = ("import time; b = bytearray(300 * 1024 * 1024); b[::4096] = b'x' * len(b[::4096]); "
-            "time.sleep(1.5)")
+ALLOCATE = "import time; b = bytearray(300 * 1024 * 1024); b[::4096] = b'x' * len(b[::4096]); time.sleep(1.5)"
 
 
 def test_children_rss_counts_a_live_child_and_forgets_it_when_it_ends():

@@ -21,8 +21,14 @@ def test_build_cnn_lesson_shapes_and_params():
     m = models.build_cnn((150, 150, 3))
     assert m.get_layer("pool4").output.shape == (None, 7, 7, 128), "the lesson's CNN has a 7x7x128 map before Flatten"
     assert m.get_layer("flatten").output.shape == (None, 7 * 7 * 128)
-    expected = (_conv(3, 3, 32) + _conv(3, 32, 64) + _conv(3, 64, 128) + _conv(3, 128, 128)
-                + (7 * 7 * 128 * 512 + 512) + (512 + 1))
+    expected = (
+        _conv(3, 3, 32)
+        + _conv(3, 32, 64)
+        + _conv(3, 64, 128)
+        + _conv(3, 128, 128)
+        + (7 * 7 * 128 * 512 + 512)
+        + (512 + 1)
+    )
     assert m.count_params() == expected == 3_453_121
     assert models.count_params(m) == {"trainable": expected, "non_trainable": 0, "total": expected}
     assert m.output_shape == (None, 1) and m.layers[-1].activation.__name__ == "sigmoid"
@@ -63,15 +69,17 @@ def _named_conv_sequential():
     from keras import layers
 
     keras.utils.set_random_seed(1)
-    return keras.Sequential([
-        keras.Input((12, 12, 3)),
-        layers.Conv2D(4, 3, activation="relu", name="Convolution1"),
-        layers.MaxPooling2D(name="Pooling1"),
-        layers.Conv2D(6, 3, activation="relu", name="Convolution2"),
-        layers.Flatten(name="aplanar"),
-        layers.Dense(5, activation="relu", name="densa"),
-        layers.Dense(1, activation="sigmoid", name="salida"),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((12, 12, 3)),
+            layers.Conv2D(4, 3, activation="relu", name="Convolution1"),
+            layers.MaxPooling2D(name="Pooling1"),
+            layers.Conv2D(6, 3, activation="relu", name="Convolution2"),
+            layers.Flatten(name="aplanar"),
+            layers.Dense(5, activation="relu", name="densa"),
+            layers.Dense(1, activation="sigmoid", name="salida"),
+        ]
+    )
 
 
 def _named_conv_functional():
@@ -117,8 +125,11 @@ def any_model(request, tmp_path_factory):
 
 def test_conv_layers_found_by_type(any_model):
     assert [layer.name for layer in models.conv_layers(any_model)] == ["Convolution1", "Convolution2"]
-    assert [layer.name for layer in models.conv_layers(any_model, include_pooling=True)] == \
-        ["Convolution1", "Pooling1", "Convolution2"]
+    assert [layer.name for layer in models.conv_layers(any_model, include_pooling=True)] == [
+        "Convolution1",
+        "Pooling1",
+        "Convolution2",
+    ]
 
 
 def test_sub_model_by_name_index_layer_and_list(any_model):
@@ -175,8 +186,7 @@ def test_load_backbone_random_weights_small_input():
     assert counts["trainable"] == 0 and counts["non_trainable"] > 4_000_000
     out = np.asarray(m(np.random.default_rng(0).random((1, 32, 32, 3)).astype("float32") * 255, training=False))
     assert out.shape == (1, 1280) and np.isfinite(out).all()
-    trainable = models.load_backbone("mobilenetv2", weights=None, input_shape=(32, 32, 3), pooling=None,
-                                     trainable=True)
+    trainable = models.load_backbone("mobilenetv2", weights=None, input_shape=(32, 32, 3), pooling=None, trainable=True)
     assert trainable.output.shape == (None, 1, 1, 1280) and models.count_params(trainable)["trainable"] > 0
 
 
@@ -242,15 +252,20 @@ def test_with_photo_preprocessing_same_predictions_through_three_loaders(tmp_pat
     _photos(tmp_path / "test")
     keras.utils.set_random_seed(0)
     # A linear model on the pixels: its output follows every pixel, so any difference in resizing shows.
-    bare = keras.Sequential([keras.Input((48, 48, 3)), keras.layers.Flatten(),
-                             keras.layers.Dense(1, activation="sigmoid")])
+    bare = keras.Sequential(
+        [keras.Input((48, 48, 3)), keras.layers.Flatten(), keras.layers.Dense(1, activation="sigmoid")]
+    )
     photo = models.with_photo_preprocessing(bare)
     assert photo.input_shape == (None, None, None, 3)
 
     split = pipelines.load_split(tmp_path / "test", 48, batch_size=4, preprocessing="none")
     by_course = photo.predict(split.dataset, verbose=0)[:, 0]
-    by_load_img = np.array([float(photo(keras.utils.img_to_array(keras.utils.load_img(p))[None], training=False)[0, 0])
-                            for p in split.paths])
+    by_load_img = np.array(
+        [
+            float(photo(keras.utils.img_to_array(keras.utils.load_img(p))[None], training=False)[0, 0])
+            for p in split.paths
+        ]
+    )
     ds = keras.utils.image_dataset_from_directory(tmp_path / "test", label_mode="binary", shuffle=False)
     assert [str(p) for p in ds.file_paths] == split.paths
     by_directory = photo.predict(ds, verbose=0)[:, 0]
@@ -263,14 +278,16 @@ def test_with_photo_preprocessing_same_predictions_through_three_loaders(tmp_pat
     assert np.abs(by_directory - by_course).max() < 1.0 * spread
     # The same photos resized without antialiasing (image_dataset_from_directory at the model's size):
     # the wrapper is what makes the paths agree.
-    small = keras.utils.image_dataset_from_directory(tmp_path / "test", label_mode="binary", shuffle=False,
-                                                     image_size=(48, 48))
+    small = keras.utils.image_dataset_from_directory(
+        tmp_path / "test", label_mode="binary", shuffle=False, image_size=(48, 48)
+    )
     by_small = bare.predict(small.map(lambda x, y: (x / 255.0, y)), verbose=0)[:, 0]
     assert np.abs(by_small - by_course).max() > 1.5 * spread
 
 
-@pytest.mark.parametrize("builder, shape", [("build_mlp", (16, 16, 3)), ("build_cnn", (48, 48, 3)),
-                                            ("build_cnn_improved", (48, 48, 3))])
+@pytest.mark.parametrize(
+    "builder, shape", [("build_mlp", (16, 16, 3)), ("build_cnn", (48, 48, 3)), ("build_cnn_improved", (48, 48, 3))]
+)
 def test_builders_keep_a_float32_output_under_mixed_precision(builder, shape):
     """Mixed precision (bf16 on CPU, fp16 on GPU) needs a float32 output for a stable loss."""
     import keras

@@ -19,15 +19,16 @@ def _notebook(*cells, kernelspec=None):
     return json.loads(nbformat.writes(nb))
 
 
-CELLS = [("md", "# Título\nTexto con **negrita**.", ()),
-         ("code", 'PARAM_SET = "auto"', ("parameters",)),
-         ("code", "print(1 + 1)", ("nbval-check-output",)),
-         ("code", "x = 3  # SOLUTION\ndef f():\n    # BEGIN SOLUTION\n    return x\n    # END SOLUTION", ())]
+CELLS = [
+    ("md", "# Título\nTexto con **negrita**.", ()),
+    ("code", 'PARAM_SET = "auto"', ("parameters",)),
+    ("code", "print(1 + 1)", ("nbval-check-output",)),
+    ("code", "x = 3  # SOLUTION\ndef f():\n    # BEGIN SOLUTION\n    return x\n    # END SOLUTION", ()),
+]
 
 
 def _sample(without_parameters_tag=False, extra=()):
-    cells = [(k, s, tuple(x for x in t if not (without_parameters_tag and x == "parameters")))
-             for k, s, t in CELLS]
+    cells = [(k, s, tuple(x for x in t if not (without_parameters_tag and x == "parameters"))) for k, s, t in CELLS]
     return _notebook(*cells, *extra)
 
 
@@ -50,8 +51,9 @@ def test_is_checked_by_tag_only():
 
 
 def test_strip_keeps_only_checked_outputs_and_sets_the_standard_kernelspec():
-    nb = nbtools.strip(_executed(_notebook(*CELLS, kernelspec={"name": "python3", "display_name": "Python 3",
-                                                               "language": "python"})))
+    nb = nbtools.strip(
+        _executed(_notebook(*CELLS, kernelspec={"name": "python3", "display_name": "Python 3", "language": "python"}))
+    )
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     # Checked cells keep their reference output (with the constant count nbval needs).
     assert [c["execution_count"] for c in code] == [None, nbtools.CHECKED_EXECUTION_COUNT, None]
@@ -87,14 +89,24 @@ def test_source_problems_clean_and_dirty(tmp_path):
     clean = nbtools.strip(_executed(_sample()))
     assert nbtools.source_problems(_write(src / "ok.ipynb", clean)) == []
 
-    dirty = _executed(_sample(without_parameters_tag=True, extra=[("code", 'open("/content/drive/x")', ()),
-                                                                   ("code", "# NBVAL_CHECK_OUTPUT\n1", ())]))
+    dirty = _executed(
+        _sample(
+            without_parameters_tag=True,
+            extra=[("code", 'open("/content/drive/x")', ()), ("code", "# NBVAL_CHECK_OUTPUT\n1", ())],
+        )
+    )
     dirty["cells"][2]["outputs"] = []
     dirty["metadata"]["kernelspec"]["display_name"] = "Python 3"
     text = "\n".join(nbtools.problems(_write(src / "sucio.ipynb", dirty)))
-    for expected in ("etiqueta 'parameters'", "ruta /content/ fija", "guarda execution_count",
-                     "guarda salidas que nbval no revisa", "no tiene salida de referencia",
-                     "usa el comentario NBVAL_CHECK_OUTPUT", "kernelspec"):
+    for expected in (
+        "etiqueta 'parameters'",
+        "ruta /content/ fija",
+        "guarda execution_count",
+        "guarda salidas que nbval no revisa",
+        "no tiene salida de referencia",
+        "usa el comentario NBVAL_CHECK_OUTPUT",
+        "kernelspec",
+    ):
         assert expected in text, expected
 
     broken = src / "roto.ipynb"
@@ -136,13 +148,19 @@ def test_refresh_reexecutes_keeps_only_checked_outputs_and_builds(tmp_path, monk
     src_dir.mkdir()
     student_dir.mkdir()
     monkeypatch.setattr(nbtools, "STUDENT_DIR", student_dir)
-    path = _write(src_dir / "mini.ipynb", _notebook(
-        ("code", 'import os\nprint("sin comprobar")', ("parameters",)),
-        ("code", 'print(os.environ["COURSE_PARAM_SET"], 6 * 7)', ("nbval-check-output",))))
+    path = _write(
+        src_dir / "mini.ipynb",
+        _notebook(
+            ("code", 'import os\nprint("sin comprobar")', ("parameters",)),
+            ("code", 'print(os.environ["COURSE_PARAM_SET"], 6 * 7)', ("nbval-check-output",)),
+        ),
+    )
     nbtools.refresh([path], artifacts_dir=tmp_path / "art")
     first, checked = nbtools.read(path)["cells"]
     assert first["outputs"] == [] and first["execution_count"] is None
-    assert checked["outputs"] and "".join(checked["outputs"][0]["text"]) == "smoke 42\n", "refresh runs with the smoke set"
+    assert checked["outputs"] and "".join(checked["outputs"][0]["text"]) == "smoke 42\n", (
+        "refresh runs with the smoke set"
+    )
     assert nbtools.source_problems(path) == []
     assert nbtools.student_problems(student_dir / "mini.ipynb", path) == []
     import os

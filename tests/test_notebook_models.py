@@ -18,22 +18,29 @@ def _notebook_model(name: str, image_shape):
     from keras import layers
 
     cells = json.loads((PROJECT_ROOT / "source" / f"{name}.ipynb").read_text())["cells"]
-    (source,) = ["".join(c["source"]) for c in cells
-                 if c["cell_type"] == "code" and "".join(c["source"]).startswith("model = keras.Sequential(")]
+    (source,) = [
+        "".join(c["source"])
+        for c in cells
+        if c["cell_type"] == "code" and "".join(c["source"]).startswith("model = keras.Sequential(")
+    ]
     namespace = {"keras": keras, "layers": layers, "P": SimpleNamespace(image_shape=image_shape)}
     exec(source.replace("model.summary()", ""), namespace)
     return namespace["model"]
 
 
 def _signature(model):
-    return [(type(layer).__name__, {k: v for k, v in layer.get_config().items() if k in KEYS})
-            for layer in model.layers], model.count_params()
+    return [
+        (type(layer).__name__, {k: v for k, v in layer.get_config().items() if k in KEYS}) for layer in model.layers
+    ], model.count_params()
 
 
-@pytest.mark.parametrize(("name", "build", "shape"), [
-    ("02_mlp", models.build_mlp, (16, 16, 3)),
-    ("03_cnn", models.build_cnn, (64, 64, 3)),
-])
+@pytest.mark.parametrize(
+    ("name", "build", "shape"),
+    [
+        ("02_mlp", models.build_mlp, (16, 16, 3)),
+        ("03_cnn", models.build_cnn, (64, 64, 3)),
+    ],
+)
 def test_notebook_model_equals_the_helper(name, build, shape):
     assert _signature(_notebook_model(name, shape)) == _signature(build(input_shape=shape))
 
@@ -52,23 +59,24 @@ def test_legacy_generator_has_a_length_so_fit_needs_no_steps_per_epoch(tiny_data
     from course_utils import pipelines
 
     d = tiny_dataset
-    train, _, _ = pipelines.get_generators(d / "train", d / "validation", d / "test", (20, 20),
-                                           preprocessing_mode="rescaling", batch_size=3)
+    train, _, _ = pipelines.get_generators(
+        d / "train", d / "validation", d / "test", (20, 20), preprocessing_mode="rescaling", batch_size=3
+    )
     assert isinstance(train, keras.utils.PyDataset)
     assert len(train) == math.ceil(train.n / 3)
 
 
 def _notebook_cell(name: str, start: str) -> str:
     cells = json.loads((PROJECT_ROOT / "source" / f"{name}.ipynb").read_text())["cells"]
-    (source,) = ["".join(c["source"]) for c in cells
-                 if c["cell_type"] == "code" and start in "".join(c["source"])]
+    (source,) = ["".join(c["source"]) for c in cells if c["cell_type"] == "code" and start in "".join(c["source"])]
     return source
 
 
 def _augmentation_signature(model):
     drop = {"name", "seed", "trainable", "dtype"}
-    return [(type(layer).__name__, {k: v for k, v in layer.get_config().items() if k not in drop})
-            for layer in model.layers]
+    return [
+        (type(layer).__name__, {k: v for k, v in layer.get_config().items() if k not in drop}) for layer in model.layers
+    ]
 
 
 def test_augmentation_written_in_04_equals_make_augmentation():
@@ -79,7 +87,7 @@ def test_augmentation_written_in_04_equals_make_augmentation():
     from course_utils import pipelines
 
     source = _notebook_cell("04_aumento_datos", "plot_augmentations(example, augmenter")
-    source = source[source.index("augmenter = keras.Sequential("):source.index("visualization.plot_augmentations")]
+    source = source[source.index("augmenter = keras.Sequential(") : source.index("visualization.plot_augmentations")]
     namespace = {"keras": keras, "layers": layers, "P": SimpleNamespace(seed=7)}
     exec(source, namespace)
     notebook = _augmentation_signature(namespace["augmenter"])
@@ -96,10 +104,16 @@ def test_grad_cam_written_in_07_equals_visualization_grad_cam(tiny_cnn_factory):
     from course_utils import visualization
 
     source = _notebook_cell("07_mapas_caracteristicas", "def grad_cam(x):")
-    source = source[source.index("import tensorflow as tf"):source.index("per_class = ")]
+    source = source[source.index("import tensorflow as tf") : source.index("per_class = ")]
     model = tiny_cnn_factory(img_size=16)
-    namespace = {"keras": keras, "np": np, "tf": tf, "models": models, "model": model,
-                 "gradcam_layer": model.get_layer("c2")}
+    namespace = {
+        "keras": keras,
+        "np": np,
+        "tf": tf,
+        "models": models,
+        "model": model,
+        "gradcam_layer": model.get_layer("c2"),
+    }
     exec(source, namespace)
     for seed in (0, 1):
         x = np.random.default_rng(seed).random((16, 16, 3)).astype("float32")

@@ -49,7 +49,8 @@ def _finite(x) -> bool:
 def test_notebook_runs(series, name):
     run = series[name]
     assert run.status == "ok", (
-        f"{name} falló en la celda {run.cell}: {run.error}\nSalida parcial conservada en {run.output}")
+        f"{name} falló en la celda {run.cell}: {run.error}\nSalida parcial conservada en {run.output}"
+    )
     assert Path(run.output).exists()
     assert run.metrics, f"{name} no registró resultados en artifacts/results/{name}.json"
 
@@ -121,8 +122,9 @@ def test_saved_models_load(series):
 def test_embeddings_metrics(series):
     m = series["05_embeddings"].metrics
     assert m["embedding_dim"] > 0
-    assert m["classifiers"] and all(_finite(v["test_accuracy"]) and _finite(v["train_accuracy"])
-                                    for v in m["classifiers"].values())
+    assert m["classifiers"] and all(
+        _finite(v["test_accuracy"]) and _finite(v["train_accuracy"]) for v in m["classifiers"].values()
+    )
     assert set(m["classifiers"]) == {"SVC", "DecisionTree", "RandomForest", "KNN"}
     assert _finite(m["svc_test_accuracy"])
 
@@ -131,8 +133,12 @@ def test_pretrained_is_labelled_honestly(series):
     m = series["06_modelos_preentrenados"].metrics
     assert m["weights"] is None and m["pretrained"] is False
     out = json.loads(Path(series["06_modelos_preentrenados"].output).read_text())
-    text = "".join("".join(o.get("text", "")) for c in out["cells"] for o in c.get("outputs", [])
-                   if o.get("output_type") == "stream")
+    text = "".join(
+        "".join(o.get("text", ""))
+        for c in out["cells"]
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "stream"
+    )
     assert "PESOS ALEATORIOS, no preentrenados" in text, "el cuaderno debe decir que no hay pesos preentrenados"
     for key in ("transfer_head_test_accuracy", "fine_tune_test_accuracy"):
         assert _finite(m[key])
@@ -193,9 +199,24 @@ def test_nbval_detects_changed_reference(tmp_path):
     assert changed
     bad = tmp_path / "01_corrupto.ipynb"
     bad.write_text(json.dumps(nb))
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--nbval-lax",
-                           "--sanitize-with", str(ROOT / "tests" / "nbval_sanitize.cfg"), str(bad), "-q"],
-                          cwd=ROOT / "notebooks", capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "COURSE_ARTIFACTS_DIR": str(tmp_path / "art")})
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "--nbval-lax",
+            "--sanitize-with",
+            str(ROOT / "tests" / "nbval_sanitize.cfg"),
+            str(bad),
+            "-q",
+        ],
+        cwd=ROOT / "notebooks",
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "COURSE_ARTIFACTS_DIR": str(tmp_path / "art")},
+    )
     assert proc.returncode == 1, proc.stdout[-3000:]
     assert "1 failed" in proc.stdout

@@ -66,7 +66,11 @@ def test_declared_floors_are_the_tested_floor_stack():
         declared[req.name.lower()] = lows[0]
     for name, low in declared.items():
         assert name in floor, f"{name} falta en ci/stacks/floor.txt"
-        assert floor[name].startswith(low) and (floor[name] == low or floor[name][len(low)] == "."), (name, low, floor[name])
+        assert floor[name].startswith(low) and (floor[name] == low or floor[name][len(low)] == "."), (
+            name,
+            low,
+            floor[name],
+        )
     assert set(floor) == set(declared), set(floor) ^ set(declared)
 
 
@@ -79,7 +83,7 @@ def test_environment_yml_agrees_with_pyproject():
     assert len(pip) == 1
     spec = pip[0]
     assert spec.startswith("-e .[") or spec.startswith(".[")
-    extras = set(spec[spec.index("[") + 1:spec.index("]")].split(","))
+    extras = set(spec[spec.index("[") + 1 : spec.index("]")].split(","))
     assert extras == set(PROJECT["optional-dependencies"]) - {"gpu"}, "environment.yml: todos los extras salvo gpu"
     major, minor = 3, 11
     low = re.search(r">=\s*(\d+)\.(\d+)", PROJECT["requires-python"])
@@ -89,8 +93,14 @@ def test_environment_yml_agrees_with_pyproject():
 def test_every_declared_dependency_is_importable():
     import importlib
 
-    modules = {"pillow": "PIL", "scikit-learn": "sklearn", "pyyaml": "yaml", "tensorflow": "tensorflow",
-               "jupyterlab": "jupyterlab", "ipykernel": "ipykernel"}
+    modules = {
+        "pillow": "PIL",
+        "scikit-learn": "sklearn",
+        "pyyaml": "yaml",
+        "tensorflow": "tensorflow",
+        "jupyterlab": "jupyterlab",
+        "ipykernel": "ipykernel",
+    }
     for req in PROJECT["dependencies"] + sum(PROJECT["optional-dependencies"].values(), []):
         name = _name(req)
         importlib.import_module(modules.get(name, name.replace("-", "_")))
@@ -98,8 +108,11 @@ def test_every_declared_dependency_is_importable():
 
 def test_ci_runs_the_readme_test_command():
     run = (ROOT / ".ci" / "run").read_text()
-    commands = [line.strip() for line in run.splitlines() if line.strip() and not line.startswith("#")
-                and not line.startswith(("set ", "cd "))]
+    commands = [
+        line.strip()
+        for line in run.splitlines()
+        if line.strip() and not line.startswith("#") and not line.startswith(("set ", "cd "))
+    ]
     assert commands == ["make test"]
     assert "make test" in (ROOT / "README.md").read_text()
 

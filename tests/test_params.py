@@ -60,8 +60,12 @@ def test_min_img_size_is_the_smallest_the_lesson_cnn_fits():
     """MIN_IMG_SIZE is exactly the smallest side whose last pooling output is non-empty (any Keras 3)."""
     from course_utils.models import build_cnn, build_cnn_improved
 
-    for nb, build in (("03_cnn", build_cnn), ("04_aumento_datos", build_cnn),
-                      ("05_embeddings", build_cnn_improved), ("07_mapas_caracteristicas", build_cnn_improved)):
+    for nb, build in (
+        ("03_cnn", build_cnn),
+        ("04_aumento_datos", build_cnn),
+        ("05_embeddings", build_cnn_improved),
+        ("07_mapas_caracteristicas", build_cnn_improved),
+    ):
         s = params.MIN_IMG_SIZE[nb]
         assert _smallest_pooled_side(build, s) >= 1, nb
         assert _smallest_pooled_side(build, s - 1) == 0, nb
@@ -71,8 +75,19 @@ def test_min_img_size_is_the_smallest_the_lesson_cnn_fits():
 
 
 def test_overrides_and_extras():
-    p = params.resolve("04_aumento_datos", "smoke", img_size=80, epochs=1, batch_size=4, max_per_class=7,
-                       weights="imagenet", seed=5, recipe="original", data_source="synthetic", artifacts_dir="/tmp/a")
+    p = params.resolve(
+        "04_aumento_datos",
+        "smoke",
+        img_size=80,
+        epochs=1,
+        batch_size=4,
+        max_per_class=7,
+        weights="imagenet",
+        seed=5,
+        recipe="original",
+        data_source="synthetic",
+        artifacts_dir="/tmp/a",
+    )
     assert (p.img_size, p.epochs, p.batch_size, p.max_per_class, p.weights, p.seed) == (80, 1, 4, 7, "imagenet", 5)
     assert p["recipe"] == "original" and p.data_source == "synthetic" and p.artifacts_dir == "/tmp/a"
     keep = params.resolve("04_aumento_datos", "smoke", recipe=None)
@@ -114,17 +129,39 @@ BAD = [
     ("epochs_bool", dict(notebook="03_cnn", epochs=True), ["EPOCHS=True"]),
     ("batch_zero", dict(notebook="02_mlp", batch_size=0), ["BATCH_SIZE=0", "Prueba con BATCH_SIZE"]),
     ("img_size_negative", dict(notebook="02_mlp", img_size=-16), ["IMG_SIZE=-16", "entero positivo"]),
-    ("img_size_too_small_cnn", dict(notebook="03_cnn", img_size=32), ["IMG_SIZE=32", "demasiado pequeño", "IMG_SIZE>=46"]),
-    ("img_size_too_small_pretrained", dict(notebook="06_modelos_preentrenados", img_size=16),
-     ["demasiado pequeño", "IMG_SIZE>=32"]),
+    (
+        "img_size_too_small_cnn",
+        dict(notebook="03_cnn", img_size=32),
+        ["IMG_SIZE=32", "demasiado pequeño", "IMG_SIZE>=46"],
+    ),
+    (
+        "img_size_too_small_pretrained",
+        dict(notebook="06_modelos_preentrenados", img_size=16),
+        ["demasiado pequeño", "IMG_SIZE>=32"],
+    ),
     ("max_per_class_zero", dict(notebook="03_cnn", max_per_class=0), ["MAX_PER_CLASS=0", "None"]),
-    ("weights_unknown", dict(notebook="06_modelos_preentrenados", weights="imagnet"), ["WEIGHTS='imagnet'", "imagenet", "None"]),
+    (
+        "weights_unknown",
+        dict(notebook="06_modelos_preentrenados", weights="imagnet"),
+        ["WEIGHTS='imagnet'", "imagenet", "None"],
+    ),
     ("seed_text", dict(notebook="03_cnn", seed="42"), ["SEED", "entero"]),
-    ("backbone_unknown", dict(notebook="06_modelos_preentrenados", backbones=("efficientnetb0", "vgg16")),
-     ["Modelo base desconocido", "vgg16", "Opciones", "efficientnetb0"]),
-    ("recipe_unknown", dict(notebook="04_aumento_datos", recipe="rapida"), ["RECIPE='rapida'", "no existe", "improved"]),
+    (
+        "backbone_unknown",
+        dict(notebook="06_modelos_preentrenados", backbones=("efficientnetb0", "vgg16")),
+        ["Modelo base desconocido", "vgg16", "Opciones", "efficientnetb0"],
+    ),
+    (
+        "recipe_unknown",
+        dict(notebook="04_aumento_datos", recipe="rapida"),
+        ["RECIPE='rapida'", "no existe", "improved"],
+    ),
     ("extra_unknown", dict(notebook="02_mlp", recipe="original"), ["desconocido", "recipe", "ninguno adicional"]),
-    ("extra_negative", dict(notebook="07_mapas_caracteristicas", filter_steps=0), ["FILTER_STEPS=0", "entero positivo"]),
+    (
+        "extra_negative",
+        dict(notebook="07_mapas_caracteristicas", filter_steps=0),
+        ["FILTER_STEPS=0", "entero positivo"],
+    ),
     ("notebook_unknown", dict(notebook="08_gan"), ["Cuaderno desconocido", "03_cnn"]),
     ("param_set_unknown", dict(notebook="03_cnn", param_set="rapido"), ["PARAM_SET='rapido'", "smoke", "cpu", "gpu"]),
 ]

@@ -111,21 +111,29 @@ def test_make_augmentation_changes_training_images_only(tiny_dataset):
     split = pipelines.load_split(tiny_dataset / "test", img_size=24, batch_size=6, preprocessing="none")
     x, _ = next(iter(split.dataset))
     aug = pipelines.make_augmentation(seed=1)
-    assert [type(layer).__name__ for layer in aug.layers] == ["RandomFlip", "RandomRotation", "RandomTranslation",
-                                                      "RandomZoom", "RandomShear"]
+    assert [type(layer).__name__ for layer in aug.layers] == [
+        "RandomFlip",
+        "RandomRotation",
+        "RandomTranslation",
+        "RandomZoom",
+        "RandomShear",
+    ]
     assert np.allclose(np.asarray(aug(x, training=False)), np.asarray(x))
     out = np.asarray(aug(x, training=True))
     assert out.shape == tuple(x.shape) and not np.allclose(out, np.asarray(x))
     assert len(pipelines.make_augmentation(flip=False, shear=0).layers) == 3
 
 
-@pytest.mark.parametrize("mode, expected", [
-    ("rescale", [[0.0, 0.5, 1.0]]),
-    ("none", [[0.0, 127.5, 255.0]]),
-    ("efficientnet", [[0.0, 127.5, 255.0]]),
-    ("mobilenet_v2", [[-1.0, 0.0, 1.0]]),
-    ("resnet", [[255.0 - 103.939, 127.5 - 116.779, 0.0 - 123.68]]),  # RGB -> BGR, minus ImageNet means
-])
+@pytest.mark.parametrize(
+    "mode, expected",
+    [
+        ("rescale", [[0.0, 0.5, 1.0]]),
+        ("none", [[0.0, 127.5, 255.0]]),
+        ("efficientnet", [[0.0, 127.5, 255.0]]),
+        ("mobilenet_v2", [[-1.0, 0.0, 1.0]]),
+        ("resnet", [[255.0 - 103.939, 127.5 - 116.779, 0.0 - 123.68]]),  # RGB -> BGR, minus ImageNet means
+    ],
+)
 def test_preprocess_function_modes(mode, expected):
     x = np.array([[0.0, 127.5, 255.0]], dtype="float32")
     out = np.asarray(pipelines.preprocess_function(mode)(x.copy()))
@@ -155,18 +163,30 @@ def test_load_split_rejects_non_positive_sizes(tiny_dataset, kwargs):
 
 # --------------------------------------------------------------------------- legacy generators
 
-@pytest.mark.parametrize("mode, model_type, low, high", [
-    ("rescaling", None, 0.0, 1.0),
-    ("model_specific", "efficientnet", 0.0, 255.0),
-    ("model_specific", "resnet", -124.0, 152.0),
-    ("model_specific", "mobilenet_v2", -1.0, 1.0),
-    ("augmenting", None, 0.0, 1.0),
-    ("augmenting", "mobilenet_v2", -1.0, 1.0),
-])
+
+@pytest.mark.parametrize(
+    "mode, model_type, low, high",
+    [
+        ("rescaling", None, 0.0, 1.0),
+        ("model_specific", "efficientnet", 0.0, 255.0),
+        ("model_specific", "resnet", -124.0, 152.0),
+        ("model_specific", "mobilenet_v2", -1.0, 1.0),
+        ("augmenting", None, 0.0, 1.0),
+        ("augmenting", "mobilenet_v2", -1.0, 1.0),
+    ],
+)
 def test_get_generators_valid_modes(tiny_dataset, mode, model_type, low, high):
     d = tiny_dataset
-    gens = pipelines.get_generators(d / "train", d / "validation", d / "test", (20, 20), preprocessing_mode=mode,
-                                    model_type=model_type, batch_size=4, seed=0)
+    gens = pipelines.get_generators(
+        d / "train",
+        d / "validation",
+        d / "test",
+        (20, 20),
+        preprocessing_mode=mode,
+        model_type=model_type,
+        batch_size=4,
+        seed=0,
+    )
     train, val, test = gens
     assert [g.samples for g in gens] == [2 * TINY_COUNTS[s] for s in ("train", "validation", "test")]
     assert all(g.class_indices == {"cats": 0, "dogs": 1} for g in gens)
@@ -181,29 +201,41 @@ def test_get_generators_valid_modes(tiny_dataset, mode, model_type, low, high):
 def test_get_generators_augmenting_changes_train_only(tiny_dataset):
     d = tiny_dataset
     plain = pipelines.get_generators(d / "train", d / "validation", d / "test", (20, 20), batch_size=50, seed=0)
-    aug = pipelines.get_generators(d / "train", d / "validation", d / "test", (20, 20),
-                                   preprocessing_mode="augmenting", batch_size=50, seed=0)
+    aug = pipelines.get_generators(
+        d / "train", d / "validation", d / "test", (20, 20), preprocessing_mode="augmenting", batch_size=50, seed=0
+    )
     assert np.allclose(plain[1][0][0], aug[1][0][0])
     xp, xa = plain[0][0][0], aug[0][0][0]
     assert xa.max() <= 1.0 and not np.allclose(np.sort(xp.ravel()), np.sort(xa.ravel()))
 
 
-@pytest.mark.parametrize("mode, model_type", [("rescale", None), ("modelo", None), ("model_specific", None),
-                                              ("model_specific", "vgg16"), ("augmenting", "vgg16")])
+@pytest.mark.parametrize(
+    "mode, model_type",
+    [
+        ("rescale", None),
+        ("modelo", None),
+        ("model_specific", None),
+        ("model_specific", "vgg16"),
+        ("augmenting", "vgg16"),
+    ],
+)
 def test_get_generators_rejects_unknown_mode_or_model(tiny_dataset, mode, model_type):
     d = tiny_dataset
     bad = repr(mode) if mode not in ("model_specific", "augmenting") else repr(model_type)
     with pytest.raises(ValueError, match="Opciones") as exc:
-        pipelines.get_generators(d / "train", d / "validation", d / "test", (20, 20),
-                                 preprocessing_mode=mode, model_type=model_type)
+        pipelines.get_generators(
+            d / "train", d / "validation", d / "test", (20, 20), preprocessing_mode=mode, model_type=model_type
+        )
     assert bad in str(exc.value), "the message names the value that is wrong"
 
 
 # --------------------------------------------------------------------------- legacy path = modern path's checks
 
+
 def _legacy(root, **kw):
-    return pipelines.get_generators(root / "train", root / "validation", root / "test", (16, 16),
-                                    batch_size=kw.pop("batch_size", 4), seed=0, **kw)
+    return pipelines.get_generators(
+        root / "train", root / "validation", root / "test", (16, 16), batch_size=kw.pop("batch_size", 4), seed=0, **kw
+    )
 
 
 def test_get_generators_refuses_an_extra_empty_class_folder(dataset_copy):
@@ -268,6 +300,7 @@ def test_load_datasets_names_a_class_folder_with_a_trailing_space(dataset_copy):
 
 # --------------------------------------------------------------------------- decoding, cache policy, fast augmentation
 
+
 def _gradient(path, size=(320, 240), fmt="JPEG"):
     """A smooth colour gradient image (so that decoding at reduced scale stays close to full size)."""
     from PIL import Image
@@ -293,12 +326,15 @@ def test_large_images_are_decoded_close_to_a_full_size_resize(tmp_path, fmt, nam
     assert np.abs(x[0] - reference).mean() < 3.0
 
 
-@pytest.mark.parametrize("n, size, budget, mode", [
-    (100, 150, 100 * 150 * 150 * 3, "memory"),     # exactly fits
-    (101, 150, 100 * 150 * 150 * 3, "file"),       # one image too many
-    (25_000, 224, int(5e9), "memory"),             # full Kaggle set at 224 px: 3.76 GB (uint8)
-    (25_000, 224, int(3e9), "file"),
-])
+@pytest.mark.parametrize(
+    "n, size, budget, mode",
+    [
+        (100, 150, 100 * 150 * 150 * 3, "memory"),  # exactly fits
+        (101, 150, 100 * 150 * 150 * 3, "file"),  # one image too many
+        (25_000, 224, int(5e9), "memory"),  # full Kaggle set at 224 px: 3.76 GB (uint8)
+        (25_000, 224, int(3e9), "file"),
+    ],
+)
 def test_choose_cache_by_memory_budget(n, size, budget, mode):
     chosen, message = pipelines.choose_cache(n, size, budget)
     assert chosen == mode
@@ -327,8 +363,7 @@ def test_over_budget_split_is_cached_in_a_file_with_the_same_batches(color_set, 
     root, _ = color_set
     monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
     in_memory = pipelines.load_split(root / "train", img_size=6, batch_size=4, preprocessing="none")
-    on_disk = pipelines.load_split(root / "train", img_size=6, batch_size=4, preprocessing="none",
-                                   memory_budget_gb=0)
+    on_disk = pipelines.load_split(root / "train", img_size=6, batch_size=4, preprocessing="none", memory_budget_gb=0)
     assert in_memory.cache == "memory" and "memoria" in in_memory.cache_message
     assert on_disk.cache == "file" and "disco" in on_disk.cache_message
     x1, y1 = _elements(in_memory.dataset)
@@ -370,8 +405,9 @@ def test_lesson_augment_flip_only_mirrors_some_images():
 
 def test_lesson_augment_in_the_loader_changes_training_batches_only(tiny_dataset):
     plain = pipelines.load_split(tiny_dataset / "train", img_size=24, batch_size=12, preprocessing="none")
-    aug = pipelines.load_split(tiny_dataset / "train", img_size=24, batch_size=12, preprocessing="none",
-                               augment="lesson", seed=3)
+    aug = pipelines.load_split(
+        tiny_dataset / "train", img_size=24, batch_size=12, preprocessing="none", augment="lesson", seed=3
+    )
     xp, yp = _elements(plain.dataset)
     xa, ya = _elements(aug.dataset)
     assert xa.shape == xp.shape and xa.dtype == np.float32 and np.array_equal(yp, ya)

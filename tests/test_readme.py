@@ -21,8 +21,14 @@ def _readme_copy(tmp_path):
 def test_check_fails_when_a_recorded_summary_is_not_in_the_readme(tmp_path):
     results = tmp_path / "results"
     (results / "cpu").mkdir(parents=True)
-    runs = [NotebookRun("04_aumento_datos", status="ok", seconds=754.0,
-                        metrics={"test_accuracy": 0.808, "data_kind": "real", "epochs_run": 40})]
+    runs = [
+        NotebookRun(
+            "04_aumento_datos",
+            status="ok",
+            seconds=754.0,
+            metrics={"test_accuracy": 0.808, "data_kind": "real", "epochs_run": 40},
+        )
+    ]
     write_summary(runs, results / "cpu", "cpu", command="make notebooks PARAMS=cpu")
     path = _readme_copy(tmp_path)
     nobench = ["--bench", str(tmp_path / "sin-benchmark")]
@@ -37,13 +43,24 @@ def test_check_fails_when_a_recorded_summary_is_not_in_the_readme(tmp_path):
 def test_newest_full_benchmark_is_shown_with_its_spread_load_and_verdict(tmp_path):
     bench = tmp_path / "bench"
     bench.mkdir()
-    row = {"name": "t150", "label": "Throughput 150x150, later epochs", "unit": "img/s", "original": 1000.0,
-           "course": 24800.0, "ratio": 24.8, "ratio_kind": "x", "target": ">= 20x", "met": True,
-           "runs": [21.0, 24.8, 30.1], "loads": [0.5, 1.5]}
+    row = {
+        "name": "t150",
+        "label": "Throughput 150x150, later epochs",
+        "unit": "img/s",
+        "original": 1000.0,
+        "course": 24800.0,
+        "ratio": 24.8,
+        "ratio_kind": "x",
+        "target": ">= 20x",
+        "met": True,
+        "runs": [21.0, 24.8, 30.1],
+        "loads": [0.5, 1.5],
+    }
     (bench / "bench_full_2026-01-01.json").write_text(json.dumps([{**row, "ratio": 2.0, "met": False}]))
     (bench / "bench_full_2026-11-29.json").write_text(json.dumps([row]))
-    (bench / "bench_full_2026-11-29.meta.json").write_text(json.dumps(
-        {"date": "2026-11-29 05:21", "platform": "Linux", "cpu_count": 2, "command": "make bench"}))
+    (bench / "bench_full_2026-11-29.meta.json").write_text(
+        json.dumps({"date": "2026-11-29 05:21", "platform": "Linux", "cpu_count": 2, "command": "make bench"})
+    )
     assert readme.latest_bench(bench).name == "bench_full_2026-11-29.json"
     section = readme.results_section(tmp_path / "nada", bench)
     assert "| Throughput 150x150, later epochs | img/s | 1000.000 | 24800.000 | 24.80x | 21.00–30.10 |" in section
@@ -58,8 +75,9 @@ def test_schema_change_shows_in_the_tables(monkeypatch):
     assert "`N_SAMPLE_IMAGES` | `6` | `10` | `10`" in readme.parameters_table()
     entry = schema.NOTEBOOKS[0]
     changed = {**entry.values, "smoke": {**entry.values["smoke"], "n_sample_images": 4}}
-    monkeypatch.setattr(readme, "NOTEBOOKS", (type(entry)(**{**entry.__dict__, "values": changed}),
-                                              *schema.NOTEBOOKS[1:]))
+    monkeypatch.setattr(
+        readme, "NOTEBOOKS", (type(entry)(**{**entry.__dict__, "values": changed}), *schema.NOTEBOOKS[1:])
+    )
     assert "`N_SAMPLE_IMAGES` | `4` | `10` | `10`" in readme.parameters_table()
     assert readme.render(readme.README.read_text(), readme.blocks()) != readme.README.read_text()
 

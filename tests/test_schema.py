@@ -48,8 +48,11 @@ def test_parameters_cell_matches_the_schema(name):
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_start_call_follows_the_parameters_cell(name):
     _, start_cell = _parameters_cell(name)
-    calls = [n for n in ast.walk(start_cell) if isinstance(n, ast.Call)
-             and isinstance(n.func, ast.Name) and n.func.id == "start"]
+    calls = [
+        n
+        for n in ast.walk(start_cell)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "start"
+    ]
     assert len(calls) == 1, f"{name}: the cell after the parameters cell calls start once"
     (call,) = calls
     assert ast.literal_eval(call.args[0]) == name

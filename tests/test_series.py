@@ -12,11 +12,20 @@ from course_utils.series import NotebookRun, write_summary
 
 
 def _summary(tmp_path, param_set, cnn_acc, feat_acc, pretrained=True, kind="real", status="ok"):
-    runs = [NotebookRun("04_aumento_datos", status=status, seconds=10,
-                        metrics={"test_accuracy": cnn_acc, "data_kind": kind, "epochs_run": 3}),
-            NotebookRun("06_modelos_preentrenados", status="ok", seconds=20,
-                        metrics={"pretrained": pretrained, "feature_extractors": {"efficientnetb0": feat_acc},
-                                 "data_kind": kind})]
+    runs = [
+        NotebookRun(
+            "04_aumento_datos",
+            status=status,
+            seconds=10,
+            metrics={"test_accuracy": cnn_acc, "data_kind": kind, "epochs_run": 3},
+        ),
+        NotebookRun(
+            "06_modelos_preentrenados",
+            status="ok",
+            seconds=20,
+            metrics={"pretrained": pretrained, "feature_extractors": {"efficientnetb0": feat_acc}, "data_kind": kind},
+        ),
+    ]
     tmp_path.mkdir(parents=True, exist_ok=True)
     write_summary(runs, tmp_path, param_set)
     return tmp_path / "summary.json"
@@ -26,12 +35,15 @@ def test_gpu_levels_met(tmp_path):
     assert check_levels(_summary(tmp_path, "gpu", 0.84, 0.97)) == []
 
 
-@pytest.mark.parametrize("cnn,feat,pretrained,kind,expect", [
-    (0.75, 0.97, True, "real", "CNN con aumento"),
-    (0.84, 0.86, True, "real", "no superan"),
-    (0.84, 0.97, False, "real", "pesos ImageNet"),
-    (0.84, 0.97, True, "synthetic", "datos reales"),
-])
+@pytest.mark.parametrize(
+    "cnn,feat,pretrained,kind,expect",
+    [
+        (0.75, 0.97, True, "real", "CNN con aumento"),
+        (0.84, 0.86, True, "real", "no superan"),
+        (0.84, 0.97, False, "real", "pesos ImageNet"),
+        (0.84, 0.97, True, "synthetic", "datos reales"),
+    ],
+)
 def test_gpu_levels_not_met(tmp_path, cnn, feat, pretrained, kind, expect):
     bad = check_levels(_summary(tmp_path, "gpu", cnn, feat, pretrained, kind))
     assert any(expect in b for b in bad), bad
@@ -84,11 +96,18 @@ def test_levels_name_their_source():
             assert level is None or (0 < level.value < 1 and level.source)
 
 
-@pytest.mark.parametrize("peaks, verdict", [((1.2, 2.9), "MET (máximo 2.90 GB en 06_modelos_preentrenados)"),
-                                            ((3.4, 2.0), "NOT MET (máximo 3.40 GB en 04_aumento_datos)")])
+@pytest.mark.parametrize(
+    "peaks, verdict",
+    [
+        ((1.2, 2.9), "MET (máximo 2.90 GB en 06_modelos_preentrenados)"),
+        ((3.4, 2.0), "NOT MET (máximo 3.40 GB en 04_aumento_datos)"),
+    ],
+)
 def test_summary_shows_peak_memory_and_the_cpu_memory_target(tmp_path, peaks, verdict):
-    runs = [NotebookRun("04_aumento_datos", status="ok", seconds=10, peak_memory_gb=peaks[0]),
-            NotebookRun("06_modelos_preentrenados", status="ok", seconds=20, peak_memory_gb=peaks[1])]
+    runs = [
+        NotebookRun("04_aumento_datos", status="ok", seconds=10, peak_memory_gb=peaks[0]),
+        NotebookRun("06_modelos_preentrenados", status="ok", seconds=20, peak_memory_gb=peaks[1]),
+    ]
     write_summary(runs, tmp_path, "cpu")
     md = (tmp_path / "summary.md").read_text()
     assert "Memoria pico (GB)" in md and f"| 04_aumento_datos | ok | 10 | {peaks[0]:.3f} |" in md

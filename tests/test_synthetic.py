@@ -102,15 +102,18 @@ def _pixels(root, split, size=8):
     for label, cls in enumerate(CLASSES):
         for p in sorted((root / split / cls).glob("*.jpg")):
             with Image.open(p) as im:
-                x.append(np.asarray(im.convert("RGB").resize((size, size), Image.BILINEAR), dtype="float32").ravel() / 255)
+                x.append(
+                    np.asarray(im.convert("RGB").resize((size, size), Image.BILINEAR), dtype="float32").ravel() / 255
+                )
             y.append(label)
     return np.array(x), np.array(y)
 
 
 @pytest.fixture(scope="module")
 def learn_set(tmp_path_factory):
-    return make_synthetic_dataset(tmp_path_factory.mktemp("learn") / "s",
-                                  counts={"train": 40, "validation": 10, "test": 25}, seed=3)
+    return make_synthetic_dataset(
+        tmp_path_factory.mktemp("learn") / "s", counts={"train": 40, "validation": 10, "test": 25}, seed=3
+    )
 
 
 def test_learnable_by_logistic_regression_on_pixels(learn_set):

@@ -23,8 +23,13 @@ def _mixed_images(folder):
     """Files of different sizes and modes, as a student's folder might hold."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
-    specs = [("rgb.jpg", "RGB", (300, 200)), ("gris.jpg", "L", (120, 160)), ("rgba.png", "RGBA", (50, 50)),
-             ("paleta.png", "P", (90, 40)), ("cmyk.jpg", "CMYK", (64, 80))]
+    specs = [
+        ("rgb.jpg", "RGB", (300, 200)),
+        ("gris.jpg", "L", (120, 160)),
+        ("rgba.png", "RGBA", (50, 50)),
+        ("paleta.png", "P", (90, 40)),
+        ("cmyk.jpg", "CMYK", (64, 80)),
+    ]
     paths = []
     for name, mode, size in specs:
         arr = rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)
