@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import platform
 import sys
@@ -94,6 +95,7 @@ def run_series(
     art.mkdir(parents=True, exist_ok=True)
     names = _select(notebooks)
     quiet.apply_environment()  # the kernels inherit it, before TensorFlow loads
+    _hide_runner_parameter_warnings()
     runs: list[NotebookRun] = []
     failed = False
     for k, name in enumerate(names, 1):
@@ -149,6 +151,26 @@ def run_series(
         report.export_html([Path(r.output) for r in runs if Path(r.output).exists()], out / "html")
     log(f"Resumen: {out / 'summary.md'} y {out / 'summary.html'}")
     return runs
+
+
+#: Parameters the runner passes to every notebook; a notebook whose student cell does not show them
+#: still reads them (``start`` takes them from the injected cell), so papermill's warning is noise.
+RUNNER_PARAMETERS = ("PARAM_SET", "DATA_SOURCE", "ARTIFACTS_DIR", "WEIGHTS")
+
+
+class _RunnerParameterFilter(logging.Filter):
+    """Drops papermill's "Passed unknown parameter" warning for :data:`RUNNER_PARAMETERS` only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not any(message == f"Passed unknown parameter: {name}" for name in RUNNER_PARAMETERS)
+
+
+def _hide_runner_parameter_warnings() -> None:
+    """Install :class:`_RunnerParameterFilter` on papermill's logger (once)."""
+    logger = logging.getLogger("papermill")
+    if not any(isinstance(f, _RunnerParameterFilter) for f in logger.filters):
+        logger.addFilter(_RunnerParameterFilter())
 
 
 def _quiet_kernel() -> dict[str, Any]:

@@ -131,3 +131,22 @@ def test_run_series_records_the_kernels_peak_memory(tmp_path, monkeypatch):
     monkeypatch.setattr(papermill, "execute_notebook", fake_execute)
     runs = series.run_series("smoke", out_dir=tmp_path, notebooks=["01"], log=lambda *_: None)
     assert runs[0].status == "ok" and runs[0].peak_memory_gb >= 0.19
+
+
+def test_run_series_hides_only_its_own_parameters_from_papermills_unknown_parameter_warning(
+    tmp_path, monkeypatch, caplog
+):
+    import logging
+
+    import papermill
+
+    def fake_execute(src, out, **kwargs):
+        log = logging.getLogger("papermill")
+        for name in ("DATA_SOURCE", "ARTIFACTS_DIR", "EPCOHS"):
+            log.warning(f"Passed unknown parameter: {name}")
+
+    monkeypatch.setattr(papermill, "execute_notebook", fake_execute)
+    with caplog.at_level(logging.WARNING, logger="papermill"):
+        series.run_series("smoke", out_dir=tmp_path, notebooks=["01"], log=lambda *_: None)
+    said = [r.getMessage() for r in caplog.records if r.name == "papermill"]
+    assert said == ["Passed unknown parameter: EPCOHS"]
