@@ -48,6 +48,13 @@ LESSON_AUGMENTATION = dict(
     horizontal_flip=True,
     fill_mode="nearest",
 )
+#: The same ranges as the two modern paths take them (rotation in turns, the rest as fractions):
+#: :func:`make_augmentation` (Keras layers) and :func:`lesson_augment` (one warp per image).
+_ROTATION = LESSON_AUGMENTATION["rotation_range"] / 360
+_SHIFT = LESSON_AUGMENTATION["width_shift_range"]
+_ZOOM = LESSON_AUGMENTATION["zoom_range"]
+_SHEAR = LESSON_AUGMENTATION["shear_range"]
+_FLIP = LESSON_AUGMENTATION["horizontal_flip"]
 
 
 def preprocess_function(mode: str) -> Callable:
@@ -70,11 +77,11 @@ def preprocess_function(mode: str) -> Callable:
 def make_augmentation(
     seed: int | None = None,
     *,
-    rotation: float = 40 / 360,
-    shift: float = 0.2,
-    zoom: float = 0.2,
-    shear: float = 0.2,
-    flip: bool = True,
+    rotation: float = _ROTATION,
+    shift: float = _SHIFT,
+    zoom: float = _ZOOM,
+    shear: float = _SHEAR,
+    flip: bool = _FLIP,
     name: str = "aumento",
 ):
     """The lesson's augmentation as Keras preprocessing layers (active only in training)."""
@@ -254,11 +261,11 @@ def _check_same_classes(found: dict[str, list[str]]) -> None:
 def lesson_augment(
     seed: int | None = None,
     *,
-    rotation: float = 40 / 360,
-    shift: float = 0.2,
-    zoom: float = 0.2,
-    shear: float = 0.2,
-    flip: bool = True,
+    rotation: float = _ROTATION,
+    shift: float = _SHIFT,
+    zoom: float = _ZOOM,
+    shear: float = _SHEAR,
+    flip: bool = _FLIP,
 ) -> Callable:
     """The lesson's augmentation as ONE random affine warp per image (a ``tf.data`` batch function).
 
