@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .artifacts import ModelLoadError, load_model, save_model
-from .models import build_cnn_improved
+from .models import as_float32, build_cnn_improved
 
 #: Where notebooks 03 and 04 save their CNNs, relative to the artifacts folder.
 SAVED_MODELS = {
@@ -84,7 +84,8 @@ def load_course_cnn(
     ``train_data`` is given, a short training run of
     :func:`~course_utils.models.build_cnn_improved` (saved where the next
     notebook finds it).  The model expects pixels rescaled to [0, 1] at its own
-    input size (``model.input_shape``).  A saved model that cannot be read is
+    input size (``model.input_shape``) and computes in float32 (:func:`~course_utils.models.as_float32`,
+    whatever policy it was trained under).  A saved model that cannot be read is
     skipped with a warning.
     """
     art = Path(artifacts_dir)
@@ -92,13 +93,17 @@ def load_course_cnn(
         path = art / SAVED_MODELS[key]
         if path.exists():
             try:
-                return CourseModel(load_model(path), f"modelo guardado por el cuaderno {path.stem[:2]} ({path})")
+                return CourseModel(
+                    as_float32(load_model(path)), f"modelo guardado por el cuaderno {path.stem[:2]} ({path})"
+                )
             except ModelLoadError as exc:
                 warnings.warn(str(exc), stacklevel=2)
     fallback = art / FALLBACK_MODEL
     if fallback.exists():
         try:
-            return CourseModel(load_model(fallback), f"CNN de un entrenamiento corto hecho antes ({fallback})")
+            return CourseModel(
+                as_float32(load_model(fallback)), f"CNN de un entrenamiento corto hecho antes ({fallback})"
+            )
         except ModelLoadError as exc:
             warnings.warn(str(exc), stacklevel=2)
     print(f"No se encontró el modelo de los cuadernos 03/04 en {art / 'models'}.")
@@ -107,7 +112,7 @@ def load_course_cnn(
 
         try:
             path = fetch("cnn_improved_model", progress=True)
-            return CourseModel(load_model(path), "modelo entrenado del curso (descargado)")
+            return CourseModel(as_float32(load_model(path)), "modelo entrenado del curso (descargado)")
         except (DownloadError, ModelLoadError) as exc:
             print("Tampoco se pudo descargar el modelo entrenado del curso:\n" + str(exc).splitlines()[0])
     if train_data is None:

@@ -104,6 +104,35 @@ def with_photo_preprocessing(model: Any, name: str | None = None) -> Any:
     )
 
 
+def as_float32(model: Any) -> Any:
+    """``model`` computing in ``float32``: itself if it already does, else a copy with the same weights.
+
+    A model trained under ``mixed_bfloat16`` or ``mixed_float16`` keeps that policy
+    when loaded; its activations then come out as bf16/fp16 tensors, which
+    scikit-learn, matplotlib and hand-written ``tf.matmul`` calls do not accept.
+    Later notebooks analyse models, they do not train them, so they use float32.
+    """
+    import keras
+
+    def mixed(m: Any) -> bool:
+        return any(
+            (mixed(layer) if isinstance(layer, keras.Model) else layer.dtype_policy.compute_dtype != "float32")
+            for layer in m.layers
+        )
+
+    if not mixed(model):
+        return model
+
+    def clone(layer: Any) -> Any:
+        if isinstance(layer, keras.Model):
+            return keras.models.clone_model(layer, clone_function=clone)
+        return layer.__class__.from_config({**layer.get_config(), "dtype": "float32"})
+
+    copy = keras.models.clone_model(model, clone_function=clone)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def _layer(model: Any, layer: Any) -> Any:
     if isinstance(layer, int):
         return model.layers[layer]

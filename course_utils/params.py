@@ -120,7 +120,8 @@ def resolve(
     """Fill the ``None``/``"auto"`` placeholders of ``notebook`` from ``param_set`` and check all values.
 
     ``extra`` overrides notebook-specific values (``recipe=...``, ``backbones=...``);
-    an ``extra`` value of ``None`` keeps the set's value.
+    an ``extra`` value of ``None`` keeps the set's value.  ``precision="auto"`` becomes
+    the policy :func:`course_utils.hardware.choose_precision` picks for this machine.
     """
     if notebook not in BY_NAME:
         raise ParameterError(f"Cuaderno desconocido: {notebook!r}. Opciones: {', '.join(NOTEBOOKS)}.")
@@ -141,6 +142,10 @@ def resolve(
     if weights != "auto":
         values["weights"] = weights
     own = {k: values.pop(k) for k in entry.parameters}
+    if own.get("precision") == "auto":
+        from .hardware import choose_precision
+
+        own["precision"] = choose_precision().policy
     params = Params(
         notebook=notebook,
         param_set=param_set,

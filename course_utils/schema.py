@@ -49,7 +49,19 @@ RECIPES = ("original", "improved")
 #: Strengths of notebook 04's augmentation: the course's CPU strength, and the lesson's.
 AUGMENTATIONS = ("moderate", "strong")
 #: Spanish names of values, for titles and printed text (values stay English identifiers).
-LABELS: dict[str, str] = {"original": "original", "improved": "mejorada", "moderate": "moderado", "strong": "fuerte"}
+LABELS: dict[str, str] = {
+    "original": "original",
+    "improved": "mejorada",
+    "moderate": "moderado",
+    "strong": "fuerte",
+    "auto": "automática",
+    "float32": "float32",
+    "mixed_bfloat16": "mixta bfloat16",
+    "mixed_float16": "mixta float16",
+}
+
+#: Values of PRECISION: "auto" (course_utils.hardware.choose_precision) or a Keras dtype policy.
+PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 
 #: Largest image side (IMG_SIZE, TRANSFER_IMG_SIZE): at 512 px a cached float32 image takes
 #: 3 MB (at 10000 px it would take 1.2 GB and kill the kernel without a message).
@@ -73,7 +85,12 @@ PARAMETERS: dict[str, Param] = {
     "artifacts_dir": Param("text", "carpeta de modelos y resultados (None: artifacts/ del repositorio)"),
     # Notebook-specific.
     "n_sample_images": Param("int", "fotos de ejemplo a mostrar (mitad gatos, mitad perros)"),
-    "mixed_precision": Param("bool", "precisión mixta float16 (solo GPU; cambia un poco los resultados)"),
+    "precision": Param(
+        "choice",
+        "precisión de cálculo: 'auto' elige mixed_float16 con GPU con tensor cores, mixed_bfloat16 con CPU "
+        "con unidades bf16 y si no float32 (la mixta es más rápida y cambia un poco los resultados)",
+        choices=PRECISIONS,
+    ),
     "jit_compile": Param("bool", "compilación XLA (más rápida en GPU)"),
     "recipe": Param(
         "choice", "receta de la CNN: 'original' (la de la lección) o 'improved' (la mejorada)", choices=RECIPES
@@ -132,7 +149,7 @@ class Notebook:
     min_img_size: int
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: The common parameters (of :data:`COMMON`) the notebook's code uses; with its own
-    #: parameters (minus :data:`GPU_ONLY`) they make the student's ``parameters`` cell.
+    #: parameters (minus :data:`HARDWARE_ONLY`) they make the student's ``parameters`` cell.
     uses: tuple[str, ...] = ("img_size", "batch_size", "max_per_class")
 
     @property
@@ -143,18 +160,23 @@ class Notebook:
     @property
     def cell_parameters(self) -> tuple[str, ...]:
         """The names in the student's ``parameters`` cell (lower case, after ``param_set``)."""
-        return (*self.uses, *(p for p in self.parameters if p not in GPU_ONLY))
+        return (*self.uses, *(p for p in self.parameters if p not in HARDWARE_ONLY))
 
     @property
     def filename(self) -> str:
         return f"{self.name}.ipynb"
 
 
-#: Options that only matter on a GPU: they stay in the parameter sets, out of the student's cell.
-GPU_ONLY: tuple[str, ...] = ("mixed_precision", "jit_compile")
+#: Options that depend on the hardware: they stay in the parameter sets, out of the student's cell.
+HARDWARE_ONLY: tuple[str, ...] = ("precision", "jit_compile")
 _TRAINS = ("img_size", "epochs", "batch_size", "max_per_class")
 
-_NO_XLA = dict(mixed_precision=False, jit_compile=False)
+#: Training notebooks: the fastest precision the hardware does well (PRECISIONS), and XLA only on
+#: GPU: on this course's CPU it halved the lesson CNN's training speed (benchmarks/results/README.md).
+_FAST = dict(precision="auto", jit_compile=False)
+#: 03's model on GPU also compiles with XLA.  04's improved model is not compiled: its augmentation
+#: layers live inside the model, and Keras turns XLA off for them (with a warning).
+_FAST_XLA = dict(precision="auto", jit_compile=True)
 
 NOTEBOOKS: tuple[Notebook, ...] = (
     Notebook(
@@ -189,9 +211,9 @@ NOTEBOOKS: tuple[Notebook, ...] = (
         "first CNN, shapes, overfitting",
         min_img_size=46,
         values={
-            "smoke": dict(img_size=64, epochs=2, **_NO_XLA),
-            "cpu": dict(img_size=150, epochs=12, **_NO_XLA),
-            "gpu": dict(img_size=150, epochs=30, **_NO_XLA),
+            "smoke": dict(img_size=64, epochs=2, **_FAST),
+            "cpu": dict(img_size=150, epochs=12, **_FAST),
+            "gpu": dict(img_size=150, epochs=30, **_FAST_XLA),
         },
         uses=_TRAINS,
     ),
@@ -202,9 +224,9 @@ NOTEBOOKS: tuple[Notebook, ...] = (
         "data augmentation with preprocessing layers, error analysis",
         min_img_size=46,
         values={
-            "smoke": dict(img_size=64, epochs=2, recipe="improved", augmentation="moderate", **_NO_XLA),
-            "cpu": dict(img_size=96, epochs=40, recipe="improved", augmentation="moderate", **_NO_XLA),
-            "gpu": dict(img_size=150, epochs=100, recipe="improved", augmentation="strong", **_NO_XLA),
+            "smoke": dict(img_size=64, epochs=2, recipe="improved", augmentation="moderate", **_FAST),
+            "cpu": dict(img_size=96, epochs=40, recipe="improved", augmentation="moderate", **_FAST),
+            "gpu": dict(img_size=150, epochs=100, recipe="improved", augmentation="strong", **_FAST),
         },
         uses=_TRAINS,
     ),

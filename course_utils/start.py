@@ -57,6 +57,12 @@ def table(p: params.Params, info: data.DataInfo) -> str:
     """The values the notebook's cell shows (as the student would write them), data and artifacts."""
     shown = ("param_set", *BY_NAME[p.notebook].cell_parameters)
     rows = [(name.upper(), repr(p[name])) for name in shown]
+    if "precision" in p.extra:
+        from .hardware import choose_precision
+
+        choice = choose_precision()
+        why = choice.description if p.precision == choice.policy else f"{p.precision} (elegida en los parámetros)"
+        rows.append(("Precisión", why))
     rows += [("Datos", f"{info.description} ({info.kind})"), ("Artefactos", str(config.artifacts_dir(p.artifacts_dir)))]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)

@@ -68,3 +68,25 @@ def test_with_data_loads_the_splits_at_the_model_size(tmp_path, tiny_dataset, ca
     x, _ = next(iter(splits["test"].dataset))
     assert tuple(x.shape[1:]) == (48, 48, 3), "the data must come at the model's input size"
     assert "48×48" in capsys.readouterr().out
+
+
+def test_a_model_trained_in_mixed_precision_is_loaded_in_float32(tmp_path):
+    """04 trains under mixed_bfloat16 where the CPU has bf16 units; 05 and 07 need float32 activations."""
+    import keras
+
+    from course_utils.artifacts import save_model
+    from course_utils.models import sub_model
+
+    art = tmp_path / "art"
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        trained = build_cnn_improved((48, 48, 3), dense_units=4)
+        save_model(trained, art / SAVED_MODELS["cnn_aumento"])
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    model, _ = load_course_cnn(art, allow_download=False)
+    x = np.random.default_rng(0).random((2, 48, 48, 3), dtype="float32")
+    features = sub_model(model, model.layers[-2])(x)
+    assert keras.backend.standardize_dtype(features.dtype) == "float32"
+    assert {layer.compute_dtype for layer in model.layers} == {"float32"}
+    np.testing.assert_allclose(np.asarray(model(x)), np.asarray(trained(x)), atol=0.02)

@@ -302,3 +302,23 @@ def test_builders_keep_a_float32_output_under_mixed_precision(builder, shape):
         assert keras.backend.standardize_dtype(out.dtype) == "float32"
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+def test_as_float32_copies_only_mixed_models():
+    import keras
+
+    from course_utils import models
+
+    plain = models.build_cnn_improved((48, 48, 3), dense_units=4)
+    assert models.as_float32(plain) is plain
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        mixed = keras.Sequential([keras.Input((48, 48, 3)), models.build_cnn_improved((48, 48, 3), dense_units=4)])
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    copy = models.as_float32(mixed)
+    assert copy is not mixed
+    inner = copy.layers[0]
+    assert {layer.compute_dtype for layer in inner.layers} == {"float32"}
+    for a, b in zip(copy.get_weights(), mixed.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)

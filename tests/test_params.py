@@ -213,3 +213,13 @@ def test_seed_outside_the_range_keras_accepts_is_refused(seed):
 @pytest.mark.parametrize("seed", [0, 2**32 - 1])
 def test_seed_bounds_are_accepted(seed):
     assert params.resolve("03_cnn", "smoke", seed=seed).seed == seed
+
+
+def test_precision_auto_becomes_this_machines_policy():
+    from course_utils import hardware
+
+    p = params.resolve("04_aumento_datos", "cpu")
+    assert p.precision == hardware.choose_precision().policy
+    assert params.resolve("04_aumento_datos", "cpu", precision="float32").precision == "float32"
+    with pytest.raises(ParameterError, match="PRECISION"):
+        params.resolve("04_aumento_datos", "cpu", precision="float8")

@@ -59,9 +59,9 @@ def test_start_call_follows_the_parameters_cell(name):
     assert ast.unparse(call.args[1]) == "globals()"
 
 
-def test_gpu_only_options_stay_out_of_the_students_cell():
+def test_hardware_options_stay_out_of_the_students_cell():
     for nb in schema.NOTEBOOKS:
-        assert not set(nb.cell_parameters) & set(schema.GPU_ONLY), nb.name
+        assert not set(nb.cell_parameters) & set(schema.HARDWARE_ONLY), nb.name
         assert set(nb.uses) <= set(schema.COMMON), nb.name
 
 

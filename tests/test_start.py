@@ -40,3 +40,13 @@ def test_start_says_nothing_about_smoke_for_other_sets_and_checks_values(synthet
     assert "smoke" not in out and "'cpu'" in out
     with pytest.raises(params.ParameterError, match="EPOCHS"):
         start.start("02_mlp", {"PARAM_SET": "smoke", "EPOCHS": -1, **synthetic})
+
+
+def test_start_reports_the_precision_only_where_a_notebook_trains_with_it(synthetic, capsys):
+    from course_utils import hardware
+
+    start.start("03_cnn", {"PARAM_SET": "smoke", **synthetic})
+    out = capsys.readouterr().out
+    assert hardware.choose_precision().description in out
+    start.start("02_mlp", {"PARAM_SET": "smoke", **synthetic})
+    assert "Precisión" not in capsys.readouterr().out
