@@ -44,8 +44,6 @@ class Param:
     default: Any = None
 
 
-#: Recipes of notebook 04's CNN: the lesson's, and the course's CPU recipe.
-RECIPES = ("original", "improved")
 #: Strengths of notebook 04's augmentation: the course's CPU strength, and the lesson's.
 AUGMENTATIONS = ("moderate", "strong")
 #: Spanish names of values, for titles and printed text (values stay English identifiers).
@@ -92,9 +90,7 @@ PARAMETERS: dict[str, Param] = {
         choices=PRECISIONS,
     ),
     "jit_compile": Param("bool", "compilación XLA (más rápida en GPU)"),
-    "recipe": Param(
-        "choice", "receta de la CNN: 'original' (la de la lección) o 'improved' (la mejorada)", choices=RECIPES
-    ),
+    "original_epochs": Param("int", "épocas de la receta de la lección (la mejorada usa EPOCHS)"),
     "augmentation": Param(
         "choice",
         "intensidad del aumento: 'moderate' (moderado) o 'strong' (fuerte, el de la lección)",
@@ -224,9 +220,9 @@ NOTEBOOKS: tuple[Notebook, ...] = (
         "data augmentation with preprocessing layers, error analysis",
         min_img_size=46,
         values={
-            "smoke": dict(img_size=64, epochs=2, recipe="improved", augmentation="moderate", **_FAST),
-            "cpu": dict(img_size=96, epochs=40, recipe="improved", augmentation="moderate", **_FAST),
-            "gpu": dict(img_size=150, epochs=100, recipe="improved", augmentation="strong", **_FAST),
+            "smoke": dict(img_size=64, epochs=2, original_epochs=1, augmentation="moderate", **_FAST),
+            "cpu": dict(img_size=96, epochs=40, original_epochs=15, augmentation="moderate", **_FAST),
+            "gpu": dict(img_size=150, epochs=100, original_epochs=100, augmentation="strong", **_FAST),
         },
         uses=_TRAINS,
     ),

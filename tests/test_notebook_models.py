@@ -133,3 +133,50 @@ def test_loader_speed_in_01_is_the_recorded_measurement():
     assert ", ".join(f"{t:.1f}" for t in keras_s) + " s" in text
     assert f"{course_s[0]:.1f} s la primera" in text
     assert " y ".join(f"{t:.2f}" for t in course_s[1:]) + " s las siguientes" in text
+
+
+def _exec_cell(name: str, start: str, end: str, namespace: dict) -> dict:
+    source = _notebook_cell(name, start)
+    exec(source[source.index(start) : source.index(end)], namespace)
+    return namespace
+
+
+def test_lesson_model_written_in_04_equals_build_cnn_with_dropout():
+    """04 trains the lesson's model first; models.build_cnn(dropout=0.5) is the same network."""
+    import keras
+    from keras import layers
+
+    ns = _exec_cell(
+        "04_aumento_datos",
+        "lesson_model = keras.Sequential(",
+        "lesson_model.compile(",
+        {"keras": keras, "layers": layers, "P": SimpleNamespace(image_shape=(64, 64, 3))},
+    )
+    expected = models.build_cnn(input_shape=(64, 64, 3), dropout=0.5)
+    assert _signature(ns["lesson_model"]) == _signature(expected)
+    assert _signature(ns["lesson_model"]) != _signature(models.build_cnn(input_shape=(64, 64, 3)))
+
+
+def test_improved_model_written_in_04_equals_build_cnn_improved():
+    """04's improved recipe (augmentation first) is build_cnn_improved behind the augmentation stack."""
+    import keras
+    from keras import layers
+
+    from course_utils import pipelines
+
+    ns = _exec_cell(
+        "04_aumento_datos",
+        "inputs = keras.Input(",
+        "model.compile(",
+        {
+            "keras": keras,
+            "layers": layers,
+            "augment": pipelines.make_augmentation(seed=1),
+            "P": SimpleNamespace(image_shape=(64, 64, 3)),
+        },
+    )
+    written, helper = ns["model"], models.build_cnn_improved(input_shape=(64, 64, 3))
+    assert type(written.layers[1]).__name__ == "Sequential"  # the augmentation comes first
+    # Layer by layer after the input (and the augmentation): the same network.
+    assert _signature(written)[0][2:] == _signature(helper)[0][1:]
+    assert written.count_params() == helper.count_params()

@@ -84,14 +84,14 @@ def test_overrides_and_extras():
         max_per_class=7,
         weights="imagenet",
         seed=5,
-        recipe="original",
+        augmentation="strong",
         data_source="synthetic",
         artifacts_dir="/tmp/a",
     )
     assert (p.img_size, p.epochs, p.batch_size, p.max_per_class, p.weights, p.seed) == (80, 1, 4, 7, "imagenet", 5)
-    assert p["recipe"] == "original" and p.data_source == "synthetic" and p.artifacts_dir == "/tmp/a"
-    keep = params.resolve("04_aumento_datos", "smoke", recipe=None)
-    assert keep["recipe"] == "improved"
+    assert p["augmentation"] == "strong" and p.data_source == "synthetic" and p.artifacts_dir == "/tmp/a"
+    keep = params.resolve("04_aumento_datos", "smoke", augmentation=None)
+    assert keep["augmentation"] == "moderate"
     assert params.resolve("06_modelos_preentrenados", "cpu", weights=None).weights is None
 
 
@@ -114,7 +114,7 @@ def test_table_lists_every_value():
 
 def test_every_value_reads_as_attribute_and_item():
     p = params.resolve("04_aumento_datos", "smoke")
-    assert p.img_size == p["img_size"] and p.recipe == p["recipe"] == p.extra["recipe"]
+    assert p.img_size == p["img_size"] and p.augmentation == p["augmentation"] == p.extra["augmentation"]
     with pytest.raises(AttributeError, match="no tiene el parámetro"):
         _ = p.receta
     with pytest.raises(KeyError):
@@ -152,11 +152,11 @@ BAD = [
         ["Modelo base desconocido", "vgg16", "Opciones", "efficientnetb0"],
     ),
     (
-        "recipe_unknown",
-        dict(notebook="04_aumento_datos", recipe="rapida"),
-        ["RECIPE='rapida'", "no existe", "improved"],
+        "augmentation_unknown",
+        dict(notebook="04_aumento_datos", augmentation="rapida"),
+        ["AUGMENTATION='rapida'", "no existe", "moderate"],
     ),
-    ("extra_unknown", dict(notebook="02_mlp", recipe="original"), ["desconocido", "recipe", "ninguno adicional"]),
+    ("extra_unknown", dict(notebook="02_mlp", augmentation="strong"), ["desconocido", "augmentation", "ninguno adicional"]),
     (
         "extra_negative",
         dict(notebook="07_mapas_caracteristicas", filter_steps=0),
