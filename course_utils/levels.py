@@ -42,6 +42,55 @@ MEMORY_LIMITS_GB: dict[str, Level] = {
 }
 
 
+#: Wall time of a whole series run (minutes, the notebooks' times added), per parameter set.
+SERIES_MINUTES: dict[str, Level] = {
+    "cpu": Level(20.0, "objetivo del curso: la serie cpu completa en ≤ 20 min en 2 núcleos (issue 13)"),
+}
+#: Test accuracy of the series' best from-scratch model (notebook 04's improved recipe), per set.
+FROM_SCRATCH_ACCURACY: dict[str, Level] = {
+    "cpu": Level(
+        0.85,
+        "objetivo del curso: el mejor modelo entrenado desde cero ≥ 85 % en prueba (issue 13; media de "
+        "3 semillas y variantes probadas en benchmarks/results/from_scratch_cpu.json)",
+    ),
+}
+#: The notebook whose test accuracy the from-scratch target reads.
+FROM_SCRATCH_NOTEBOOK = "04_aumento_datos"
+
+
+def series_verdicts(param_set: str, rows: list[dict[str, Any]], expected: int | None = None) -> list[str]:
+    """Spanish MET/NOT MET lines for the set's targets: time, from-scratch accuracy, memory.
+
+    ``rows`` are series summary rows (``notebook``, ``status``, ``seconds``, ``value``,
+    ``peak_memory_gb``); the time target needs all ``expected`` notebooks to have run.
+    """
+    lines = []
+    ok = [r for r in rows if r["status"] == "ok"]
+    minutes = SERIES_MINUTES.get(param_set)
+    if minutes is not None:
+        total = sum(r["seconds"] for r in rows) / 60
+        if expected is not None and len(ok) < expected:
+            lines.append(f"Tiempo: objetivo ≤ {minutes.value:g} min: no medido (serie incompleta, {total:.1f} min).")
+        else:
+            met = total <= minutes.value
+            lines.append(
+                f"Tiempo: objetivo ≤ {minutes.value:g} min ({minutes.source}): "
+                f"{'MET' if met else 'NOT MET'} ({total:.1f} min)."
+            )
+    accuracy = FROM_SCRATCH_ACCURACY.get(param_set)
+    scratch = next((r for r in ok if r["notebook"] == FROM_SCRATCH_NOTEBOOK), None)
+    if accuracy is not None and scratch is not None and scratch.get("value") is not None:
+        met = scratch["value"] >= accuracy.value
+        lines.append(
+            f"Accuracy desde cero: objetivo ≥ {accuracy.value:.2f} ({accuracy.source}): "
+            f"{'MET' if met else 'NOT MET'} ({scratch['value']:.3f} en {FROM_SCRATCH_NOTEBOOK}, una semilla)."
+        )
+    memory = memory_verdict(param_set, {r["notebook"]: r.get("peak_memory_gb") for r in ok})
+    if memory:
+        lines.append(memory)
+    return lines
+
+
 def memory_verdict(param_set: str, peaks_gb: dict[str, float | None]) -> str | None:
     """A Spanish line saying whether every notebook stayed under the set's memory limit (None: no limit)."""
     limit = MEMORY_LIMITS_GB.get(param_set)

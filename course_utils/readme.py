@@ -145,6 +145,7 @@ def bench_section(path: Path) -> str:
 
 def results_section(results_dir: Path = RESULTS_DIR, bench_dir: Path = BENCH_DIR) -> str:
     """Tables of the recorded series summaries and benchmark (or a note that there are none)."""
+    from .levels import series_verdicts
     from .series import SUMMARY_HEADER, SUMMARY_NUMERIC, table_cells
 
     parts = []
@@ -155,6 +156,12 @@ def results_section(results_dir: Path = RESULTS_DIR, bench_dir: Path = BENCH_DIR
             f"archivo `{path.relative_to(results_dir.parent)}`):",
             "",
             report.markdown_table(SUMMARY_HEADER, [table_cells(r) for r in data["rows"]], SUMMARY_NUMERIC),
+            "",
+            "\n".join(
+                f"- {line}"
+                for line in [f"Tiempo total: {sum(r['seconds'] for r in data['rows']) / 60:.1f} min."]
+                + series_verdicts(data["param_set"], data["rows"], expected=len(NOTEBOOKS))
+            ),
             "",
         ]
     bench = latest_bench(bench_dir)

@@ -12,6 +12,7 @@ its partial output notebook is kept.
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import logging
 import os
@@ -25,7 +26,7 @@ from typing import Any
 from . import quiet, report
 from .artifacts import read_results, write_json
 from .config import PROJECT_ROOT
-from .levels import REFERENCES, check_levels, memory_verdict
+from .levels import REFERENCES, check_levels, series_verdicts
 from .memory import PeakMemory
 from .params import NOTEBOOKS, PARAM_SET_NAMES
 
@@ -248,10 +249,9 @@ def write_summary(runs: list[NotebookRun], out: Path, param_set: str, command: s
         {"param_set": param_set, "recorded": provenance(command), "rows": rows, "runs": [asdict(r) for r in runs]},
     )
     cells = [table_cells(row) for row in rows]
-    total = f"Tiempo total: {sum(r.seconds for r in runs) / 60:.1f} min."
-    verdict = memory_verdict(param_set, {r.name: r.peak_memory_gb for r in runs if r.status == "ok"})
-    if verdict:
-        total += " " + verdict
+    verdicts = [f"Tiempo total: {sum(r.seconds for r in runs) / 60:.1f} min."]
+    verdicts += series_verdicts(param_set, rows, expected=len(NOTEBOOKS))
+    total = "\n".join(f"- {line}" for line in verdicts)
     lines = [
         f"# Resultados de la serie (`{param_set}`)",
         "",
@@ -268,7 +268,7 @@ def write_summary(runs: list[NotebookRun], out: Path, param_set: str, command: s
     body = [
         f"<h1>Resultados de la serie ({param_set})</h1>",
         report.html_table(SUMMARY_HEADER, cells),
-        f"<p>{total}</p>",
+        "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in verdicts) + "</ul>",
     ]
     for r in runs:
         figures = report.png_figures(r.output)

@@ -8,6 +8,7 @@ import pytest
 
 from course_utils import levels, series
 from course_utils.levels import check_levels
+from course_utils.params import NOTEBOOKS
 from course_utils.series import NotebookRun, write_summary
 
 
@@ -150,3 +151,35 @@ def test_run_series_hides_only_its_own_parameters_from_papermills_unknown_parame
         series.run_series("smoke", out_dir=tmp_path, notebooks=["01"], log=lambda *_: None)
     said = [r.getMessage() for r in caplog.records if r.name == "papermill"]
     assert said == ["Passed unknown parameter: EPCOHS"]
+
+
+def _rows(seconds, accuracy, n=7):
+    names = list(NOTEBOOKS)[:n]
+    return [
+        {
+            "notebook": name,
+            "status": "ok",
+            "seconds": seconds / n,
+            "peak_memory_gb": 1.0,
+            "value": accuracy if name == "04_aumento_datos" else None,
+        }
+        for name in names
+    ]
+
+
+@pytest.mark.parametrize(
+    "seconds, accuracy, words",
+    [
+        (19 * 60, 0.86, ["MET (19.0 min)", "MET (0.860 en 04_aumento_datos"]),
+        (21 * 60, 0.84, ["NOT MET (21.0 min)", "NOT MET (0.840 en 04_aumento_datos"]),
+    ],
+)
+def test_series_verdicts_for_time_and_from_scratch_accuracy(seconds, accuracy, words):
+    from course_utils.levels import series_verdicts
+
+    lines = series_verdicts("cpu", _rows(seconds, accuracy), expected=7)
+    text = "\n".join(lines)
+    for w in words:
+        assert w in text
+    assert "no medido" in "\n".join(series_verdicts("cpu", _rows(seconds, accuracy, n=4), expected=7))
+    assert series_verdicts("smoke", _rows(seconds, accuracy), expected=7) == []
