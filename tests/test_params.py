@@ -156,7 +156,11 @@ BAD = [
         dict(notebook="04_aumento_datos", augmentation="rapida"),
         ["AUGMENTATION='rapida'", "no existe", "moderate"],
     ),
-    ("extra_unknown", dict(notebook="02_mlp", augmentation="strong"), ["desconocido", "augmentation", "ninguno adicional"]),
+    (
+        "extra_unknown",
+        dict(notebook="02_mlp", augmentation="strong"),
+        ["desconocido", "augmentation", "ninguno adicional"],
+    ),
     (
         "extra_negative",
         dict(notebook="07_mapas_caracteristicas", filter_steps=0),
