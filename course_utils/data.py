@@ -137,7 +137,7 @@ DATASETS: dict[str, DatasetSpec] = {
         name="cnn_improved_model",
         filename="cnn_perros_gatos_improved.keras",
         drive_ids=("13L5oCFXIgw22FR8irsuwNHvnzekA7bGd",),
-        description="CNN del curso entrenada con el conjunto completo (~87% en prueba).",
+        description="CNN del curso entrenada con el conjunto completo (87 % en prueba según la lección 06-CNN-II).",
     ),
 }
 
