@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .config import BenchConfig
 from .report import Row
 
 
@@ -22,6 +23,15 @@ def _at_least(x: float) -> Callable[[Row], bool]:
     return lambda r: r.ratio is not None and r.ratio >= x
 
 
+def _bf16_pays_off(row: Row, units: list[str] | None = None) -> bool | None:
+    """mixed_bfloat16 at least as fast as float32, on CPUs where ``choose_precision`` picks it (else None)."""
+    from course_utils.hardware import fast_bf16_units
+
+    if not (fast_bf16_units() if units is None else units):
+        return None
+    return row.ratio is not None and row.ratio >= 1.0
+
+
 def targets(small: int = 16, large: int = 150, budget_gb: float = 12.0) -> list[Target]:
     """Every target, for MLP size ``small`` and CNN size ``large``."""
     out = []
@@ -34,6 +44,9 @@ def targets(small: int = 16, large: int = 150, budget_gb: float = 12.0) -> list[
     out.append(
         Target("recipe_mlp_accuracy", ">= original", lambda r: r.original is not None and r.course >= r.original)
     )
+    # The precision policy the course picks must pay off where it picks bf16 (issue 13, target 4).
+    for key, size in BenchConfig().precision_models:
+        out.append(Target(f"precision_{key}_{size}", ">= 1.0x where the CPU has bf16 units", _bf16_pays_off))
     for size in (150, 224):
         for what in ("load", "train"):
             out.append(

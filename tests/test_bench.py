@@ -156,3 +156,13 @@ def test_cli_arguments_and_exit_codes(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(course_utils.data, "get_course_data", broken)
     assert cli.main(["--quick", "--out", str(tmp_path / "b.md")]) == 1
     assert "sin datos" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "ratio, units, met", [(1.4, ["avx512_bf16"], True), (0.8, ["amx_bf16"], False), (0.8, [], None)]
+)
+def test_precision_target_applies_where_bf16_is_chosen(ratio, units, met):
+    row = Row("precision_cnn_150", "x", "img/s", 100.0, 100 * ratio, ratio)
+    assert targets._bf16_pays_off(row, units) is met
+    targets.apply_targets([row], "full")
+    assert "bf16" in row.target
