@@ -180,3 +180,21 @@ def test_improved_model_written_in_04_equals_build_cnn_improved():
     # Layer by layer after the input (and the augmentation): the same network.
     assert _signature(written)[0][2:] == _signature(helper)[0][1:]
     assert written.count_params() == helper.count_params()
+
+
+def test_ablation_text_in_04_is_the_recorded_measurement():
+    """04 quotes course_utils/recorded/ablation_04_cpu.json (made by benchmarks/ablation.py): text follows data."""
+    from course_utils import artifacts
+
+    recorded = artifacts.recorded("ablation_04_cpu")
+    assert recorded["command"].startswith("python benchmarks/ablation.py")
+    assert recorded["settings"]["epochs"] >= 40 and recorded["settings"]["data"] == "real"
+    cells = json.loads((PROJECT_ROOT / "source" / "04_aumento_datos.ipynb").read_text())["cells"]
+    (text,) = [
+        "".join(c["source"])
+        for c in cells
+        if c["cell_type"] == "markdown" and "".join(c["source"]).startswith("**Qué dice esta medición")
+    ]
+    for step in recorded["steps"]:
+        quoted = f"{100 * step['test_accuracy']:.1f} %".replace(".", ",")
+        assert quoted in text, f"{step['step']}: {quoted} missing from 04's text about the ablation"
