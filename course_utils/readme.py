@@ -143,6 +143,77 @@ def bench_section(path: Path) -> str:
     )
 
 
+def _mean_spread(values: list[float]) -> str:
+    mean = sum(values) / len(values)
+    return f"{mean:.3f}" if len(values) == 1 else f"{mean:.3f} ({min(values):.3f}–{max(values):.3f})"
+
+
+def from_scratch_section(variants_path: Path, ablation: dict[str, Any] | None) -> str | None:
+    """Table of the from-scratch models tried for the cpu set's accuracy target, and its verdict.
+
+    Rows: the ablation's steps (one seed, final weights; ``+early_stopping`` = best epoch) and
+    each variant of ``benchmarks/ablation.py --variants`` (best-validation weights, plain and with
+    test-time flip, mean and range over seeds).  The model is chosen on validation only.
+    """
+    from .levels import FROM_SCRATCH_ACCURACY
+
+    rows, candidates = [], []
+    for step in (ablation or {}).get("steps", []):
+        rows.append([f"ablación: {step['step']}", 1, step.get("val_accuracy"), "—", step["test_accuracy"], "—"])
+        if step.get("val_accuracy") is not None:
+            candidates.append((step["val_accuracy"], f"ablación {step['step']}", [step["test_accuracy"]]))
+    data = json.loads(variants_path.read_text()) if variants_path.exists() else {"runs": []}
+    by_variant: dict[str, list[dict[str, Any]]] = {}
+    for run in data["runs"]:
+        by_variant.setdefault(run["variant"], []).append(run["best"])
+    for name, runs in by_variant.items():
+        val = [r["validation"]["accuracy"] for r in runs]
+        val_flip = [r["validation"]["flip_accuracy"] for r in runs]
+        test = [r["test"]["accuracy"] for r in runs]
+        test_flip = [r["test"]["flip_accuracy"] for r in runs]
+        rows.append(
+            [
+                f"variante: {name}",
+                len(runs),
+                _mean_spread(val),
+                _mean_spread(val_flip),
+                _mean_spread(test),
+                _mean_spread(test_flip),
+            ]
+        )
+        candidates.append((sum(val) / len(val), f"{name}", test))
+        candidates.append((sum(val_flip) / len(val_flip), f"{name} + flip en prueba", test_flip))
+    if not rows:
+        return None
+    target = FROM_SCRATCH_ACCURACY["cpu"].value
+    choice = "- Sin resultados de validación: no se puede elegir un modelo."
+    if candidates:
+        val, chosen, test = max(candidates, key=lambda c: c[0])
+        mean = sum(test) / len(test)
+        if len(test) >= 3:
+            verdict = "MET" if mean >= target else "NOT MET"
+        else:
+            verdict = "NOT MET" if mean < target else "no medido (faltan semillas)"
+        choice = (
+            f"- Elegido en validación: {chosen} (val. {val:.3f}); prueba {mean:.3f} con {len(test)} semilla(s). "
+            f"Objetivo ≥ {target:.2f} (media de 3 semillas): {verdict}."
+        )
+    header = ["Modelo", "Semillas", "Val.", "Val. con flip", "Prueba", "Prueba con flip"]
+    settings = data.get("settings") or (ablation or {}).get("settings", {})
+    commands = " y ".join(f"`{c}`" for c in ((ablation or {}).get("command"), data.get("command")) if c)
+    return "\n".join(
+        [
+            "**Modelos desde cero probados para el objetivo de accuracy del conjunto `cpu`** "
+            f"({settings.get('img_size')} px, {settings.get('epochs')} épocas; órdenes: {commands}; archivos `course_utils/recorded/ablation_04_cpu.json` y "
+            f"`benchmarks/results/{variants_path.name}`):",
+            "",
+            report.markdown_table(header, rows, (False, True, True, True, True, True)),
+            "",
+            choice,
+        ]
+    )
+
+
 def results_section(results_dir: Path = RESULTS_DIR, bench_dir: Path = BENCH_DIR) -> str:
     """Tables of the recorded series summaries and benchmark (or a note that there are none)."""
     from .levels import series_verdicts
@@ -164,6 +235,11 @@ def results_section(results_dir: Path = RESULTS_DIR, bench_dir: Path = BENCH_DIR
             ),
             "",
         ]
+    from .artifacts import recorded
+
+    scratch = from_scratch_section(bench_dir / "from_scratch_cpu.json", recorded("ablation_04_cpu"))
+    if scratch is not None:
+        parts += [scratch, ""]
     bench = latest_bench(bench_dir)
     if bench is not None:
         parts += [bench_section(bench), ""]

@@ -87,3 +87,33 @@ def test_unknown_block_is_an_error():
 
     with pytest.raises(KeyError, match="desconocido"):
         readme.render("<!-- generado: otro -->\nx\n<!-- fin: otro -->", readme.blocks())
+
+
+def _variant_run(name, seed, val, test):
+    scores = {"accuracy": val, "flip_accuracy": val - 0.01}
+    return {
+        "variant": name,
+        "seed": seed,
+        "best": {"validation": scores, "test": {"accuracy": test, "flip_accuracy": test - 0.01}},
+    }
+
+
+def test_from_scratch_section_chooses_on_validation_and_needs_three_seeds(tmp_path):
+    from course_utils import readme
+
+    path = tmp_path / "from_scratch_cpu.json"
+    runs = [_variant_run("a", s, 0.80, 0.90) for s in (1, 2, 3)]  # best on test, not on validation
+    runs += [_variant_run("b", s, 0.84, 0.86) for s in (1, 2, 3)]
+    path.write_text(json.dumps({"command": "python benchmarks/ablation.py --variants a,b", "runs": runs}))
+    ablation = {
+        "command": "python benchmarks/ablation.py",
+        "steps": [{"step": "original", "val_accuracy": 0.6, "test_accuracy": 0.61}],
+    }
+    text = readme.from_scratch_section(path, ablation)
+    assert "| variante: b | 3 | 0.840 (0.840–0.840) |" in text
+    assert "Elegido en validación: b (val. 0.840); prueba 0.860 con 3 semilla(s)" in text and ": MET." in text
+    path.write_text(json.dumps({"runs": runs[3:4]}))
+    assert "no medido (faltan semillas)" in readme.from_scratch_section(path, ablation)
+    path.write_text(json.dumps({"runs": [_variant_run("c", 1, 0.8, 0.7)]}))
+    assert "NOT MET" in readme.from_scratch_section(path, None)
+    assert readme.from_scratch_section(tmp_path / "none.json", None) is None
