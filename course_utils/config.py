@@ -24,6 +24,11 @@ ENV_MIRROR = "COURSE_DATA_MIRROR"  # local folder(s) or URL(s) tried before Goog
 ENV_ARTIFACTS_DIR = "COURSE_ARTIFACTS_DIR"  # where notebooks save models and results
 ENV_PARAM_SET = "COURSE_PARAM_SET"  # default parameter set for notebooks
 
+#: ``ARTIFACTS_DIR`` value that keeps models and results on the student's Google Drive (Colab only).
+DRIVE = "drive"
+#: Folder inside the student's Drive ("Mi unidad") where ``ARTIFACTS_DIR = "drive"`` keeps them.
+DRIVE_ARTIFACTS_SUBFOLDER = "curso-cnn/artifacts"
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 

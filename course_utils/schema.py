@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .backbones import BACKBONES
+from .config import DRIVE, DRIVE_ARTIFACTS_SUBFOLDER
 
 #: Parameter sets, smallest first.
 PARAM_SET_NAMES: tuple[str, ...] = ("smoke", "cpu", "gpu")
@@ -80,7 +81,12 @@ PARAMETERS: dict[str, Param] = {
     "max_per_class": Param("optional_int", "tope de imágenes por clase y partición (None: todas)"),
     "weights": Param("weights", "pesos de los modelos base: 'imagenet', None (aleatorios) o ruta .weights.h5"),
     "seed": Param("int", "semilla de los generadores aleatorios", minimum=0, maximum=MAX_SEED, default=42),
-    "artifacts_dir": Param("text", "carpeta de modelos y resultados (None: artifacts/ del repositorio)"),
+    "artifacts_dir": Param(
+        "text",
+        "carpeta de modelos y resultados (None: artifacts/ del repositorio; "
+        f"'{DRIVE}': solo en Colab, la carpeta {DRIVE_ARTIFACTS_SUBFOLDER} de tu Google Drive, "
+        "para que 05 y 07 usen los modelos de 03 y 04)",
+    ),
     # Notebook-specific.
     "n_sample_images": Param("int", "fotos de ejemplo a mostrar (mitad gatos, mitad perros)"),
     "precision": Param(

@@ -9,11 +9,51 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import config
+from .params import ParameterError
 
 
 def in_colab() -> bool:
     """True inside Google Colab."""
     return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
+
+
+#: Where Colab mounts Google Drive (used only when ``ARTIFACTS_DIR = "drive"`` runs in Colab).
+COLAB_DRIVE_MOUNT = Path("/content/drive")
+
+
+def drive_artifacts_dir() -> Path:
+    """Mount the student's Google Drive (Colab only) and return the course's artifacts folder in it.
+
+    This is ``ARTIFACTS_DIR = "drive"``: notebooks 05 and 07, each in its own Colab
+    runtime, then find the models that 03 and 04 saved.  Outside Colab it raises
+    :class:`~course_utils.params.ParameterError`; a failed mount raises ``RuntimeError``;
+    both in Spanish, before anything is written to the Drive.
+    """
+    if not in_colab():
+        raise ParameterError(
+            f'ARTIFACTS_DIR = "{config.DRIVE}" solo funciona en Google Colab (guarda los modelos en tu '
+            "Google Drive). Fuera de Colab (JupyterLab, tu computadora) borra esa línea de la celda de "
+            "parámetros o pon ARTIFACTS_DIR = None (carpeta artifacts/ del repositorio, que comparten todos "
+            'los cuadernos), o la ruta de una carpeta tuya, p. ej. ARTIFACTS_DIR = "mis_modelos".'
+        )
+    try:
+        from google.colab import drive
+
+        drive.mount(str(COLAB_DRIVE_MOUNT))
+    except Exception as exc:  # noqa: BLE001 - refused authorization, timeout, ...
+        raise RuntimeError(
+            f"No se pudo conectar tu Google Drive ({type(exc).__name__}: {exc}). Si rechazaste el permiso "
+            "o tardaste en darlo, vuelve a ejecutar esta celda y acepta el acceso a Google Drive. O borra "
+            f'ARTIFACTS_DIR = "{config.DRIVE}" de la celda de parámetros: los modelos se guardarán solo en '
+            "este entorno de Colab y se pierden al cerrarlo. No se ha escrito nada en tu Drive."
+        ) from exc
+    my_drive = COLAB_DRIVE_MOUNT / "MyDrive"
+    if not my_drive.is_dir():
+        raise RuntimeError(
+            f"Google Drive no muestra la carpeta {my_drive} (tu unidad). Reinicia la sesión («Entorno de "
+            "ejecución» → «Reiniciar sesión») y vuelve a ejecutar el cuaderno; no se ha escrito nada en tu Drive."
+        )
+    return config.artifacts_dir(my_drive / config.DRIVE_ARTIFACTS_SUBFOLDER)
 
 
 def set_seed(seed: int = 42) -> None:

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from . import config, data, params
 from .schema import BY_NAME, COMMON
-from .setup import gpu_hint, setup_notebook
+from .setup import drive_artifacts_dir, gpu_hint, setup_notebook
 
 #: Values a notebook gets for a common parameter its cell does not define.
 PLACEHOLDERS: dict[str, Any] = {
@@ -53,8 +53,13 @@ def notebook_values(notebook: str, namespace: Mapping[str, Any] | None) -> dict[
     return out
 
 
-def table(p: params.Params, info: data.DataInfo) -> str:
-    """The values the notebook's cell shows (as the student would write them), data and artifacts."""
+def artifacts_folder(value: str | None) -> Path:
+    """The folder ``ARTIFACTS_DIR`` names: ``"drive"`` mounts Google Drive (Colab), else :func:`config.artifacts_dir`."""
+    return drive_artifacts_dir() if value == config.DRIVE else config.artifacts_dir(value)
+
+
+def table(p: params.Params, info: data.DataInfo, art: Path) -> str:
+    """The values the notebook's cell shows (as the student would write them), data and artifacts folder."""
     shown = ("param_set", *BY_NAME[p.notebook].cell_parameters)
     rows = [(name.upper(), repr(p[name])) for name in shown]
     if "precision" in p.extra:
@@ -63,7 +68,7 @@ def table(p: params.Params, info: data.DataInfo) -> str:
         choice = choose_precision()
         why = choice.description if p.precision == choice.policy else f"{p.precision} (elegida en los parámetros)"
         rows.append(("Precisión", why))
-    rows += [("Datos", f"{info.description} ({info.kind})"), ("Artefactos", str(config.artifacts_dir(p.artifacts_dir)))]
+    rows += [("Datos", f"{info.description} ({info.kind})"), ("Artefactos", str(art))]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
@@ -75,11 +80,11 @@ def start(notebook: str, namespace: Mapping[str, Any] | None = None, *, quiet: b
     import_tensorflow()  # first, so that no TensorFlow start-up line reaches the cell
     values = notebook_values(notebook, namespace)
     p = params.resolve(notebook, **values)
-    info = setup_notebook(p.seed, artifacts_dir=p.artifacts_dir, quiet=True)
+    art = artifacts_folder(p.artifacts_dir)  # before the data: a Drive mount asks the student first
+    info = setup_notebook(p.seed, artifacts_dir=art, quiet=True)
     course_data = data.get_course_data(p.data_source)
-    art = config.artifacts_dir(p.artifacts_dir)
     if not quiet:
-        print(table(p, course_data))
+        print(table(p, course_data, art))
         hint = gpu_hint(info.colab, p.param_set) if not info.gpu else f"GPU: {', '.join(info.gpus)}"
         print(hint)
         if p.param_set == "smoke":

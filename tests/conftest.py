@@ -63,8 +63,8 @@ def isolated_course_env(tmp_path, monkeypatch):
     artifacts = tmp_path / "artifacts"
     monkeypatch.setenv(config.ENV_CACHE_DIR, str(cache))
     monkeypatch.setenv(config.ENV_ARTIFACTS_DIR, str(artifacts))
-    monkeypatch.delenv(config.ENV_MIRROR, raising=False)
-    monkeypatch.delenv(config.ENV_PARAM_SET, raising=False)
+    monkeypatch.delenv(config.ENV_MIRROR)
+    monkeypatch.delenv(config.ENV_PARAM_SET)
     return SimpleNamespace(cache=cache, artifacts=artifacts)
 
 
@@ -81,6 +81,36 @@ def offline_gdown(monkeypatch):
 
     monkeypatch.setattr(gdown, "download", fail)
     return calls
+
+
+@pytest.fixture
+def fake_colab_drive(tmp_path, monkeypatch):
+    """A fake ``google.colab.drive`` (Colab as seen by ``in_colab``) mounting Drive under ``tmp_path/drive``.
+
+    ``mount(mountpoint)`` records ``mountpoint`` in ``.calls`` and makes ``MyDrive``;
+    set ``.error`` to an exception to make it fail (refused authorization, timeout).
+    """
+    import sys
+    import types
+
+    from course_utils import setup
+
+    drive = types.ModuleType("google.colab.drive")
+    drive.calls, drive.error = [], None
+
+    def mount(mountpoint: str, **kwargs) -> None:
+        drive.calls.append(mountpoint)
+        if drive.error is not None:
+            raise drive.error
+        (Path(mountpoint) / "MyDrive").mkdir(parents=True, exist_ok=True)
+
+    drive.mount = mount
+    colab = types.ModuleType("google.colab")
+    colab.drive = drive
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    monkeypatch.setitem(sys.modules, "google.colab.drive", drive)
+    monkeypatch.setattr(setup, "COLAB_DRIVE_MOUNT", tmp_path / "drive")
+    return drive
 
 
 @pytest.fixture(scope="session")

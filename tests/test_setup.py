@@ -7,7 +7,7 @@ import random
 import numpy as np
 import pytest
 
-from course_utils import setup
+from course_utils import config, params, setup
 
 
 def test_in_colab(monkeypatch):
@@ -16,6 +16,38 @@ def test_in_colab(monkeypatch):
     assert setup.in_colab() is False
     monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab_20250101")
     assert setup.in_colab() is True
+
+
+def test_drive_artifacts_dir_mounts_drive_and_uses_the_course_folder(fake_colab_drive, tmp_path):
+    art = setup.drive_artifacts_dir()
+    assert fake_colab_drive.calls == [str(tmp_path / "drive")]
+    assert art == (tmp_path / "drive" / "MyDrive" / config.DRIVE_ARTIFACTS_SUBFOLDER).resolve() and art.is_dir()
+
+
+def test_drive_artifacts_dir_says_in_spanish_when_mounting_fails_and_touches_nothing(fake_colab_drive, tmp_path):
+    my_drive = tmp_path / "drive" / "MyDrive"
+    my_drive.mkdir(parents=True)
+    (my_drive / "mio.txt").write_text("de la estudiante")
+    fake_colab_drive.error = ValueError("mount failed")
+    with pytest.raises(RuntimeError, match="No se pudo conectar tu Google Drive.*mount failed.*vuelve a ejecutar"):
+        setup.drive_artifacts_dir()
+    assert [p.name for p in my_drive.iterdir()] == ["mio.txt"] and (
+        my_drive / "mio.txt"
+    ).read_text() == "de la estudiante"
+
+
+def test_drive_artifacts_dir_refuses_a_drive_without_my_drive(fake_colab_drive, tmp_path):
+    fake_colab_drive.mount = lambda mountpoint, **kwargs: None  # "mounted", but nothing there
+    with pytest.raises(RuntimeError, match="MyDrive"):
+        setup.drive_artifacts_dir()
+    assert not (tmp_path / "drive").exists(), "no local folder pretends to be the Drive"
+
+
+def test_drive_artifacts_dir_outside_colab_says_what_to_use(monkeypatch):
+    monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
+    monkeypatch.delitem(__import__("sys").modules, "google.colab", raising=False)
+    with pytest.raises(params.ParameterError, match="solo funciona en Google Colab.*ARTIFACTS_DIR = None"):
+        setup.drive_artifacts_dir()
 
 
 def test_set_seed_makes_python_numpy_and_keras_repeatable():

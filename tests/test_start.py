@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
-from course_utils import params, start
+from course_utils import config, params, start
 
 
 @pytest.fixture
@@ -50,3 +52,35 @@ def test_start_reports_the_precision_only_where_a_notebook_trains_with_it(synthe
     assert hardware.choose_precision().description in out
     start.start("02_mlp", {"PARAM_SET": "smoke", **synthetic})
     assert "Precisión" not in capsys.readouterr().out
+
+
+def test_start_keeps_artifacts_on_google_drive_in_colab(synthetic, fake_colab_drive, tmp_path, capsys):
+    p, _, art = start.start("02_mlp", {"PARAM_SET": "smoke", "EPOCHS": 1, **synthetic, "ARTIFACTS_DIR": "drive"})
+    assert p.artifacts_dir == "drive" and len(fake_colab_drive.calls) == 1
+    assert art == (tmp_path / "drive" / "MyDrive" / config.DRIVE_ARTIFACTS_SUBFOLDER).resolve() and art.is_dir()
+    assert str(art) in capsys.readouterr().out
+
+
+def test_start_with_drive_stops_in_spanish_when_mounting_fails(synthetic, fake_colab_drive, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    fake_colab_drive.error = TimeoutError("timeout")
+    with pytest.raises(RuntimeError, match="No se pudo conectar tu Google Drive"):
+        start.start("02_mlp", {"PARAM_SET": "smoke", **synthetic, "ARTIFACTS_DIR": "drive"})
+    assert not (tmp_path / "drive" / "MyDrive").exists()
+
+
+def test_start_with_drive_outside_colab_says_it_is_colab_only(synthetic, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    with pytest.raises(params.ParameterError, match="solo funciona en Google Colab"):
+        start.start("02_mlp", {"PARAM_SET": "smoke", **synthetic, "ARTIFACTS_DIR": "drive"})
+    assert not (tmp_path / "drive").exists(), "no folder named 'drive' appears in the working folder"
+
+
+def test_artifacts_folder_is_the_named_folder_or_the_drive_folder(fake_colab_drive, tmp_path):
+    assert start.artifacts_folder(str(tmp_path / "mine")) == (tmp_path / "mine").resolve()
+    assert (
+        start.artifacts_folder(config.DRIVE)
+        == (tmp_path / "drive" / "MyDrive" / config.DRIVE_ARTIFACTS_SUBFOLDER).resolve()
+    )
