@@ -219,6 +219,52 @@ def _mobilenet_range(answer: Any) -> None:
 
 
 @exercise(
+    "06.3",
+    "descongelar las últimas N capas",
+    "exercise_base.trainable = True; después, layer.trainable = False para cada capa de "
+    "exercise_base.layers[:-N] y para cada capa con isinstance(layer, layers.BatchNormalization).",
+)
+def _unfreeze_last_layers(base: Any, *, n_layers: int) -> None:
+    import keras
+
+    from .exercises import NotAnswered
+
+    expect(isinstance(base, keras.Model), f"exercise_base debe ser un modelo de Keras (es {type(base).__name__}).")
+
+    def size(variables: Any) -> int:
+        return int(sum(np.prod(v.shape) for v in variables))
+
+    got = size(base.trainable_weights)
+    if got == 0:
+        raise NotAnswered  # still frozen as loaded: nothing was unfrozen
+    head, tail = base.layers[:-n_layers], base.layers[-n_layers:]
+    is_bn = [isinstance(layer, keras.layers.BatchNormalization) for layer in base.layers]
+    trainable_bn = [layer.name for layer, bn in zip(base.layers, is_bn, strict=True) if bn and layer.trainable_weights]
+    expect(
+        not trainable_bn,
+        f"{len(trainable_bn)} capas BatchNormalization quedaron entrenables (p. ej. '{trainable_bn[0]}') "
+        "y deben seguir congeladas."
+        if trainable_bn
+        else "",
+    )
+    early = [layer.name for layer in head if layer.trainable_weights]
+    expect(
+        not early,
+        f"{len(early)} capas anteriores a las últimas {n_layers} quedaron entrenables (p. ej. '{early[0]}')."
+        if early
+        else "",
+    )
+    # Every weight of the backbones' other layers (Conv2D, DepthwiseConv2D, Dense) is trainable;
+    # a variable's own ``trainable`` flag follows its layer's, so it cannot tell what should be.
+    expected = sum(layer.count_params() for layer in tail if not isinstance(layer, keras.layers.BatchNormalization))
+    expect(
+        got == expected,
+        f"Tienes {got:,} pesos entrenables; con las últimas {n_layers} capas descongeladas (sin sus "
+        f"BatchNormalization) serían {'más' if expected > got else 'menos'}.",
+    )
+
+
+@exercise(
     "07.2",
     "la foto peor clasificada, explicada con Grad-CAM",
     "scores = model.predict(test.dataset, verbose=0)[:, 0]; el error de cada foto es "

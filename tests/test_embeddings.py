@@ -75,3 +75,22 @@ def test_plain_callable_model(color_set):
     split = pipelines.load_split(color_set / "train", img_size=4, batch_size=7, shuffle=True, preprocessing="none")
     feats, labels = extract_embeddings(lambda x: np.asarray(x).mean(axis=(1, 2)), split, progress=False)
     assert np.array_equal(_label_from_feature(feats, 255), labels)
+
+
+@pytest.mark.parametrize("plain_dataset", [False, True])
+def test_features_are_float32_whatever_the_model_outputs(color_set, plain_dataset):
+    """A model under a mixed precision policy outputs float16/bfloat16; scikit-learn gets float32."""
+    split = pipelines.load_split(color_set / "train", img_size=4, batch_size=5, shuffle=True, preprocessing="none")
+    data = split.dataset if plain_dataset else split
+    feats, labels = extract_embeddings(
+        lambda x: np.asarray(x).mean(axis=(1, 2)).astype(np.float16), data, progress=False
+    )
+    assert feats.dtype == np.float32 and feats.shape == (24, 3)
+    assert np.array_equal(_label_from_feature(feats, 255), labels)
+
+
+def test_a_split_with_fewer_images_than_announced_is_an_error(color_set):
+    split = pipelines.load_split(color_set / "train", img_size=4, batch_size=5, preprocessing="none")
+    split.paths = split.paths + ["falta.jpg"]
+    with pytest.raises(ValueError, match="anuncian 25 imágenes y dieron 24"):
+        extract_embeddings(lambda x: np.asarray(x).mean(axis=(1, 2)), split, progress=False)

@@ -169,6 +169,48 @@ def test_checks_of_06_accept_the_solution_and_reject_mistakes():
     assert not _ran("06.2", (0.0, 1.0))
 
 
+def test_check_of_06_3_counts_the_trainable_weights_of_the_last_layers(capsys):
+    import keras
+    import numpy as np
+    from keras import layers
+
+    def backbone():
+        """Six layers, two of them BatchNormalization, frozen as models.load_backbone returns them."""
+        base = keras.Sequential(
+            [
+                keras.Input((8, 8, 3)),
+                layers.Conv2D(4, 3, name="c1"),
+                layers.BatchNormalization(name="b1"),
+                layers.Conv2D(4, 3, name="c2"),
+                layers.BatchNormalization(name="b2"),
+                layers.GlobalAveragePooling2D(name="gap"),
+                layers.Dense(1, name="dense"),
+            ]
+        )
+        base.trainable = False
+        return base
+
+    def unfreeze(n, freeze_bn=True):
+        base = backbone()
+        base.trainable = True
+        for layer in base.layers[:-n]:
+            layer.trainable = False
+        for layer in base.layers:
+            if freeze_bn and isinstance(layer, layers.BatchNormalization):
+                layer.trainable = False
+        return base
+
+    right = unfreeze(4)  # c2 and dense: (3 * 3 * 4 * 4 + 4) + (4 + 1) weights; b2 stays frozen
+    assert sum(int(np.prod(v.shape)) for v in right.trainable_weights) == 148 + 5
+    assert _ran("06.3", right, n_layers=4)
+    assert not _ran("06.3", unfreeze(4, freeze_bn=False), n_layers=4)
+    assert not _ran("06.3", unfreeze(2), n_layers=4)
+    assert not _ran("06.3", unfreeze(6), n_layers=4)
+    capsys.readouterr()
+    assert not exercises.check("06.3", backbone(), n_layers=4)  # the student's version: nothing unfrozen
+    assert exercises.MISSING in capsys.readouterr().out
+
+
 def test_checks_of_07_accept_the_solution_and_reject_mistakes(tiny_cnn_factory):
     import numpy as np
     import tensorflow as tf
