@@ -159,7 +159,10 @@ def from_scratch_section(variants_path: Path, ablation: dict[str, Any] | None) -
 
     rows, candidates = [], []
     for step in (ablation or {}).get("steps", []):
-        rows.append([f"ablación: {step['step']}", 1, step.get("val_accuracy"), "—", step["test_accuracy"], "—"])
+        seconds = round(step["train_seconds"]) if step.get("train_seconds") else None
+        rows.append(
+            [f"ablación: {step['step']}", 1, step.get("val_accuracy"), "—", step["test_accuracy"], "—", seconds]
+        )
         if step.get("val_accuracy") is not None:
             candidates.append((step["val_accuracy"], f"ablación {step['step']}", [step["test_accuracy"]]))
     data = json.loads(variants_path.read_text()) if variants_path.exists() else {"runs": []}
@@ -179,6 +182,7 @@ def from_scratch_section(variants_path: Path, ablation: dict[str, Any] | None) -
                 _mean_spread(val_flip),
                 _mean_spread(test),
                 _mean_spread(test_flip),
+                round(sum(r.get("train_seconds", 0) for r in data["runs"] if r["variant"] == name) / len(runs)),
             ]
         )
         candidates.append((sum(val) / len(val), f"{name}", test))
@@ -198,7 +202,7 @@ def from_scratch_section(variants_path: Path, ablation: dict[str, Any] | None) -
             f"- Elegido en validación: {chosen} (val. {val:.3f}); prueba {mean:.3f} con {len(test)} semilla(s). "
             f"Objetivo ≥ {target:.2f} (media de 3 semillas): {verdict}."
         )
-    header = ["Modelo", "Semillas", "Val.", "Val. con flip", "Prueba", "Prueba con flip"]
+    header = ["Modelo", "Semillas", "Val.", "Val. con flip", "Prueba", "Prueba con flip", "Entrenamiento (s)"]
     settings = data.get("settings") or (ablation or {}).get("settings", {})
     commands = " y ".join(f"`{c}`" for c in ((ablation or {}).get("command"), data.get("command")) if c)
     return "\n".join(
@@ -207,7 +211,7 @@ def from_scratch_section(variants_path: Path, ablation: dict[str, Any] | None) -
             f"({settings.get('img_size')} px, {settings.get('epochs')} épocas; órdenes: {commands}; archivos `course_utils/recorded/ablation_04_cpu.json` y "
             f"`benchmarks/results/{variants_path.name}`):",
             "",
-            report.markdown_table(header, rows, (False, True, True, True, True, True)),
+            report.markdown_table(header, rows, (False, True, True, True, True, True, True)),
             "",
             choice,
         ]
