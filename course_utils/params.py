@@ -119,7 +119,7 @@ def resolve(
 ) -> Params:
     """Fill the ``None``/``"auto"`` placeholders of ``notebook`` from ``param_set`` and check all values.
 
-    ``extra`` overrides notebook-specific values (``recipe=...``, ``backbones=...``);
+    ``extra`` overrides notebook-specific values (``augmentation=...``, ``backbones=...``);
     an ``extra`` value of ``None`` keeps the set's value.  ``precision="auto"`` becomes
     the policy :func:`course_utils.hardware.choose_precision` picks for this machine.
     """
