@@ -23,6 +23,7 @@ ENV_CACHE_DIR = "COURSE_CACHE_DIR"  # where downloads and extracted data go
 ENV_MIRROR = "COURSE_DATA_MIRROR"  # local folder(s) or URL(s) tried before Google Drive
 ENV_ARTIFACTS_DIR = "COURSE_ARTIFACTS_DIR"  # where notebooks save models and results
 ENV_PARAM_SET = "COURSE_PARAM_SET"  # default parameter set for notebooks
+ENV_PRECISION = "COURSE_PRECISION"  # what PRECISION="auto" becomes (e.g. float32 to test as on a CPU without bf16)
 
 #: ``ARTIFACTS_DIR`` value that keeps models and results on the student's Google Drive (Colab only).
 DRIVE = "drive"

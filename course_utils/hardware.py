@@ -13,12 +13,17 @@ A model trained under a mixed policy must keep its output layer in
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .config import ENV_PRECISION
+
 #: CPU flags (as in ``/proc/cpuinfo``) of units that make bf16 faster than float32.
 FAST_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
+#: Policies ``$COURSE_PRECISION`` may force.
+POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
 #: Lowest CUDA compute capability with tensor cores (Volta).
 TENSOR_CORE_CAPABILITY = (7, 0)
 CPUINFO = Path("/proc/cpuinfo")
@@ -73,8 +78,17 @@ def choose_precision(cpuinfo: str | None = None, gpus: list[str] | None = None) 
     """``mixed_float16`` with a tensor-core GPU, ``mixed_bfloat16`` with fast CPU bf16, else ``float32``.
 
     ``cpuinfo`` and ``gpus`` (names of tensor-core GPUs) default to what this
-    machine has.
+    machine has.  ``$COURSE_PRECISION`` (one of :data:`POLICIES`) overrides the
+    choice, e.g. ``float32`` to run as on a CPU without bf16 units.
     """
+    forced = os.environ.get(ENV_PRECISION, "").strip()
+    if forced:
+        if forced not in POLICIES:
+            raise ValueError(
+                f"{ENV_PRECISION}={forced!r} no es una política de precisión. Usa una de: {', '.join(POLICIES)}, "
+                f"o quita la variable para que se elija según el hardware."
+            )
+        return PrecisionChoice(forced, f"{forced}: fijada con la variable de entorno {ENV_PRECISION}")
     gpus = tensor_core_gpus() if gpus is None else gpus
     if gpus:
         return PrecisionChoice("mixed_float16", f"mixed_float16: la GPU {gpus[0]} tiene tensor cores")

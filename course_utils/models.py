@@ -167,7 +167,10 @@ def sub_model(model: Any, outputs: Any, name: str = "submodelo") -> Any:
         outs = [found[id(t)] for t in targets]
         return keras.Model(inputs, outs if many else outs[0], name=name)
     outs = [t.output for t in targets]
-    return keras.Model(model.inputs, outs if many else outs[0], name=name)
+    # One input as a tensor, not a one-item list: the sub-model is then called with a bare
+    # tensor (``grad_model(images)``) without Keras warning that the input structure differs.
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    return keras.Model(inputs, outs if many else outs[0], name=name)
 
 
 def conv_layers(model: Any, include_pooling: bool = False) -> list[Any]:
@@ -191,11 +194,14 @@ def load_backbone(
 
     ``weights="imagenet"`` downloads the ImageNet weights (once, into
     ``~/.keras/models``); when that fails, :class:`WeightsUnavailableError`
-    explains how to go on.  ``weights=None`` gives random weights: the model
-    runs, but its features are not pretrained features.
+    explains how to go on.  ``weights=None`` (or the parameter value
+    ``"random"``) gives random weights: the model runs, but its features are
+    not pretrained features.
     """
     import keras
 
+    if weights == "random":
+        weights = None
     if name not in BACKBONES:
         raise ValueError(f"Modelo base desconocido: {name!r}. Opciones: {', '.join(BACKBONES)}.")
     constructor = BACKBONES[name].constructor
@@ -210,7 +216,7 @@ def load_backbone(
             f"No se pudieron descargar los pesos ImageNet de {constructor} "
             f"({type(network).__name__}: {network}).\n"
             "Qué puedes hacer: revisa tu conexión y vuelve a ejecutar; o copia el archivo de "
-            "pesos a ~/.keras/models/; o usa WEIGHTS=None para seguir con pesos ALEATORIOS "
+            'pesos a ~/.keras/models/; o usa WEIGHTS="random" para seguir con pesos ALEATORIOS '
             "(el cuaderno corre, pero sus resultados no son los de un modelo preentrenado)."
         ) from exc
     model.trainable = trainable

@@ -60,7 +60,7 @@ class Params:
     epochs: int = 10
     batch_size: int = 32
     max_per_class: int | None = None
-    weights: str | None = "imagenet"
+    weights: str = "imagenet"
     seed: int = 42
     artifacts_dir: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -112,15 +112,16 @@ def resolve(
     epochs: int | None = None,
     batch_size: int | None = None,
     max_per_class: int | None = None,
-    weights: str | None = "auto",
+    weights: str | None = None,
     seed: int = 42,
     artifacts_dir: str | None = None,
     **extra: Any,
 ) -> Params:
     """Fill the ``None``/``"auto"`` placeholders of ``notebook`` from ``param_set`` and check all values.
 
-    ``extra`` overrides notebook-specific values (``augmentation=...``, ``backbones=...``);
-    an ``extra`` value of ``None`` keeps the set's value.  ``precision="auto"`` becomes
+    ``None`` always means "the set's value", for every parameter (``weights="random"``
+    asks for random weights).  ``extra`` overrides notebook-specific values
+    (``augmentation=...``, ``backbones=...``).  ``precision="auto"`` becomes
     the policy :func:`course_utils.hardware.choose_precision` picks for this machine.
     """
     if notebook not in BY_NAME:
@@ -139,7 +140,7 @@ def resolve(
         )
     overrides = dict(img_size=img_size, epochs=epochs, batch_size=batch_size, max_per_class=max_per_class, **extra)
     values.update({k: v for k, v in overrides.items() if v is not None})
-    if weights != "auto":
+    if weights not in (None, "auto"):
         values["weights"] = weights
     own = {k: values.pop(k) for k in entry.parameters}
     if own.get("precision") == "auto":
@@ -214,9 +215,9 @@ def _check_value(name: str, spec: Param, value: Any, example: Any = None) -> Non
                     f"Modelo base desconocido: {item!r} en {label}. Opciones: {', '.join(spec.choices)}."
                 )
     elif spec.kind == "weights":
-        if value not in (None, "imagenet") and not str(value).endswith(".h5"):
+        if value not in ("imagenet", "random") and not str(value).endswith(".h5"):
             raise ParameterError(
-                f"{label}={value!r} no es válido: usa 'imagenet', None (pesos aleatorios) "
+                f"{label}={value!r} no es válido: usa 'imagenet', 'random' (pesos aleatorios) "
                 "o la ruta a un archivo .weights.h5."
             )
 

@@ -32,7 +32,7 @@ class Param:
     ``kind``: ``"int"`` (integer from ``minimum`` to ``maximum``),
     ``"optional_int"`` (the same or ``None``), ``"bool"``, ``"choice"`` (one of
     ``choices``), ``"choices"`` (a non-empty list of ``choices``), ``"text"``,
-    ``"weights"`` (``"imagenet"``, ``None`` or a ``.weights.h5`` path).
+    ``"weights"`` (``"imagenet"``, ``"random"`` or a ``.weights.h5`` path).
     """
 
     kind: str
@@ -79,7 +79,7 @@ PARAMETERS: dict[str, Param] = {
     "epochs": Param("int", "épocas de entrenamiento"),
     "batch_size": Param("int", "imágenes por batch"),
     "max_per_class": Param("optional_int", "tope de imágenes por clase y partición (None: todas)"),
-    "weights": Param("weights", "pesos de los modelos base: 'imagenet', None (aleatorios) o ruta .weights.h5"),
+    "weights": Param("weights", "pesos de los modelos base: 'imagenet', 'random' (aleatorios) o ruta .weights.h5"),
     "seed": Param("int", "semilla de los generadores aleatorios", minimum=0, maximum=MAX_SEED, default=42),
     "artifacts_dir": Param(
         "text",
@@ -128,7 +128,7 @@ COMMON: tuple[str, ...] = (
 
 #: Values common to a set; a notebook overrides them in its own entry.
 SETS: dict[str, dict[str, Any]] = {
-    "smoke": dict(img_size=64, epochs=2, batch_size=32, max_per_class=40, weights=None),
+    "smoke": dict(img_size=64, epochs=2, batch_size=32, max_per_class=40, weights="random"),
     "cpu": dict(img_size=150, epochs=30, batch_size=32, max_per_class=None, weights="imagenet"),
     "gpu": dict(img_size=150, epochs=30, batch_size=32, max_per_class=None, weights="imagenet"),
 }

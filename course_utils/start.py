@@ -24,7 +24,7 @@ PLACEHOLDERS: dict[str, Any] = {
     "epochs": None,
     "batch_size": None,
     "max_per_class": None,
-    "weights": "auto",
+    "weights": None,
     "seed": 42,
     "artifacts_dir": None,
 }

@@ -63,8 +63,8 @@ def isolated_course_env(tmp_path, monkeypatch):
     artifacts = tmp_path / "artifacts"
     monkeypatch.setenv(config.ENV_CACHE_DIR, str(cache))
     monkeypatch.setenv(config.ENV_ARTIFACTS_DIR, str(artifacts))
-    monkeypatch.delenv(config.ENV_MIRROR)
-    monkeypatch.delenv(config.ENV_PARAM_SET)
+    monkeypatch.delenv(config.ENV_MIRROR, raising=False)
+    monkeypatch.delenv(config.ENV_PARAM_SET, raising=False)
     return SimpleNamespace(cache=cache, artifacts=artifacts)
 
 

@@ -664,7 +664,7 @@ PARAM_CASES = {
     "imagenet_weights_without_network": (
         lambda ctx: models.load_backbone("efficientnetb0", weights="imagenet", input_shape=(32, 32, 3)),
         models.WeightsUnavailableError,
-        ("No se pudieron descargar los pesos ImageNet", "WEIGHTS=None", "conexión"),
+        ("No se pudieron descargar los pesos ImageNet", 'WEIGHTS="random"', "conexión"),
     ),
 }
 

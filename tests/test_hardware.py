@@ -46,7 +46,8 @@ def test_read_cpuinfo_without_the_file(monkeypatch, tmp_path):
         (INTEL_AMX, ["NVIDIA A100"], "mixed_float16", ["A100"]),  # the GPU trains, not the CPU
     ],
 )
-def test_choose_precision(cpuinfo, gpus, policy, words):
+def test_choose_precision(cpuinfo, gpus, policy, words, monkeypatch):
+    monkeypatch.delenv(hardware.ENV_PRECISION, raising=False)
     choice = hardware.choose_precision(cpuinfo, gpus)
     assert choice.policy == policy
     assert choice.description.startswith(policy) and all(w in choice.description for w in words)
@@ -68,3 +69,19 @@ def test_choose_precision_on_this_machine_is_a_keras_policy():
     keras = pytest.importorskip("keras")
     choice = hardware.choose_precision()
     assert keras.mixed_precision.Policy(choice.policy).name == choice.policy
+
+
+@pytest.mark.parametrize("forced", hardware.POLICIES)
+def test_course_precision_forces_the_policy_whatever_the_hardware(forced, monkeypatch):
+    """COURSE_PRECISION=float32 runs as on a CPU without bf16 units (and the table says why)."""
+    monkeypatch.setenv(hardware.ENV_PRECISION, forced)
+    for cpuinfo, gpus in ((INTEL_AMX, []), (OLD_CPU, []), (OLD_CPU, ["Tesla T4"])):
+        choice = hardware.choose_precision(cpuinfo, gpus)
+        assert choice.policy == forced
+        assert "COURSE_PRECISION" in choice.description
+
+
+def test_course_precision_with_an_unknown_policy_says_what_to_use(monkeypatch):
+    monkeypatch.setenv(hardware.ENV_PRECISION, "float8")
+    with pytest.raises(ValueError, match="float32, mixed_bfloat16, mixed_float16"):
+        hardware.choose_precision(OLD_CPU, [])

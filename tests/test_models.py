@@ -148,6 +148,19 @@ def test_sub_model_by_name_index_layer_and_list(any_model):
     assert np.allclose(np.asarray(models.sub_model(m, index)(x)), _manual(m, x, "densa"), atol=1e-5)
 
 
+def test_sub_model_called_with_a_bare_tensor_warns_nothing(any_model):
+    """07's Grad-CAM calls ``grad_model(images)``: no "structure of inputs doesn't match" warning."""
+    import warnings
+
+    x = np.random.default_rng(1).random((1, 12, 12, 3)).astype("float32")
+    for outputs in ("Convolution2", ["Convolution1", "Convolution2"]):
+        sub = models.sub_model(any_model, outputs)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            sub(x)
+        assert not [str(w.message) for w in caught], outputs
+
+
 @pytest.mark.parametrize("make", [_named_conv_sequential, _named_conv_functional])
 def test_sub_model_shares_the_weights_of_the_original(make):
     model = make()
@@ -200,7 +213,7 @@ def test_load_backbone_imagenet_offline_explains(no_network):
         models.load_backbone("efficientnetb0", weights="imagenet", input_shape=(64, 64, 3))
     msg = str(exc.value)
     assert no_network, "Keras should have tried to download the weights"
-    assert "pesos ImageNet" in msg and "WEIGHTS=None" in msg and "~/.keras/models" in msg
+    assert "pesos ImageNet" in msg and 'WEIGHTS="random"' in msg and "~/.keras/models" in msg
     assert "ALEATORIOS" in msg
 
 

@@ -131,7 +131,7 @@ def test_embeddings_metrics(series):
 
 def test_pretrained_is_labelled_honestly(series):
     m = series["06_modelos_preentrenados"].metrics
-    assert m["weights"] is None and m["pretrained"] is False
+    assert m["weights"] == "random" and m["pretrained"] is False
     out = json.loads(Path(series["06_modelos_preentrenados"].output).read_text())
     text = "".join(
         "".join(o.get("text", ""))

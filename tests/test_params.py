@@ -28,7 +28,7 @@ def test_every_set_resolves_for_every_notebook(notebook, param_set):
     for key, value in p.extra.items():
         assert p[key] == value and d[key] == value
     if param_set == "smoke":
-        assert p.weights is None and p.max_per_class is not None, "smoke must run offline and small"
+        assert p.weights == "random" and p.max_per_class is not None, "smoke must run offline and small"
     else:
         assert p.weights == "imagenet"
     params.check(p)
@@ -92,7 +92,10 @@ def test_overrides_and_extras():
     assert p["augmentation"] == "strong" and p.data_source == "synthetic" and p.artifacts_dir == "/tmp/a"
     keep = params.resolve("04_aumento_datos", "smoke", augmentation=None)
     assert keep["augmentation"] == "moderate"
-    assert params.resolve("06_modelos_preentrenados", "cpu", weights=None).weights is None
+    assert params.resolve("06_modelos_preentrenados", "cpu", weights="random").weights == "random"
+    # None means "the set's value" for WEIGHTS as for every other parameter (it meant random weights once).
+    assert params.resolve("06_modelos_preentrenados", "cpu", weights=None).weights == "imagenet"
+    assert params.resolve("06_modelos_preentrenados", "smoke", weights=None).weights == "random"
 
 
 def test_auto_uses_environment_then_gpu(monkeypatch):
@@ -143,7 +146,7 @@ BAD = [
     (
         "weights_unknown",
         dict(notebook="06_modelos_preentrenados", weights="imagnet"),
-        ["WEIGHTS='imagnet'", "imagenet", "None"],
+        ["WEIGHTS='imagnet'", "imagenet", "random"],
     ),
     ("seed_text", dict(notebook="03_cnn", seed="42"), ["SEED", "entero"]),
     (

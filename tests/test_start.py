@@ -19,7 +19,7 @@ def synthetic(tmp_path, monkeypatch):
 def test_notebook_values_take_upper_case_names_and_placeholders():
     values = start.notebook_values("03_cnn", {"PARAM_SET": "smoke", "EPOCHS": 1, "x": 2, "JIT_COMPILE": True})
     assert values["param_set"] == "smoke" and values["epochs"] == 1 and values["jit_compile"] is True
-    assert values["img_size"] is None and values["weights"] == "auto" and values["seed"] == 42
+    assert values["img_size"] is None and values["weights"] is None and values["seed"] == 42
     with pytest.raises(params.ParameterError, match="Cuaderno desconocido"):
         start.notebook_values("99_nada", {})
 
