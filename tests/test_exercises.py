@@ -17,7 +17,7 @@ PENDING: set[str] = set()
 def test_blank_solutions_blocks_and_lines():
     src = "a = 1\nn = 3 * 4  # SOLUTION\ndef f(x):\n    # BEGIN SOLUTION\n    y = x + 1\n    return y\n    # END SOLUTION\n"
     blank = exercises.blank_solutions(src)
-    assert blank == f"a = 1\nn = {exercises.PLACEHOLDER}\ndef f(x):\n    {exercises.PLACEHOLDER}\n"
+    assert blank == f"a = 1\nn = {exercises.PLACEHOLDER}\ndef f(x):\n    {exercises.BLOCK_PLACEHOLDER}\n"
     namespace = {}
     exec(blank, namespace)  # the student version runs
     assert namespace["n"] is Ellipsis and namespace["f"](1) is None
@@ -37,17 +37,37 @@ def demo():
 
 
 def test_check_prints_right_wrong_missing_and_never_raises(demo, capsys):
-    assert exercises.check(demo, 4) is True
-    assert "¡correcto!" in capsys.readouterr().out
-    assert exercises.check(demo, 5) is False
-    out = capsys.readouterr().out
-    assert "todavía no. 5 no es 4." in out and "Pista: suma dos y dos" in out
-    assert exercises.check(demo, ...) is False
-    assert "falta tu respuesta" in capsys.readouterr().out
-    assert exercises.check(demo, "x", "y") is False  # wrong arity: an error message, not an exception
-    assert "produjo un error" in capsys.readouterr().out
-    assert exercises.check("00.0", 1) is False
+    cases = [
+        ((4,), exercises.RIGHT, ["¡correcto!"]),
+        ((5,), exercises.WRONG_ANSWER, ["todavía no. 5 no es 4.", "Pista: suma dos y dos"]),
+        ((...,), exercises.NOT_ANSWERED, ["falta tu respuesta"]),
+        (("x", "y"), exercises.WRONG_ANSWER, ["produjo un error"]),  # wrong arity: a message, not an exception
+    ]
+    for answers, status, words in cases:
+        outcome = exercises.evaluate(demo, *answers)
+        assert outcome.status == status and all(w in outcome.message for w in words), outcome
+        assert exercises.check(demo, *answers) is None, "the cell must show the message only (no True/False)"
+        assert capsys.readouterr().out == outcome.message + "\n"
+    assert exercises.evaluate("00.0", 1).status == exercises.WRONG_ANSWER
+    exercises.check("00.0", 1)
     assert "No existe el ejercicio" in capsys.readouterr().out
+
+
+def test_unanswered_exercise_cells_display_nothing_but_the_checks_message():
+    """Executed as IPython does, a blanked cell shows no ``Ellipsis`` and a check cell no ``True``/``False``."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shown = []
+    shell.display_formatter.format = lambda obj, **kw: (shown.append(obj), ({}, {}))[1]
+    try:
+        block = exercises.blank_solutions("x = None\n# BEGIN SOLUTION\nx = 4\n# END SOLUTION")
+        shell.run_cell(block, store_history=False)
+        shell.run_cell("from course_utils import exercises", store_history=False)
+        shell.run_cell('exercises.check("00.0", x)', store_history=False)
+    finally:
+        InteractiveShell.clear_instance()
+    assert shown == [], f"celdas de ejercicio con salida además del mensaje: {shown!r}"
 
 
 def _check_keys(name):
@@ -84,7 +104,7 @@ def _ran(key, *answers, **context):
     import io
 
     with contextlib.redirect_stdout(io.StringIO()):
-        return exercises.check(key, *answers, **context)
+        return exercises.evaluate(key, *answers, **context).status == exercises.RIGHT
 
 
 def test_checks_of_01_accept_the_solution_and_reject_mistakes(tmp_path):
