@@ -38,6 +38,8 @@ import sys
 import time
 from pathlib import Path
 
+from course_utils.config import portable
+
 STEPS = ("original", "+batchnorm", "+gap", "+dense256", "+adam_cosine", "+moderate_aug")
 STRONG = dict(rotation=40 / 360, shift=0.2, zoom=0.2, shear=0.2)
 MODERATE = dict(rotation=0.05, shift=0.1, zoom=0.15, shear=0.0)
@@ -206,8 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     keras.mixed_precision.set_global_policy(precision)
     course = data.get_course_data(args.data)
     head = dict(
-        command="python "
-        + " ".join([os.path.relpath(__file__, Path.cwd())] + (argv if argv is not None else sys.argv[1:])),
+        command=portable(
+            "python " + " ".join([os.path.relpath(__file__, Path.cwd())] + (argv if argv is not None else sys.argv[1:]))
+        ),
         settings=dict(
             epochs=args.epochs,
             img_size=args.img_size,

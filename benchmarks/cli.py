@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from course_utils.config import portable
+
 from . import machine, report
 from .config import MODEL_SPECS, SPLIT_NAMES, BenchConfig
 from .report import BenchResult, Row
@@ -81,7 +83,7 @@ def run_benchmark(
     meta = {
         "mode": cfg.mode,
         "config": asdict(cfg),
-        "data_root": str(data_root),
+        "data_root": portable(data_root),
         "data_kind": data_kind,
         "images": counts,
         "wall_time_s": time.perf_counter() - started,
@@ -90,7 +92,7 @@ def run_benchmark(
         **machine.describe(),
     }
     meta["header"] = [
-        f"Mode: **{cfg.mode}**; data: {data_kind} ({data_root}); images used: "
+        f"Mode: **{cfg.mode}**; data: {data_kind} ({portable(data_root)}); images used: "
         + ", ".join(f"{s} {counts[s]}" for s in SPLIT_NAMES)
         + ".",
         f"Original = the lesson's `ImageDataGenerator` recipe; course_utils = the course's `tf.data` "
@@ -248,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 out = Path(args.out or "benchmarks/results/precision_accuracy.json")
                 out.parent.mkdir(parents=True, exist_ok=True)
-                cmd = "python -m benchmarks " + " ".join(sys.argv[1:] if argv is None else argv)
+                cmd = portable("python -m benchmarks " + " ".join(sys.argv[1:] if argv is None else argv))
                 out.write_text(json.dumps({"command": cmd, "runs": results}, indent=1), encoding="utf-8")
                 say(f"Written: {out}")
                 return 0

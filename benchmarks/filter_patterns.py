@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from course_utils.config import portable
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -63,8 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     old = [np.round(old_pattern(f), 4) for f in range(n)]
     new = [visualization.filter_pattern(model, layer, f, img_size=size, steps=args.steps, seed=42) for f in range(n)]
     record = {
-        "command": "python "
-        + " ".join([os.path.relpath(__file__, Path.cwd())] + (argv if argv is not None else sys.argv[1:])),
+        "command": portable(
+            "python " + " ".join([os.path.relpath(__file__, Path.cwd())] + (argv if argv is not None else sys.argv[1:]))
+        ),
         "layer": args.layer,
         "filters": int(len(peak)),
         "zero_on_grey_start": int((on_start == 0).sum()),

@@ -9,6 +9,8 @@ import sys
 import time
 from typing import Any
 
+from course_utils.config import portable
+
 
 def load_average() -> tuple[float, float, float] | None:
     """1, 5 and 15-minute load averages (``None`` where the system has none)."""
@@ -43,5 +45,5 @@ def describe() -> dict[str, Any]:
         "platform": platform.platform(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
         "load_average": load_text(),
-        "command": "python " + " ".join(sys.argv),
+        "command": portable("python " + " ".join(sys.argv)),
     }

@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+from course_utils.config import portable
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -73,9 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     record = {
-        "command": "python "
-        + " ".join([os.path.relpath(__file__, Path.cwd())] + (argv if argv is not None else sys.argv[1:])),
-        "model": str(args.model),
+        "command": portable(
+            "python " + " ".join([os.path.relpath(__file__, Path.cwd())] + (argv if argv is not None else sys.argv[1:]))
+        ),
+        "model": portable(args.model),
         "img_size": size,
         "data": course.kind,
         "test_images": len(split.paths),

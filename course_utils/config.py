@@ -33,6 +33,18 @@ DRIVE_ARTIFACTS_SUBFOLDER = "curso-cnn/artifacts"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+def portable(text: str | os.PathLike) -> str:
+    """``text`` (a path or a command) with this repository's folder removed and the home folder as ``~``.
+
+    Recorded results keep paths relative to the repository, so that no machine's
+    folders reach the README, the notebooks or the students.
+    """
+    out = str(text)
+    for folder, short in ((PROJECT_ROOT, ""), (Path.home(), "~/")):
+        out = out.replace(f"{folder}{os.sep}", short)
+    return out
+
+
 def colab_url(notebook: str) -> str:
     """Return the "Open in Colab" address of ``notebooks/<notebook>``."""
     return f"https://colab.research.google.com/github/{REPO}/blob/{BRANCH}/notebooks/{notebook}"

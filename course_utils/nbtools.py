@@ -31,7 +31,13 @@ OLD_CHECK_MARK = "NBVAL_CHECK_OUTPUT"
 #: What a standard ``pip install ipykernel`` registers; JupyterLab rewrites any other value
 #: when it opens the notebook, which marks it modified.
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
-#: The language_info keys ipykernel reports; ``version`` is left out (it differs between machines).
+#: The Python of the course's reference environment (Makefile ``python3.11``, environment.yml, CI).
+REFERENCE_PYTHON = "3.11.7"
+#: The language_info that ipykernel reports on :data:`REFERENCE_PYTHON`.  JupyterLab compares the
+#: stored value with the kernel's whole ``language_info`` and marks the notebook modified when they
+#: differ: seen in Chromium with JupyterLab 4.6 and a 3.11.7 kernel, clean with "3.11.7", modified
+#: with no version, "3.11.0" or "3.12.1" (scripts/jupyterlab_clean_open.py).  A kernel on another
+#: Python version still marks it modified on open: harmless, nothing is lost.
 LANGUAGE_INFO = {
     "codemirror_mode": {"name": "ipython", "version": 3},
     "file_extension": ".py",
@@ -39,6 +45,7 @@ LANGUAGE_INFO = {
     "name": "python",
     "nbconvert_exporter": "python",
     "pygments_lexer": "ipython3",
+    "version": REFERENCE_PYTHON,
 }
 
 #: Execution count stored on checked cells that keep a reference output.  nbval

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import quiet, report
+from . import config, quiet, report
 from .artifacts import read_results, write_json
 from .config import PROJECT_ROOT
 from .levels import REFERENCES, check_levels, series_verdicts
@@ -236,8 +236,14 @@ def table_cells(row: dict[str, Any]) -> list[Any]:
 
 def provenance(command: str | None = None) -> dict[str, str]:
     """When, where and how results were made: UTC date, machine, command line."""
-    machine = f"{platform.system()} {platform.machine()}, {os.cpu_count()} núcleos, Python {platform.python_version()}"
-    command = command or "python -m course_utils.series " + " ".join(sys.argv[1:])
+    from .hardware import choose_precision, fast_bf16_units
+
+    units = ", ".join(fast_bf16_units()) or "ninguna"
+    machine = (
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} núcleos, Python {platform.python_version()}, "
+        f"unidades bf16 de la CPU: {units}, precisión 'auto': {choose_precision().policy}"
+    )
+    command = config.portable(command or "python -m course_utils.series " + " ".join(sys.argv[1:]))
     return {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine, "command": command}
 
 
@@ -246,7 +252,12 @@ def write_summary(runs: list[NotebookRun], out: Path, param_set: str, command: s
     rows = summary_rows(runs)
     write_json(
         out / "summary.json",
-        {"param_set": param_set, "recorded": provenance(command), "rows": rows, "runs": [asdict(r) for r in runs]},
+        {
+            "param_set": param_set,
+            "recorded": provenance(command),
+            "rows": rows,
+            "runs": [asdict(r) | {"output": config.portable(r.output)} for r in runs],
+        },
     )
     cells = [table_cells(row) for row in rows]
     verdicts = [f"Tiempo total: {sum(r.seconds for r in runs) / 60:.1f} min."]

@@ -72,7 +72,7 @@ def test_student_version_has_no_outputs_and_no_solutions():
     assert not any(c["outputs"] or c["execution_count"] for c in code)
     text = "".join(code[2]["source"])
     assert "SOLUTION" not in text and "return x" not in text
-    assert text.startswith("x = ...") and "\n    ...  #" in text
+    assert text.startswith("x = ...") and "\n    pass  #" in text
     solution = nbtools.solution_version(_executed(_sample()))
     assert "return x" in "".join(solution["cells"][3]["source"])
     assert not any(c.get("outputs") for c in solution["cells"])
@@ -181,3 +181,12 @@ def test_stored_kernelspec_is_what_a_standard_install_registers():
 
     spec = KernelSpecManager().get_kernel_spec("python3")
     assert {"name": "python3", "display_name": spec.display_name, "language": spec.language} == nbtools.KERNELSPEC
+
+
+def test_stored_notebooks_carry_the_language_version_jupyterlab_compares():
+    """Without ``language_info.version`` JupyterLab marks every notebook modified when its kernel connects."""
+    for path in (*sorted(nbtools.SOURCE_DIR.glob("*.ipynb")), *sorted(nbtools.STUDENT_DIR.glob("*.ipynb"))):
+        info = nbtools.read(path)["metadata"].get("language_info", {})
+        assert info.get("version") == nbtools.REFERENCE_PYTHON, (
+            f"{path.name}: language_info.version = {info.get('version')!r}"
+        )
