@@ -6,6 +6,8 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PARAMS ?= cpu
 ARGS   ?=
+# NB=03 (a number or a name's start) limits `notebooks`, `test` and `refresh-outputs` to that notebook.
+NB     ?=
 
 # The course data: ../shared/data is used as a local mirror when it exists
 # (the same code path as a download); otherwise the notebooks download it,
@@ -14,21 +16,26 @@ SHARED_DATA := $(abspath ../shared/data)
 ifneq ($(wildcard $(SHARED_DATA)/cnn_perros_gatos-small.zip),)
 export COURSE_DATA_MIRROR ?= $(SHARED_DATA)
 endif
+export COURSE_TEST_NOTEBOOKS := $(NB)
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONHASHSEED ?= 0
 
 # source/: one source per notebook (solutions, nbval's reference outputs); notebooks/: the
 # student versions written from it by `make student` (no outputs, solutions blanked).
-SOURCES   := $(sort $(wildcard source/*.ipynb))
-NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
+SOURCES   := $(sort $(wildcard source/$(NB)*.ipynb))
+NOTEBOOKS := $(sort $(wildcard notebooks/$(NB)*.ipynb))
+ALL_NOTEBOOKS := $(sort $(wildcard source/*.ipynb) $(wildcard notebooks/*.ipynb))
+SERIES_NB := $(if $(NB),--notebooks $(NB),)
 
-.PHONY: help venv notebooks test test-unit test-notebooks nbval bench bench-quick bench-memory \
+.PHONY: help venv notebooks test test-fast test-plain test-unit test-notebooks nbval bench bench-quick bench-memory \
         refresh-outputs check-notebooks student solutions html gpu-ci compat compat-all clean lint readme \
         ablation
 
 help:
 	@echo "make notebooks [PARAMS=smoke|cpu|gpu] [ARGS=--keep-going]  run the series, write build/PARAMS/summary.md"
-	@echo "make test                 every test: unit, bad inputs, papermill series (smoke), nbval"
+	@echo "make test [NB=03]         every test: unit, bad inputs, series (smoke), nbval; then the unit tests again as a plain clone"
+	@echo "make test-fast            unit tests only (no notebook, nothing slow): the edit-test loop"
+	@echo "make test-plain           the unit tests in a copy of the repository without ../shared nor COURSE_DATA_MIRROR"
 	@echo "make bench | bench-quick  pipelines, training and precision benchmark (build/bench.md, bench.json)"
 	@echo "make bench-memory         25,000 synthetic images at 150/224 px: peak memory (build/bench-memory.md)"
 	@echo "make ablation             04's ablation, one change at a time (course_utils/recorded/ablation_04_cpu.json)"
@@ -52,13 +59,29 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed
 
 notebooks: venv
-	$(PY) -m course_utils.series --params $(PARAMS) $(ARGS)
+	$(PY) -m course_utils.series --params $(PARAMS) $(SERIES_NB) $(ARGS)
 
 html: venv
 	$(PY) -m course_utils.series --params $(PARAMS) --html $(ARGS)
 
+# `make test`: lint, every test with the data at hand (../shared/data as a mirror when it exists), then
+# the fast unit tests once more as a plain clone from GitHub sees them (test-plain).
 test: venv check-notebooks lint
 	$(PY) -m pytest -p no:cacheprovider --nbval-lax --sanitize-with tests/nbval_sanitize.cfg tests $(SOURCES) $(ARGS)
+	$(MAKE) --no-print-directory test-plain
+
+test-fast: venv
+	$(PY) -m pytest -p no:cacheprovider -q tests -m "not notebooks and not slow" $(ARGS)
+
+# A copy of the tracked files (as they are in the work tree) in a temporary folder with no ../shared
+# beside it, COURSE_DATA_MIRROR unset: what a clone from GitHub runs. The copy is removed afterwards.
+PLAIN_DIR := $(shell mktemp -u -d -t curso-cnn-plain-XXXXXX)
+test-plain: venv
+	mkdir -p $(PLAIN_DIR)/repo
+	git ls-files -z | xargs -0 cp --parents -t $(PLAIN_DIR)/repo
+	cd $(PLAIN_DIR)/repo && env -u COURSE_DATA_MIRROR -u COURSE_SHARED_DATA $(abspath $(PY)) -m pytest \
+	  -p no:cacheprovider -q tests -m "not notebooks and not slow" $(ARGS); \
+	status=$$?; rm -rf $(PLAIN_DIR); exit $$status
 
 test-unit: venv
 	$(PY) -m pytest -p no:cacheprovider tests -m "not notebooks" $(ARGS)
@@ -79,7 +102,7 @@ readme: venv
 	$(PY) -m course_utils.readme
 
 check-notebooks: venv
-	$(PY) -m course_utils.nbtools check $(SOURCES) $(NOTEBOOKS)
+	$(PY) -m course_utils.nbtools check $(ALL_NOTEBOOKS)
 
 student: venv
 	$(PY) -m course_utils.nbtools build $(SOURCES)

@@ -46,6 +46,7 @@ def run(tmp_path_factory):
     return cfg, result, lines, md, js
 
 
+@pytest.mark.slow
 def test_rows_have_finite_numbers_and_interleaved_repeats(run):
     cfg, result, lines, _, _ = run
     assert len(lines) == 1 + len(result.rows)  # the data line, then one line per row
@@ -67,6 +68,7 @@ def test_rows_have_finite_numbers_and_interleaved_repeats(run):
     assert [r.name for r in precision] == ["precision_cnn_improved_48"] and len(precision[0].runs) == cfg.repeats
 
 
+@pytest.mark.slow
 def test_targets_marked_on_the_rows(run):
     _, result, _, _, _ = run
     by_name = {r.name: r for r in result.rows}
@@ -79,6 +81,7 @@ def test_targets_marked_on_the_rows(run):
     assert "20x" in cached.target and cached.met is None, "the 20x target is for full mode only"
 
 
+@pytest.mark.slow
 def test_outputs_json_rows_and_meta(run):
     _, result, _, md, js = run
     rows = json.loads(js.read_text(encoding="utf-8"))
@@ -124,6 +127,7 @@ def test_spread_between_repeats_marks_noise(runs, noisy):
     assert "load 0.5–3.2" in row.spread_text()
 
 
+@pytest.mark.slow
 def test_synthetic_jpegs_and_memory_run_in_a_child_process(tmp_path):
     from PIL import Image
 

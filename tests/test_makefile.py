@@ -73,7 +73,8 @@ def test_notebooks_target_passes_params_and_args_to_the_series():
 
 def test_nbval_runs_on_the_sources_and_the_check_covers_sources_and_student_notebooks():
     commands = _dry_run("test")
-    (pytest_call,) = _module_calls(commands, "pytest")
+    pytest_call, plain_call = _module_calls(commands, "pytest")
+    assert not [a for a in plain_call if a.endswith(".ipynb")] and "not notebooks and not slow" in plain_call
     notebooks = [a for a in pytest_call if a.endswith(".ipynb")]
     assert len(notebooks) == len(list((PROJECT_ROOT / "source").glob("*.ipynb"))) > 0
     assert all(a.startswith("source/") for a in notebooks), notebooks
@@ -81,3 +82,21 @@ def test_nbval_runs_on_the_sources_and_the_check_covers_sources_and_student_note
     assert {a.split("/")[0] for a in check[1:]} == {"source", "notebooks"}
     (build,) = _module_calls(_dry_run("student"), "course_utils.nbtools")
     assert build[0] == "build" and all(a.startswith("source/") for a in build[1:])
+
+
+def test_make_test_runs_the_unit_tests_again_as_a_plain_clone():
+    """The second pass runs in a copy with no ../shared beside it and no COURSE_DATA_MIRROR."""
+    commands = _dry_run("test")
+    env = next(c for c in commands if c[:1] == ["env"])
+    assert ["-u", "COURSE_DATA_MIRROR"] == env[1:3]
+    cd = next(c for c in commands if c[:1] == ["cd"] and c[1].endswith("/repo"))
+    assert not cd[1].startswith(str(PROJECT_ROOT)), "la copia no debe estar dentro del repositorio"
+
+
+def test_nb_selects_one_notebook_for_test_notebooks_and_refresh():
+    (pytest_call, _) = _module_calls(_dry_run("test", NB="03"), "pytest")
+    assert [a for a in pytest_call if a.endswith(".ipynb")] == ["source/03_cnn.ipynb"]
+    (series_call,) = _module_calls(_dry_run("notebooks", NB="03"), "course_utils.series")
+    assert series_call[series_call.index("--notebooks") + 1] == "03"
+    (refresh,) = _module_calls(_dry_run("refresh-outputs", NB="03"), "course_utils.nbtools")
+    assert refresh == ["refresh", "source/03_cnn.ipynb"]
