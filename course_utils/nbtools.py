@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -276,12 +277,33 @@ def refresh(paths: list[str | Path], artifacts_dir: str | Path | None = None, ti
                 os.environ[k] = v
 
 
-USAGE = "uso: python -m course_utils.nbtools {check|strip|build|refresh|solutions CARPETA} [NOTEBOOK...]"
+#: Text in an executed cell's output that a student should never see (a red block, a library's warning).
+WARNING_TEXT = re.compile(r"\b[A-Z]\w*Warning\b|site-packages|Traceback")
+#: stderr or warning text a cell may show, by exact text, with the reason (none needed today).
+ALLOWED_OUTPUTS: dict[str, str] = {}
+
+
+def problem_outputs(nb: dict) -> list[str]:
+    """Each stderr stream and each output with warning text of an executed notebook, as "celda N: text"."""
+    found = []
+    for i, cell in enumerate(nb["cells"]):
+        for out in cell.get("outputs", []):
+            text = "".join(out.get("text", "")) or "".join(out.get("data", {}).get("text/plain", ""))
+            if text in ALLOWED_OUTPUTS:
+                continue
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                found.append(f"celda {i} (stderr): {text[:300]!r}")
+            elif WARNING_TEXT.search(text):
+                found.append(f"celda {i}: {text[:300]!r}")
+    return found
+
+
+USAGE = "uso: python -m course_utils.nbtools {check|outputs|strip|build|refresh|solutions CARPETA} [NOTEBOOK...]"
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in ("check", "strip", "build", "refresh", "solutions"):
+    if not argv or argv[0] not in ("check", "outputs", "strip", "build", "refresh", "solutions"):
         print(USAGE)
         return 2
     cmd, paths = argv[0], argv[1:]
@@ -300,6 +322,10 @@ def main(argv: list[str] | None = None) -> int:
         out = build(paths)
         print(f"{len(out)} cuadernos del alumno escritos en {STUDENT_DIR}")
         return 0
+    if cmd == "outputs":  # executed copies (build/<set>/notebooks/*.ipynb): stderr or warnings in a cell
+        found = [f"{p}: {msg}" for p in paths for msg in problem_outputs(read(p))]
+        print("\n".join(found) if found else f"{len(paths)} cuadernos sin stderr ni avisos.")
+        return 1 if found else 0
     if cmd == "strip":
         for p in paths:
             Path(p).write_text(dumps(strip(read(p))))

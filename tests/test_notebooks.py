@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from course_utils.exercises import MISSING, OK
-from course_utils.nbtools import source_text
+from course_utils.nbtools import problem_outputs, source_text
 from course_utils.params import NOTEBOOKS
 
 pytestmark = pytest.mark.notebooks
@@ -89,38 +88,19 @@ def test_unanswered_exercises_run_and_say_the_answer_is_missing(series, name):
         assert MISSING in text and OK not in text, f"{name}: {source_text(cell)!r} -> {text!r}"
 
 
-#: Text in an output that says something went wrong behind the lesson's back.
-WARNING_TEXT = re.compile(r"\b[A-Z]\w*Warning\b|site-packages|Traceback")
-#: stderr or warning text a cell may show, by exact text, with the reason (none needed today).
-ALLOWED_STDERR: dict[str, str] = {}
-
-
-def _problem_outputs(nb: dict) -> list[str]:
-    """Each stderr stream and each output with warning text, as "cell N: text"."""
-    found = []
-    for i, cell in enumerate(nb["cells"]):
-        for out in cell.get("outputs", []):
-            text = "".join(out.get("text", "")) or "".join(out.get("data", {}).get("text/plain", ""))
-            if out.get("output_type") == "stream" and out.get("name") == "stderr" and text not in ALLOWED_STDERR:
-                found.append(f"celda {i} (stderr): {text[:300]!r}")
-            elif WARNING_TEXT.search(text) and text not in ALLOWED_STDERR:
-                found.append(f"celda {i}: {text[:300]!r}")
-    return found
-
-
 def test_problem_outputs_are_found():
     stderr = {"output_type": "stream", "name": "stderr", "text": "aviso"}
     warning = {"output_type": "stream", "name": "stdout", "text": ".../site-packages/keras/x.py: UserWarning: ..."}
     fine = {"output_type": "stream", "name": "stdout", "text": "Precisión 0.81"}
     nb = {"cells": [{"outputs": [fine]}, {"outputs": [stderr]}, {"outputs": [warning]}]}
-    assert [p.split(" ")[1].rstrip(":") for p in _problem_outputs(nb)] == ["1", "2"]
+    assert [p.split(" ")[1].rstrip(":") for p in problem_outputs(nb)] == ["1", "2"]
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_no_cell_shows_stderr_or_a_warning(series, name):
     """A student sees no red block: no stderr stream and no warning text in any output (smoke set, standalone)."""
     out = json.loads(Path(series[name].output).read_text())
-    assert _problem_outputs(out) == [], name
+    assert problem_outputs(out) == [], name
 
 
 def test_data_kind_is_reported(series):
