@@ -133,10 +133,6 @@ def read(path: str | Path) -> dict:
     return json.loads(Path(path).read_text())
 
 
-def student_path(source: str | Path) -> Path:
-    return STUDENT_DIR / Path(source).name
-
-
 def build(sources: list[str | Path], student_dir: str | Path | None = None) -> list[Path]:
     """Write the student version of each source into ``student_dir`` (default ``notebooks/``)."""
     written = []

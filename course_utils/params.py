@@ -199,6 +199,14 @@ def _check_value(name: str, spec: Param, value: Any, example: Any = None) -> Non
             raise ParameterError(
                 f"{label}={value!r} es demasiado grande: el máximo es {_readable(spec.maximum)} ({spec.help}); {why}."
             )
+    elif spec.kind == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            raise ParameterError(f"{label}={value!r} no es válido: debe ser un número ({spec.help}).")
+        if value < spec.minimum or (spec.maximum is not None and value > spec.maximum):
+            top = f" y {spec.maximum}" if spec.maximum is not None else " o más"
+            raise ParameterError(
+                f"{label}={value!r} está fuera de rango: debe estar entre {spec.minimum}{top} ({spec.help})."
+            )
     elif spec.kind == "bool":
         if not isinstance(value, bool):
             raise ParameterError(f"{label}={value!r} debe ser True o False ({spec.help}).")
@@ -220,6 +228,8 @@ def _check_value(name: str, spec: Param, value: Any, example: Any = None) -> Non
                 f"{label}={value!r} no es válido: usa 'imagenet', 'random' (pesos aleatorios) "
                 "o la ruta a un archivo .weights.h5."
             )
+    elif spec.kind != "text":
+        raise ParameterError(f"{label}: el esquema declara el tipo {spec.kind!r}, que params.check no sabe comprobar.")
 
 
 def check(p: Params) -> None:

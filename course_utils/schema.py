@@ -29,8 +29,9 @@ PARAM_SET_NAMES: tuple[str, ...] = ("smoke", "cpu", "gpu")
 class Param:
     """What one parameter accepts.
 
-    ``kind``: ``"int"`` (integer from ``minimum`` to ``maximum``),
-    ``"optional_int"`` (the same or ``None``), ``"bool"``, ``"choice"`` (one of
+    ``kind``: one of :data:`KINDS`: ``"int"`` (integer from ``minimum`` to ``maximum``),
+    ``"optional_int"`` (the same or ``None``), ``"float"`` (a number from ``minimum``
+    to ``maximum``, e.g. a learning rate), ``"bool"``, ``"choice"`` (one of
     ``choices``), ``"choices"`` (a non-empty list of ``choices``), ``"text"``,
     ``"weights"`` (``"imagenet"``, ``"random"`` or a ``.weights.h5`` path).
     """
@@ -38,11 +39,23 @@ class Param:
     kind: str
     help: str
     choices: tuple[str, ...] = ()
-    minimum: int = 1
+    minimum: int | float = 1
     #: Largest accepted value (None: no ceiling).
-    maximum: int | None = None
+    maximum: int | float | None = None
     #: Value when neither the set nor the notebook gives one (parameters outside the sets).
     default: Any = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"Param: tipo {self.kind!r} desconocido; usa uno de: {', '.join(KINDS)}.")
+        if bool(self.choices) != (self.kind in ("choice", "choices")):
+            raise ValueError(
+                f"Param({self.kind!r}): 'choices' va con los tipos 'choice' y 'choices', y solo con ellos."
+            )
+
+
+#: The kinds of value a :class:`Param` can declare (``params.check`` knows each one).
+KINDS: tuple[str, ...] = ("int", "optional_int", "float", "bool", "choice", "choices", "text", "weights")
 
 
 #: Strengths of notebook 04's augmentation: the course's CPU strength, and the lesson's.
@@ -298,6 +311,32 @@ NOTEBOOKS: tuple[Notebook, ...] = (
     ),
 )
 
+
+def validate(notebooks: tuple[Notebook, ...], parameters: dict[str, Param]) -> None:
+    """Raise ``ValueError`` (saying what to add, and where) if an entry cannot work with ``parameters``."""
+    for nb in notebooks:
+        if not isinstance(nb, Notebook):
+            raise ValueError(f"NOTEBOOKS contiene {type(nb).__name__} {nb!r}: cada elemento debe ser un Notebook(...).")
+        missing_sets = [s for s in PARAM_SET_NAMES if s not in nb.values]
+        if missing_sets:
+            raise ValueError(f"{nb.name}: faltan los valores de los conjuntos {', '.join(missing_sets)} en values=.")
+        own = set(nb.parameters)
+        for param_set in PARAM_SET_NAMES:
+            unknown = sorted(set(nb.values[param_set]) - set(parameters))
+            if unknown:
+                raise ValueError(
+                    f"{nb.name}: el parámetro {', '.join(unknown)} no está declarado: añade su Param(tipo, ayuda en "
+                    "español) a PARAMETERS en course_utils/schema.py."
+                )
+            absent = sorted(own - set(nb.values[param_set]))
+            if absent:
+                raise ValueError(f"{nb.name}: el conjunto {param_set!r} no da valor a {', '.join(absent)}.")
+        unknown_uses = sorted(set(nb.uses) - set(COMMON))
+        if unknown_uses:
+            raise ValueError(f"{nb.name}: uses= nombra {', '.join(unknown_uses)}, que no son parámetros comunes.")
+
+
+validate(NOTEBOOKS, PARAMETERS)
 BY_NAME: dict[str, Notebook] = {nb.name: nb for nb in NOTEBOOKS}
 
 

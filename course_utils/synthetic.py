@@ -28,7 +28,7 @@ def _draw(rng: np.random.Generator, label: int) -> Image.Image:
     w, h = int(rng.integers(96, 320)), int(rng.integers(96, 300))
     warm = np.array([200, 140, 90]) if label == 0 else np.array([90, 140, 200])
     base = np.clip(warm + rng.normal(0, 35, 3), 0, 255)
-    yy, xx = np.mgrid[0:h, 0:w]
+    xx = np.mgrid[0:h, 0:w][1]
     grad = (xx / w)[..., None] * rng.normal(0, 40, 3)
     pixels = np.clip(base + grad + rng.normal(0, 18, (h, w, 3)), 0, 255).astype(np.uint8)
     img = Image.fromarray(pixels)

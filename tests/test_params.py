@@ -230,3 +230,17 @@ def test_precision_auto_becomes_this_machines_policy():
     assert params.resolve("04_aumento_datos", "cpu", precision="float32").precision == "float32"
     with pytest.raises(ParameterError, match="PRECISION"):
         params.resolve("04_aumento_datos", "cpu", precision="float8")
+
+
+def test_float_parameters_are_checked_and_an_unknown_kind_is_refused():
+    from course_utils.schema import Param
+
+    rate = Param("float", "tasa de aprendizaje", minimum=0.0, maximum=1.0)
+    params._check_value("learning_rate", rate, 1e-3)
+    for bad, words in (("0.001", "número"), (True, "número"), (2.0, "fuera de rango"), (-1e-3, "fuera de rango")):
+        with pytest.raises(params.ParameterError, match=words):
+            params._check_value("learning_rate", rate, bad)
+    odd = Param("int", "x")
+    object.__setattr__(odd, "kind", "nuevo")  # a kind added to the schema without its check
+    with pytest.raises(params.ParameterError, match="no sabe comprobar"):
+        params._check_value("x", odd, 1)

@@ -85,7 +85,7 @@ def test_every_declared_parameter_is_used_and_every_used_one_declared():
 
 
 def test_every_parameter_has_spanish_help_and_a_known_kind():
-    kinds = {"int", "optional_int", "bool", "choice", "choices", "text", "weights"}
+    kinds = set(schema.KINDS)
     for name, spec in schema.PARAMETERS.items():
         assert spec.kind in kinds and spec.help, name
         assert bool(spec.choices) == (spec.kind in ("choice", "choices")), name
