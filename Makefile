@@ -53,16 +53,16 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[tf,dev]"
-	$(PY) -m course_utils.quiet install-kernel
+	$(PY) -m course_tools.kernel install-kernel
 	touch $@
 
 venv: $(VENV)/.installed
 
 notebooks: venv
-	$(PY) -m course_utils.series --params $(PARAMS) $(SERIES_NB) $(ARGS)
+	$(PY) -m course_tools.series --params $(PARAMS) $(SERIES_NB) $(ARGS)
 
 html: venv
-	$(PY) -m course_utils.series --params $(PARAMS) --html $(ARGS)
+	$(PY) -m course_tools.series --params $(PARAMS) --html $(ARGS)
 
 # `make test`: lint, every test with the data at hand (../shared/data as a mirror when it exists), then
 # the fast unit tests once more as a plain clone from GitHub sees them (test-plain).
@@ -96,22 +96,22 @@ nbval: venv
 lint: venv
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m course_utils.readme --check
+	$(PY) -m course_tools.readme --check
 
 readme: venv
-	$(PY) -m course_utils.readme
+	$(PY) -m course_tools.readme
 
 check-notebooks: venv
-	$(PY) -m course_utils.nbtools check $(ALL_NOTEBOOKS)
+	$(PY) -m course_tools.nbtools check $(ALL_NOTEBOOKS)
 
 student: venv
-	$(PY) -m course_utils.nbtools build $(SOURCES)
+	$(PY) -m course_tools.nbtools build $(SOURCES)
 
 solutions: venv
-	$(PY) -m course_utils.nbtools solutions build/solutions $(SOURCES)
+	$(PY) -m course_tools.nbtools solutions build/solutions $(SOURCES)
 
 refresh-outputs: venv
-	$(PY) -m course_utils.nbtools refresh $(SOURCES)
+	$(PY) -m course_tools.nbtools refresh $(SOURCES)
 
 # Maintainer tools (benchmarks/ is not part of the installed package).
 bench: venv
@@ -142,8 +142,8 @@ endif
 gpu-ci: venv
 	$(GPU_SETUP)
 	status=0; \
-	$(PY) -m course_utils.series --params $(PARAMS) --keep-going --html $(ARGS) || status=1; \
-	$(PY) -m course_utils.series --check-levels build/$(PARAMS)/summary.json || status=1; \
+	$(PY) -m course_tools.series --params $(PARAMS) --keep-going --html $(ARGS) || status=1; \
+	$(PY) -m course_tools.series --check-levels build/$(PARAMS)/summary.json || status=1; \
 	$(NBVAL) || status=1; \
 	exit $$status
 

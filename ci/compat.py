@@ -145,7 +145,7 @@ def run_stack(
                     [
                         py,
                         "-m",
-                        "course_utils.series",
+                        "course_tools.series",
                         "--params",
                         "smoke",
                         "--keep-going",

@@ -6,10 +6,10 @@ the reference outputs nbval compares (only in cells tagged ``nbval-check-output`
 ``notebooks/<name>.ipynb`` is the student version Colab and JupyterLab open:
 written from the source by ``build`` (solutions blanked, no outputs at all).
 
-``python -m course_utils.nbtools build``      write notebooks/ from source/
-``python -m course_utils.nbtools check``      fail on drift, stray outputs or house-rule problems
-``python -m course_utils.nbtools refresh``    re-execute the sources (smoke set), keep checked outputs, build
-``python -m course_utils.nbtools solutions D`` write the instructor's versions (no outputs) to folder D
+``python -m course_tools.nbtools build``      write notebooks/ from source/
+``python -m course_tools.nbtools check``      fail on drift, stray outputs or house-rule problems
+``python -m course_tools.nbtools refresh``    re-execute the sources (smoke set), keep checked outputs, build
+``python -m course_tools.nbtools solutions D`` write the instructor's versions (no outputs) to folder D
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import re
 import sys
 from pathlib import Path
 
-from .config import PROJECT_ROOT
-from .exercises import BEGIN, ONE_LINE, blank_solutions
+from course_utils.config import PROJECT_ROOT
+from course_utils.exercises import BEGIN, ONE_LINE, blank_solutions
 
 SOURCE_DIR = PROJECT_ROOT / "source"
 STUDENT_DIR = PROJECT_ROOT / "notebooks"
@@ -294,7 +294,7 @@ def problem_outputs(nb: dict) -> list[str]:
     return found
 
 
-USAGE = "uso: python -m course_utils.nbtools {check|outputs|strip|build|refresh|solutions CARPETA} [NOTEBOOK...]"
+USAGE = "uso: python -m course_tools.nbtools {check|outputs|strip|build|refresh|solutions CARPETA} [NOTEBOOK...]"
 
 
 def main(argv: list[str] | None = None) -> int:

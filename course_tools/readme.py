@@ -1,6 +1,6 @@
 """Write the README's generated blocks from the schema and the recorded results.
 
-``python -m course_utils.readme`` (``make readme``) rewrites every block
+``python -m course_tools.readme`` (``make readme``) rewrites every block
 between ``<!-- generado: NAME -->`` and ``<!-- fin: NAME -->`` in README.md:
 the notebook table (from :mod:`course_utils.schema`, with Colab links from
 :mod:`course_utils.config`), the parameter tables, the English notebook list
@@ -18,9 +18,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from course_utils.config import PROJECT_ROOT, colab_url
+from course_utils.schema import COMMON, NOTEBOOKS, PARAM_SET_NAMES, PARAMETERS, SETS
+
 from . import report
-from .config import PROJECT_ROOT, colab_url
-from .schema import COMMON, NOTEBOOKS, PARAM_SET_NAMES, PARAMETERS, SETS
 
 README = PROJECT_ROOT / "README.md"
 RESULTS_DIR = PROJECT_ROOT / "results"
@@ -155,7 +156,7 @@ def from_scratch_section(variants_path: Path, ablation: dict[str, Any] | None) -
     each variant of ``benchmarks/ablation.py --variants`` (best-validation weights, plain and with
     test-time flip, mean and range over seeds).  The model is chosen on validation only.
     """
-    from .levels import FROM_SCRATCH_ACCURACY
+    from course_utils.levels import FROM_SCRATCH_ACCURACY
 
     rows, candidates = [], []
     for step in (ablation or {}).get("steps", []):
@@ -220,8 +221,8 @@ def from_scratch_section(variants_path: Path, ablation: dict[str, Any] | None) -
 
 def results_section(results_dir: Path = RESULTS_DIR, bench_dir: Path = BENCH_DIR) -> str:
     """Tables of the recorded series summaries and benchmark (or a note that there are none)."""
-    from .levels import series_verdicts
     from .series import SUMMARY_HEADER, SUMMARY_NUMERIC, table_cells
+    from .verdicts import series_verdicts
 
     parts = []
     for path in sorted(results_dir.glob("*/summary.json")):
@@ -239,7 +240,7 @@ def results_section(results_dir: Path = RESULTS_DIR, bench_dir: Path = BENCH_DIR
             ),
             "",
         ]
-    from .artifacts import recorded
+    from course_utils.artifacts import recorded
 
     scratch = from_scratch_section(bench_dir / "from_scratch_cpu.json", recorded("ablation_04_cpu"))
     if scratch is not None:
@@ -279,8 +280,8 @@ def render(text: str, generated: dict[str, str]) -> str:
 
 
 def parser() -> argparse.ArgumentParser:
-    """The command line of ``python -m course_utils.readme``."""
-    ap = argparse.ArgumentParser(prog="python -m course_utils.readme", description=__doc__.splitlines()[0])
+    """The command line of ``python -m course_tools.readme``."""
+    ap = argparse.ArgumentParser(prog="python -m course_tools.readme", description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="no escribir; fallar si el README no está al día")
     ap.add_argument("--readme", type=Path, default=README)
     ap.add_argument("--results", type=Path, default=RESULTS_DIR)

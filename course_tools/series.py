@@ -1,6 +1,6 @@
 """Run the notebook series with papermill and write a results summary.
 
-``python -m course_utils.series --params cpu`` executes every notebook in
+``python -m course_tools.series --params cpu`` executes every notebook in
 order (later notebooks reuse what earlier ones saved), writes executed copies
 to ``build/<params>/notebooks/``, one progress line per notebook, and a
 summary (Markdown and HTML with key figures embedded) comparing the recorded
@@ -23,12 +23,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import config, quiet, report
-from .artifacts import read_results, write_json
-from .config import PROJECT_ROOT
-from .levels import REFERENCES, check_levels, series_verdicts
+from course_utils import config, quiet
+from course_utils.artifacts import read_results, write_json
+from course_utils.config import PROJECT_ROOT
+from course_utils.levels import REFERENCES
+from course_utils.params import NOTEBOOKS, PARAM_SET_NAMES
+
+from . import report
+from .kernel import clean_notebook
 from .memory import PeakMemory
-from .params import NOTEBOOKS, PARAM_SET_NAMES
+from .verdicts import check_levels, series_verdicts
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 #: The set ``run_series`` and the command line use when none is given.
@@ -135,7 +139,7 @@ def run_series(
         run.seconds = time.perf_counter() - start
         run.peak_memory_gb = round(memory.peak_gb, 2)
         if Path(run.output).is_file():
-            quiet.clean_notebook(run.output)  # start-up lines no setting silences
+            clean_notebook(run.output)  # start-up lines no setting silences
         run.metrics = read_results(nb_art).get(name, {})
         msg = f"[{k}/{len(names)}] {name}: {run.status} en {run.seconds:.0f} s, memoria pico {run.peak_memory_gb} GB"
         if run.status == "failed":
@@ -236,14 +240,14 @@ def table_cells(row: dict[str, Any]) -> list[Any]:
 
 def provenance(command: str | None = None) -> dict[str, str]:
     """When, where and how results were made: UTC date, machine, command line."""
-    from .hardware import choose_precision, fast_bf16_units
+    from course_utils.hardware import choose_precision, fast_bf16_units
 
     units = ", ".join(fast_bf16_units()) or "ninguna"
     machine = (
         f"{platform.system()} {platform.machine()}, {os.cpu_count()} núcleos, Python {platform.python_version()}, "
         f"unidades bf16 de la CPU: {units}, precisión 'auto': {choose_precision().policy}"
     )
-    command = config.portable(command or "python -m course_utils.series " + " ".join(sys.argv[1:]))
+    command = config.portable(command or "python -m course_tools.series " + " ".join(sys.argv[1:]))
     return {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine, "command": command}
 
 
@@ -289,8 +293,8 @@ def write_summary(runs: list[NotebookRun], out: Path, param_set: str, command: s
 
 
 def parser() -> argparse.ArgumentParser:
-    """The command line of ``python -m course_utils.series``."""
-    ap = argparse.ArgumentParser(prog="python -m course_utils.series", description=__doc__.splitlines()[0])
+    """The command line of ``python -m course_tools.series``."""
+    ap = argparse.ArgumentParser(prog="python -m course_tools.series", description=__doc__.splitlines()[0])
     ap.add_argument("--params", default=DEFAULT_PARAM_SET, choices=PARAM_SET_NAMES, help="conjunto de parámetros")
     ap.add_argument("--notebooks", nargs="*", help="prefijos, p. ej. 01 03 (por defecto, todos)")
     ap.add_argument("--out", help="carpeta de salida (por defecto build/<params>)")

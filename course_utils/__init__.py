@@ -24,8 +24,4 @@ __all__ = [
     "embeddings",
     "visualization",
     "artifacts",
-    "report",
-    "series",
-    "readme",
-    "nbtools",
 ]

@@ -1,7 +1,7 @@
 """Configuration: repository address, environment variables and default folders.
 
 This module is the only place where the course's repository address lives; the
-README's Colab badges are generated from it (``course_utils.readme``) and the
+README's Colab badges are generated from it (``course_tools.readme``) and the
 notebooks' Colab install cell is checked against it (``tests/test_packaging.py``).
 """
 

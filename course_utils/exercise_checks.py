@@ -1,4 +1,4 @@
-"""The checks of every notebook's exercises, registered in :data:`course_utils.exercises.EXERCISES`.
+"""The checks of every notebook's exercises, registered in :data:`course_utils.exercise_registry.EXERCISES`.
 
 Each check receives the student's answer (and what it needs from the
 notebook) and raises ``AssertionError`` with a Spanish explanation when the
@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .exercises import exercise, expect
+from .exercise_registry import exercise, expect
 
 
 def _numpy(x: Any) -> np.ndarray:
@@ -227,7 +227,7 @@ def _mobilenet_range(answer: Any) -> None:
 def _unfreeze_last_layers(base: Any, *, n_layers: int) -> None:
     import keras
 
-    from .exercises import NotAnswered
+    from .exercise_registry import NotAnswered
 
     expect(isinstance(base, keras.Model), f"exercise_base debe ser un modelo de Keras (es {type(base).__name__}).")
 

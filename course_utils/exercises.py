@@ -13,9 +13,10 @@ message) and never raises, so the student notebook runs top to bottom unanswered
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, NamedTuple
+
+from . import exercise_checks  # noqa: F401  (registers every notebook's checks)
+from .exercise_registry import EXERCISES, Exercise, NotAnswered, exercise, expect  # noqa: F401  (re-exported)
 
 BEGIN, END, ONE_LINE = "# BEGIN SOLUTION", "# END SOLUTION", "# SOLUTION"
 PLACEHOLDER = "...  # ✏️ tu código aquí"
@@ -27,10 +28,6 @@ _ASSIGN = re.compile(r"^(\s*)([\w.\[\]\"', ]+?)\s*=(?!=).*?#\s*SOLUTION\s*$")
 OK, WRONG, MISSING = "✅", "❌", "✏️"
 #: :attr:`Outcome.status` values.
 RIGHT, WRONG_ANSWER, NOT_ANSWERED = "right", "wrong", "missing"
-
-
-class NotAnswered(Exception):
-    """The answer still holds the placeholder (``...``)."""
 
 
 def blank_solutions(source: str) -> str:
@@ -63,33 +60,6 @@ def blank_solutions(source: str) -> str:
 def has_solution(source: str) -> bool:
     """True when a cell carries a solution block or line."""
     return blank_solutions(source) != source
-
-
-@dataclass(frozen=True)
-class Exercise:
-    """One exercise: its number, what it asks, its check and the hint shown when the answer is wrong.
-
-    ``check(answer, **context)`` raises :class:`AssertionError` with a Spanish
-    explanation when the answer is wrong (``NotAnswered`` when it is missing).
-    """
-
-    key: str
-    title: str
-    check: Callable[..., None]
-    hint: str
-
-
-EXERCISES: dict[str, Exercise] = {}
-
-
-def exercise(key: str, title: str, hint: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Register a check function under ``key`` (``"02.1"``: notebook 02, exercise 1)."""
-
-    def register(fn: Callable[..., None]) -> Callable[..., None]:
-        EXERCISES[key] = Exercise(key, title, fn, hint)
-        return fn
-
-    return register
 
 
 def missing(*answers: Any) -> bool:
@@ -138,12 +108,3 @@ def check(key: str, *answers: Any, **context: Any) -> None:
     It returns nothing, so that the exercise's cell shows the message only (no ``True``/``False``).
     """
     print(evaluate(key, *answers, **context).message)
-
-
-def expect(condition: bool, message: str) -> None:
-    """Fail a check with a Spanish ``message`` unless ``condition`` holds."""
-    if not condition:
-        raise AssertionError(message)
-
-
-from . import exercise_checks as _checks  # noqa: E402,F401  (registers every exercise)

@@ -1,4 +1,4 @@
-"""The course's folder layout: split and class folder names, declared once.
+"""The course's images: split and class folder names and the largest image side, declared once.
 
 ``<root>/<split>/<class>/*.jpg`` with the splits and classes below; the data
 loaders, the synthetic set and the checks all read these names from here.
@@ -10,3 +10,6 @@ from __future__ import annotations
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 #: Class folders; the index is the label (0 = cats, 1 = dogs).
 CLASSES: tuple[str, ...] = ("cats", "dogs")
+#: Largest image side (IMG_SIZE, TRANSFER_IMG_SIZE): at 512 px a cached float32 image takes
+#: 3 MB (at 10000 px it would take 1.2 GB and kill the kernel without a message).
+MAX_IMG_SIZE = 512

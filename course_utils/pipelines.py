@@ -28,8 +28,7 @@ import numpy as np
 
 from .backbones import BACKBONES
 from .inspection import check_class_names, list_images
-from .layout import SPLITS
-from .schema import MAX_IMG_SIZE
+from .layout import MAX_IMG_SIZE, SPLITS
 
 #: Preprocessing modes: pixel scaling that the model expects.
 PREPROCESSING_MODES = ("rescale", "efficientnet", "resnet", "mobilenet_v2", "none")

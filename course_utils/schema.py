@@ -5,7 +5,7 @@ accepts); :data:`SETS` holds the values common to a parameter set;
 :data:`NOTEBOOKS` lists the notebooks in order, each with the values it
 overrides per set and its own parameters.  :mod:`course_utils.params`
 resolves and checks values from here, a test compares each notebook's
-``parameters`` cell with its entry, and ``python -m course_utils.readme``
+``parameters`` cell with its entry, and ``python -m course_tools.readme``
 writes the README's notebook and parameter tables from it.
 
 Adding a notebook: one :class:`Notebook` entry below (see CONTRIBUTING.md).
@@ -20,6 +20,7 @@ from typing import Any
 
 from .backbones import BACKBONES
 from .config import DRIVE, DRIVE_ARTIFACTS_SUBFOLDER
+from .layout import MAX_IMG_SIZE
 
 #: Parameter sets, smallest first.
 PARAM_SET_NAMES: tuple[str, ...] = ("smoke", "cpu", "gpu")
@@ -75,9 +76,6 @@ LABELS: dict[str, str] = {
 #: Values of PRECISION: "auto" (course_utils.hardware.choose_precision) or a Keras dtype policy.
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 
-#: Largest image side (IMG_SIZE, TRANSFER_IMG_SIZE): at 512 px a cached float32 image takes
-#: 3 MB (at 10000 px it would take 1.2 GB and kill the kernel without a message).
-MAX_IMG_SIZE = 512
 #: Seeds Keras and NumPy accept.
 MAX_SEED = 2**32 - 1
 

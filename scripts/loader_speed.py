@@ -15,8 +15,8 @@ from pathlib import Path
 
 import keras
 
+from course_tools.series import provenance
 from course_utils import data, pipelines
-from course_utils.series import provenance
 
 
 def passes(dataset, n: int = 3) -> list[float]:

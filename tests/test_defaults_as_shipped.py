@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from course_utils import data, hardware, nbtools, start
+from course_tools import nbtools
+from course_utils import data, hardware, start
 from course_utils.params import NOTEBOOKS
 from course_utils.schema import BY_NAME, COMMON, PARAM_SET_NAMES, PARAMETERS, SETS
 

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from course_utils import readme, series
+from course_tools import readme, series
 from course_utils.config import PROJECT_ROOT
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make no está instalado")
@@ -45,19 +45,19 @@ def test_make_test_lints_before_running_pytest():
     lint = names.index("-m ruff")
     pytest_at = names.index("-m pytest")
     assert lint < pytest_at and ["check", "."] == commands[lint][3:]
-    assert _module_calls(commands, "course_utils.readme") == [["--check"]]
-    assert _module_calls(commands, "course_utils.nbtools")[0][0] == "check"
+    assert _module_calls(commands, "course_tools.readme") == [["--check"]]
+    assert _module_calls(commands, "course_tools.nbtools")[0][0] == "check"
 
 
 def test_readme_target_regenerates_and_its_arguments_parse():
-    calls = _module_calls(_dry_run("readme"), "course_utils.readme")
+    calls = _module_calls(_dry_run("readme"), "course_tools.readme")
     assert calls == [[]]
     assert readme.parser().parse_args(calls[0]).check is False
 
 
 @pytest.mark.parametrize("params", ["smoke", "gpu"])
 def test_gpu_ci_runs_the_series_then_checks_its_levels(params):
-    calls = _module_calls(_dry_run("gpu-ci", PARAMS=params, REQUIRE_GPU="0"), "course_utils.series")
+    calls = _module_calls(_dry_run("gpu-ci", PARAMS=params, REQUIRE_GPU="0"), "course_tools.series")
     run, check = (series.parser().parse_args(c) for c in calls)
     assert run.params == params and run.keep_going and run.html and not run.check_levels
     assert check.check_levels == f"build/{params}/summary.json"
@@ -65,7 +65,7 @@ def test_gpu_ci_runs_the_series_then_checks_its_levels(params):
 
 def test_notebooks_target_passes_params_and_args_to_the_series():
     (call,) = _module_calls(
-        _dry_run("notebooks", PARAMS="smoke", ARGS="--notebooks 04 -p EPOCHS=1"), "course_utils.series"
+        _dry_run("notebooks", PARAMS="smoke", ARGS="--notebooks 04 -p EPOCHS=1"), "course_tools.series"
     )
     args = series.parser().parse_args(call)
     assert args.params == "smoke" and args.notebooks == ["04"] and args.param == ["EPOCHS=1"]
@@ -78,9 +78,9 @@ def test_nbval_runs_on_the_sources_and_the_check_covers_sources_and_student_note
     notebooks = [a for a in pytest_call if a.endswith(".ipynb")]
     assert len(notebooks) == len(list((PROJECT_ROOT / "source").glob("*.ipynb"))) > 0
     assert all(a.startswith("source/") for a in notebooks), notebooks
-    check = _module_calls(commands, "course_utils.nbtools")[0]
+    check = _module_calls(commands, "course_tools.nbtools")[0]
     assert {a.split("/")[0] for a in check[1:]} == {"source", "notebooks"}
-    (build,) = _module_calls(_dry_run("student"), "course_utils.nbtools")
+    (build,) = _module_calls(_dry_run("student"), "course_tools.nbtools")
     assert build[0] == "build" and all(a.startswith("source/") for a in build[1:])
 
 
@@ -96,7 +96,7 @@ def test_make_test_runs_the_unit_tests_again_as_a_plain_clone():
 def test_nb_selects_one_notebook_for_test_notebooks_and_refresh():
     (pytest_call, _) = _module_calls(_dry_run("test", NB="03"), "pytest")
     assert [a for a in pytest_call if a.endswith(".ipynb")] == ["source/03_cnn.ipynb"]
-    (series_call,) = _module_calls(_dry_run("notebooks", NB="03"), "course_utils.series")
+    (series_call,) = _module_calls(_dry_run("notebooks", NB="03"), "course_tools.series")
     assert series_call[series_call.index("--notebooks") + 1] == "03"
-    (refresh,) = _module_calls(_dry_run("refresh-outputs", NB="03"), "course_utils.nbtools")
+    (refresh,) = _module_calls(_dry_run("refresh-outputs", NB="03"), "course_tools.nbtools")
     assert refresh == ["refresh", "source/03_cnn.ipynb"]

@@ -4,7 +4,7 @@ import subprocess
 import sys
 import time
 
-from course_utils.memory import PeakMemory, children_rss
+from course_tools.memory import PeakMemory, children_rss
 
 ALLOCATE = "import time; b = bytearray(300 * 1024 * 1024); b[::4096] = b'x' * len(b[::4096]); time.sleep(1.5)"
 

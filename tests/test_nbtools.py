@@ -1,4 +1,4 @@
-"""course_utils.nbtools: sources and student versions, stripping outputs, the house rules and the CLI."""
+"""course_tools.nbtools: sources and student versions, stripping outputs, the house rules and the CLI."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import nbformat
 
-from course_utils import nbtools
+from course_tools import nbtools
 
 
 def _notebook(*cells, kernelspec=None):

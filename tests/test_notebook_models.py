@@ -130,9 +130,13 @@ def test_loader_speed_in_01_is_the_recorded_measurement():
     cells = json.loads((PROJECT_ROOT / "source" / "01_exploracion_datos.ipynb").read_text())["cells"]
     text = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
     keras_s, course_s = recorded["seconds_per_pass"].values()
-    assert ", ".join(f"{t:.1f}" for t in keras_s) + " s" in text
-    assert f"{course_s[0]:.1f} s la primera" in text
-    assert " y ".join(f"{t:.2f}" for t in course_s[1:]) + " s las siguientes" in text
+
+    def es(t: float, digits: int) -> str:  # the text's decimal comma
+        return f"{t:.{digits}f}".replace(".", ",")
+
+    assert "; ".join(es(t, 1) for t in keras_s[:-1]) + f" y {es(keras_s[-1], 1)} s" in text
+    assert f"{es(course_s[0], 1)} s la primera" in text
+    assert " y ".join(es(t, 2) for t in course_s[1:]) + " s las siguientes" in text
 
 
 def _exec_cell(name: str, start: str, end: str, namespace: dict) -> dict:

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from course_tools.nbtools import problem_outputs, source_text
 from course_utils.exercises import MISSING, OK
-from course_utils.nbtools import problem_outputs, source_text
 from course_utils.params import NOTEBOOKS
 
 pytestmark = pytest.mark.notebooks
@@ -42,7 +42,7 @@ class _Series(dict):
 
 @pytest.fixture(scope="module")
 def series():
-    from course_utils.series import run_series
+    from course_tools.series import run_series
 
     shutil.rmtree(OUT, ignore_errors=True)
     runs = run_series("smoke", out_dir=OUT, keep_going=True, standalone=True, notebooks=SELECTED or None)
@@ -187,7 +187,7 @@ def test_summary_written(series):
 
 
 def test_failing_notebook_is_reported_with_partial_output(tmp_path):
-    from course_utils.series import run_series
+    from course_tools.series import run_series
 
     runs = run_series("smoke", out_dir=tmp_path, notebooks=["02"], extra_params={"EPOCHS": -1})
     run = runs[0]

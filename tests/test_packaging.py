@@ -199,12 +199,12 @@ def test_gpu_workflow_installs_a_gpu_build_and_runs_series_levels_and_nbval():
     plan = _dry_run(words)
     assert "PARAMS=gpu" in words
     assert '-e ".[gpu,dev]"' in plan and "list_physical_devices('GPU')" in plan
-    assert "course_utils.series --params gpu" in plan and "--check-levels build/gpu/summary.json" in plan
+    assert "course_tools.series --params gpu" in plan and "--check-levels build/gpu/summary.json" in plan
     assert "--nbval-lax" in plan
     gpu_extra = PROJECT["optional-dependencies"]["gpu"]
     assert any(r.startswith("tensorflow[and-cuda]") for r in gpu_extra)
     dry = _dry_run(["make", "gpu-ci", "PARAMS=smoke", "REQUIRE_GPU=0"])
-    assert "[gpu" not in dry and "course_utils.series --params smoke" in dry and "--nbval-lax" in dry
+    assert "[gpu" not in dry and "course_tools.series --params smoke" in dry and "--nbval-lax" in dry
 
 
 def test_gitignore_keeps_data_and_builds_out():

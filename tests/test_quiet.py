@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from course_tools import kernel
 from course_utils import quiet
 
 #: A C++ log line (absl/glog format) or one of TensorFlow's start-up banners: written
@@ -106,11 +107,11 @@ def test_clean_notebook_drops_noise_outputs_and_keeps_the_rest(tmp_path):
     nb.cells = [cell, nbformat.v4.new_markdown_cell("texto")]
     path = tmp_path / "x.ipynb"
     nbformat.write(nb, path)
-    assert quiet.clean_notebook(path) == 2 * len(NOISE.splitlines())
+    assert kernel.clean_notebook(path) == 2 * len(NOISE.splitlines())
     out = json.loads(path.read_text())["cells"][0]["outputs"]
     assert [o["name"] for o in out] == ["stdout", "stderr"]
     assert "".join(out[1]["text"]) == "aviso real\n"
-    assert quiet.clean_notebook(path) == 0
+    assert kernel.clean_notebook(path) == 0
     nbformat.validate(nbformat.read(path, as_version=4))
 
 
@@ -127,7 +128,7 @@ def test_apply_environment_keeps_what_the_user_set():
 def test_install_kernel_writes_a_python3_spec_with_the_quiet_environment(tmp_path):
     from jupyter_client.kernelspec import KernelSpecManager
 
-    spec_file = quiet.install_kernel(tmp_path)
+    spec_file = kernel.install_kernel(tmp_path)
     ksm = KernelSpecManager(kernel_dirs=[str(spec_file.parent.parent)])
     spec = ksm.get_kernel_spec("python3")
     assert spec.env == quiet.QUIET_ENV

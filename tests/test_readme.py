@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from course_utils import readme
-from course_utils.series import NotebookRun, write_summary
+from course_tools import readme
+from course_tools.series import NotebookRun, write_summary
 
 
 def test_readme_is_up_to_date():
@@ -99,7 +99,7 @@ def _variant_run(name, seed, val, test):
 
 
 def test_from_scratch_section_chooses_on_validation_and_needs_three_seeds(tmp_path):
-    from course_utils import readme
+    from course_tools import readme
 
     path = tmp_path / "from_scratch_cpu.json"
     runs = [_variant_run("a", s, 0.80, 0.90) for s in (1, 2, 3)]  # best on test, not on validation

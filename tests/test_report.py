@@ -1,10 +1,10 @@
-"""course_utils.report: Markdown and HTML tables, pages, figures taken from executed notebooks."""
+"""course_tools.report: Markdown and HTML tables, pages, figures taken from executed notebooks."""
 
 from __future__ import annotations
 
 import json
 
-from course_utils import report
+from course_tools import report
 
 
 def test_fmt():

@@ -6,10 +6,11 @@ import json
 
 import pytest
 
-from course_utils import levels, series
-from course_utils.levels import check_levels
+from course_tools import series
+from course_tools.series import NotebookRun, write_summary
+from course_tools.verdicts import check_levels
+from course_utils import levels
 from course_utils.params import NOTEBOOKS
-from course_utils.series import NotebookRun, write_summary
 
 
 def _summary(tmp_path, param_set, cnn_acc, feat_acc, pretrained=True, kind="real", status="ok"):
@@ -175,7 +176,7 @@ def _rows(seconds, accuracy, n=7):
     ],
 )
 def test_series_verdicts_for_time_and_from_scratch_accuracy(seconds, accuracy, words):
-    from course_utils.levels import series_verdicts
+    from course_tools.verdicts import series_verdicts
 
     lines = series_verdicts("cpu", _rows(seconds, accuracy), expected=7)
     text = "\n".join(lines)
