@@ -12,7 +12,30 @@ from typing import Any
 
 import numpy as np
 
-from .exercise_registry import exercise, expect
+from .exercise_registry import NotAnswered, exercise, expect
+
+
+def _whole_number(answer: Any, name: str) -> int:
+    """``answer`` as an int, or a Spanish explanation of what type was expected."""
+    expect(
+        isinstance(answer, (int, np.integer)) and not isinstance(answer, bool),
+        f"{name} debe ser un número entero, sin comillas (es {type(answer).__name__}: {answer!r}).",
+    )
+    return int(answer)
+
+
+def _numbers(answer: Any, name: str, count: int) -> tuple[float, ...]:
+    """``answer`` as a tuple of ``count`` numbers, or a Spanish explanation of what was expected."""
+    expect(
+        isinstance(answer, (tuple, list)) and len(answer) == count,
+        f"{name} debe ser una tupla de {count} números, como ({', '.join(['...'] * count)}) "
+        f"(es {type(answer).__name__}: {answer!r}).",
+    )
+    expect(
+        all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in answer),
+        f"Cada elemento de {name} debe ser un número, sin comillas (tienes {answer!r}).",
+    )
+    return tuple(float(v) for v in answer)
 
 
 def _numpy(x: Any) -> np.ndarray:
@@ -22,7 +45,7 @@ def _numpy(x: Any) -> np.ndarray:
 
 
 @exercise(
-    "01.1",
+    "01.2",
     "reescalar con Rescaling",
     "layers.Rescaling(1 / 255) multiplica por 1/255; aplícala con keras_train.map(lambda x, y: (rescale(x), y)).",
 )
@@ -42,10 +65,15 @@ def _rescaled_loader(dataset: Any, *, img_size: int) -> None:
         f"Los píxeles deben quedar en [0, 1]; van de {x.min():.2f} a {x.max():.2f}.",
     )
     expect(x.max() > 0.05, "Los píxeles son casi todos 0: ¿dividiste dos veces?")
+    expect(x.std() > 0.02, "Todos los píxeles valen casi lo mismo: la capa debe reescalar la foto, no reemplazarla.")
+    expect(
+        np.mean(x >= 1.0 - 1e-6) < 0.5,
+        "Más de la mitad de los píxeles valen exactamente 1: recortar (clip) a [0, 1] no es reescalar; divide entre 255.",
+    )
     expect(len(_numpy(y)) == len(x), "Cada batch debe conservar sus etiquetas.")
 
 
-@exercise("01.2", "contar imágenes", "Path.iterdir() da los archivos de una carpeta; len(list(...)) los cuenta.")
+@exercise("01.1", "contar imágenes", "Path.iterdir() da los archivos de una carpeta; len(list(...)) los cuenta.")
 def _count_images(n_cats: int, n_dogs: int, *, root: Any) -> None:
     for name, answer in (("cats", n_cats), ("dogs", n_dogs)):
         folder = Path(root) / "validation" / name
@@ -64,6 +92,7 @@ def _count_images(n_cats: int, n_dogs: int, *, root: Any) -> None:
 def _dense_params(answer: int, *, model: Any) -> None:
     import keras
 
+    answer = _whole_number(answer, "first_dense_params")
     dense = next(layer for layer in model.layers if isinstance(layer, keras.layers.Dense))
     expected = dense.count_params()
     expect(answer == expected, f"{answer:,} no es el número de parámetros de la primera Dense.")
@@ -74,12 +103,18 @@ def _dense_params(answer: int, *, model: Any) -> None:
     "model.evaluate",
     "model.evaluate(test.dataset, verbose=0) devuelve [pérdida, accuracy] (las métricas de compile).",
 )
-def _evaluate(loss: float, accuracy: float, *, expected_accuracy: float) -> None:
-    expect(np.isfinite(loss) and loss > 0, f"La pérdida debe ser un número positivo (es {loss!r}).")
+def _evaluate(loss: float, accuracy: float, *, model: Any, dataset: Any) -> None:
+    loss, accuracy = _numbers((loss, accuracy), "(test_loss, test_accuracy)", 2)
+    want_loss, want_accuracy = (float(v) for v in model.evaluate(dataset, verbose=0)[:2])
+    close = lambda a, b: abs(a - b) <= 1e-4 * max(1.0, abs(b))  # noqa: E731
     expect(
-        abs(float(accuracy) - expected_accuracy) < 0.01,
-        f"accuracy={accuracy:.3f} no coincide con la de evaluation.evaluate ({expected_accuracy:.3f}): "
-        "¿evaluaste test.dataset?",
+        not (close(loss, want_accuracy) and close(accuracy, want_loss)),
+        "Tienes la pérdida y la accuracy intercambiadas: model.evaluate devuelve [pérdida, accuracy], en ese orden.",
+    )
+    expect(
+        close(loss, want_loss) and close(accuracy, want_accuracy),
+        f"(pérdida {loss:.4f}, accuracy {accuracy:.4f}) no es lo que da model.evaluate sobre la partición de "
+        "prueba: ¿evaluaste test.dataset (y no la de validación o la de entrenamiento)?",
     )
 
 
@@ -184,6 +219,7 @@ def _moderate_augmentation(augmenter: Any) -> None:
     "un peso por entrada y un sesgo.",
 )
 def _gap_dense_params(answer: int) -> None:
+    answer = _whole_number(answer, "gap_dense_params")
     expect(answer == 128 * 256 + 256, f"{answer:,} no es el número de parámetros de Dense(256) sobre 128 valores.")
 
 
@@ -197,6 +233,10 @@ def _backbone_preprocessing(answer: dict) -> None:
     from .pipelines import BACKBONE_PREPROCESSING
 
     expect(isinstance(answer, dict), "preprocessing_for debe ser un diccionario {modelo base: modo}.")
+    pending = [name for name, mode in answer.items() if mode is Ellipsis]
+    if pending and len(pending) == len(answer):
+        raise NotAnswered
+    expect(not pending, f"Te falta completar: {', '.join(pending)} (sustituye su `...` por el modo).")
     for name, mode in BACKBONE_PREPROCESSING.items():
         expect(name in answer, f"Falta el modelo base {name!r}.")
         expect(answer[name] == mode, f"{name}: {answer[name]!r} no es su preprocesamiento.")
@@ -211,11 +251,8 @@ def _mobilenet_range(answer: Any) -> None:
     from keras.applications.mobilenet_v2 import preprocess_input
 
     low, high = (float(v) for v in preprocess_input(np.array([0.0, 255.0], dtype="float32")))
-    expect(len(tuple(answer)) == 2, "Escribe el rango como una tupla (mínimo, máximo).")
-    expect(
-        np.allclose(tuple(answer), (low, high)),
-        f"{tuple(answer)} no es lo que preprocess_input hace con los píxeles 0 y 255.",
-    )
+    answer = _numbers(answer, "mobilenet_range", 2)
+    expect(np.allclose(answer, (low, high)), f"{answer} no es lo que preprocess_input hace con los píxeles 0 y 255.")
 
 
 @exercise(
@@ -227,14 +264,20 @@ def _mobilenet_range(answer: Any) -> None:
 def _unfreeze_last_layers(base: Any, *, n_layers: int) -> None:
     import keras
 
-    from .exercise_registry import NotAnswered
-
     expect(isinstance(base, keras.Model), f"exercise_base debe ser un modelo de Keras (es {type(base).__name__}).")
 
     def size(variables: Any) -> int:
         return int(sum(np.prod(v.shape) for v in variables))
 
     got = size(base.trainable_weights)
+    flagged = [layer.name for layer in base.layers if layer.trainable]
+    if got == 0 and not base.trainable and flagged:
+        expect(
+            False,
+            f"Marcaste {len(flagged)} capas como entrenables, pero exercise_base.trainable sigue en False: "
+            "mientras el modelo entero esté congelado, ninguna de sus capas entrena. Pon primero "
+            "exercise_base.trainable = True y después congela las que no quieras.",
+        )
     if got == 0:
         raise NotAnswered  # still frozen as loaded: nothing was unfrozen
     head, tail = base.layers[:-n_layers], base.layers[-n_layers:]
@@ -296,5 +339,6 @@ def _worst_photo_grad_cam(index: Any, heatmap: Any, *, model: Any, split: Any, c
     "Un filtro de 3×3 mira todos los canales de su entrada: 3 · 3 · canales de entrada (sin el sesgo).",
 )
 def _filter_weights(answer: int, *, layer: Any) -> None:
+    answer = _whole_number(answer, "filter_weights")
     expected = int(np.prod(layer.kernel.shape[:3]))
     expect(answer == expected, f"{answer:,} no es el número de pesos (sin sesgo) de un filtro de '{layer.name}'.")

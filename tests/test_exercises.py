@@ -112,18 +112,25 @@ def test_checks_of_01_accept_the_solution_and_reject_mistakes(tmp_path):
     import numpy as np
     import tensorflow as tf
 
-    x = np.full((2, 8, 8, 3), 255.0, "float32")
+    x = np.random.default_rng(0).integers(0, 256, (2, 8, 8, 3)).astype("float32")  # photo-like pixels
     y = np.zeros((2, 1), "float32")
     raw = tf.data.Dataset.from_tensor_slices((x, y)).batch(2)
     rescale = keras.layers.Rescaling(1 / 255)
-    assert _ran("01.1", raw.map(lambda a, b: (rescale(a), b)), img_size=8)
-    assert not _ran("01.1", raw, img_size=8)
-    assert not _ran("01.1", raw.map(lambda a, b: (rescale(rescale(a)), b)), img_size=8)
+    assert _ran("01.2", raw.map(lambda a, b: (rescale(a), b)), img_size=8)
+    wrong = {
+        "sin reescalar": raw,
+        "reescalado dos veces": raw.map(lambda a, b: (rescale(rescale(a)), b)),
+        "recortado a [0, 1]": raw.map(lambda a, b: (tf.clip_by_value(a, 0, 1), b)),
+        "imágenes constantes": raw.map(lambda a, b: (tf.fill(tf.shape(a), 0.5), b)),
+    }
+    for name, answer in wrong.items():
+        assert not _ran("01.2", answer, img_size=8), name
+    assert "recortar (clip)" in exercises.evaluate("01.2", wrong["recortado a [0, 1]"], img_size=8).message
     for cls, n in (("cats", 3), ("dogs", 2)):
         (tmp_path / "validation" / cls).mkdir(parents=True)
         for i in range(n):
             (tmp_path / "validation" / cls / f"{i}.jpg").write_bytes(b"x")
-    assert _ran("01.2", 3, 2, root=tmp_path) and not _ran("01.2", 2, 3, root=tmp_path)
+    assert _ran("01.1", 3, 2, root=tmp_path) and not _ran("01.1", 2, 3, root=tmp_path)
 
 
 def test_checks_of_02_and_03_accept_the_solution_and_reject_mistakes(tmp_path):
@@ -133,7 +140,26 @@ def test_checks_of_02_and_03_accept_the_solution_and_reject_mistakes(tmp_path):
 
     mlp = models.build_mlp(input_shape=(4, 4, 3))
     assert _ran("02.1", 48 * 256 + 256, model=mlp) and not _ran("02.1", 48 * 256, model=mlp)
-    assert _ran("02.2", 0.69, 0.5, expected_accuracy=0.5) and not _ran("02.2", 0.69, 0.6, expected_accuracy=0.5)
+    as_text = exercises.evaluate("02.1", str(48 * 256 + 256), model=mlp)  # a number in quotes
+    assert as_text.status == exercises.WRONG_ANSWER and "número entero, sin comillas" in as_text.message
+
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    mlp.compile(loss="binary_crossentropy", metrics=["accuracy"])
+
+    def split(seed):
+        x = np.random.default_rng(seed).random((16, 4, 4, 3)).astype("float32")
+        return tf.data.Dataset.from_tensor_slices((x, rng.integers(0, 2, (16, 1)).astype("float32"))).batch(8)
+
+    test, validation = split(1), split(2)
+    loss, accuracy = mlp.evaluate(test, verbose=0)
+    assert _ran("02.2", loss, accuracy, model=mlp, dataset=test)
+    swapped = exercises.evaluate("02.2", accuracy, loss, model=mlp, dataset=test)
+    assert swapped.status == exercises.WRONG_ANSWER and "intercambiadas" in swapped.message
+    other = exercises.evaluate("02.2", *mlp.evaluate(validation, verbose=0), model=mlp, dataset=test)
+    assert other.status == exercises.WRONG_ANSWER and "test.dataset" in other.message
+    assert not _ran("02.2", loss, model=mlp, dataset=test)  # one value where two are asked
     assert _ran("03.1", (48, 48, 64)) and not _ran("03.1", (49, 49, 64))
     cnn = models.build_cnn(input_shape=(48, 48, 3))
     path = tmp_path / "m.keras"
@@ -184,9 +210,15 @@ def test_checks_of_06_accept_the_solution_and_reject_mistakes():
     right = {"efficientnetb0": "efficientnet", "mobilenetv2": "mobilenet_v2", "resnet50": "resnet"}
     assert _ran("06.1", right)
     assert not _ran("06.1", dict(right, resnet50="efficientnet"))
-    assert not _ran("06.1", {"efficientnetb0": ..., "mobilenetv2": ..., "resnet50": ...})
+    untouched = exercises.evaluate("06.1", {"efficientnetb0": ..., "mobilenetv2": ..., "resnet50": ...})
+    assert untouched.status == exercises.NOT_ANSWERED
+    partial = exercises.evaluate("06.1", dict(right, resnet50=...))
+    assert partial.status == exercises.WRONG_ANSWER and "Te falta completar: resnet50" in partial.message
     assert _ran("06.2", (-1.0, 1.0))
     assert not _ran("06.2", (0.0, 1.0))
+    single = exercises.evaluate("06.2", 1.0)
+    assert single.status == exercises.WRONG_ANSWER and "tupla de 2 números" in single.message
+    assert "sin comillas" in exercises.evaluate("06.2", ("-1", "1")).message
 
 
 def test_check_of_06_3_counts_the_trainable_weights_of_the_last_layers(capsys):
@@ -227,8 +259,13 @@ def test_check_of_06_3_counts_the_trainable_weights_of_the_last_layers(capsys):
     assert not _ran("06.3", unfreeze(2), n_layers=4)
     assert not _ran("06.3", unfreeze(6), n_layers=4)
     capsys.readouterr()
-    assert not exercises.check("06.3", backbone(), n_layers=4)  # the student's version: nothing unfrozen
+    exercises.check("06.3", backbone(), n_layers=4)  # the student's version: nothing unfrozen
     assert exercises.MISSING in capsys.readouterr().out
+    parent_frozen = backbone()  # the last layers unfrozen, the model itself left frozen
+    for layer in parent_frozen.layers[-4:]:
+        layer.trainable = not isinstance(layer, layers.BatchNormalization)
+    outcome = exercises.evaluate("06.3", parent_frozen, n_layers=4)
+    assert outcome.status == exercises.WRONG_ANSWER and "exercise_base.trainable = True" in outcome.message
 
 
 def test_checks_of_07_accept_the_solution_and_reject_mistakes(tiny_cnn_factory):
