@@ -38,6 +38,11 @@ def _numbers(answer: Any, name: str, count: int) -> tuple[float, ...]:
     return tuple(float(v) for v in answer)
 
 
+def _close(a: float, b: float) -> bool:
+    """Equal up to float rounding (relative 1e-4)."""
+    return abs(a - b) <= 1e-4 * max(1.0, abs(b))
+
+
 def _numpy(x: Any) -> np.ndarray:
     import keras
 
@@ -106,13 +111,12 @@ def _dense_params(answer: int, *, model: Any) -> None:
 def _evaluate(loss: float, accuracy: float, *, model: Any, dataset: Any) -> None:
     loss, accuracy = _numbers((loss, accuracy), "(test_loss, test_accuracy)", 2)
     want_loss, want_accuracy = (float(v) for v in model.evaluate(dataset, verbose=0)[:2])
-    close = lambda a, b: abs(a - b) <= 1e-4 * max(1.0, abs(b))  # noqa: E731
     expect(
-        not (close(loss, want_accuracy) and close(accuracy, want_loss)),
+        not (_close(loss, want_accuracy) and _close(accuracy, want_loss)),
         "Tienes la pérdida y la accuracy intercambiadas: model.evaluate devuelve [pérdida, accuracy], en ese orden.",
     )
     expect(
-        close(loss, want_loss) and close(accuracy, want_accuracy),
+        _close(loss, want_loss) and _close(accuracy, want_accuracy),
         f"(pérdida {loss:.4f}, accuracy {accuracy:.4f}) no es lo que da model.evaluate sobre la partición de "
         "prueba: ¿evaluaste test.dataset (y no la de validación o la de entrenamiento)?",
     )
@@ -272,11 +276,10 @@ def _unfreeze_last_layers(base: Any, *, n_layers: int) -> None:
     got = size(base.trainable_weights)
     flagged = [layer.name for layer in base.layers if layer.trainable]
     if got == 0 and not base.trainable and flagged:
-        expect(
-            False,
+        raise AssertionError(
             f"Marcaste {len(flagged)} capas como entrenables, pero exercise_base.trainable sigue en False: "
             "mientras el modelo entero esté congelado, ninguna de sus capas entrena. Pon primero "
-            "exercise_base.trainable = True y después congela las que no quieras.",
+            "exercise_base.trainable = True y después congela las que no quieras."
         )
     if got == 0:
         raise NotAnswered  # still frozen as loaded: nothing was unfrozen
