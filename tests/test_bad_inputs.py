@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from course_testing import TINY_COUNTS, huge_png_bytes, jpeg_bytes, sha256_of
+from course_testing import CORRUPT_IMAGES, TINY_COUNTS, gif_without_trailer, huge_png_bytes, jpeg_bytes, sha256_of
 from PIL import Image
 
 from course_utils import artifacts, data, inspection, models, params, pipelines
@@ -51,6 +51,8 @@ class FolderCase:
     data_source_words: tuple[str, ...] = ()
     #: Files (relative) the legacy generators leave out although the modern loader reads them.
     legacy_skips: tuple[str, ...] = ()
+    #: A file name the loaders' warnings (modern and legacy) must name.
+    named: str = ""
 
 
 def _write(root: Path, rel: str, payload: bytes) -> None:
@@ -269,6 +271,24 @@ FOLDER_CASES = {
         report=lambda r: "validation" in r.class_mismatch,
         words=("'cats '", "espacios", "Renómbralas"),
     ),
+    "gif_without_trailer_byte": FolderCase(
+        lambda root: _write(root, "train/cats/sin_final.gif", gif_without_trailer()),
+        "load",
+        train_delta=1,
+        report=lambda r: r.ok,
+        loaded=("train/cats/sin_final.gif",),
+    ),
+    **{
+        f"corrupt_but_complete_{name}": FolderCase(
+            lambda root, name=name, ext=ext, make=make: _write(root, f"train/dogs/{name}.{ext}", make()),
+            "skip",
+            skipped=1,
+            report=lambda r, name=name: [Path(p).stem for p in r.bad_files] == [name],
+            not_loaded=(f"train/dogs/{name}.{ext}",),
+            named=f"{name}.{ext}",
+        )
+        for name, (ext, make) in CORRUPT_IMAGES.items()
+    },
     "extra_class_folder_in_validation": FolderCase(
         _extra_class("validation"),
         "stop",
@@ -336,11 +356,13 @@ def test_bad_dataset_folder(name, dataset_copy, tree_snapshot, shared_tiny_cnn):
         assert f"se omitieron {case.skipped} archivo(s)" in skip_msgs[0] and "No se borró ninguno" in skip_msgs[0]
     else:
         assert skip_msgs == []
+    assert case.named in " ".join(skip_msgs)
     all_paths = {p for s in ds.values() for p in s.paths}
     # The legacy generators see the same files (minus the 16-bit images they cannot read).
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         legacy = _legacy(root)
+    assert case.named in " ".join(str(w.message) for w in caught)
     for split, gen in zip(("train", "validation", "test"), legacy, strict=True):
         assert sorted(gen.filenames) == sorted(set(ds[split].paths) - {str(root / r) for r in case.legacy_skips})
     for rel in case.loaded:
