@@ -34,6 +34,8 @@ DEFAULT_MAX_UNPACKED_BYTES = 20_000_000_000
 #: Photos barely compress (about 1x); even flat synthetic images stay far below this.
 MAX_COMPRESSION_RATIO = 200
 BOMB_MIN_BYTES = 10_000_000
+#: Longest file or folder name most disks accept, in bytes.
+MAX_NAME_BYTES = 255
 
 
 def _member_target(dest: Path, member: str) -> Path:
@@ -123,6 +125,19 @@ def _checked_members(
             "bomba zip o el archivo equivocado. No se extrajo nada: descarga el conjunto de una fuente "
             "confiable."
         )
+    too_long = next(
+        (n for n in names if any(len(part.encode()) > MAX_NAME_BYTES for part in PurePosixPath(n).parts)), None
+    )
+    if too_long:
+        raise ArchiveError(
+            f"'{display_name}' contiene un nombre de más de {MAX_NAME_BYTES} bytes, que el disco no admite: "
+            f"{too_long[:80]!r}... No se extrajo nada; acorta ese nombre y vuelve a crear el zip."
+        )
+    if files and all(n.lower().endswith(".zip") for n in files):
+        raise ArchiveError(
+            f"'{display_name}' solo contiene otro zip ({', '.join(sorted(files)[:3])}). No se extrajo nada: "
+            "descomprímelo primero y pon en DATA_SOURCE la ruta del zip de dentro (o de su carpeta)."
+        )
     tops = {PurePosixPath(n).parts[0] for n in names if n}
     if expected_top is not None and tops != {expected_top}:
         raise ArchiveError(
@@ -185,7 +200,7 @@ def safe_extract(
     zf = _open_zip(zip_path, zip_path.name)
     with zf:
         members, tops = _checked_members(zf, dest, zip_path.name, expected_top, expected_images, max_unpacked_bytes)
-        single = len(tops) == 1
+        single = len(tops) == 1 and next(iter(tops)) not in {m.filename.rstrip("/") for m in members if not m.is_dir()}
         top = next(iter(tops)) if single else zip_path.stem
         final = dest / top
         if (final / ".complete").exists():

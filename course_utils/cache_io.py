@@ -65,21 +65,50 @@ def cache_error(root: Path, exc: OSError) -> DownloadError:
     )
 
 
-@contextmanager
-def locked(lock_path: Path, root: Path) -> Iterator[None]:
-    """Hold an inter-process lock file (other processes wait, up to ``LOCK_TIMEOUT`` seconds)."""
+class LockPathError(DownloadError):
+    """The path of a lock file is taken by something that is not a file (a folder)."""
+
+
+def _acquire(lock_path: Path, timeout: float, notice: str) -> object:
+    """Take the lock file; after ``WAIT_NOTICE_SECONDS`` of waiting, print ``notice`` once and keep waiting."""
     from filelock import FileLock, Timeout
 
+    lock = FileLock(str(lock_path), timeout=timeout)
+    try:
+        lock.acquire(timeout=min(WAIT_NOTICE_SECONDS, timeout))
+    except Timeout:
+        print(notice, flush=True)
+        lock.acquire(timeout=max(0.0, timeout - WAIT_NOTICE_SECONDS))
+    return lock
+
+
+@contextmanager
+def locked(lock_path: Path, root: Path, timeout: float | None = None) -> Iterator[None]:
+    """Hold an inter-process lock file (other processes wait, up to ``LOCK_TIMEOUT`` seconds, and say so)."""
+    from filelock import Timeout
+
+    timeout = LOCK_TIMEOUT if timeout is None else timeout
+    notice = (
+        f"Esperando a otro proceso que está preparando {lock_path.parent} (candado {lock_path.name})... "
+        "Si no hay otro cuaderno ni terminal usando el curso, puede ser un proceso detenido o colgado: "
+        "termínalo (o reinicia el entorno de ejecución) y esta celda seguirá sola."
+    )
     try:
         lock_path.parent.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(lock_path), timeout=LOCK_TIMEOUT)
-        lock.acquire()
+        if lock_path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "es una carpeta", str(lock_path))
+        lock = _acquire(lock_path, timeout, notice)
     except Timeout as exc:
         raise DownloadError(
-            f"Otro proceso lleva más de {LOCK_TIMEOUT} s preparando {lock_path.parent}. Espera a que "
+            f"Otro proceso lleva más de {timeout:.0f} s preparando {lock_path.parent}. Espera a que "
             f"termine, o si ya no existe, borra {lock_path} y vuelve a ejecutar la celda."
         ) from exc
     except OSError as exc:
+        if exc.errno == errno.EISDIR:
+            raise LockPathError(
+                f"{lock_path} debería ser el archivo de candado del curso, pero es una carpeta. No es parte "
+                "de ningún conjunto: muévela o bórrala y vuelve a ejecutar la celda. No se modificó nada."
+            ) from exc
         if not_writable(exc) or exc.errno == errno.ENOSPC:
             raise cache_error(root, exc) from exc
         raise

@@ -20,7 +20,6 @@ import errno
 import hashlib
 import os
 import tempfile
-import time
 import urllib.parse
 import urllib.request
 import warnings
@@ -335,7 +334,8 @@ def fetch(
 
     Safe with several processes at once (a lock file per file of the cache);
     leftovers of a killed run are removed; a cached archive that turns out
-    damaged is set aside (``<name>.damaged-<time>``, never deleted) and fetched again.
+    damaged is set aside as ``<name>.damaged`` (one copy: a later damaged one replaces it) and
+    fetched again.
     """
     if name not in DATASETS:
         raise KeyError(f"Conjunto desconocido: {name!r}. Opciones: {', '.join(DATASETS)}.")
@@ -374,7 +374,7 @@ def fetch(
         except ArchiveError as exc:
             if fresh:
                 raise
-            aside = target.with_name(f"{target.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+            aside = target.with_name(f"{target.name}.damaged")  # one copy, however many retries
             os.replace(target, aside)
             try:
                 _download(spec, root, target, candidates, progress, timeout)
@@ -431,8 +431,10 @@ def _synthetic(cache_dir: str | os.PathLike | None) -> Path:
 
     try:
         return make_synthetic_dataset(_cache_dir(cache_dir) / "sintetico")
-    except OSError as exc:
-        if not not_writable(exc):
+    except (OSError, CacheNotWritableError) as exc:
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            raise cache_error(_cache_dir(cache_dir), exc) from exc
+        if isinstance(exc, OSError) and not not_writable(exc):
             raise
         elsewhere = Path(tempfile.gettempdir()) / f"curso-cnn-{os.getuid()}" / "sintetico"
         warnings.warn(
@@ -440,7 +442,17 @@ def _synthetic(cache_dir: str | os.PathLike | None) -> Path:
             f"se crea en {elsewhere}. Define {ENV_CACHE_DIR} para elegir otra carpeta.",
             stacklevel=3,
         )
-        return make_synthetic_dataset(elsewhere)
+        try:
+            return make_synthetic_dataset(elsewhere)
+        except OSError as again:
+            if again.errno == errno.ENOSPC or not_writable(again):
+                raise cache_error(elsewhere.parent, again) from again
+            raise
+
+
+def local_zip_folder(path: str | os.PathLike) -> str:
+    """Name of the cache folder a local zip extracts to: its name and the start of its sha256."""
+    return f"{Path(path).stem}-{sha256sum(path)[:16]}"
 
 
 def get_course_data(
@@ -459,6 +471,8 @@ def get_course_data(
     or when the cache cannot be written.
     Any other value: a folder with ``train/validation/test`` or a ``.zip`` of one.
     """
+    if source is None:  # the parameters cell's placeholder
+        source = "auto"
     if source in ("auto", *COURSE_SOURCES):
         name, description = COURSE_SOURCES.get(source, COURSE_SOURCES["course"])
         try:
@@ -472,6 +486,11 @@ def get_course_data(
                 stacklevel=2,
             )
             source = "synthetic"
+    if not isinstance(source, (str, os.PathLike)) or not str(source).strip():
+        raise FileNotFoundError(
+            f"DATA_SOURCE={source!r} no es válido: usa 'auto', 'course', 'course_full', 'synthetic', o "
+            "la ruta (entre comillas) a una carpeta con train/validation/test o a un .zip del conjunto."
+        )
     if source == "synthetic":
         return DataInfo(_synthetic(cache_dir), "synthetic", "Conjunto sintético del curso (figuras generadas)")
     path = Path(source).expanduser()
@@ -482,8 +501,8 @@ def get_course_data(
         )
     if path.is_file():
         check_archive(path, user_file=True)  # before the cache gets a folder for it
-        # One folder per archive name, so that two zips with the same top folder never mix.
-        root = safe_extract(path, _cache_dir(cache_dir) / "local" / path.stem, progress=progress)
+        # One folder per archive content, so that two zips (or two versions of one) never mix.
+        root = safe_extract(path, _cache_dir(cache_dir) / "local" / local_zip_folder(path), progress=progress)
         inner = [p for p in root.iterdir() if not p.name.startswith(".")]
         if not (root / "train").is_dir() and len(inner) == 1 and inner[0].is_dir():
             root = inner[0]

@@ -213,6 +213,13 @@ def _check_value(name: str, spec: Param, value: Any, example: Any = None) -> Non
                 raise ParameterError(
                     f"Modelo base desconocido: {item!r} en {label}. Opciones: {', '.join(spec.choices)}."
                 )
+    elif spec.kind == "text":
+        if value is not None and (not isinstance(value, (str, os.PathLike)) or not str(value).strip()):
+            like = f"p. ej. {label}={example!r}, " if isinstance(example, str) else ""
+            raise ParameterError(
+                f"{label}={value!r} no es válido ({spec.help}): escribe el valor como texto entre comillas "
+                f"({like}o la ruta de una carpeta) o deja None."
+            )
     elif spec.kind == "weights":
         if value not in (None, "imagenet") and not str(value).endswith(".h5"):
             raise ParameterError(

@@ -806,3 +806,146 @@ def test_interrupted_save_keeps_previous_file(name, tmp_path, monkeypatch, tree_
         action()
     assert tree_snapshot(folder) == before, "the previous file must stay intact and no temporary file may remain"
     assert leftovers(folder) == []
+
+
+# =========================================================================== round 3: data sources and the cache
+
+
+def test_local_zip_replaced_by_another_with_the_same_name_is_extracted_again(tmp_path, course_zip_factory):
+    cache = tmp_path / "cache"
+    first = course_zip_factory(tmp_path / "descargas" / "datos.zip")
+    root1 = data.get_course_data(str(first), cache, progress=False).root
+    assert not (root1 / "train" / "cats" / "nueva.jpg").exists()
+    course_zip_factory(first, extra={"cnn_perros_gatos/train/cats/nueva.jpg": jpeg_bytes(50)})  # replaced in place
+    root2 = data.get_course_data(str(first), cache, progress=False).root
+    assert root2 != root1 and (root2 / "train" / "cats" / "nueva.jpg").exists()
+    other = course_zip_factory(tmp_path / "otra_carpeta" / "datos.zip", per_class=2)  # same name, elsewhere
+    root3 = data.get_course_data(str(other), cache, progress=False).root
+    assert root3 not in (root1, root2) and (root3 / "train" / "cats" / "cat.2.jpg").exists()
+    assert (root1 / ".complete").exists(), "the first extraction is kept"
+
+
+def test_data_source_none_is_the_cells_placeholder_auto(monkeypatch, tmp_path, dataset_copy):
+    calls = []
+    monkeypatch.setattr(data, "fetch", lambda name, *a, **k: calls.append(name) or dataset_copy)
+    info = data.get_course_data(None, tmp_path / "cache", progress=False)
+    assert calls == ["cats_dogs_small"] and info.kind == "real"
+
+
+@pytest.mark.parametrize("value", [3, 2.5, ["datos"], " "])
+def test_data_source_of_the_wrong_type(value, tmp_path):
+    with pytest.raises(FileNotFoundError) as exc:
+        data.get_course_data(value, tmp_path / "cache", progress=False)
+    assert f"DATA_SOURCE={value!r} no es válido" in str(exc.value) and "entre comillas" in str(exc.value)
+    with pytest.raises(params.ParameterError, match="entre comillas"):
+        params.resolve("03_cnn", "smoke", data_source=value)
+
+
+def test_zip_holding_only_another_zip(tmp_path, course_zip_factory, tree_snapshot):
+    inner = course_zip_factory(tmp_path / "dentro" / "datos.zip")
+    outer = tmp_path / "descargas" / "envoltorio.zip"
+    outer.parent.mkdir()
+    with zipfile.ZipFile(outer, "w") as zf:
+        zf.write(inner, "datos.zip")
+    with pytest.raises(data.ArchiveError) as exc:
+        data.get_course_data(str(outer), tmp_path / "cache", progress=False)
+    assert "solo contiene otro zip (datos.zip)" in str(exc.value) and "descomprímelo primero" in str(exc.value)
+    assert not any(p.is_file() and p.suffix != ".lock" for p in (tmp_path / "cache").rglob("*"))
+
+
+def test_zip_member_name_longer_than_the_disk_accepts(tmp_path, course_zip_factory):
+    long = "cnn_perros_gatos/train/cats/" + "g" * 300 + ".jpg"
+    z = course_zip_factory(tmp_path / "descargas" / "largo.zip", extra={long: jpeg_bytes(1)})
+    with pytest.raises(data.ArchiveError) as exc:
+        data.get_course_data(str(z), tmp_path / "cache", progress=False)
+    assert "más de 255 bytes" in str(exc.value) and "acorta ese nombre" in str(exc.value)
+    assert not any(p.is_file() and p.suffix != ".lock" for p in (tmp_path / "cache").rglob("*"))
+
+
+def test_damaged_zip_without_checksum_keeps_one_copy_aside_however_many_retries(
+    tmp_path, course_zip_factory, monkeypatch
+):
+    spec = data.DATASETS[NAME]
+    monkeypatch.setitem(data.DATASETS, NAME, dataclasses.replace(spec, mirror_sha256=None, expected_images=None))
+    mirror = course_zip_factory(tmp_path / "espejo" / spec.filename)
+    raw = bytearray(mirror.read_bytes())
+    raw[raw.index(b"\xff\xd8") + 200] ^= 0xFF  # a bad CRC in the first photo: the directory still reads
+    mirror.write_bytes(bytes(raw))
+    cache = tmp_path / "cache"
+    for _ in range(4):
+        with pytest.raises((data.ArchiveError, data.DownloadError)):
+            data.fetch(NAME, cache, mirrors=str(mirror.parent), progress=False)
+    copies = [p.name for p in cache.iterdir() if p.name.startswith(spec.filename)]
+    assert sorted(copies) == [spec.filename, f"{spec.filename}.damaged"], copies
+
+
+def test_synthetic_fallback_on_a_full_disk(tmp_path, monkeypatch, leftovers):
+    import errno
+
+    from course_utils import synthetic
+
+    written = []
+
+    def full_disk(self, fp, *a, **k):
+        written.append(fp)
+        if len(written) > 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(self, fp, *a, **k)
+
+    real_save = Image.Image.save
+    monkeypatch.setattr(Image.Image, "save", full_disk)
+    cache = tmp_path / "cache"
+    with pytest.raises(data.NoSpaceError) as exc:
+        data.get_course_data("synthetic", cache, progress=False)
+    assert "No queda espacio en disco" in str(exc.value) and "Libera espacio" in str(exc.value)
+    assert not [p for p in cache.rglob("*") if p.is_dir() and p.name.startswith(".sintetico.")]
+    assert not (cache / "sintetico").exists() and synthetic.DEFAULT_COUNTS
+
+
+def test_lock_held_by_a_stopped_process_says_it_is_waiting(tmp_path, capsys, monkeypatch):
+    from filelock import FileLock
+
+    from course_utils import cache_io
+
+    monkeypatch.setattr(cache_io, "WAIT_NOTICE_SECONDS", 0.2)
+    lock_path = tmp_path / "cache" / ".datos.zip.lock"
+    lock_path.parent.mkdir()
+    held = FileLock(str(lock_path))
+    held.acquire()  # as a stopped process would hold it
+    try:
+        with pytest.raises(data.DownloadError) as exc, cache_io.locked(lock_path, tmp_path / "cache", timeout=0.5):
+            pass
+    finally:
+        held.release()
+    out = capsys.readouterr().out
+    assert "Esperando a otro proceso" in out and "proceso detenido" in out and out.count("Esperando") == 1
+    assert "borra" in str(exc.value) and str(lock_path) in str(exc.value)
+
+
+def test_lock_path_that_is_a_folder(tmp_path, course_zip_factory, tree_snapshot):
+    spec = data.DATASETS[NAME]
+    cache = tmp_path / "cache"
+    (cache / f".{spec.filename}.lock").mkdir(parents=True)
+    before = tree_snapshot(cache)
+    with pytest.raises(data.DownloadError) as exc:
+        data.fetch(NAME, cache, mirrors=str(tmp_path / "vacio"), progress=False)
+    assert "es una carpeta" in str(exc.value) and "muévela o bórrala" in str(exc.value)
+    assert tree_snapshot(cache) == before
+
+
+def test_three_synthetic_generations_at_once_and_a_killed_one(tmp_path):
+    import multiprocessing
+
+    from course_utils import synthetic
+
+    root = tmp_path / "cache" / "sintetico"
+    stale = root.parent / ".sintetico.k1ll3d"
+    (stale / "train" / "cats").mkdir(parents=True)  # left by a generation killed mid-way
+    counts = {"train": 3, "validation": 2, "test": 2}
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(3) as pool:
+        results = pool.starmap(synthetic.make_synthetic_dataset, [(root, counts)] * 3)
+    assert results == [root] * 3
+    assert data.count_dataset_images(root) == 2 * sum(counts.values())
+    assert not stale.exists()
+    assert sorted(p.name for p in root.parent.iterdir()) == [".sintetico.lock", "sintetico"]
