@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from . import config, data, params
+from .folders import writable_artifacts_dir
 from .schema import BY_NAME, COMMON
 from .setup import drive_artifacts_dir, gpu_hint, setup_notebook
 
@@ -54,8 +55,9 @@ def notebook_values(notebook: str, namespace: Mapping[str, Any] | None) -> dict[
 
 
 def artifacts_folder(value: str | None) -> Path:
-    """The folder ``ARTIFACTS_DIR`` names: ``"drive"`` mounts Google Drive (Colab), else :func:`config.artifacts_dir`."""
-    return drive_artifacts_dir() if value == config.DRIVE else config.artifacts_dir(value)
+    """The folder ``ARTIFACTS_DIR`` names: ``"drive"`` mounts Google Drive (Colab), else :func:`config.artifacts_dir`,
+    checked to be a folder where files can be written (before any training)."""
+    return drive_artifacts_dir() if value == config.DRIVE else writable_artifacts_dir(value)
 
 
 def table(p: params.Params, info: data.DataInfo, art: Path) -> str:

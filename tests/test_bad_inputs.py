@@ -949,3 +949,59 @@ def test_three_synthetic_generations_at_once_and_a_killed_one(tmp_path):
     assert data.count_dataset_images(root) == 2 * sum(counts.values())
     assert not stale.exists()
     assert sorted(p.name for p in root.parent.iterdir()) == [".sintetico.lock", "sintetico"]
+
+
+# =========================================================================== round 3: the artifacts folder
+
+
+def _read_only_folder(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    folder = tmp_path / "solo_lectura"
+    folder.mkdir()
+    real_open = os.open
+
+    def fake_open(path, flags, *a, **k):
+        if os.path.dirname(os.path.abspath(os.fsdecode(path))) == str(folder) and flags & os.O_CREAT:
+            raise OSError(errno.EROFS, "Read-only file system", os.fsdecode(path))
+        return real_open(path, flags, *a, **k)
+
+    monkeypatch.setattr(os, "open", fake_open)
+    return str(folder), ("no se puede escribir", "Read-only file system")
+
+
+def _a_file(tmp_path, monkeypatch):
+    (tmp_path / "notas.txt").write_text("mis notas")
+    return str(tmp_path / "notas.txt"), ("es un archivo, no una carpeta",)
+
+
+def _below_a_file(tmp_path, monkeypatch):
+    (tmp_path / "notas.txt").write_text("mis notas")
+    return str(tmp_path / "notas.txt" / "artefactos"), ("es un archivo, no una carpeta",)
+
+
+ARTIFACTS_CASES = {
+    "read_only_folder": _read_only_folder,
+    "path_is_a_file": _a_file,
+    "folder_cannot_be_created": _below_a_file,
+    "an_integer": lambda tmp_path, mp: (123, ("ARTIFACTS_DIR=123 no es válido", "entre comillas")),
+    "blank_text": lambda tmp_path, mp: (" ", ("ARTIFACTS_DIR=' ' no es válido", "entre comillas")),
+}
+
+
+@pytest.mark.parametrize("name", list(ARTIFACTS_CASES))
+def test_bad_artifacts_dir_stops_at_start(name, tmp_path, monkeypatch, tree_snapshot):
+    from course_utils import start
+
+    value, words = ARTIFACTS_CASES[name](tmp_path, monkeypatch)
+    before = tree_snapshot(tmp_path)
+    monkeypatch.setattr(data, "get_course_data", lambda *a, **k: pytest.fail("no data may be fetched"))
+    with pytest.raises(ValueError) as exc:
+        start.start("02_mlp", {"PARAM_SET": "smoke", "ARTIFACTS_DIR": value}, quiet=True)
+    for w in words:
+        assert w in str(exc.value), f"{w!r} missing from: {exc.value}"
+    if not isinstance(value, int) and value.strip():
+        assert "Pon en ARTIFACTS_DIR una carpeta donde puedas escribir" in str(exc.value)
+    assert tree_snapshot(tmp_path) == before
+    assert not Path(" ").exists(), "no folder named ' ' may be created"
