@@ -627,6 +627,22 @@ PARAM_CASES = {
         ValueError,
         ("demasiado grande", "150"),
     ),
+    "batch_size_of_a_billion": (
+        _resolve("03_cnn", batch_size=10**9),
+        params.ParameterError,
+        ("BATCH_SIZE=1000000000", "demasiado grande", "máximo es 1024", "BATCH_SIZE=32"),
+    ),
+    "epochs_of_a_million": (_resolve("03_cnn", epochs=10**6), params.ParameterError, ("EPOCHS=1000000", "1000")),
+    "filter_steps_too_many": (
+        _resolve("07_mapas_caracteristicas", filter_steps=5000),
+        params.ParameterError,
+        ("FILTER_STEPS=5000", "máximo es 1000", "FILTER_STEPS=40"),
+    ),
+    "n_sample_images_too_many": (
+        _resolve("01_exploracion_datos", n_sample_images=500),
+        params.ParameterError,
+        ("N_SAMPLE_IMAGES=500", "máximo es 64", "N_SAMPLE_IMAGES=10"),
+    ),
     "seed_negative": (_resolve("03_cnn", seed=-1), params.ParameterError, ("SEED=-1", "2**32 - 1", "SEED=42")),
     "seed_above_2_32": (_resolve("03_cnn", seed=2**32), params.ParameterError, ("SEED=4294967296", "SEED=42")),
     "max_per_class_zero_in_loader": (
@@ -1005,3 +1021,29 @@ def test_bad_artifacts_dir_stops_at_start(name, tmp_path, monkeypatch, tree_snap
         assert "Pon en ARTIFACTS_DIR una carpeta donde puedas escribir" in str(exc.value)
     assert tree_snapshot(tmp_path) == before
     assert not Path(" ").exists(), "no folder named ' ' may be created"
+
+
+# =========================================================================== round 3: 01's sample photos
+
+
+@pytest.mark.parametrize("n_images", [4, 1000])
+def test_sample_photos_skip_non_images_and_cap_to_what_exists(n_images, dataset_copy, tree_snapshot, capsys):
+    from course_utils import samples
+
+    cats = dataset_copy / "train" / "cats"
+    _write(dataset_copy, "train/cats/vacio.jpg", b"")
+    _write(dataset_copy, "train/cats/texto.jpg", b"no soy una foto")
+    _write(dataset_copy, "train/cats/.DS_Store", b"\0\0\0\1Bud1")
+    _write(dataset_copy, "train/dogs/notas.txt", b"apuntes")
+    before = tree_snapshot(dataset_copy)
+    paths, labels = samples.sample_images(dataset_copy / "train", n_images, seed=0)
+    per_class = min(n_images // 2, TINY_COUNTS["train"])
+    assert len(paths) == len(labels) == 2 * per_class
+    assert {Path(p).name for p in paths}.isdisjoint({"vacio.jpg", "texto.jpg", ".DS_Store", "notas.txt"})
+    assert all(Image.open(p).size for p in paths)
+    assert labels[0].startswith("cats: ") and labels[-1].startswith("dogs: ")
+    assert samples.sample_images(dataset_copy / "train", n_images, seed=0) == (paths, labels)
+    out = capsys.readouterr().out
+    assert ("se muestran todas" in out) == (n_images // 2 > TINY_COUNTS["train"])
+    assert tree_snapshot(dataset_copy) == before
+    assert cats.is_dir()
