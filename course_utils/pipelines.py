@@ -27,6 +27,16 @@ from typing import Any
 import numpy as np
 
 from .backbones import BACKBONES
+from .caching import (  # noqa: F401 (re-exported: part of this module's interface)
+    DEFAULT_BUDGET_FRACTION,
+    ENV_CACHE_BUDGET,
+    FILE_CACHE_SUBDIR,
+    cached_bytes,
+    choose_cache,
+    file_cache_prefix,
+    free_disk_bytes,
+    memory_budget_bytes,
+)
 from .inspection import check_class_names, list_images
 from .layout import SPLITS
 from .schema import MAX_IMG_SIZE
@@ -102,14 +112,6 @@ def make_augmentation(
     return keras.Sequential(steps, name=name)
 
 
-#: Where a cache goes when it does not fit the memory budget (under the course's cache folder).
-FILE_CACHE_SUBDIR = "tfdata-cache"
-#: Environment variable with the memory budget for cached images, in GB.
-ENV_CACHE_BUDGET = "COURSE_CACHE_BUDGET_GB"
-#: Default budget: this fraction of the machine's physical memory (4 GB where it cannot be read).
-DEFAULT_BUDGET_FRACTION = 0.4
-
-
 @dataclass
 class SplitData:
     """A split as a ``tf.data.Dataset`` plus the files and labels behind it.
@@ -132,64 +134,6 @@ class SplitData:
     @property
     def class_indices(self) -> dict[str, int]:
         return {c: i for i, c in enumerate(self.class_names)}
-
-
-def memory_budget_bytes(budget_gb: float | None = None) -> int:
-    """Bytes the loaders may use to cache images: ``budget_gb``, else ``$COURSE_CACHE_BUDGET_GB``,
-    else 40 % of the physical memory (4 GB where it cannot be read)."""
-    if budget_gb is None and os.environ.get(ENV_CACHE_BUDGET):
-        try:
-            budget_gb = float(os.environ[ENV_CACHE_BUDGET])
-        except ValueError as exc:
-            raise ValueError(
-                f"{ENV_CACHE_BUDGET}={os.environ[ENV_CACHE_BUDGET]!r} no es un número: "
-                "indica el presupuesto de memoria en GB, p. ej. 4 o 2.5."
-            ) from exc
-    if budget_gb is not None:
-        if budget_gb < 0:
-            raise ValueError(f"El presupuesto de memoria debe ser >= 0 GB (se pidió {budget_gb}).")
-        return int(budget_gb * 1e9)
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        total = 10 * 10**9
-    return int(DEFAULT_BUDGET_FRACTION * total)
-
-
-def cached_bytes(n_images: int, img_size: int) -> int:
-    """Memory of ``n_images`` cached as ``uint8`` (3 bytes per pixel)."""
-    return n_images * img_size * img_size * 3
-
-
-def choose_cache(n_images: int, img_size: int, budget_bytes: int) -> tuple[str, str]:
-    """``("memory"|"file", Spanish message)``: memory when the ``uint8`` images fit the budget."""
-    need = cached_bytes(n_images, img_size)
-    gb = lambda b: f"{b / 1e9:.2f} GB"  # noqa: E731
-    if need <= budget_bytes:
-        return "memory", (
-            f"Caché en memoria: {n_images} imágenes {img_size}x{img_size} en uint8 ocupan "
-            f"{gb(need)} (presupuesto {gb(budget_bytes)})."
-        )
-    return "file", (
-        f"Caché en disco: {n_images} imágenes {img_size}x{img_size} necesitarían {gb(need)} "
-        f"de memoria, más que el presupuesto de {gb(budget_bytes)} ({ENV_CACHE_BUDGET}); "
-        "se guardan decodificadas en la carpeta de caché del curso."
-    )
-
-
-def _file_cache_prefix() -> str:
-    """A fresh file prefix under the cache folder, removed when the process ends."""
-    import atexit
-    import shutil
-    import tempfile
-
-    from .config import cache_dir
-
-    base = cache_dir() / FILE_CACHE_SUBDIR
-    base.mkdir(parents=True, exist_ok=True)
-    folder = tempfile.mkdtemp(prefix="split_", dir=base)
-    atexit.register(shutil.rmtree, folder, True)
-    return str(Path(folder) / "cache")
 
 
 def _decode(img_size: int):
@@ -354,8 +298,9 @@ def load_split(
     # Cache uint8 (4x smaller than float32); conversion and preprocessing run per batch,
     # vectorised, which costs little next to shuffling and batching.
     if cache is True:
-        mode, message = choose_cache(len(paths), img_size, memory_budget_bytes(memory_budget_gb))
-        ds = ds.cache() if mode == "memory" else ds.cache(_file_cache_prefix())
+        mode, message = choose_cache(len(paths), img_size, memory_budget_bytes(memory_budget_gb), free_disk_bytes())
+        if mode != "none":
+            ds = ds.cache() if mode == "memory" else ds.cache(file_cache_prefix())
     elif cache:
         mode, message = "file", f"Caché en disco: {cache} (pedida explícitamente)."
         ds = ds.cache(str(cache))

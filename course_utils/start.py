@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from . import config, data, params
+from .caching import memory_warning
 from .folders import writable_artifacts_dir
 from .schema import BY_NAME, COMMON
 from .setup import drive_artifacts_dir, gpu_hint, setup_notebook
@@ -91,4 +92,6 @@ def start(notebook: str, namespace: Mapping[str, Any] | None = None, *, quiet: b
         print(hint)
         if p.param_set == "smoke":
             print(SMOKE_NOTE)
+        if "epochs" in BY_NAME[notebook].uses and (too_big := memory_warning(p.img_size, p.batch_size)):
+            print(too_big)
     return Course(p, course_data, art)

@@ -1047,3 +1047,81 @@ def test_sample_photos_skip_non_images_and_cap_to_what_exists(n_images, dataset_
     assert ("se muestran todas" in out) == (n_images // 2 > TINY_COUNTS["train"])
     assert tree_snapshot(dataset_copy) == before
     assert cats.is_dir()
+
+
+# =========================================================================== round 3: memory in containers, file caches
+
+
+def _fake_cgroup(root: Path, version: int, limit: str) -> Path:
+    if version == 2:
+        _write(root, "proc/self/cgroup", b"0::/user.slice/kernel\n")
+        _write(root, "sys/fs/cgroup/user.slice/kernel/memory.max", limit.encode() + b"\n")
+    else:
+        _write(root, "proc/self/cgroup", b"12:cpu,cpuacct:/docker/abc\n7:memory:/docker/abc\n")
+        _write(root, "sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes", limit.encode() + b"\n")
+    return root
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_memory_budget_reads_the_container_limit(version, tmp_path, monkeypatch):
+    from course_utils import caching
+
+    monkeypatch.delenv(caching.ENV_CACHE_BUDGET, raising=False)
+    root = _fake_cgroup(tmp_path, version, "1200000000")  # a 1.2 GB container
+    assert caching.cgroup_memory_limit(root) == 1_200_000_000
+    assert caching.available_memory_bytes(root) == 1_200_000_000
+    assert caching.memory_budget_bytes(root=root) == int(0.4 * 1_200_000_000)
+    # 2000 images of 150 px need 135 MB: memory; at 300 px, 540 MB: more than the container's budget.
+    assert caching.choose_cache(2000, 150, caching.memory_budget_bytes(root=root))[0] == "memory"
+    assert caching.choose_cache(2000, 300, caching.memory_budget_bytes(root=root))[0] == "file"
+    unlimited = _fake_cgroup(tmp_path / "sin_limite", version, "max" if version == 2 else str(2**63 - 4096))
+    assert caching.cgroup_memory_limit(unlimited) is None
+    assert caching.cgroup_memory_limit(tmp_path / "sin_cgroup") is None
+
+
+def test_start_warns_when_img_size_and_batch_cannot_fit(tmp_path, monkeypatch, capsys, dataset_copy):
+    from course_utils import caching, start
+
+    monkeypatch.setattr(caching, "available_memory_bytes", lambda root="/": 8_000_000_000)  # an 8 GB laptop
+    monkeypatch.setattr(data, "get_course_data", lambda *a, **k: data.DataInfo(dataset_copy, "local", "tiny"))
+    start.start("03_cnn", {"PARAM_SET": "smoke", "IMG_SIZE": 512, "BATCH_SIZE": 32})
+    out = capsys.readouterr().out
+    assert "AVISO: IMG_SIZE=512 con BATCH_SIZE=32" in out and "8.00 GB" in out and "BATCH_SIZE=16)" in out
+    start.start("03_cnn", {"PARAM_SET": "smoke", "IMG_SIZE": 150, "BATCH_SIZE": 32})
+    assert "AVISO" not in capsys.readouterr().out
+
+
+def test_file_caches_of_killed_kernels_are_removed_at_the_next_start(tmp_path, monkeypatch):
+    import json
+    import subprocess
+    import sys
+
+    from course_utils import caching
+
+    monkeypatch.setattr(caching, "_process_folder", None)
+    base = tmp_path / "cache" / caching.FILE_CACHE_SUBDIR
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    killed = base / f"proc_{dead.stdout.strip()}_x"
+    (killed / "split_1").mkdir(parents=True)
+    (killed / "split_1" / "cache.data-00000-of-00001").write_bytes(bytes(1000))
+    (killed / caching.OWNER_FILE).write_text(json.dumps({"pid": int(dead.stdout), "started": 1.0}))
+    old_layout = base / "split_abc"  # a kernel of the previous version, without owner mark
+    old_layout.mkdir()
+    prefix = caching.file_cache_prefix()
+    assert not killed.exists() and not old_layout.exists()
+    mine = Path(prefix).parent.parent
+    assert json.loads((mine / caching.OWNER_FILE).read_text())["pid"] == __import__("os").getpid()
+    caching.remove_stale_caches(base)
+    assert mine.exists(), "a live process keeps its cache"
+
+
+def test_file_cache_that_does_not_fit_on_disk_is_not_made(dataset_copy, tmp_path, monkeypatch):
+    from course_utils import caching
+
+    monkeypatch.setattr(pipelines, "free_disk_bytes", lambda: 1000)  # a nearly full disk
+    split = pipelines.load_split(dataset_copy / "train", img_size=8, batch_size=4, memory_budget_gb=0)
+    assert split.cache == "none"
+    for w in ("Sin caché", "ni en el disco", "Libera espacio", "COURSE_CACHE_DIR"):
+        assert w in split.cache_message, split.cache_message
+    assert sum(len(y) for _, y in split.dataset) == 2 * TINY_COUNTS["train"]
+    assert not (tmp_path / "cache" / caching.FILE_CACHE_SUBDIR).exists()
