@@ -10,6 +10,7 @@ cache or the artifacts is deleted or modified (snapshot before/after).
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 import warnings
 import zipfile
@@ -1125,3 +1126,99 @@ def test_file_cache_that_does_not_fit_on_disk_is_not_made(dataset_copy, tmp_path
         assert w in split.cache_message, split.cache_message
     assert sum(len(y) for _, y in split.dataset) == 2 * TINY_COUNTS["train"]
     assert not (tmp_path / "cache" / caching.FILE_CACHE_SUBDIR).exists()
+
+
+# =========================================================================== round 3: results files and course models
+
+RESULTS_CASES = {
+    "half_written": b'{"accuracy": 0.8',
+    "empty": b"",
+    "a_list": b"[0.8, 0.9]",
+    "latin_1": '{"nota": "época"}'.encode("latin-1"),
+}
+
+
+@pytest.mark.parametrize("name", list(RESULTS_CASES))
+def test_bad_results_file(name, tmp_path):
+    folder = tmp_path / "results"
+    folder.mkdir()
+    (folder / "03_cnn.json").write_bytes(RESULTS_CASES[name])
+    artifacts.record_results(tmp_path, "02_mlp", accuracy=0.7)
+    with pytest.warns(UserWarning, match="03_cnn.json") as caught:
+        found = artifacts.read_results(tmp_path)
+    assert "no se borraron" in str(caught[0].message)
+    assert list(found) == ["02_mlp"], "one bad file does not hide the others"
+    with pytest.warns(UserWarning, match="se apartó como 03_cnn.json.damaged"):
+        path = artifacts.record_results(tmp_path, "03_cnn", accuracy=0.8)
+    assert json.loads(path.read_text())["accuracy"] == 0.8
+    assert (folder / "03_cnn.json.damaged").read_bytes() == RESULTS_CASES[name], "the bad file is kept"
+
+
+def _saved(model, path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return artifacts.save_model(model, path)
+
+
+def _tiny(shape, outputs=1):
+    import keras
+
+    return keras.Sequential(
+        [keras.Input(shape), keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(outputs, activation="sigmoid")]
+    )
+
+
+def _custom_layer_model():
+    import keras
+
+    class Doble(keras.layers.Layer):  # not registered: Keras cannot rebuild it when loading
+        def call(self, x):
+            return 2 * x
+
+    return keras.Sequential(
+        [keras.Input((32, 32, 3)), Doble(), keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(1)]
+    )
+
+
+WRONG_MODELS = {
+    "input_of_any_size": (lambda: _tiny((None, None, 3)), ("no tiene un tamaño fijo",)),
+    "600_px_input": (lambda: _tiny((600, 600, 3)), ("600x600 px", "de 8 a 512 px")),
+    "grayscale_input": (lambda: _tiny((64, 64, 1)), ("1 canal(es)", "RGB")),
+    "ten_classes": (lambda: _tiny((64, 64, 3), outputs=10), ("da 10 salidas", "una sola")),
+    "custom_layer": (_custom_layer_model, ("no está dañado", "capa o función propia", "Doble")),
+}
+
+
+@pytest.mark.parametrize("name", list(WRONG_MODELS))
+def test_wrong_model_at_04s_path(name, tmp_path, tree_snapshot):
+    from course_utils import course_model
+
+    make, words = WRONG_MODELS[name]
+    path = _saved(make(), tmp_path / course_model.SAVED_MODELS["cnn_aumento"])
+    before = tree_snapshot(tmp_path)
+    with pytest.warns(UserWarning) as caught, pytest.raises(artifacts.ModelLoadError, match="No hay modelo"):
+        course_model.load_course_cnn(tmp_path, allow_download=False)
+    text = " ".join(str(w.message) for w in caught)
+    for w in words:
+        assert w in text, f"{w!r} missing from: {text}"
+    assert str(path.name) in text and "img_size=" not in text and "Usa 150" not in text
+    if name != "custom_layer":
+        assert "Vuelve a ejecutar 04_aumento_datos.ipynb" in text and "dañado" not in text
+    assert tree_snapshot(tmp_path) == before
+
+
+def test_bad_cached_course_model_is_fetched_again_once_the_mirror_is_fixed(tmp_path, monkeypatch, capsys):
+    from course_utils import course_model
+
+    spec = data.DATASETS["cnn_improved_model"]
+    mirror = tmp_path / "espejo"
+    mirror.mkdir()
+    (mirror / spec.filename).write_bytes(b"<html>Google Drive - quota exceeded</html>")
+    monkeypatch.setenv(ENV_MIRROR, str(mirror))
+    with pytest.raises(artifacts.ModelLoadError, match="No hay modelo"):
+        course_model.load_course_cnn(tmp_path / "art", allow_download=True)
+    assert "Tampoco se pudo descargar" in capsys.readouterr().out
+    _saved(_tiny((64, 64, 3)), mirror / spec.filename)  # the mirror is fixed
+    found = course_model.load_course_cnn(tmp_path / "art", allow_download=True)
+    assert found.source == "modelo entrenado del curso (descargado)" and found.model.input_shape == (None, 64, 64, 3)
+    cache = tmp_path / "cache"
+    assert (cache / f"{spec.filename}.damaged").read_bytes().startswith(b"<html>"), "the bad copy is kept aside"
