@@ -21,6 +21,7 @@ from typing import Any
 
 from .config import ENV_PARAM_SET
 from .schema import BY_NAME, COMMON, LABELS, MAX_IMG_SIZE, MAX_SEED, PARAM_SET_NAMES, PARAMETERS, SETS, Param
+from .weights_file import is_weights_path, weights_file_problem
 
 NOTEBOOKS: tuple[str, ...] = tuple(BY_NAME)
 #: Smallest image side each notebook's model accepts (from the schema).
@@ -235,6 +236,8 @@ def check(p: Params) -> None:
     examples = {k: v.default for k, v in PARAMETERS.items()} | SETS["cpu"] | entry.values["cpu"]
     for name in (*COMMON, *entry.parameters):
         _check_value(name, PARAMETERS[name], values[name], examples.get(name))
+    if is_weights_path(p.weights) and (problem := weights_file_problem(p.weights, values.get("backbones", ()))):
+        raise ParameterError(problem)
     minimum = MIN_IMG_SIZE[p.notebook]
     if p.img_size < minimum:
         raise ParameterError(

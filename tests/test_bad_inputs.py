@@ -1222,3 +1222,56 @@ def test_bad_cached_course_model_is_fetched_again_once_the_mirror_is_fixed(tmp_p
     assert found.source == "modelo entrenado del curso (descargado)" and found.model.input_shape == (None, 64, 64, 3)
     cache = tmp_path / "cache"
     assert (cache / f"{spec.filename}.damaged").read_bytes().startswith(b"<html>"), "the bad copy is kept aside"
+
+
+# =========================================================================== round 3: WEIGHTS as a path
+
+
+def _dense_weights(path):
+    import keras
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    model.save_weights(path)
+    return path
+
+
+WEIGHTS_CASES = {
+    "missing_file": (lambda d: d / "no_existe.weights.h5", {}, ("no_existe.weights.h5", "no existe", "'imagenet'")),
+    "text_file": (
+        lambda d: (d / "texto.weights.h5").write_text("hola") and d / "texto.weights.h5",
+        {},
+        ("no es un archivo de pesos de Keras", "save_weights"),
+    ),
+    "folder": (
+        lambda d: (d / "carpeta.weights.h5").mkdir() or d / "carpeta.weights.h5",
+        {},
+        ("es una carpeta",),
+    ),
+    "one_file_for_two_backbones": (
+        lambda d: _dense_weights(d / "propios.weights.h5"),
+        {"backbones": ("efficientnetb0", "mobilenetv2")},
+        ("sirve para un solo modelo base", "BACKBONES=('efficientnetb0',)"),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(WEIGHTS_CASES))
+def test_bad_weights_path(name, tmp_path, tree_snapshot):
+    make, extra, words = WEIGHTS_CASES[name]
+    path = make(tmp_path)
+    before = tree_snapshot(tmp_path)
+    with pytest.raises(params.ParameterError) as exc:
+        params.resolve("06_modelos_preentrenados", "smoke", weights=str(path), **extra)
+    for w in words:
+        assert w in str(exc.value), f"{w!r} missing from: {exc.value}"
+    assert tree_snapshot(tmp_path) == before
+
+
+@pytest.mark.filterwarnings("ignore:Skipping nested container")
+def test_weights_file_of_another_model_is_named_when_loading(tmp_path):
+    path = str(_dense_weights(tmp_path / "otro.weights.h5"))
+    p = params.resolve("06_modelos_preentrenados", "smoke", weights=path, backbones=("mobilenetv2",))
+    assert p.weights == path
+    with pytest.raises(ValueError) as exc:
+        models.load_backbone("mobilenetv2", weights=p.weights, input_shape=(32, 32, 3))
+    assert "no corresponden a MobileNetV2" in str(exc.value) and "WEIGHTS='imagenet'" in str(exc.value)
