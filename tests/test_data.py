@@ -771,3 +771,16 @@ def test_disk_full_during_extraction_says_so_and_leaves_nothing_half_done(
     assert sha256_of(cache / good.name) == sha256_of(good), "the downloaded zip is kept"
     monkeypatch.setattr(shutil, "copyfileobj", real_copy)
     assert (data.fetch(NAME, cache, mirrors=str(good.parent), progress=False) / ".complete").exists()
+
+
+def test_member_through_a_symlinked_folder_is_refused_by_the_resolved_path_check(tmp_path):
+    """A name with no '..' that still leaves the destination through a link already there."""
+    from course_utils import archives
+
+    dest, outside = tmp_path / "destino", tmp_path / "fuera"
+    dest.mkdir()
+    outside.mkdir()
+    (dest / "enlace").symlink_to(outside, target_is_directory=True)
+    assert archives._member_target(dest, "otra/x.jpg") == (dest / "otra" / "x.jpg").resolve()
+    with pytest.raises(data.ArchiveError, match="Ruta insegura"):
+        archives._member_target(dest, "enlace/x.jpg")
