@@ -243,7 +243,7 @@ def list_images(
         cands = [p for p in every if str(p) not in skip]
         skipped += [(str(p), "skip") for p in every if str(p) in skip]
         kept: list[str] = []
-        step = 64 if max_per_class is None else max(8, max_per_class)
+        step = 1024 if max_per_class is None else max(8, max_per_class)
         for i in range(0, len(cands), step):
             chunk = cands[i : i + step]
             found = check_images(chunk) if check or refuse_modes else [("ok", None)] * len(chunk)
