@@ -16,6 +16,7 @@ import os
 import re
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -129,7 +130,22 @@ def load_model(path: str | os.PathLike, *, safe_mode: bool = True, compile: bool
         raise ModelLoadError(f"El modelo {path} está vacío (0 bytes): vuelve a entrenarlo o descargarlo.")
     try:
         return keras.models.load_model(path, safe_mode=safe_mode, compile=compile)
-    except ValueError as exc:
+    except (TypeError, ValueError) as exc:
+        custom = re.search(
+            r"(?:Could not locate (?:class|function)|Unknown (?:layer|object))[:\s]*'?([\w.]+)", str(exc)
+        )
+        if custom:
+            raise ModelLoadError(
+                f"{path.name} no está dañado: usa una capa o función propia ({custom.group(1)}) que Keras no "
+                "conoce en esta sesión. Ejecuta antes la celda que la define (con "
+                "@keras.saving.register_keras_serializable()) o pásala en custom_objects; o vuelve a "
+                "entrenarlo con las capas del curso."
+            ) from exc
+        if isinstance(exc, TypeError):
+            raise ModelLoadError(
+                f"El archivo {path.name} está dañado o no es un modelo Keras "
+                f"({type(exc).__name__}: {exc}). Vuelve a entrenarlo o descargarlo."
+            ) from exc
         if "safe_mode" in str(exc) or "unsafe" in str(exc).lower() or "lambda" in str(exc).lower():
             raise ModelLoadError(
                 f"Keras se negó a cargar {path.name} en modo seguro: contiene código Python "
@@ -165,7 +181,16 @@ def record_results(artifacts_dir: str | os.PathLike, notebook: str, **metrics: A
     summary read these files.
     """
     path = Path(artifacts_dir) / "results" / f"{notebook}.json"
-    data = json.loads(path.read_text()) if path.exists() else {}
+    data = _read_json_dict(path) if path.exists() else {}
+    if data is None:  # unreadable: kept aside, never lost, and the new results are written
+        aside = path.with_name(f"{path.name}.damaged")
+        os.replace(path, aside)
+        warnings.warn(
+            f"{path} estaba dañado o no era un diccionario JSON: se apartó como {aside.name} (no se borró) y "
+            "se escriben los resultados nuevos. Si te sirve, recupera de él lo que necesites a mano.",
+            stacklevel=2,
+        )
+        data = {}
     data.update(_clean(metrics))
     data["notebook"] = notebook
     data["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S")
@@ -181,7 +206,29 @@ def recorded(name: str) -> dict | None:
 def read_results(artifacts_dir: str | os.PathLike) -> dict[str, dict]:
     """All recorded results, keyed by notebook name."""
     folder = Path(artifacts_dir) / "results"
-    return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
+    out, bad = {}, []
+    for p in sorted(folder.glob("*.json")):
+        data = _read_json_dict(p)
+        if data is None:
+            bad.append(p.name)
+        else:
+            out[p.stem] = data
+    if bad:
+        warnings.warn(
+            f"Se omitieron resultados ilegibles en {folder}: {', '.join(bad)} (no se borraron). Vuelve a "
+            "ejecutar esos cuadernos para escribirlos de nuevo.",
+            stacklevel=2,
+        )
+    return out
+
+
+def _read_json_dict(path: Path) -> dict | None:
+    """The JSON object in ``path``, or None when it is half-written, empty, not UTF-8 or not an object."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 class Timer:

@@ -19,6 +19,8 @@ SAVED_MODELS = {
     "cnn_aumento": "models/04_cnn_aumento.keras",
     "cnn_aumento_fotos": "models/04_cnn_aumento_fotos.keras",
 }
+#: Smallest input side accepted for a saved model (the smallest IMG_SIZE of any notebook).
+MIN_MODEL_SIZE = 8
 #: Where :func:`load_course_cnn` keeps the CNN of its short fallback training run.
 FALLBACK_MODEL = "models/cnn_entrenamiento_corto.keras"
 
@@ -89,30 +91,21 @@ def load_course_cnn(
     skipped with a warning.
     """
     art = Path(artifacts_dir)
-    for key in prefer:
-        path = art / SAVED_MODELS[key]
+    saved = [(art / SAVED_MODELS[key], "modelo guardado por el cuaderno {nb} ({path})") for key in prefer]
+    saved.append((art / FALLBACK_MODEL, "CNN de un entrenamiento corto hecho antes ({path})"))
+    for path, source in saved:
         if path.exists():
             try:
-                return CourseModel(
-                    as_float32(load_model(path)), f"modelo guardado por el cuaderno {path.stem[:2]} ({path})"
-                )
+                model = checked_course_model(load_model(path), path)
+                return CourseModel(as_float32(model), source.format(nb=path.stem[:2], path=path))
             except ModelLoadError as exc:
                 warnings.warn(str(exc), stacklevel=2)
-    fallback = art / FALLBACK_MODEL
-    if fallback.exists():
-        try:
-            return CourseModel(
-                as_float32(load_model(fallback)), f"CNN de un entrenamiento corto hecho antes ({fallback})"
-            )
-        except ModelLoadError as exc:
-            warnings.warn(str(exc), stacklevel=2)
     print(f"No se encontró el modelo de los cuadernos 03/04 en {art / 'models'}.")
     if allow_download:
-        from .data import DownloadError, fetch
+        from .data import DownloadError
 
         try:
-            path = fetch("cnn_improved_model", progress=True)
-            return CourseModel(as_float32(load_model(path)), "modelo entrenado del curso (descargado)")
+            return CourseModel(as_float32(_downloaded_model()), "modelo entrenado del curso (descargado)")
         except (DownloadError, ModelLoadError) as exc:
             print("Tampoco se pudo descargar el modelo entrenado del curso:\n" + str(exc).splitlines()[0])
     if train_data is None:
@@ -131,5 +124,50 @@ def load_course_cnn(
         epochs=fallback_epochs,
         verbose=2,
     )
-    save_model(model, fallback)
+    save_model(model, art / FALLBACK_MODEL)
     return CourseModel(model, f"CNN entrenada aquí mismo durante {fallback_epochs} épocas (entrenamiento corto)")
+
+
+def _downloaded_model() -> Any:
+    """The course's trained CNN from the cache or a mirror; a cached copy that does not load (an HTML
+    page saved as ``.keras``) is set aside as ``<name>.damaged`` and fetched once more."""
+    import os
+
+    from .data import fetch
+
+    for attempt in range(2):
+        path = fetch("cnn_improved_model", progress=True)
+        try:
+            return checked_course_model(load_model(path), path)
+        except ModelLoadError:
+            os.replace(path, path.with_name(f"{path.name}.damaged"))  # one copy aside; the next fetch is fresh
+            if attempt:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def checked_course_model(model: Any, path: Any) -> Any:
+    """``model`` if notebooks 05 and 07 can use it (square RGB input of a fixed size the course accepts,
+    one output: dog or cat), else :class:`ModelLoadError` saying why and what to do."""
+    from .layout import MAX_IMG_SIZE
+
+    shape = tuple(getattr(model, "input_shape", ()) or ())
+    out = tuple(getattr(model, "output_shape", ()) or ())
+    why = None
+    if len(shape) != 4 or shape[1] is None or shape[2] is None:
+        why = f"su entrada {shape} no tiene un tamaño fijo de imagen (los cuadernos 05 y 07 lo necesitan)"
+    elif shape[3] != 3:
+        why = f"espera imágenes de {shape[3]} canal(es) {shape[1:]} y las del curso son RGB (3 canales)"
+    elif shape[1] != shape[2] or not MIN_MODEL_SIZE <= shape[1] <= MAX_IMG_SIZE:
+        why = (
+            f"espera imágenes de {shape[1]}x{shape[2]} px; el curso usa imágenes cuadradas de "
+            f"{MIN_MODEL_SIZE} a {MAX_IMG_SIZE} px"
+        )
+    elif out[-1:] != (1,):
+        why = f"da {out[-1] if out else '?'} salidas y el curso clasifica en dos clases con una sola (perro o gato)"
+    if why:
+        raise ModelLoadError(
+            f"El modelo {path} no sirve para este cuaderno: {why}. No se borró; se ignora. Vuelve a ejecutar "
+            "04_aumento_datos.ipynb (o 03_cnn.ipynb) para guardar ahí el modelo del curso, o mueve ese archivo."
+        )
+    return model

@@ -19,52 +19,36 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
-import shutil
-import stat
 import tempfile
-import time
 import urllib.parse
 import urllib.request
 import warnings
-import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
+from .archives import (  # noqa: F401 (re-exported: part of this module's interface)
+    BOMB_MIN_BYTES,
+    DEFAULT_MAX_UNPACKED_BYTES,
+    MAX_COMPRESSION_RATIO,
+    ArchiveError,
+    FolderConflictError,
+    check_archive,
+    safe_extract,
+)
+from .cache_io import (  # noqa: F401 (re-exported)
+    LOCK_TIMEOUT,
+    CacheNotWritableError,
+    DownloadError,
+    NoSpaceError,
+    cache_error,
+    locked,
+    not_writable,
+    remove_orphans,
+    share_like_umask,
+)
 from .config import ENV_CACHE_DIR, ENV_MIRROR
 from .config import cache_dir as _cache_dir
 from .layout import SPLITS
-
-
-class DownloadError(RuntimeError):
-    """No source of a dataset could be fetched and verified."""
-
-
-class CacheNotWritableError(DownloadError):
-    """The cache folder cannot be written (read-only disk, no permission)."""
-
-
-class NoSpaceError(DownloadError):
-    """The disk of the cache is full."""
-
-
-class ArchiveError(RuntimeError):
-    """An archive is corrupt, unsafe or not laid out as expected."""
-
-
-class FolderConflictError(ArchiveError):
-    """The folder an archive extracts to already exists and is not a finished extraction."""
-
-
-#: Seconds a process waits for another one that is downloading or extracting the same file.
-LOCK_TIMEOUT = 3600
-#: Largest total size a zip may unpack to when the registry does not say (local zips): 20 GB.
-DEFAULT_MAX_UNPACKED_BYTES = 20_000_000_000
-#: Unpacked/packed size above which a zip (of more than ``BOMB_MIN_BYTES``) is taken for a zip bomb.
-#: Photos barely compress (about 1x); even flat synthetic images stay far below this.
-MAX_COMPRESSION_RATIO = 200
-BOMB_MIN_BYTES = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -240,71 +224,6 @@ def _ways_out(spec: DatasetSpec) -> str:
     )
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _share_like_umask(path: Path, directory: bool = False) -> None:
-    """Give ``path`` the permissions of a normally created file (``mkstemp`` makes them 0600)."""
-    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
-
-
-def _not_writable(exc: OSError) -> bool:
-    return exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
-
-
-def _cache_error(root: Path, exc: OSError) -> DownloadError:
-    if exc.errno == errno.ENOSPC:
-        return NoSpaceError(
-            f"No queda espacio en disco en {root} ({exc.strerror}). Libera espacio o define "
-            f"{ENV_CACHE_DIR}=<carpeta en otro disco> y vuelve a ejecutar la celda. "
-            "No quedó ningún archivo a medias en la caché."
-        )
-    return CacheNotWritableError(
-        f"No se puede escribir en la caché {root} ({exc.strerror}). Define "
-        f"{ENV_CACHE_DIR}=<carpeta donde puedas escribir> (o usa DATA_SOURCE='synthetic') y vuelve a "
-        "ejecutar la celda. No se modificó nada."
-    )
-
-
-@contextmanager
-def _locked(lock_path: Path, root: Path) -> Iterator[None]:
-    """Hold an inter-process lock file (other processes wait, up to ``LOCK_TIMEOUT`` seconds)."""
-    from filelock import FileLock, Timeout
-
-    try:
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(lock_path), timeout=LOCK_TIMEOUT)
-        lock.acquire()
-    except Timeout as exc:
-        raise DownloadError(
-            f"Otro proceso lleva más de {LOCK_TIMEOUT} s preparando {lock_path.parent}. Espera a que "
-            f"termine, o si ya no existe, borra {lock_path} y vuelve a ejecutar la celda."
-        ) from exc
-    except OSError as exc:
-        if _not_writable(exc) or exc.errno == errno.ENOSPC:
-            raise _cache_error(root, exc) from exc
-        raise
-    try:
-        yield
-    finally:
-        lock.release()
-
-
-def _remove_orphans(folder: Path, pattern: str) -> list[str]:
-    """Delete leftovers of a killed run matching ``pattern`` (call it holding the folder's lock)."""
-    removed = []
-    for p in folder.glob(pattern) if folder.is_dir() else ():
-        if p.is_dir():
-            shutil.rmtree(p, ignore_errors=True)
-        else:
-            p.unlink(missing_ok=True)
-        removed.append(p.name)
-    return removed
-
-
 def count_dataset_images(folder: str | os.PathLike) -> int:
     """Image files of an extracted dataset (hidden files and ``__MACOSX`` not counted)."""
     from .inspection import IMAGE_EXTENSIONS
@@ -362,7 +281,7 @@ def _download(
         try:
             fd, tmp_name = tempfile.mkstemp(prefix=f".{spec.filename}.", suffix=".part", dir=root)
         except OSError as exc:
-            raise _cache_error(root, exc) from exc
+            raise cache_error(root, exc) from exc
         os.close(fd)
         tmp = Path(tmp_name)
         try:
@@ -379,12 +298,12 @@ def _download(
                     expected_images=spec.expected_images,
                     max_unpacked_bytes=spec.max_unpacked_bytes,
                 )
-            _share_like_umask(tmp)
+            share_like_umask(tmp)
             os.replace(tmp, target)
             return
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
-                raise _cache_error(root, exc) from exc
+                raise cache_error(root, exc) from exc
             errors.append(f"  - {source}: {type(exc).__name__}: {exc}")
         except Exception as exc:  # noqa: BLE001 - every failure is reported below
             errors.append(f"  - {source}: {type(exc).__name__}: {exc}")
@@ -415,7 +334,8 @@ def fetch(
 
     Safe with several processes at once (a lock file per file of the cache);
     leftovers of a killed run are removed; a cached archive that turns out
-    damaged is set aside (``<name>.damaged-<time>``, never deleted) and fetched again.
+    damaged is set aside as ``<name>.damaged`` (one copy: a later damaged one replaces it) and
+    fetched again.
     """
     if name not in DATASETS:
         raise KeyError(f"Conjunto desconocido: {name!r}. Opciones: {', '.join(DATASETS)}.")
@@ -431,12 +351,12 @@ def fetch(
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise _cache_error(root, exc) from exc
+        raise cache_error(root, exc) from exc
     candidates = [(s, spec.mirror_sha256) for s in sources] if sources is not None else sources_for(spec, mirrors)
-    with _locked(root / f".{spec.filename}.lock", root):
-        _remove_orphans(root, f".{spec.filename}.*.part")
+    with locked(root / f".{spec.filename}.lock", root):
+        remove_orphans(root, f".{spec.filename}.*.part")
         if unpack and spec.top_folder:  # staging folders of the old shared layout
-            _remove_orphans(root, f".{spec.top_folder}.*.extracting")
+            remove_orphans(root, f".{spec.top_folder}.*.extracting")
         if unpack:
             if done := _usable(spec, home / (spec.top_folder or target.stem)):
                 return done  # another process finished it meanwhile
@@ -454,7 +374,7 @@ def fetch(
         except ArchiveError as exc:
             if fresh:
                 raise
-            aside = target.with_name(f"{target.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+            aside = target.with_name(f"{target.name}.damaged")  # one copy, however many retries
             os.replace(target, aside)
             try:
                 _download(spec, root, target, candidates, progress, timeout)
@@ -478,208 +398,6 @@ def _extract_dataset(spec: DatasetSpec, target: Path, home: Path, progress: bool
     if _usable(spec, root) is None:  # pragma: no cover - safe_extract always marks it complete
         raise ArchiveError(f"No se pudo completar la extracción de {target}.")
     return root
-
-
-def _member_target(dest: Path, member: str) -> Path:
-    pure = PurePosixPath(member.replace("\\", "/"))
-    if pure.is_absolute() or ".." in pure.parts or (pure.parts and ":" in pure.parts[0]):
-        raise ArchiveError(
-            f"El archivo comprimido contiene una ruta insegura: {member!r} (saldría de {dest}). "
-            "No se extrajo nada; descarga el archivo de nuevo desde una fuente confiable."
-        )
-    out = (dest / pure).resolve()
-    if dest.resolve() not in out.parents and out != dest.resolve():
-        raise ArchiveError(f"Ruta insegura en el archivo comprimido: {member!r}.")
-    return out
-
-
-def _open_zip(zip_path: Path, display_name: str, user_file: bool = False) -> zipfile.ZipFile:
-    try:
-        return zipfile.ZipFile(zip_path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        if user_file:
-            raise ArchiveError(
-                f"DATA_SOURCE={str(zip_path)!r} no es un zip válido ({exc}). Pon en DATA_SOURCE la ruta "
-                "a un .zip del conjunto o a una carpeta con train/validation/test (o 'auto'). Tu "
-                "archivo no se modificó."
-            ) from exc
-        raise ArchiveError(
-            f"'{display_name}' ({zip_path}) no es un zip válido ({exc}). Puede estar incompleto: "
-            "vuelve a ejecutar la celda para descargarlo otra vez."
-        ) from exc
-
-
-def _is_symlink(m: zipfile.ZipInfo) -> bool:
-    return stat.S_ISLNK(m.external_attr >> 16)
-
-
-def _checked_members(
-    zf: zipfile.ZipFile,
-    dest: Path,
-    display_name: str,
-    expected_top: str | None,
-    expected_images: int | None = None,
-    max_unpacked_bytes: int | None = None,
-) -> tuple[list[zipfile.ZipInfo], set[str]]:
-    """The members to extract and their top folders; ArchiveError if unsafe or unexpected.
-
-    Reads only the zip's directory: paths, duplicates, links, sizes (zip bombs) and counts.
-    """
-    from .inspection import IMAGE_EXTENSIONS
-
-    members = [m for m in zf.infolist() if not m.filename.startswith("__MACOSX/")]
-    for m in members:
-        _member_target(dest, m.filename)
-    links = [m.filename for m in members if _is_symlink(m)]
-    if links:
-        raise ArchiveError(
-            f"'{display_name}' contiene enlaces simbólicos ({', '.join(links[:3])}), que un conjunto de "
-            "imágenes no necesita. No se extrajo nada; vuelve a crear el zip sin enlaces."
-        )
-    names = [m.filename.replace("\\", "/").rstrip("/") for m in members]
-    seen, dups = set(), []
-    for n in names:
-        if n in seen:
-            dups.append(n)
-        seen.add(n)
-    if dups:
-        raise ArchiveError(
-            f"'{display_name}' contiene nombres repetidos ({', '.join(sorted(set(dups))[:3])}): no se "
-            "sabe cuál usar. No se extrajo nada; vuelve a crear el zip."
-        )
-    files = {n for n, m in zip(names, members, strict=True) if not m.is_dir()}
-    for n in names:
-        parents = PurePosixPath(n).parents
-        clash = next((str(p) for p in parents if str(p) in files), None)
-        if clash:
-            raise ArchiveError(
-                f"'{display_name}' usa '{clash}' como archivo y como carpeta (en '{n}'). No se extrajo "
-                "nada; vuelve a crear el zip."
-            )
-    total = sum(m.file_size for m in members)
-    packed = sum(m.compress_size for m in members)
-    limit = max_unpacked_bytes or DEFAULT_MAX_UNPACKED_BYTES
-    ratio = total / max(packed, 1)
-    if total > limit or (total > BOMB_MIN_BYTES and ratio > MAX_COMPRESSION_RATIO):
-        raise ArchiveError(
-            f"'{display_name}' ocuparía {total / 1e6:,.0f} MB al descomprimirse ({ratio:,.0f} veces su "
-            f"tamaño comprimido; límite {limit / 1e6:,.0f} MB y {MAX_COMPRESSION_RATIO}x). Parece una "
-            "bomba zip o el archivo equivocado. No se extrajo nada: descarga el conjunto de una fuente "
-            "confiable."
-        )
-    tops = {PurePosixPath(n).parts[0] for n in names if n}
-    if expected_top is not None and tops != {expected_top}:
-        raise ArchiveError(
-            f"'{display_name}' debería contener una sola carpeta '{expected_top}/', pero contiene: "
-            f"{', '.join(sorted(tops)) or 'nada'}. ¿Es el archivo correcto?"
-        )
-    if expected_images is not None:
-        found = sum(
-            1 for n in files if not PurePosixPath(n).name.startswith(".") and n.lower().endswith(IMAGE_EXTENSIONS)
-        )
-        if found != expected_images:
-            raise ArchiveError(
-                f"'{display_name}' contiene {found} imágenes y deberían ser {expected_images}. "
-                "¿Es el archivo correcto? No se extrajo nada."
-            )
-    return members, tops
-
-
-def check_archive(
-    zip_path: str | os.PathLike,
-    *,
-    expected_top: str | None = None,
-    display_name: str | None = None,
-    expected_images: int | None = None,
-    max_unpacked_bytes: int | None = None,
-    user_file: bool = False,
-) -> None:
-    """Raise :class:`ArchiveError` unless ``zip_path`` is a zip that :func:`safe_extract` accepts.
-
-    Reads only the zip's directory: no member is written anywhere.  ``user_file``:
-    the zip is the user's own ``DATA_SOURCE`` (the message says so).
-    """
-    zip_path = Path(zip_path)
-    with _open_zip(zip_path, display_name or zip_path.name, user_file) as zf:
-        _checked_members(
-            zf, zip_path.parent, display_name or zip_path.name, expected_top, expected_images, max_unpacked_bytes
-        )
-
-
-def safe_extract(
-    zip_path: str | os.PathLike,
-    dest: str | os.PathLike,
-    *,
-    expected_top: str | None = None,
-    progress: bool = True,
-    expected_images: int | None = None,
-    max_unpacked_bytes: int | None = None,
-) -> Path:
-    """Extract ``zip_path`` into ``dest`` and return the top folder.
-
-    Refuses, before writing anything, members that would land outside ``dest``,
-    links, repeated names, archives that would unpack to more than
-    ``max_unpacked_bytes`` (or a suspicious compression ratio) and archives
-    whose single top folder is not ``expected_top``.  Extracts into a temporary
-    folder and renames it when complete (holding ``dest/.lock``), so an
-    interrupted run leaves no half-extracted dataset (its leftovers are removed
-    the next time); an existing complete folder is reused.
-    """
-    zip_path, dest = Path(zip_path), Path(dest)
-    zf = _open_zip(zip_path, zip_path.name)
-    with zf:
-        members, tops = _checked_members(zf, dest, zip_path.name, expected_top, expected_images, max_unpacked_bytes)
-        single = len(tops) == 1
-        top = next(iter(tops)) if single else zip_path.stem
-        final = dest / top
-        if (final / ".complete").exists():
-            return final
-        try:
-            dest.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise _cache_error(dest, exc) from exc
-        with _locked(dest / ".lock", dest):
-            _remove_orphans(dest, ".*.extracting")
-            if (final / ".complete").exists():
-                return final  # another process finished it meanwhile
-            if final.exists():
-                raise FolderConflictError(
-                    f"La carpeta {final} ya existe pero no está completa (¿archivos propios?). No se "
-                    "tocó nada: muévela o bórrala y vuelve a intentarlo."
-                )
-            need = sum(m.file_size for m in members)
-            if shutil.disk_usage(dest).free < need:
-                raise _cache_error(dest, OSError(errno.ENOSPC, f"hacen falta {need / 1e6:,.0f} MB"))
-            staging = Path(tempfile.mkdtemp(prefix=f".{top}.", suffix=".extracting", dir=dest))
-            try:
-                from tqdm.auto import tqdm
-
-                for m in tqdm(
-                    members, desc=f"Extrayendo {zip_path.name}", unit="archivo", disable=not progress, leave=False
-                ):
-                    out = _member_target(staging, m.filename)
-                    if m.is_dir():
-                        out.mkdir(parents=True, exist_ok=True)
-                        continue
-                    out.parent.mkdir(parents=True, exist_ok=True)
-                    with zf.open(m) as src, open(out, "wb") as dst:
-                        shutil.copyfileobj(src, dst, 1 << 20)
-                inner = staging / top if single else staging
-                inner.mkdir(exist_ok=True)
-                _share_like_umask(inner, directory=True)
-                (inner / ".complete").write_text("ok\n")
-                os.replace(inner, final)
-            except (zipfile.BadZipFile, EOFError) as exc:
-                raise ArchiveError(
-                    f"'{zip_path.name}' ({zip_path}) está dañado ({exc}). Vuelve a descargarlo. No quedó nada a medias."
-                ) from exc
-            except OSError as exc:
-                if exc.errno == errno.ENOSPC or _not_writable(exc):
-                    raise _cache_error(dest, exc) from exc
-                raise
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
-    return final
 
 
 @dataclass(frozen=True)
@@ -713,8 +431,10 @@ def _synthetic(cache_dir: str | os.PathLike | None) -> Path:
 
     try:
         return make_synthetic_dataset(_cache_dir(cache_dir) / "sintetico")
-    except OSError as exc:
-        if not _not_writable(exc):
+    except (OSError, CacheNotWritableError) as exc:
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            raise cache_error(_cache_dir(cache_dir), exc) from exc
+        if isinstance(exc, OSError) and not not_writable(exc):
             raise
         elsewhere = Path(tempfile.gettempdir()) / f"curso-cnn-{os.getuid()}" / "sintetico"
         warnings.warn(
@@ -722,7 +442,17 @@ def _synthetic(cache_dir: str | os.PathLike | None) -> Path:
             f"se crea en {elsewhere}. Define {ENV_CACHE_DIR} para elegir otra carpeta.",
             stacklevel=3,
         )
-        return make_synthetic_dataset(elsewhere)
+        try:
+            return make_synthetic_dataset(elsewhere)
+        except OSError as again:
+            if again.errno == errno.ENOSPC or not_writable(again):
+                raise cache_error(elsewhere.parent, again) from again
+            raise
+
+
+def local_zip_folder(path: str | os.PathLike) -> str:
+    """Name of the cache folder a local zip extracts to: its name and the start of its sha256."""
+    return f"{Path(path).stem}-{sha256sum(path)[:16]}"
 
 
 def get_course_data(
@@ -741,6 +471,8 @@ def get_course_data(
     or when the cache cannot be written.
     Any other value: a folder with ``train/validation/test`` or a ``.zip`` of one.
     """
+    if source is None:  # the parameters cell's placeholder
+        source = "auto"
     if source in ("auto", *COURSE_SOURCES):
         name, description = COURSE_SOURCES.get(source, COURSE_SOURCES["course"])
         try:
@@ -754,6 +486,11 @@ def get_course_data(
                 stacklevel=2,
             )
             source = "synthetic"
+    if not isinstance(source, (str, os.PathLike)) or not str(source).strip():
+        raise FileNotFoundError(
+            f"DATA_SOURCE={source!r} no es válido: usa 'auto', 'course', 'course_full', 'synthetic', o "
+            "la ruta (entre comillas) a una carpeta con train/validation/test o a un .zip del conjunto."
+        )
     if source == "synthetic":
         return DataInfo(_synthetic(cache_dir), "synthetic", "Conjunto sintético del curso (figuras generadas)")
     path = Path(source).expanduser()
@@ -764,8 +501,8 @@ def get_course_data(
         )
     if path.is_file():
         check_archive(path, user_file=True)  # before the cache gets a folder for it
-        # One folder per archive name, so that two zips with the same top folder never mix.
-        root = safe_extract(path, _cache_dir(cache_dir) / "local" / path.stem, progress=progress)
+        # One folder per archive content, so that two zips (or two versions of one) never mix.
+        root = safe_extract(path, _cache_dir(cache_dir) / "local" / local_zip_folder(path), progress=progress)
         inner = [p for p in root.iterdir() if not p.name.startswith(".")]
         if not (root / "train").is_dir() and len(inner) == 1 and inner[0].is_dir():
             root = inner[0]

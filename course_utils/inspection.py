@@ -1,7 +1,8 @@
 """Look at a dataset folder: counts, image sizes and a validation pass.
 
 Nothing here deletes, moves or rewrites a file: problems are reported, and
-:func:`list_images` leaves the bad files out of what the loaders see.
+:func:`list_images` leaves the bad files out of what the loaders see.  Both use
+the same decode check (:mod:`course_utils.image_check`).
 """
 
 from __future__ import annotations
@@ -15,22 +16,18 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from .image_check import LOADER_FORMATS, MAX_IMAGE_PIXELS, check_image, check_images  # noqa: F401 (re-exported)
 from .layout import SPLITS
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
-#: Formats the loaders decode (by content, whatever the extension says).  Every one of them has a
-#: quick completeness check (:func:`check_image` with ``full=False``).  Any other format (WebP,
-#: TIFF, ...) is left out by both loaders, modern and legacy, with a message: convert it to JPEG/PNG.
-LOADER_FORMATS = ("JPEG", "PNG", "BMP", "GIF")
-#: Largest image the loaders decode, in pixels (50 MP: a 48 MP phone photo fits; the course's photos
-#: are under 1 MP).  Larger files are left out before decoding, whatever PIL's own limit says.
-MAX_IMAGE_PIXELS = 50_000_000
+#: How many skipped files the loaders' warning names.
+NAMED_SKIPS = 5
 #: Files that operating systems leave behind; ignored silently.
 IGNORED_FILES = {".ds_store", "thumbs.db", "desktop.ini", ".complete"}
 #: Why :func:`list_images` leaves a file out, by :func:`check_image` status (Spanish, for the warning).
 SKIP_REASONS = {
     "not_image": "no es una imagen",
-    "unreadable": "ilegible",
+    "unreadable": "ilegible o dañada",
     "truncated": "truncada",
     "unsupported": "formato no admitido: conviértela a JPEG o PNG",
     "too_large": f"más de {MAX_IMAGE_PIXELS // 1_000_000} megapíxeles: redúcela",
@@ -157,171 +154,6 @@ class ValidationReport:
         return "\n".join(lines)
 
 
-def _jpeg_complete(data: bytes) -> bool:
-    """Walk the JPEG's segments to its EOI marker (bytes after it, e.g. a motion photo's video, are fine)."""
-    n, i = len(data), 2
-    if data[:2] != b"\xff\xd8":
-        return False
-    while i < n:
-        if data[i] != 0xFF:
-            return False
-        while i < n and data[i] == 0xFF:
-            i += 1
-        if i >= n:
-            return False
-        marker = data[i]
-        i += 1
-        if marker == 0xD9:
-            return True
-        if 0xD0 <= marker <= 0xD7 or marker == 0x01:
-            continue
-        if i + 2 > n:
-            return False
-        i += int.from_bytes(data[i : i + 2], "big")
-        if marker == 0xDA:  # entropy-coded data up to the next marker that is not RSTn or a stuffed 0xFF00
-            while True:
-                j = data.find(b"\xff", i)
-                if j < 0 or j + 1 >= n:
-                    return False
-                if data[j + 1] == 0x00 or 0xD0 <= data[j + 1] <= 0xD7 or data[j + 1] == 0xFF:
-                    i = j + 1
-                    continue
-                i = j
-                break
-    return False
-
-
-def _png_complete(f, size: int) -> bool:
-    """Walk the PNG's chunks (by their lengths) to IEND."""
-    pos = 8
-    while pos + 8 <= size:
-        f.seek(pos)
-        head = f.read(8)
-        length, kind = int.from_bytes(head[:4], "big"), head[4:]
-        if kind == b"IEND":
-            return pos + 12 <= size
-        pos += 12 + length
-    return False
-
-
-def _gif_complete(data: bytes) -> bool:
-    """Walk the GIF's blocks to its trailer (0x3B)."""
-    n = len(data)
-
-    def sub_blocks(i: int) -> int:
-        while i < n and data[i]:
-            i += data[i] + 1
-        return i + 1
-
-    if n < 13:
-        return False
-    i = 13 + (3 * 2 ** ((data[10] & 7) + 1) if data[10] & 0x80 else 0)
-    while i < n:
-        block = data[i]
-        if block == 0x3B:
-            return True
-        if block == 0x21:  # extension: label, then sub-blocks
-            i = sub_blocks(i + 2)
-        elif block == 0x2C:  # image: descriptor, local colour table, LZW code size, sub-blocks
-            if i + 10 > n:
-                return False
-            flags = data[i + 9]
-            i += 10 + (3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0)
-            i = sub_blocks(i + 1)
-        else:
-            return False
-    return False
-
-
-def _bmp_status(f, size: int) -> str:
-    """``ok``, ``truncated`` or ``unsupported`` (the loaders read uncompressed 24/32-bit BMP only)."""
-    f.seek(0)
-    head = f.read(34)
-    if len(head) < 26:
-        return "truncated"
-    offset, dib = int.from_bytes(head[10:14], "little"), int.from_bytes(head[14:18], "little")
-    if dib == 12:
-        width, height = int.from_bytes(head[18:20], "little"), int.from_bytes(head[20:22], "little")
-        bpp, compression = int.from_bytes(head[24:26], "little"), 0
-    elif len(head) >= 34:
-        width = int.from_bytes(head[18:22], "little", signed=True)
-        height = int.from_bytes(head[22:26], "little", signed=True)
-        bpp, compression = int.from_bytes(head[28:30], "little"), int.from_bytes(head[30:34], "little")
-    else:
-        return "truncated"
-    if bpp not in (24, 32) or compression not in ((0,) if bpp == 24 else (0, 3)):
-        return "unsupported"
-    stride = (abs(width) * bpp + 31) // 32 * 4
-    return "ok" if size >= offset + stride * abs(height) else "truncated"
-
-
-def _quick_status(path: Path, fmt: str | None) -> str:
-    """Completeness of an image of a format the loaders read, from its structure (no decoding)."""
-    size = path.stat().st_size
-    with open(path, "rb") as f:
-        if fmt == "BMP":
-            return _bmp_status(f, size)
-        f.seek(max(0, size - 1024))
-        tail = f.read()
-        if fmt == "JPEG":
-            if b"\xff\xd9" in tail:
-                return "ok"
-            f.seek(0)
-            return "ok" if _jpeg_complete(f.read()) else "truncated"
-        if fmt == "PNG":
-            return "ok" if b"IEND" in tail[-32:] or _png_complete(f, size) else "truncated"
-        if fmt == "GIF":
-            f.seek(0)
-            return "ok" if _gif_complete(f.read()) else "truncated"
-    return "unsupported"
-
-
-def check_image(path: str | os.PathLike, full: bool = True) -> tuple[str, str | None]:
-    """Classify one file: ``("ok"|"not_image"|"unreadable"|"truncated"|"unsupported"|"too_large", mode)``.
-
-    ``full=True`` decodes the whole image (the validation report); ``full=False``
-    reads only the header and checks from the file's structure that it is
-    complete (JPEG segments to the end marker, PNG chunks to IEND, BMP pixel
-    array size, GIF blocks to the trailer), which is what the loaders do before
-    every run: ~50x faster.  Both agree: a JPEG followed by extra bytes (a
-    phone's "motion photo") is ``ok``.  Formats the loaders cannot decode
-    (WebP, TIFF, palette or compressed BMP) are ``unsupported``; images over
-    :data:`MAX_IMAGE_PIXELS` are ``too_large`` and never decoded.
-    """
-    path = Path(path)
-    try:
-        if path.stat().st_size == 0:
-            return "unreadable", None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im = Image.open(path)
-        with im:
-            mode, fmt = im.mode, im.format
-            if fmt not in LOADER_FORMATS:
-                return "unsupported", mode
-            if im.width * im.height > MAX_IMAGE_PIXELS:
-                return "too_large", mode
-            if not full:
-                status = _quick_status(path, fmt)
-                if status != "ok":
-                    return status, (mode if status == "unsupported" else None)
-            else:
-                if fmt == "BMP" and _quick_status(path, fmt) == "unsupported":
-                    return "unsupported", mode
-                if fmt == "JPEG":  # decode at 1/8 scale: every byte is still read, 10x faster
-                    im.draft(im.mode, (max(1, im.width // 8), max(1, im.height // 8)))
-                im.load()
-    except UnidentifiedImageError:
-        return "not_image", None
-    except Image.DecompressionBombError:
-        return "too_large", None
-    except OSError as exc:
-        return ("truncated" if "truncated" in str(exc).lower() else "unreadable"), None
-    except Exception:  # noqa: BLE001 - any decoder failure means unreadable
-        return "unreadable", None
-    return "ok", mode
-
-
 def validate_dataset(
     root: str | os.PathLike, splits: tuple[str, ...] = SPLITS, progress: bool = True
 ) -> ValidationReport:
@@ -349,9 +181,13 @@ def validate_dataset(
             if not cands:
                 report.empty_classes.append(f"{split}/{cls}")
             files += cands
-    for p in tqdm(files, desc="Validando imágenes", unit="img", disable=not progress, leave=False):
+    statuses: list = []
+    with tqdm(total=len(files), desc="Validando imágenes", unit="img", disable=not progress, leave=False) as bar:
+        for i in range(0, len(files), 256):
+            statuses += check_images(files[i : i + 256])
+            bar.update(len(files[i : i + 256]))
+    for p, (status, mode) in zip(files, statuses, strict=True):
         report.checked += 1
-        status, mode = check_image(p)
         if status == "not_image":
             report.not_images.append(str(p))
         elif status == "unreadable":
@@ -403,20 +239,21 @@ def list_images(
     paths, labels, skipped = [], [], []
     for label, cls in enumerate(names):
         folder = split_dir / cls
-        cands = _candidates(folder) if folder.is_dir() else []
-        kept = []
-        for p in cands:
-            status, mode = (
-                ("skip", None)
-                if str(p) in skip
-                else (check_image(p, full=False) if check or refuse_modes else ("ok", None))
-            )
-            if status == "ok" and refuse_modes and mode in refuse_modes:
-                status = "mode"
-            if status != "ok":
-                skipped.append((str(p), status))
-                continue
-            kept.append(str(p))
+        every = _candidates(folder) if folder.is_dir() else []
+        cands = [p for p in every if str(p) not in skip]
+        skipped += [(str(p), "skip") for p in every if str(p) in skip]
+        kept: list[str] = []
+        step = 1024 if max_per_class is None else max(8, max_per_class)
+        for i in range(0, len(cands), step):
+            chunk = cands[i : i + step]
+            found = check_images(chunk) if check or refuse_modes else [("ok", None)] * len(chunk)
+            for p, (status, mode) in zip(chunk, found, strict=True):
+                if status == "ok" and refuse_modes and mode in refuse_modes:
+                    status = "mode"
+                if status != "ok":
+                    skipped.append((str(p), status))
+                elif max_per_class is None or len(kept) < max_per_class:
+                    kept.append(str(p))
             if max_per_class is not None and len(kept) >= max_per_class:
                 break
         if not kept:
@@ -430,10 +267,12 @@ def list_images(
         for _, status in skipped:
             counts[SKIP_REASONS[status]] = counts.get(SKIP_REASONS[status], 0) + 1
         reasons = "; ".join(f"{n} {why}" for why, n in counts.items())
+        named = ", ".join(f"{Path(p).parent.name}/{Path(p).name}" for p, _ in skipped[:NAMED_SKIPS])
+        more = f" y {len(skipped) - NAMED_SKIPS} más" if len(skipped) > NAMED_SKIPS else ""
         warnings.warn(
             f"{split_dir.name}: se omitieron {len(skipped)} archivo(s) que no son imágenes "
-            f"válidas para el cargador ({reasons}; p. ej. {Path(skipped[0][0]).name}). "
-            "No se borró ninguno.",
+            f"válidas para el cargador ({reasons}): {named}{more}. No se borró ninguno; "
+            "revísalos con inspection.validate_dataset o sácalos del conjunto.",
             stacklevel=2,
         )
     return paths, np.asarray(labels, dtype="int32"), names

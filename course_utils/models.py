@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .backbones import BACKBONES
+from .weights_file import is_weights_path, weights_mismatch
 
 
 class WeightsUnavailableError(RuntimeError):
@@ -209,6 +210,8 @@ def load_backbone(
     try:
         model = cls(weights=weights, include_top=False, input_shape=input_shape, pooling=pooling)
     except Exception as exc:
+        if is_weights_path(weights):
+            raise weights_mismatch(constructor, weights, exc) from exc
         network = _network_error(exc)
         if weights != "imagenet" or network is None:
             raise

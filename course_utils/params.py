@@ -21,6 +21,7 @@ from typing import Any
 
 from .config import ENV_PARAM_SET
 from .schema import BY_NAME, COMMON, LABELS, MAX_IMG_SIZE, MAX_SEED, PARAM_SET_NAMES, PARAMETERS, SETS, Param
+from .weights_file import is_weights_path, weights_file_problem
 
 NOTEBOOKS: tuple[str, ...] = tuple(BY_NAME)
 #: Smallest image side each notebook's model accepts (from the schema).
@@ -222,6 +223,13 @@ def _check_value(name: str, spec: Param, value: Any, example: Any = None) -> Non
                 raise ParameterError(
                     f"Modelo base desconocido: {item!r} en {label}. Opciones: {', '.join(spec.choices)}."
                 )
+    elif spec.kind == "text":
+        if value is not None and (not isinstance(value, (str, os.PathLike)) or not str(value).strip()):
+            like = f"p. ej. {label}={example!r}, " if isinstance(example, str) else ""
+            raise ParameterError(
+                f"{label}={value!r} no es válido ({spec.help}): escribe el valor como texto entre comillas "
+                f"({like}o la ruta de una carpeta) o deja None."
+            )
     elif spec.kind == "weights":
         if value not in ("imagenet", "random") and not str(value).endswith(".h5"):
             raise ParameterError(
@@ -239,6 +247,8 @@ def check(p: Params) -> None:
     examples = {k: v.default for k, v in PARAMETERS.items()} | SETS["cpu"] | entry.values["cpu"]
     for name in (*COMMON, *entry.parameters):
         _check_value(name, PARAMETERS[name], values[name], examples.get(name))
+    if is_weights_path(p.weights) and (problem := weights_file_problem(p.weights, values.get("backbones", ()))):
+        raise ParameterError(problem)
     minimum = MIN_IMG_SIZE[p.notebook]
     if p.img_size < minimum:
         raise ParameterError(

@@ -26,7 +26,22 @@ from typing import Any
 
 import numpy as np
 
+from .augmentation import (  # noqa: F401 (re-exported: part of this module's interface)
+    LESSON_AUGMENTATION,
+    lesson_augment,
+    make_augmentation,
+)
 from .backbones import BACKBONES
+from .caching import (  # noqa: F401 (re-exported: part of this module's interface)
+    DEFAULT_BUDGET_FRACTION,
+    ENV_CACHE_BUDGET,
+    FILE_CACHE_SUBDIR,
+    cached_bytes,
+    choose_cache,
+    file_cache_prefix,
+    free_disk_bytes,
+    memory_budget_bytes,
+)
 from .inspection import check_class_names, list_images
 from .layout import MAX_IMG_SIZE, SPLITS
 
@@ -37,23 +52,6 @@ BACKBONE_PREPROCESSING = {name: b.preprocessing for name, b in BACKBONES.items()
 #: PIL modes of 16-bit images: Keras' ``load_img`` (the legacy generators) clips them to almost white,
 #: so the legacy path leaves them out with a warning; the modern loader decodes them correctly.
 SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I", "F")
-#: The lesson's augmentation, as ImageDataGenerator arguments.
-LESSON_AUGMENTATION = dict(
-    rotation_range=40,
-    width_shift_range=0.2,
-    height_shift_range=0.2,
-    shear_range=0.2,
-    zoom_range=0.2,
-    horizontal_flip=True,
-    fill_mode="nearest",
-)
-#: The same ranges as the two modern paths take them (rotation in turns, the rest as fractions):
-#: :func:`make_augmentation` (Keras layers) and :func:`lesson_augment` (one warp per image).
-_ROTATION = LESSON_AUGMENTATION["rotation_range"] / 360
-_SHIFT = LESSON_AUGMENTATION["width_shift_range"]
-_ZOOM = LESSON_AUGMENTATION["zoom_range"]
-_SHEAR = LESSON_AUGMENTATION["shear_range"]
-_FLIP = LESSON_AUGMENTATION["horizontal_flip"]
 
 
 def preprocess_function(mode: str) -> Callable:
@@ -71,42 +69,6 @@ def preprocess_function(mode: str) -> Callable:
     else:
         raise ValueError(f"Modo de preprocesamiento desconocido: {mode!r}. Opciones: {', '.join(PREPROCESSING_MODES)}.")
     return preprocess_input
-
-
-def make_augmentation(
-    seed: int | None = None,
-    *,
-    rotation: float = _ROTATION,
-    shift: float = _SHIFT,
-    zoom: float = _ZOOM,
-    shear: float = _SHEAR,
-    flip: bool = _FLIP,
-    name: str = "aumento",
-):
-    """The lesson's augmentation as Keras preprocessing layers (active only in training)."""
-    import keras
-    from keras import layers
-
-    steps = [layers.RandomFlip("horizontal", seed=seed)] if flip else []
-    steps += [
-        layers.RandomRotation(rotation, fill_mode="nearest", seed=seed),
-        layers.RandomTranslation(shift, shift, fill_mode="nearest", seed=seed),
-        layers.RandomZoom(zoom, fill_mode="nearest", seed=seed),
-    ]
-    if shear:
-        # (0, shear), not a bare float: Keras stores a float as (-shear, shear) in get_config()
-        # and then refuses that negative bound when loading a saved model.  The layer flips the
-        # sign at random, so both forms shear by U(-shear, shear).
-        steps.append(layers.RandomShear(x_factor=(0.0, shear), y_factor=0.0, fill_mode="nearest", seed=seed))
-    return keras.Sequential(steps, name=name)
-
-
-#: Where a cache goes when it does not fit the memory budget (under the course's cache folder).
-FILE_CACHE_SUBDIR = "tfdata-cache"
-#: Environment variable with the memory budget for cached images, in GB.
-ENV_CACHE_BUDGET = "COURSE_CACHE_BUDGET_GB"
-#: Default budget: this fraction of the machine's physical memory (4 GB where it cannot be read).
-DEFAULT_BUDGET_FRACTION = 0.4
 
 
 @dataclass
@@ -131,64 +93,6 @@ class SplitData:
     @property
     def class_indices(self) -> dict[str, int]:
         return {c: i for i, c in enumerate(self.class_names)}
-
-
-def memory_budget_bytes(budget_gb: float | None = None) -> int:
-    """Bytes the loaders may use to cache images: ``budget_gb``, else ``$COURSE_CACHE_BUDGET_GB``,
-    else 40 % of the physical memory (4 GB where it cannot be read)."""
-    if budget_gb is None and os.environ.get(ENV_CACHE_BUDGET):
-        try:
-            budget_gb = float(os.environ[ENV_CACHE_BUDGET])
-        except ValueError as exc:
-            raise ValueError(
-                f"{ENV_CACHE_BUDGET}={os.environ[ENV_CACHE_BUDGET]!r} no es un número: "
-                "indica el presupuesto de memoria en GB, p. ej. 4 o 2.5."
-            ) from exc
-    if budget_gb is not None:
-        if budget_gb < 0:
-            raise ValueError(f"El presupuesto de memoria debe ser >= 0 GB (se pidió {budget_gb}).")
-        return int(budget_gb * 1e9)
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        total = 10 * 10**9
-    return int(DEFAULT_BUDGET_FRACTION * total)
-
-
-def cached_bytes(n_images: int, img_size: int) -> int:
-    """Memory of ``n_images`` cached as ``uint8`` (3 bytes per pixel)."""
-    return n_images * img_size * img_size * 3
-
-
-def choose_cache(n_images: int, img_size: int, budget_bytes: int) -> tuple[str, str]:
-    """``("memory"|"file", Spanish message)``: memory when the ``uint8`` images fit the budget."""
-    need = cached_bytes(n_images, img_size)
-    gb = lambda b: f"{b / 1e9:.2f} GB"  # noqa: E731
-    if need <= budget_bytes:
-        return "memory", (
-            f"Caché en memoria: {n_images} imágenes {img_size}x{img_size} en uint8 ocupan "
-            f"{gb(need)} (presupuesto {gb(budget_bytes)})."
-        )
-    return "file", (
-        f"Caché en disco: {n_images} imágenes {img_size}x{img_size} necesitarían {gb(need)} "
-        f"de memoria, más que el presupuesto de {gb(budget_bytes)} ({ENV_CACHE_BUDGET}); "
-        "se guardan decodificadas en la carpeta de caché del curso."
-    )
-
-
-def _file_cache_prefix() -> str:
-    """A fresh file prefix under the cache folder, removed when the process ends."""
-    import atexit
-    import shutil
-    import tempfile
-
-    from .config import cache_dir
-
-    base = cache_dir() / FILE_CACHE_SUBDIR
-    base.mkdir(parents=True, exist_ok=True)
-    folder = tempfile.mkdtemp(prefix="split_", dir=base)
-    atexit.register(shutil.rmtree, folder, True)
-    return str(Path(folder) / "cache")
 
 
 def _decode(img_size: int):
@@ -257,62 +161,6 @@ def _check_same_classes(found: dict[str, list[str]]) -> None:
             )
 
 
-def lesson_augment(
-    seed: int | None = None,
-    *,
-    rotation: float = _ROTATION,
-    shift: float = _SHIFT,
-    zoom: float = _ZOOM,
-    shear: float = _SHEAR,
-    flip: bool = _FLIP,
-) -> Callable:
-    """The lesson's augmentation as ONE random affine warp per image (a ``tf.data`` batch function).
-
-    Same ranges as :func:`make_augmentation` (rotation in turns, shift and zoom
-    as fractions, shear factor, horizontal flip, ``nearest`` fill), composed
-    into a single matrix so each image is resampled once instead of once per
-    layer.  Works on ``uint8`` or float batches; for the loaders
-    (``augment="lesson"``), not a Keras layer to put inside a model.
-    """
-    import math
-
-    import tensorflow as tf
-
-    gen = (
-        tf.random.Generator.from_seed(seed) if seed is not None else tf.random.Generator.from_non_deterministic_state()
-    )
-
-    def fn(images):
-        n = tf.shape(images)[0]
-        h, w = tf.cast(tf.shape(images)[1], tf.float32), tf.cast(tf.shape(images)[2], tf.float32)
-        u = lambda lim: gen.uniform([n], -lim, lim)  # noqa: E731
-        angle = u(rotation * 2 * math.pi)
-        sx = 1.0 + u(zoom)
-        sy = 1.0 + u(zoom)
-        sh = u(shear)
-        tx, ty = u(shift) * w, u(shift) * h
-        fx = tf.where(gen.uniform([n]) < 0.5, -1.0, 1.0) if flip else tf.ones([n])
-        cos, sin = tf.cos(angle), tf.sin(angle)
-        # output -> input map about the image centre: flip, rotate, shear, zoom, shift
-        a0, a1 = fx * cos * sx, -sin * sy + cos * sh * sy
-        b0, b1 = fx * sin * sx, cos * sy + sin * sh * sy
-        cx, cy = (w - 1) / 2, (h - 1) / 2
-        a2 = cx - a0 * cx - a1 * cy + tx
-        b2 = cy - b0 * cx - b1 * cy + ty
-        zeros = tf.zeros([n])
-        transforms = tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
-        return tf.raw_ops.ImageProjectiveTransformV3(
-            images=images,
-            transforms=transforms,
-            output_shape=tf.shape(images)[1:3],
-            fill_value=0.0,
-            interpolation="BILINEAR",
-            fill_mode="NEAREST",
-        )
-
-    return fn
-
-
 def load_split(
     split_dir: str | os.PathLike,
     img_size: int,
@@ -353,8 +201,9 @@ def load_split(
     # Cache uint8 (4x smaller than float32); conversion and preprocessing run per batch,
     # vectorised, which costs little next to shuffling and batching.
     if cache is True:
-        mode, message = choose_cache(len(paths), img_size, memory_budget_bytes(memory_budget_gb))
-        ds = ds.cache() if mode == "memory" else ds.cache(_file_cache_prefix())
+        mode, message = choose_cache(len(paths), img_size, memory_budget_bytes(memory_budget_gb), free_disk_bytes())
+        if mode != "none":
+            ds = ds.cache() if mode == "memory" else ds.cache(file_cache_prefix())
     elif cache:
         mode, message = "file", f"Caché en disco: {cache} (pedida explícitamente)."
         ds = ds.cache(str(cache))

@@ -76,6 +76,10 @@ LABELS: dict[str, str] = {
 #: Values of PRECISION: "auto" (course_utils.hardware.choose_precision) or a Keras dtype policy.
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 
+#: Most epochs a notebook trains for (the lesson's longest run is 100).
+MAX_EPOCHS = 1000
+#: Largest batch (a batch of 10**9 images would not fit any memory).
+MAX_BATCH_SIZE = 1024
 #: Seeds Keras and NumPy accept.
 MAX_SEED = 2**32 - 1
 
@@ -87,8 +91,8 @@ PARAMETERS: dict[str, Param] = {
         default="auto",
     ),
     "img_size": Param("int", "lado de las imágenes en píxeles", maximum=MAX_IMG_SIZE),
-    "epochs": Param("int", "épocas de entrenamiento"),
-    "batch_size": Param("int", "imágenes por batch"),
+    "epochs": Param("int", "épocas de entrenamiento", maximum=MAX_EPOCHS),
+    "batch_size": Param("int", "imágenes por batch", maximum=MAX_BATCH_SIZE),
     "max_per_class": Param("optional_int", "tope de imágenes por clase y partición (None: todas)"),
     "weights": Param("weights", "pesos de los modelos base: 'imagenet', 'random' (aleatorios) o ruta .weights.h5"),
     "seed": Param("int", "semilla de los generadores aleatorios", minimum=0, maximum=MAX_SEED, default=42),
@@ -99,7 +103,7 @@ PARAMETERS: dict[str, Param] = {
         "para que 05 y 07 usen los modelos de 03 y 04)",
     ),
     # Notebook-specific.
-    "n_sample_images": Param("int", "fotos de ejemplo a mostrar (mitad gatos, mitad perros)"),
+    "n_sample_images": Param("int", "fotos de ejemplo a mostrar (mitad gatos, mitad perros)", maximum=64),
     "precision": Param(
         "choice",
         "precisión de cálculo: 'auto' elige mixed_float16 con GPU con tensor cores, mixed_bfloat16 con CPU "
@@ -107,22 +111,22 @@ PARAMETERS: dict[str, Param] = {
         choices=PRECISIONS,
     ),
     "jit_compile": Param("bool", "compilación XLA (más rápida en GPU)"),
-    "original_epochs": Param("int", "épocas de la receta de la lección (la mejorada usa EPOCHS)"),
+    "original_epochs": Param("int", "épocas de la receta de la lección (la mejorada usa EPOCHS)", maximum=MAX_EPOCHS),
     "augmentation": Param(
         "choice",
         "intensidad del aumento: 'moderate' (moderado) o 'strong' (fuerte, el de la lección)",
         choices=AUGMENTATIONS,
     ),
     "tsne_points": Param("int", "máximo de puntos para t-SNE"),
-    "fallback_epochs": Param("int", "épocas del entrenamiento corto si no hay modelo guardado"),
+    "fallback_epochs": Param("int", "épocas del entrenamiento corto si no hay modelo guardado", maximum=MAX_EPOCHS),
     "backbones": Param("choices", "modelos base; el primero es el principal", choices=tuple(BACKBONES)),
     "pca_components": Param("int", "componentes de PCA"),
     "transfer_img_size": Param("int", "tamaño de imagen para transfer learning", minimum=32, maximum=MAX_IMG_SIZE),
     "transfer_max_per_class": Param("optional_int", "tope de imágenes por clase para transfer learning"),
     "fine_tune_layers": Param("int", "capas finales del modelo base que se descongelan"),
-    "fine_tune_epochs": Param("int", "épocas de ajuste fino"),
+    "fine_tune_epochs": Param("int", "épocas de ajuste fino", maximum=MAX_EPOCHS),
     "n_filters": Param("int", "filtros por capa en los patrones de filtros"),
-    "filter_steps": Param("int", "pasos de ascenso de gradiente por filtro"),
+    "filter_steps": Param("int", "pasos de ascenso de gradiente por filtro", maximum=1000),
     "gradcam_images": Param("int", "imágenes de prueba para Grad-CAM"),
 }
 #: Parameters every notebook has (besides PARAM_SET), in the order of the parameters cell.

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from . import config, data, params
+from .caching import memory_warning
+from .folders import writable_artifacts_dir
 from .schema import BY_NAME, COMMON
 from .setup import drive_artifacts_dir, gpu_hint, setup_notebook
 
@@ -54,8 +56,9 @@ def notebook_values(notebook: str, namespace: Mapping[str, Any] | None) -> dict[
 
 
 def artifacts_folder(value: str | None) -> Path:
-    """The folder ``ARTIFACTS_DIR`` names: ``"drive"`` mounts Google Drive (Colab), else :func:`config.artifacts_dir`."""
-    return drive_artifacts_dir() if value == config.DRIVE else config.artifacts_dir(value)
+    """The folder ``ARTIFACTS_DIR`` names: ``"drive"`` mounts Google Drive (Colab), else :func:`config.artifacts_dir`,
+    checked to be a folder where files can be written (before any training)."""
+    return drive_artifacts_dir() if value == config.DRIVE else writable_artifacts_dir(value)
 
 
 def table(p: params.Params, info: data.DataInfo, art: Path) -> str:
@@ -89,4 +92,6 @@ def start(notebook: str, namespace: Mapping[str, Any] | None = None, *, quiet: b
         print(hint)
         if p.param_set == "smoke":
             print(SMOKE_NOTE)
+        if "epochs" in BY_NAME[notebook].uses and (too_big := memory_warning(p.img_size, p.batch_size)):
+            print(too_big)
     return Course(p, course_data, art)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from .cache_io import locked
 from .layout import CLASSES, SPLITS
 
 DEFAULT_COUNTS = {"train": 150, "validation": 100, "test": 100}
@@ -67,19 +68,39 @@ def make_synthetic_dataset(root: str | os.PathLike, counts: dict[str, int] | Non
 
     ``counts`` gives images per class for each split.  An existing complete set
     made with the same arguments is reused; a different one is never touched
-    (a :class:`FileExistsError` says so).
+    (a :class:`FileExistsError` says so).  Several processes at once take turns
+    (a lock file beside ``root``); staging folders of a killed run are removed.
     """
     root = Path(root)
     counts = {**DEFAULT_COUNTS, **(counts or {})}
     stamp = {"version": _FORMAT_VERSION, "counts": counts, "seed": seed}
-    marker = root / ".complete"
-    if marker.exists():
-        if json.loads(marker.read_text()) == stamp:
-            return root
-        raise FileExistsError(f"{root} ya contiene un conjunto sintético con otros parámetros; usa otra carpeta.")
-    if root.exists() and any(root.iterdir()):
-        raise FileExistsError(f"{root} existe y no está vacía; no se sobrescribe. Usa otra carpeta.")
+    if _finished(root, stamp):
+        return root
     root.parent.mkdir(parents=True, exist_ok=True)
+    # One process writes it while the others wait; staging folders left by a killed run go first.
+    with locked(root.parent / f".{root.name}.lock", root.parent):
+        for stale in root.parent.glob(f".{root.name}.*"):
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+        if _finished(root, stamp):
+            return root  # another process wrote it meanwhile
+        if root.exists() and any(root.iterdir()):
+            raise FileExistsError(f"{root} existe y no está vacía; no se sobrescribe. Usa otra carpeta.")
+        _write(root, counts, seed, stamp)
+    return root
+
+
+def _finished(root: Path, stamp: dict) -> bool:
+    """True when ``root`` holds the set of ``stamp``; FileExistsError when it holds another one."""
+    marker = root / ".complete"
+    if not marker.exists():
+        return False
+    if json.loads(marker.read_text()) == stamp:
+        return True
+    raise FileExistsError(f"{root} ya contiene un conjunto sintético con otros parámetros; usa otra carpeta.")
+
+
+def _write(root: Path, counts: dict[str, int], seed: int, stamp: dict) -> None:
     staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
     try:
         for s_idx, split in enumerate(SPLITS):
@@ -96,4 +117,3 @@ def make_synthetic_dataset(root: str | os.PathLike, counts: dict[str, int] | Non
         os.replace(staging, root)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return root

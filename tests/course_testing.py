@@ -104,3 +104,107 @@ def fetch_at(start_time: float, name: str, cache: str, mirrors: str, spec_change
     )
     time.sleep(max(0.0, start_time - time.time()))
     return str(data.fetch(name, cache, mirrors=mirrors, progress=False))
+
+
+# --------------------------------------------------------------------------- corrupt but complete images
+
+
+def _noise_image(size: tuple[int, int] = (60, 40), seed: int = 0) -> Image.Image:
+    arr = np.random.default_rng(seed).integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)
+    return Image.fromarray(arr)
+
+
+def _encoded(img: Image.Image, fmt: str, **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format=fmt, **kw)
+    return buf.getvalue()
+
+
+def _png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    out, pos = [], 8
+    while pos + 8 <= len(data):
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        out.append((data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]))
+        pos += 12 + length
+    return out
+
+
+def _png(chunks: list[tuple[bytes, bytes]]) -> bytes:
+    import struct
+    import zlib
+
+    body = b"".join(struct.pack(">I", len(b)) + k + b + struct.pack(">I", zlib.crc32(k + b)) for k, b in chunks)
+    return b"\x89PNG\r\n\x1a\n" + body
+
+
+def png_truncated_with_iend() -> bytes:
+    """A PNG cut in the middle of its pixel data, with a valid ``IEND`` chunk appended (every chunk CRC ok)."""
+    chunks = _png_chunks(_encoded(_noise_image(), "PNG"))
+    return _png([(k, b[: len(b) // 2] if k == b"IDAT" else b) for k, b in chunks])
+
+
+def png_corrupt_idat() -> bytes:
+    """A complete PNG whose compressed pixel data is garbage in the middle (its CRC recomputed: looks fine)."""
+    chunks = _png_chunks(_encoded(_noise_image(), "PNG"))
+
+    def spoil(b: bytes) -> bytes:
+        mid = len(b) // 3
+        return b[:mid] + bytes((x * 7 + 13) & 0xFF for x in b[mid : mid + 200]) + b[mid + 200 :]
+
+    return _png([(k, spoil(b) if k == b"IDAT" else b) for k, b in chunks])
+
+
+def gif_corrupt_lzw() -> bytes:
+    """A GIF with all its blocks and trailer, whose LZW image data is garbage."""
+    data = bytearray(_encoded(_noise_image().convert("P"), "GIF"))
+    i = 13 + (3 * 2 ** ((data[10] & 7) + 1) if data[10] & 0x80 else 0)
+    while data[i] == 0x21:  # extensions
+        i += 2
+        while data[i]:
+            i += data[i] + 1
+        i += 1
+    flags = data[i + 9]
+    i += 10 + (3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0) + 1  # descriptor, table, LZW code size
+    while data[i]:
+        n = data[i]
+        data[i + 1 : i + 1 + n] = bytes([0xFF]) * n
+        i += n + 1
+    return bytes(data)
+
+
+def _jpeg_segment(data: bytes, marker: int) -> int:
+    """Offset of the first segment ``0xFF marker`` (its length field follows)."""
+    i = 2
+    while data[i + 1] != marker:
+        i += 2 + int.from_bytes(data[i + 2 : i + 4], "big")
+    return i
+
+
+def jpeg_bad_dht() -> bytes:
+    """A complete JPEG whose first Huffman table declares no codes (every count zero)."""
+    data = bytearray(jpeg_bytes(3, (64, 48)))
+    i = _jpeg_segment(bytes(data), 0xC4)
+    data[i + 5 : i + 5 + 16] = bytes(16)
+    return bytes(data)
+
+
+def jpeg_patched_sof() -> bytes:
+    """A complete JPEG whose frame header (SOF0) gives its first component impossible sampling factors."""
+    data = bytearray(jpeg_bytes(4, (64, 48)))
+    i = _jpeg_segment(bytes(data), 0xC0)
+    data[i + 11] = 0x44  # 4x4 sampling: too large for an interleaved scan
+    return bytes(data)
+
+
+def gif_without_trailer() -> bytes:
+    """A GIF with its whole image but without the final trailer byte (0x3B)."""
+    return _encoded(_noise_image().convert("P"), "GIF")[:-1]
+
+
+CORRUPT_IMAGES = {
+    "png_truncated_with_iend": ("png", png_truncated_with_iend),
+    "png_corrupt_idat": ("png", png_corrupt_idat),
+    "gif_corrupt_lzw": ("gif", gif_corrupt_lzw),
+    "jpeg_bad_dht": ("jpg", jpeg_bad_dht),
+    "jpeg_patched_sof": ("jpg", jpeg_patched_sof),
+}

@@ -10,6 +10,7 @@ cache or the artifacts is deleted or modified (snapshot before/after).
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 import warnings
 import zipfile
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from course_testing import TINY_COUNTS, huge_png_bytes, jpeg_bytes, sha256_of
+from course_testing import CORRUPT_IMAGES, TINY_COUNTS, gif_without_trailer, huge_png_bytes, jpeg_bytes, sha256_of
 from PIL import Image
 
 from course_utils import artifacts, data, inspection, models, params, pipelines
@@ -51,6 +52,8 @@ class FolderCase:
     data_source_words: tuple[str, ...] = ()
     #: Files (relative) the legacy generators leave out although the modern loader reads them.
     legacy_skips: tuple[str, ...] = ()
+    #: A file name the loaders' warnings (modern and legacy) must name.
+    named: str = ""
 
 
 def _write(root: Path, rel: str, payload: bytes) -> None:
@@ -269,6 +272,24 @@ FOLDER_CASES = {
         report=lambda r: "validation" in r.class_mismatch,
         words=("'cats '", "espacios", "Renómbralas"),
     ),
+    "gif_without_trailer_byte": FolderCase(
+        lambda root: _write(root, "train/cats/sin_final.gif", gif_without_trailer()),
+        "load",
+        train_delta=1,
+        report=lambda r: r.ok,
+        loaded=("train/cats/sin_final.gif",),
+    ),
+    **{
+        f"corrupt_but_complete_{name}": FolderCase(
+            lambda root, name=name, ext=ext, make=make: _write(root, f"train/dogs/{name}.{ext}", make()),
+            "skip",
+            skipped=1,
+            report=lambda r, name=name: [Path(p).stem for p in r.bad_files] == [name],
+            not_loaded=(f"train/dogs/{name}.{ext}",),
+            named=f"{name}.{ext}",
+        )
+        for name, (ext, make) in CORRUPT_IMAGES.items()
+    },
     "extra_class_folder_in_validation": FolderCase(
         _extra_class("validation"),
         "stop",
@@ -336,11 +357,13 @@ def test_bad_dataset_folder(name, dataset_copy, tree_snapshot, shared_tiny_cnn):
         assert f"se omitieron {case.skipped} archivo(s)" in skip_msgs[0] and "No se borró ninguno" in skip_msgs[0]
     else:
         assert skip_msgs == []
+    assert case.named in " ".join(skip_msgs)
     all_paths = {p for s in ds.values() for p in s.paths}
     # The legacy generators see the same files (minus the 16-bit images they cannot read).
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         legacy = _legacy(root)
+    assert case.named in " ".join(str(w.message) for w in caught)
     for split, gen in zip(("train", "validation", "test"), legacy, strict=True):
         assert sorted(gen.filenames) == sorted(set(ds[split].paths) - {str(root / r) for r in case.legacy_skips})
     for rel in case.loaded:
@@ -605,6 +628,22 @@ PARAM_CASES = {
         ValueError,
         ("demasiado grande", "150"),
     ),
+    "batch_size_of_a_billion": (
+        _resolve("03_cnn", batch_size=10**9),
+        params.ParameterError,
+        ("BATCH_SIZE=1000000000", "demasiado grande", "máximo es 1024", "BATCH_SIZE=32"),
+    ),
+    "epochs_of_a_million": (_resolve("03_cnn", epochs=10**6), params.ParameterError, ("EPOCHS=1000000", "1000")),
+    "filter_steps_too_many": (
+        _resolve("07_mapas_caracteristicas", filter_steps=5000),
+        params.ParameterError,
+        ("FILTER_STEPS=5000", "máximo es 1000", "FILTER_STEPS=40"),
+    ),
+    "n_sample_images_too_many": (
+        _resolve("01_exploracion_datos", n_sample_images=500),
+        params.ParameterError,
+        ("N_SAMPLE_IMAGES=500", "máximo es 64", "N_SAMPLE_IMAGES=10"),
+    ),
     "seed_negative": (_resolve("03_cnn", seed=-1), params.ParameterError, ("SEED=-1", "2**32 - 1", "SEED=42")),
     "seed_above_2_32": (_resolve("03_cnn", seed=2**32), params.ParameterError, ("SEED=4294967296", "SEED=42")),
     "max_per_class_zero_in_loader": (
@@ -784,3 +823,455 @@ def test_interrupted_save_keeps_previous_file(name, tmp_path, monkeypatch, tree_
         action()
     assert tree_snapshot(folder) == before, "the previous file must stay intact and no temporary file may remain"
     assert leftovers(folder) == []
+
+
+# =========================================================================== round 3: data sources and the cache
+
+
+def test_local_zip_replaced_by_another_with_the_same_name_is_extracted_again(tmp_path, course_zip_factory):
+    cache = tmp_path / "cache"
+    first = course_zip_factory(tmp_path / "descargas" / "datos.zip")
+    root1 = data.get_course_data(str(first), cache, progress=False).root
+    assert not (root1 / "train" / "cats" / "nueva.jpg").exists()
+    course_zip_factory(first, extra={"cnn_perros_gatos/train/cats/nueva.jpg": jpeg_bytes(50)})  # replaced in place
+    root2 = data.get_course_data(str(first), cache, progress=False).root
+    assert root2 != root1 and (root2 / "train" / "cats" / "nueva.jpg").exists()
+    other = course_zip_factory(tmp_path / "otra_carpeta" / "datos.zip", per_class=2)  # same name, elsewhere
+    root3 = data.get_course_data(str(other), cache, progress=False).root
+    assert root3 not in (root1, root2) and (root3 / "train" / "cats" / "cat.2.jpg").exists()
+    assert (root1 / ".complete").exists(), "the first extraction is kept"
+
+
+def test_data_source_none_is_the_cells_placeholder_auto(monkeypatch, tmp_path, dataset_copy):
+    calls = []
+    monkeypatch.setattr(data, "fetch", lambda name, *a, **k: calls.append(name) or dataset_copy)
+    info = data.get_course_data(None, tmp_path / "cache", progress=False)
+    assert calls == ["cats_dogs_small"] and info.kind == "real"
+
+
+@pytest.mark.parametrize("value", [3, 2.5, ["datos"], " "])
+def test_data_source_of_the_wrong_type(value, tmp_path):
+    with pytest.raises(FileNotFoundError) as exc:
+        data.get_course_data(value, tmp_path / "cache", progress=False)
+    assert f"DATA_SOURCE={value!r} no es válido" in str(exc.value) and "entre comillas" in str(exc.value)
+    with pytest.raises(params.ParameterError, match="entre comillas"):
+        params.resolve("03_cnn", "smoke", data_source=value)
+
+
+def test_zip_holding_only_another_zip(tmp_path, course_zip_factory, tree_snapshot):
+    inner = course_zip_factory(tmp_path / "dentro" / "datos.zip")
+    outer = tmp_path / "descargas" / "envoltorio.zip"
+    outer.parent.mkdir()
+    with zipfile.ZipFile(outer, "w") as zf:
+        zf.write(inner, "datos.zip")
+    with pytest.raises(data.ArchiveError) as exc:
+        data.get_course_data(str(outer), tmp_path / "cache", progress=False)
+    assert "solo contiene otro zip (datos.zip)" in str(exc.value) and "descomprímelo primero" in str(exc.value)
+    assert not any(p.is_file() and p.suffix != ".lock" for p in (tmp_path / "cache").rglob("*"))
+
+
+def test_zip_member_name_longer_than_the_disk_accepts(tmp_path, course_zip_factory):
+    long = "cnn_perros_gatos/train/cats/" + "g" * 300 + ".jpg"
+    z = course_zip_factory(tmp_path / "descargas" / "largo.zip", extra={long: jpeg_bytes(1)})
+    with pytest.raises(data.ArchiveError) as exc:
+        data.get_course_data(str(z), tmp_path / "cache", progress=False)
+    assert "más de 255 bytes" in str(exc.value) and "acorta ese nombre" in str(exc.value)
+    assert not any(p.is_file() and p.suffix != ".lock" for p in (tmp_path / "cache").rglob("*"))
+
+
+def test_damaged_zip_without_checksum_keeps_one_copy_aside_however_many_retries(
+    tmp_path, course_zip_factory, monkeypatch
+):
+    spec = data.DATASETS[NAME]
+    monkeypatch.setitem(data.DATASETS, NAME, dataclasses.replace(spec, mirror_sha256=None, expected_images=None))
+    mirror = course_zip_factory(tmp_path / "espejo" / spec.filename)
+    raw = bytearray(mirror.read_bytes())
+    raw[raw.index(b"\xff\xd8") + 200] ^= 0xFF  # a bad CRC in the first photo: the directory still reads
+    mirror.write_bytes(bytes(raw))
+    cache = tmp_path / "cache"
+    for _ in range(4):
+        with pytest.raises((data.ArchiveError, data.DownloadError)):
+            data.fetch(NAME, cache, mirrors=str(mirror.parent), progress=False)
+    copies = [p.name for p in cache.iterdir() if p.name.startswith(spec.filename)]
+    assert sorted(copies) == [spec.filename, f"{spec.filename}.damaged"], copies
+
+
+def test_synthetic_fallback_on_a_full_disk(tmp_path, monkeypatch, leftovers):
+    import errno
+
+    from course_utils import synthetic
+
+    written = []
+
+    def full_disk(self, fp, *a, **k):
+        written.append(fp)
+        if len(written) > 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(self, fp, *a, **k)
+
+    real_save = Image.Image.save
+    monkeypatch.setattr(Image.Image, "save", full_disk)
+    cache = tmp_path / "cache"
+    with pytest.raises(data.NoSpaceError) as exc:
+        data.get_course_data("synthetic", cache, progress=False)
+    assert "No queda espacio en disco" in str(exc.value) and "Libera espacio" in str(exc.value)
+    assert not [p for p in cache.rglob("*") if p.is_dir() and p.name.startswith(".sintetico.")]
+    assert not (cache / "sintetico").exists() and synthetic.DEFAULT_COUNTS
+
+
+def test_lock_held_by_a_stopped_process_says_it_is_waiting(tmp_path, capsys, monkeypatch):
+    from filelock import FileLock
+
+    from course_utils import cache_io
+
+    monkeypatch.setattr(cache_io, "WAIT_NOTICE_SECONDS", 0.2)
+    lock_path = tmp_path / "cache" / ".datos.zip.lock"
+    lock_path.parent.mkdir()
+    held = FileLock(str(lock_path))
+    held.acquire()  # as a stopped process would hold it
+    try:
+        with pytest.raises(data.DownloadError) as exc, cache_io.locked(lock_path, tmp_path / "cache", timeout=0.5):
+            pass
+    finally:
+        held.release()
+    out = capsys.readouterr().out
+    assert "Esperando a otro proceso" in out and "proceso detenido" in out and out.count("Esperando") == 1
+    assert "borra" in str(exc.value) and str(lock_path) in str(exc.value)
+
+
+def test_lock_path_that_is_a_folder(tmp_path, course_zip_factory, tree_snapshot):
+    spec = data.DATASETS[NAME]
+    cache = tmp_path / "cache"
+    (cache / f".{spec.filename}.lock").mkdir(parents=True)
+    before = tree_snapshot(cache)
+    with pytest.raises(data.DownloadError) as exc:
+        data.fetch(NAME, cache, mirrors=str(tmp_path / "vacio"), progress=False)
+    assert "es una carpeta" in str(exc.value) and "muévela o bórrala" in str(exc.value)
+    assert tree_snapshot(cache) == before
+
+
+def test_three_synthetic_generations_at_once_and_a_killed_one(tmp_path):
+    import multiprocessing
+
+    from course_utils import synthetic
+
+    root = tmp_path / "cache" / "sintetico"
+    stale = root.parent / ".sintetico.k1ll3d"
+    (stale / "train" / "cats").mkdir(parents=True)  # left by a generation killed mid-way
+    counts = {"train": 3, "validation": 2, "test": 2}
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(3) as pool:
+        results = pool.starmap(synthetic.make_synthetic_dataset, [(root, counts)] * 3)
+    assert results == [root] * 3
+    assert data.count_dataset_images(root) == 2 * sum(counts.values())
+    assert not stale.exists()
+    assert sorted(p.name for p in root.parent.iterdir()) == [".sintetico.lock", "sintetico"]
+
+
+# =========================================================================== round 3: the artifacts folder
+
+
+def _read_only_folder(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    folder = tmp_path / "solo_lectura"
+    folder.mkdir()
+    real_open = os.open
+
+    def fake_open(path, flags, *a, **k):
+        if os.path.dirname(os.path.abspath(os.fsdecode(path))) == str(folder) and flags & os.O_CREAT:
+            raise OSError(errno.EROFS, "Read-only file system", os.fsdecode(path))
+        return real_open(path, flags, *a, **k)
+
+    monkeypatch.setattr(os, "open", fake_open)
+    return str(folder), ("no se puede escribir", "Read-only file system")
+
+
+def _a_file(tmp_path, monkeypatch):
+    (tmp_path / "notas.txt").write_text("mis notas")
+    return str(tmp_path / "notas.txt"), ("es un archivo, no una carpeta",)
+
+
+def _below_a_file(tmp_path, monkeypatch):
+    (tmp_path / "notas.txt").write_text("mis notas")
+    return str(tmp_path / "notas.txt" / "artefactos"), ("es un archivo, no una carpeta",)
+
+
+ARTIFACTS_CASES = {
+    "read_only_folder": _read_only_folder,
+    "path_is_a_file": _a_file,
+    "folder_cannot_be_created": _below_a_file,
+    "an_integer": lambda tmp_path, mp: (123, ("ARTIFACTS_DIR=123 no es válido", "entre comillas")),
+    "blank_text": lambda tmp_path, mp: (" ", ("ARTIFACTS_DIR=' ' no es válido", "entre comillas")),
+}
+
+
+@pytest.mark.parametrize("name", list(ARTIFACTS_CASES))
+def test_bad_artifacts_dir_stops_at_start(name, tmp_path, monkeypatch, tree_snapshot):
+    from course_utils import start
+
+    value, words = ARTIFACTS_CASES[name](tmp_path, monkeypatch)
+    before = tree_snapshot(tmp_path)
+    monkeypatch.setattr(data, "get_course_data", lambda *a, **k: pytest.fail("no data may be fetched"))
+    with pytest.raises(ValueError) as exc:
+        start.start("02_mlp", {"PARAM_SET": "smoke", "ARTIFACTS_DIR": value}, quiet=True)
+    for w in words:
+        assert w in str(exc.value), f"{w!r} missing from: {exc.value}"
+    if not isinstance(value, int) and value.strip():
+        assert "Pon en ARTIFACTS_DIR una carpeta donde puedas escribir" in str(exc.value)
+    assert tree_snapshot(tmp_path) == before
+    assert not Path(" ").exists(), "no folder named ' ' may be created"
+
+
+# =========================================================================== round 3: 01's sample photos
+
+
+@pytest.mark.parametrize("n_images", [4, 1000])
+def test_sample_photos_skip_non_images_and_cap_to_what_exists(n_images, dataset_copy, tree_snapshot, capsys):
+    from course_utils import samples
+
+    cats = dataset_copy / "train" / "cats"
+    _write(dataset_copy, "train/cats/vacio.jpg", b"")
+    _write(dataset_copy, "train/cats/texto.jpg", b"no soy una foto")
+    _write(dataset_copy, "train/cats/.DS_Store", b"\0\0\0\1Bud1")
+    _write(dataset_copy, "train/dogs/notas.txt", b"apuntes")
+    before = tree_snapshot(dataset_copy)
+    paths, labels = samples.sample_images(dataset_copy / "train", n_images, seed=0)
+    per_class = min(n_images // 2, TINY_COUNTS["train"])
+    assert len(paths) == len(labels) == 2 * per_class
+    assert {Path(p).name for p in paths}.isdisjoint({"vacio.jpg", "texto.jpg", ".DS_Store", "notas.txt"})
+    assert all(Image.open(p).size for p in paths)
+    assert labels[0].startswith("cats: ") and labels[-1].startswith("dogs: ")
+    assert samples.sample_images(dataset_copy / "train", n_images, seed=0) == (paths, labels)
+    out = capsys.readouterr().out
+    assert ("se muestran todas" in out) == (n_images // 2 > TINY_COUNTS["train"])
+    assert tree_snapshot(dataset_copy) == before
+    assert cats.is_dir()
+
+
+# =========================================================================== round 3: memory in containers, file caches
+
+
+def _fake_cgroup(root: Path, version: int, limit: str) -> Path:
+    if version == 2:
+        _write(root, "proc/self/cgroup", b"0::/user.slice/kernel\n")
+        _write(root, "sys/fs/cgroup/user.slice/kernel/memory.max", limit.encode() + b"\n")
+    else:
+        _write(root, "proc/self/cgroup", b"12:cpu,cpuacct:/docker/abc\n7:memory:/docker/abc\n")
+        _write(root, "sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes", limit.encode() + b"\n")
+    return root
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_memory_budget_reads_the_container_limit(version, tmp_path, monkeypatch):
+    from course_utils import caching
+
+    monkeypatch.delenv(caching.ENV_CACHE_BUDGET, raising=False)
+    root = _fake_cgroup(tmp_path, version, "1200000000")  # a 1.2 GB container
+    assert caching.cgroup_memory_limit(root) == 1_200_000_000
+    assert caching.available_memory_bytes(root) == 1_200_000_000
+    assert caching.memory_budget_bytes(root=root) == int(0.4 * 1_200_000_000)
+    # 2000 images of 150 px need 135 MB: memory; at 300 px, 540 MB: more than the container's budget.
+    assert caching.choose_cache(2000, 150, caching.memory_budget_bytes(root=root))[0] == "memory"
+    assert caching.choose_cache(2000, 300, caching.memory_budget_bytes(root=root))[0] == "file"
+    unlimited = _fake_cgroup(tmp_path / "sin_limite", version, "max" if version == 2 else str(2**63 - 4096))
+    assert caching.cgroup_memory_limit(unlimited) is None
+    assert caching.cgroup_memory_limit(tmp_path / "sin_cgroup") is None
+
+
+def test_start_warns_when_img_size_and_batch_cannot_fit(tmp_path, monkeypatch, capsys, dataset_copy):
+    from course_utils import caching, start
+
+    monkeypatch.setattr(caching, "available_memory_bytes", lambda root="/": 8_000_000_000)  # an 8 GB laptop
+    monkeypatch.setattr(data, "get_course_data", lambda *a, **k: data.DataInfo(dataset_copy, "local", "tiny"))
+    start.start("03_cnn", {"PARAM_SET": "smoke", "IMG_SIZE": 512, "BATCH_SIZE": 32})
+    out = capsys.readouterr().out
+    assert "AVISO: IMG_SIZE=512 con BATCH_SIZE=32" in out and "8.00 GB" in out and "BATCH_SIZE=16)" in out
+    start.start("03_cnn", {"PARAM_SET": "smoke", "IMG_SIZE": 150, "BATCH_SIZE": 32})
+    assert "AVISO" not in capsys.readouterr().out
+
+
+def test_file_caches_of_killed_kernels_are_removed_at_the_next_start(tmp_path, monkeypatch):
+    import json
+    import subprocess
+    import sys
+
+    from course_utils import caching
+
+    monkeypatch.setattr(caching, "_process_folder", None)
+    base = tmp_path / "cache" / caching.FILE_CACHE_SUBDIR
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    killed = base / f"proc_{dead.stdout.strip()}_x"
+    (killed / "split_1").mkdir(parents=True)
+    (killed / "split_1" / "cache.data-00000-of-00001").write_bytes(bytes(1000))
+    (killed / caching.OWNER_FILE).write_text(json.dumps({"pid": int(dead.stdout), "started": 1.0}))
+    old_layout = base / "split_abc"  # a kernel of the previous version, without owner mark
+    old_layout.mkdir()
+    prefix = caching.file_cache_prefix()
+    assert not killed.exists() and not old_layout.exists()
+    mine = Path(prefix).parent.parent
+    assert json.loads((mine / caching.OWNER_FILE).read_text())["pid"] == __import__("os").getpid()
+    caching.remove_stale_caches(base)
+    assert mine.exists(), "a live process keeps its cache"
+
+
+def test_file_cache_that_does_not_fit_on_disk_is_not_made(dataset_copy, tmp_path, monkeypatch):
+    from course_utils import caching
+
+    monkeypatch.setattr(pipelines, "free_disk_bytes", lambda: 1000)  # a nearly full disk
+    split = pipelines.load_split(dataset_copy / "train", img_size=8, batch_size=4, memory_budget_gb=0)
+    assert split.cache == "none"
+    for w in ("Sin caché", "ni en el disco", "Libera espacio", "COURSE_CACHE_DIR"):
+        assert w in split.cache_message, split.cache_message
+    assert sum(len(y) for _, y in split.dataset) == 2 * TINY_COUNTS["train"]
+    assert not (tmp_path / "cache" / caching.FILE_CACHE_SUBDIR).exists()
+
+
+# =========================================================================== round 3: results files and course models
+
+RESULTS_CASES = {
+    "half_written": b'{"accuracy": 0.8',
+    "empty": b"",
+    "a_list": b"[0.8, 0.9]",
+    "latin_1": '{"nota": "época"}'.encode("latin-1"),
+}
+
+
+@pytest.mark.parametrize("name", list(RESULTS_CASES))
+def test_bad_results_file(name, tmp_path):
+    folder = tmp_path / "results"
+    folder.mkdir()
+    (folder / "03_cnn.json").write_bytes(RESULTS_CASES[name])
+    artifacts.record_results(tmp_path, "02_mlp", accuracy=0.7)
+    with pytest.warns(UserWarning, match="03_cnn.json") as caught:
+        found = artifacts.read_results(tmp_path)
+    assert "no se borraron" in str(caught[0].message)
+    assert list(found) == ["02_mlp"], "one bad file does not hide the others"
+    with pytest.warns(UserWarning, match="se apartó como 03_cnn.json.damaged"):
+        path = artifacts.record_results(tmp_path, "03_cnn", accuracy=0.8)
+    assert json.loads(path.read_text())["accuracy"] == 0.8
+    assert (folder / "03_cnn.json.damaged").read_bytes() == RESULTS_CASES[name], "the bad file is kept"
+
+
+def _saved(model, path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return artifacts.save_model(model, path)
+
+
+def _tiny(shape, outputs=1):
+    import keras
+
+    return keras.Sequential(
+        [keras.Input(shape), keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(outputs, activation="sigmoid")]
+    )
+
+
+def _custom_layer_model():
+    import keras
+
+    class Doble(keras.layers.Layer):  # not registered: Keras cannot rebuild it when loading
+        def call(self, x):
+            return 2 * x
+
+    return keras.Sequential(
+        [keras.Input((32, 32, 3)), Doble(), keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(1)]
+    )
+
+
+WRONG_MODELS = {
+    "input_of_any_size": (lambda: _tiny((None, None, 3)), ("no tiene un tamaño fijo",)),
+    "600_px_input": (lambda: _tiny((600, 600, 3)), ("600x600 px", "de 8 a 512 px")),
+    "grayscale_input": (lambda: _tiny((64, 64, 1)), ("1 canal(es)", "RGB")),
+    "ten_classes": (lambda: _tiny((64, 64, 3), outputs=10), ("da 10 salidas", "una sola")),
+    "custom_layer": (_custom_layer_model, ("no está dañado", "capa o función propia", "Doble")),
+}
+
+
+@pytest.mark.parametrize("name", list(WRONG_MODELS))
+def test_wrong_model_at_04s_path(name, tmp_path, tree_snapshot):
+    from course_utils import course_model
+
+    make, words = WRONG_MODELS[name]
+    path = _saved(make(), tmp_path / course_model.SAVED_MODELS["cnn_aumento"])
+    before = tree_snapshot(tmp_path)
+    with pytest.warns(UserWarning) as caught, pytest.raises(artifacts.ModelLoadError, match="No hay modelo"):
+        course_model.load_course_cnn(tmp_path, allow_download=False)
+    text = " ".join(str(w.message) for w in caught)
+    for w in words:
+        assert w in text, f"{w!r} missing from: {text}"
+    assert str(path.name) in text and "img_size=" not in text and "Usa 150" not in text
+    if name != "custom_layer":
+        assert "Vuelve a ejecutar 04_aumento_datos.ipynb" in text and "dañado" not in text
+    assert tree_snapshot(tmp_path) == before
+
+
+def test_bad_cached_course_model_is_fetched_again_once_the_mirror_is_fixed(tmp_path, monkeypatch, capsys):
+    from course_utils import course_model
+
+    spec = data.DATASETS["cnn_improved_model"]
+    mirror = tmp_path / "espejo"
+    mirror.mkdir()
+    (mirror / spec.filename).write_bytes(b"<html>Google Drive - quota exceeded</html>")
+    monkeypatch.setenv(ENV_MIRROR, str(mirror))
+    with pytest.raises(artifacts.ModelLoadError, match="No hay modelo"):
+        course_model.load_course_cnn(tmp_path / "art", allow_download=True)
+    assert "Tampoco se pudo descargar" in capsys.readouterr().out
+    _saved(_tiny((64, 64, 3)), mirror / spec.filename)  # the mirror is fixed
+    found = course_model.load_course_cnn(tmp_path / "art", allow_download=True)
+    assert found.source == "modelo entrenado del curso (descargado)" and found.model.input_shape == (None, 64, 64, 3)
+    cache = tmp_path / "cache"
+    assert (cache / f"{spec.filename}.damaged").read_bytes().startswith(b"<html>"), "the bad copy is kept aside"
+
+
+# =========================================================================== round 3: WEIGHTS as a path
+
+
+def _dense_weights(path):
+    import keras
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    model.save_weights(path)
+    return path
+
+
+WEIGHTS_CASES = {
+    "missing_file": (lambda d: d / "no_existe.weights.h5", {}, ("no_existe.weights.h5", "no existe", "'imagenet'")),
+    "text_file": (
+        lambda d: (d / "texto.weights.h5").write_text("hola") and d / "texto.weights.h5",
+        {},
+        ("no es un archivo de pesos de Keras", "save_weights"),
+    ),
+    "folder": (
+        lambda d: (d / "carpeta.weights.h5").mkdir() or d / "carpeta.weights.h5",
+        {},
+        ("es una carpeta",),
+    ),
+    "one_file_for_two_backbones": (
+        lambda d: _dense_weights(d / "propios.weights.h5"),
+        {"backbones": ("efficientnetb0", "mobilenetv2")},
+        ("sirve para un solo modelo base", "BACKBONES=('efficientnetb0',)"),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(WEIGHTS_CASES))
+def test_bad_weights_path(name, tmp_path, tree_snapshot):
+    make, extra, words = WEIGHTS_CASES[name]
+    path = make(tmp_path)
+    before = tree_snapshot(tmp_path)
+    with pytest.raises(params.ParameterError) as exc:
+        params.resolve("06_modelos_preentrenados", "smoke", weights=str(path), **extra)
+    for w in words:
+        assert w in str(exc.value), f"{w!r} missing from: {exc.value}"
+    assert tree_snapshot(tmp_path) == before
+
+
+@pytest.mark.filterwarnings("ignore:Skipping nested container")
+def test_weights_file_of_another_model_is_named_when_loading(tmp_path):
+    path = str(_dense_weights(tmp_path / "otro.weights.h5"))
+    p = params.resolve("06_modelos_preentrenados", "smoke", weights=path, backbones=("mobilenetv2",))
+    assert p.weights == path
+    with pytest.raises(ValueError) as exc:
+        models.load_backbone("mobilenetv2", weights=p.weights, input_shape=(32, 32, 3))
+    assert "no corresponden a MobileNetV2" in str(exc.value) and "WEIGHTS='imagenet'" in str(exc.value)

@@ -563,7 +563,7 @@ def test_zip_bomb_in_the_cache_is_set_aside_and_fetched_again(tmp_path, course_z
     use_spec(monkeypatch, mirror_sha256=None)
     root = data.fetch(NAME, cache, mirrors=str(good.parent), progress=False)
     assert not (root / "train" / "cats" / "bomba.bin").exists() and (root / "train" / "cats" / "cat.1.jpg").exists()
-    assert len(list(cache.glob(f"{data.DATASETS[NAME].filename}.damaged-*"))) == 1
+    assert len(list(cache.glob(f"{data.DATASETS[NAME].filename}.damaged"))) == 1
 
 
 def test_registry_size_limit_refuses_a_bigger_archive(tmp_path, course_zip_factory, monkeypatch):
@@ -583,7 +583,7 @@ def test_damaged_cached_zip_without_checksum_is_set_aside_and_fetched_again(tmp_
     # Mirror broken: a clear error naming the cached file, which is kept aside.
     with pytest.raises(data.DownloadError) as exc:
         data.fetch(NAME, cache, mirrors=str(tmp_path / "vacio"), progress=False)
-    aside = list(cache.glob(f"{cached.name}.damaged-*"))
+    aside = list(cache.glob(f"{cached.name}.damaged"))
     assert len(aside) == 1 and aside[0].read_bytes() == bytes(raw)
     assert str(cached) in str(exc.value) and "se apartó" in str(exc.value)
     # Mirror fixed: the next fetch works.
@@ -613,7 +613,7 @@ def test_leftovers_of_a_killed_fetch_are_cleaned_next_time(tmp_path, course_zip_
 
 def test_local_zip_leftovers_are_cleaned_next_time(tmp_path, course_zip_factory):
     z = course_zip_factory(tmp_path / "descargas" / "datos.zip")
-    dest = tmp_path / "cache" / "local" / "datos"
+    dest = tmp_path / "cache" / "local" / data.local_zip_folder(z)
     (dest / ".cnn_perros_gatos.abc.extracting").mkdir(parents=True)
     data.get_course_data(str(z), tmp_path / "cache", progress=False)
     assert temp_leftovers(tmp_path / "cache") == []
@@ -771,3 +771,16 @@ def test_disk_full_during_extraction_says_so_and_leaves_nothing_half_done(
     assert sha256_of(cache / good.name) == sha256_of(good), "the downloaded zip is kept"
     monkeypatch.setattr(shutil, "copyfileobj", real_copy)
     assert (data.fetch(NAME, cache, mirrors=str(good.parent), progress=False) / ".complete").exists()
+
+
+def test_member_through_a_symlinked_folder_is_refused_by_the_resolved_path_check(tmp_path):
+    """A name with no '..' that still leaves the destination through a link already there."""
+    from course_utils import archives
+
+    dest, outside = tmp_path / "destino", tmp_path / "fuera"
+    dest.mkdir()
+    outside.mkdir()
+    (dest / "enlace").symlink_to(outside, target_is_directory=True)
+    assert archives._member_target(dest, "otra/x.jpg") == (dest / "otra" / "x.jpg").resolve()
+    with pytest.raises(data.ArchiveError, match="Ruta insegura"):
+        archives._member_target(dest, "enlace/x.jpg")

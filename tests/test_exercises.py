@@ -303,3 +303,8 @@ def test_checks_of_07_accept_the_solution_and_reject_mistakes(tiny_cnn_factory):
     assert not _ran("07.2", worst, np.zeros((3, 3)), model=model, split=split, conv_layer=layer)
     assert _ran("07.1", 3 * 3 * 4, layer=layer)
     assert not _ran("07.1", 3 * 3 * 4 + 1, layer=layer)
+
+
+def test_exercise_3_1_checks_the_channels_too():
+    """An answer right in height and width but not in channels (the filters of conv2) is wrong."""
+    assert not _ran("03.1", (48, 48, 32)) and not _ran("03.1", (48, 48, 3)) and not _ran("03.1", (48, 48))

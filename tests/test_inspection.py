@@ -68,8 +68,7 @@ def test_image_sizes_skips_unreadable(dataset_copy):
         ("webp", ("unsupported", "RGB")),
     ],
 )
-@pytest.mark.parametrize("full", [True, False], ids=["decode", "quick"])
-def test_check_image(tmp_path, kind, expected, full):
+def test_check_image(tmp_path, kind, expected):
     p = tmp_path / ("x.png" if kind == "rgba_png" else "x.jpg")
     if kind in ("rgb", "gray", "cmyk"):
         p.write_bytes(jpeg_bytes(1, (40, 30), {"rgb": "RGB", "gray": "L", "cmyk": "CMYK"}[kind]))
@@ -84,7 +83,7 @@ def test_check_image(tmp_path, kind, expected, full):
         p.write_text("hola, no soy una foto")
     elif kind == "webp":
         Image.new("RGB", (9, 9)).save(p, format="WEBP")
-    assert inspection.check_image(p, full=full) == expected
+    assert inspection.check_image(p) == expected
 
 
 def test_validate_clean_dataset(tiny_dataset):
@@ -152,13 +151,12 @@ def test_list_images_no_class_folders(tmp_path):
         inspection.list_images(tmp_path / "train")
 
 
-def test_quick_check_catches_truncated_png(tmp_path):
+def test_check_catches_png_without_iend(tmp_path):
     p = tmp_path / "x.png"
     Image.new("RGB", (40, 40), (9, 9, 9)).save(p)
     data = p.read_bytes()
     p.write_bytes(data[:-20])  # loses the IEND chunk
-    assert inspection.check_image(p, full=False)[0] == "truncated"
-    assert inspection.check_image(p, full=True)[0] != "ok"
+    assert inspection.check_image(p)[0] == "truncated"
 
 
 # --------------------------------------------------------------------------- every format the loaders read
@@ -179,21 +177,20 @@ LOADER_FORMAT_FILES = {  # format -> (suffix, how to save a complete file)
 }
 
 
-def test_every_loader_format_has_a_quick_check():
+def test_every_loader_format_is_checked():
     assert set(LOADER_FORMAT_FILES) == set(inspection.LOADER_FORMATS)
 
 
 @pytest.mark.parametrize("fmt", list(LOADER_FORMAT_FILES))
 @pytest.mark.parametrize("cut", [0.5, 0.9])
-def test_quick_check_catches_truncation_of_every_loader_format(tmp_path, fmt, cut):
+def test_check_catches_truncation_of_every_loader_format(tmp_path, fmt, cut):
     suffix, save = LOADER_FORMAT_FILES[fmt]
     p = tmp_path / f"x{suffix}"
     save(p)
-    assert inspection.check_image(p, full=False)[0] == "ok" and inspection.check_image(p)[0] == "ok"
+    assert inspection.check_image(p)[0] == "ok"
     data = p.read_bytes()
     p.write_bytes(data[: int(len(data) * cut)])
-    assert inspection.check_image(p, full=False)[0] == "truncated"
-    assert inspection.check_image(p, full=True)[0] != "ok"
+    assert inspection.check_image(p)[0] == "truncated"
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
@@ -205,8 +202,7 @@ def test_image_followed_by_extra_bytes_is_ok_in_both_checks_and_loads(tmp_path, 
     save(p)
     with open(p, "ab") as f:
         f.write(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40)
-    assert inspection.check_image(p, full=True)[0] == "ok"
-    assert inspection.check_image(p, full=False)[0] == "ok"
+    assert inspection.check_image(p)[0] == "ok"
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         paths, _, _ = inspection.list_images(tmp_path)
@@ -221,8 +217,7 @@ def test_formats_the_loaders_cannot_decode_are_refused_with_a_reason(tmp_path, k
     name = {"webp": "x.webp", "tiff": "x.tif", "palette_bmp": "x.bmp"}[kind]
     img = _noise_image("P") if kind == "palette_bmp" else _noise_image()
     img.save(folder / name)
-    assert inspection.check_image(folder / name, full=False)[0] == "unsupported"
-    assert inspection.check_image(folder / name, full=True)[0] == "unsupported"
+    assert inspection.check_image(folder / name)[0] == "unsupported"
     with pytest.warns(UserWarning, match="formato no admitido: conviértela a JPEG o PNG"):
         paths, _, _ = inspection.list_images(tmp_path)
     assert paths == [str(folder / "buena.png")]
@@ -246,8 +241,7 @@ def test_huge_image_is_refused_from_its_header_without_decoding(tmp_path):
     p.write_bytes(huge_png_bytes(12000, 12000))
     assert p.stat().st_size < 1_000_000
     assert 12000 * 12000 > inspection.MAX_IMAGE_PIXELS
-    assert inspection.check_image(p, full=False)[0] == "too_large"
-    assert inspection.check_image(p, full=True)[0] == "too_large"
+    assert inspection.check_image(p)[0] == "too_large"
 
 
 def test_class_folder_with_trailing_space_is_named_in_the_error(tmp_path):

@@ -117,3 +117,17 @@ def test_from_scratch_section_chooses_on_validation_and_needs_three_seeds(tmp_pa
     path.write_text(json.dumps({"runs": [_variant_run("c", 1, 0.8, 0.7)]}))
     assert "NOT MET" in readme.from_scratch_section(path, None)
     assert readme.from_scratch_section(tmp_path / "none.json", None) is None
+
+
+def test_check_catches_a_drift_of_the_same_length(tmp_path):
+    """0.812 -> 0.808 in a recorded result keeps the README's length: the check still fails."""
+    path = _readme_copy(tmp_path)
+    text = path.read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| 04_aumento_datos | ok |"))
+    assert "0.812" in row, "the test needs the recorded 04 row"
+    drifted = text.replace(row, row.replace("0.812", "0.808", 1))
+    assert len(drifted) == len(text) and drifted != text
+    path.write_text(drifted)
+    assert readme.main(["--check", "--readme", str(path)]) == 1
+    path.write_text(text)
+    assert readme.main(["--check", "--readme", str(path)]) == 0

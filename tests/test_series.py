@@ -184,3 +184,12 @@ def test_series_verdicts_for_time_and_from_scratch_accuracy(seconds, accuracy, w
         assert w in text
     assert "no medido" in "\n".join(series_verdicts("cpu", _rows(seconds, accuracy, n=4), expected=7))
     assert series_verdicts("smoke", _rows(seconds, accuracy), expected=7) == []
+
+
+def test_main_exit_code_is_1_when_a_notebook_fails(monkeypatch, tmp_path):
+    """``make gpu-ci`` relies on this exit code."""
+    runs = [series.NotebookRun("02_mlp", status="ok"), series.NotebookRun("03_cnn", status="failed")]
+    monkeypatch.setattr(series, "run_series", lambda *a, **k: runs)
+    assert series.main(["--out", str(tmp_path)]) == 1
+    monkeypatch.setattr(series, "run_series", lambda *a, **k: runs[:1])
+    assert series.main(["--out", str(tmp_path)]) == 0
