@@ -177,9 +177,9 @@ def fetch(
     tried = "\n".join(errors) or "  (ninguna fuente configurada)"
     raise data.DownloadError(
         f"No se pudo obtener '{spec.filename}' ({spec.description}).\nFuentes probadas:\n{tried}\n"
-        f"Qué puedes hacer: revisa que la carpeta o URL de {ENV_MIRROR} tenga ese archivo (una copia "
-        f"exacta de {spec.url}; `python -m course_utils.weights fill-mirror CARPETA` la llena desde una "
-        "máquina con internet) o deja que Keras lo descargue con internet. No se modificó nada."
+        f"Qué puedes hacer: si la fuente es un espejo ({ENV_MIRROR}), pon en él una copia exacta de "
+        f"{spec.url} (`python -m course_utils.weights fill-mirror CARPETA` lo llena desde una máquina con "
+        "internet); si es la dirección oficial, revisa tu conexión a internet. No se modificó nada."
     )
 
 

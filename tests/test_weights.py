@@ -136,6 +136,9 @@ def test_spec_for_each_backbone_and_mobilenet_size():
     assert weights.spec_for("mobilenetv2", (160, 160, 3)).name == "mobilenetv2_160"
     assert weights.spec_for("mobilenetv2", (64, 64, 3)).name == "mobilenetv2_224"  # Keras' default size
     assert weights.spec_for("vgg16") is None
+    from course_utils.backbones import BACKBONES
+
+    assert all(weights.spec_for(b) is not None for b in BACKBONES), "a new backbone needs its weights file here"
 
 
 @pytest.mark.filterwarnings("ignore:.*input_shape.* is undefined or non-square")
