@@ -117,18 +117,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"No hay cuadernos (.ipynb) en {args.submissions}. No se escribió nada.", file=sys.stderr)
         return 2
     jobs = []
-    for student, path in found:
-        work = args.out / "work" / _safe(student)
+    for i, (student, path) in enumerate(found, 1):
+        work = args.out / "work" / f"{i:03d}_{_safe(student)}"
         env = {"COURSE_PARAM_SET": args.params, "COURSE_ARTIFACTS_DIR": str((work / "artifacts").resolve())}
         jobs.append((path, student, work, {"timeout": args.timeout, "notebook": args.notebook, "env": env}))
     rows = []
     # Each notebook has its own kernel either way; --jobs N runs N of them at once (N worker processes).
     with ProcessPoolExecutor(max_workers=max(1, args.jobs), mp_context=get_context("spawn")) as pool:
-        futures = [
-            pool.submit(grade, path, student, work, kernel_name=args.kernel, **kw) for path, student, work, kw in jobs
-        ]
+        futures = {
+            pool.submit(grade, path, student, work, kernel_name=args.kernel, **kw): (student, path)
+            for path, student, work, kw in jobs
+        }
         for i, future in enumerate(as_completed(futures), 1):
-            row = future.result()
+            try:
+                row = future.result()
+            except Exception as exc:  # noqa: BLE001 - a worker killed (e.g. out of memory) is that student's row
+                student, path = futures[future]
+                row = Submission(student, path, args.notebook or "", CRASHED, detail=f"{type(exc).__name__}: {exc}")
             rows.append(row)
             marks = " ".join(f"{k}:{v}" for k, v in row.outcomes.items())
             print(f"[{i}/{len(found)}] {row.student}: {row.status} ({row.seconds:.0f} s) {marks}", flush=True)
