@@ -103,11 +103,24 @@ def keras_models_dir(keras_home: str | os.PathLike | None = None) -> Path:
 
 
 def verify(spec: WeightsSpec, path: str | os.PathLike) -> None:
-    """Raise ``OSError`` (Spanish) unless ``path`` is an HDF5 file with the registry's checksum."""
+    """Raise ``OSError`` (Spanish) unless ``path`` is a Keras weights file with the registry's checksum.
+
+    Keras weights file: HDF5, laid out as ``keras.applications`` files are (``layer_names``
+    attribute) or, for a ``.weights.h5`` name, as Keras 3 saves them (``layers``/``vars``).
+    """
     with open(path, "rb") as f:
         head = f.read(len(HDF5_SIGNATURE))
     if head != HDF5_SIGNATURE:
         raise OSError(f"'{spec.filename}' no es un archivo HDF5 de pesos (¿una página de error?)")
+    import h5py
+
+    with h5py.File(path, "r") as h5:
+        if spec.filename.endswith(".weights.h5"):
+            layout_ok = "vars" in h5 or "layers" in h5
+        else:
+            layout_ok = "layer_names" in h5.attrs or "model_weights" in h5
+    if not layout_ok:
+        raise OSError(f"'{spec.filename}' es HDF5 pero no tiene la forma de un archivo de pesos de Keras")
     for algorithm, expected in (("sha256", spec.sha256), ("md5", spec.md5)):
         if expected is None:
             continue

@@ -96,6 +96,18 @@ def test_a_file_that_is_not_hdf5_is_refused(tiny_weights, tmp_path):
     assert not (tmp_path / "kh" / "models" / spec.filename).exists()
 
 
+def test_an_hdf5_file_that_is_not_keras_weights_is_refused(tiny_weights, tmp_path):
+    import h5py
+
+    spec, _, _ = tiny_weights
+    other = tmp_path / "otro.h5"
+    with h5py.File(other, "w") as h5:
+        h5["tabla"] = [1, 2, 3]
+    for name in (spec.filename, "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"):
+        with pytest.raises(OSError, match="no tiene la forma de un archivo de pesos de Keras"):
+            weights.verify(weights.WeightsSpec("x", name, "", ""), other)
+
+
 def test_md5_is_checked_when_only_keras_md5_is_known(tiny_weights, tmp_path):
     import hashlib
 
@@ -162,12 +174,12 @@ def test_load_backbone_tries_the_mirror_first_and_keeps_the_offline_message(
     tmp_path, monkeypatch, no_network, tree_snapshot, leftovers
 ):
     """A wrong file in the mirror is refused (it is not the ImageNet file) and named in today's offline message."""
-    import keras
+    import h5py
 
     mirror = tmp_path / "mirror"
     mirror.mkdir()
-    keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]).save_weights(mirror / "x.weights.h5")
-    (mirror / "x.weights.h5").rename(mirror / "efficientnetb0_notop.h5")
+    with h5py.File(mirror / "efficientnetb0_notop.h5", "w") as h5:  # the layout of Keras' files, no layers
+        h5.attrs["layer_names"] = []
     monkeypatch.setenv(ENV_MIRROR, str(mirror))
     models_dir = weights.keras_models_dir()
     before = tree_snapshot(models_dir)
@@ -176,6 +188,36 @@ def test_load_backbone_tries_the_mirror_first_and_keeps_the_offline_message(
     msg = str(exc.value)
     assert "Tampoco del espejo local" in msg and "md5 no coincide" in msg and 'WEIGHTS="random"' in msg
     assert tree_snapshot(models_dir) == before and not leftovers(models_dir)
+
+
+def test_keras_loads_the_file_the_mirror_put_in_its_cache_without_downloading(tmp_path, monkeypatch, no_network):
+    """End to end with the real constructor: MobileNetV2(weights="imagenet") reads the mirrored file.
+
+    The file is a legacy-layout weights file with no layers (not ImageNet weights, for which
+    Keras publishes no hash): Keras opens it from its cache and says it holds 0 layers,
+    instead of trying the network; the unusable file is then set aside.
+    """
+    import h5py
+
+    spec = weights.spec_for("mobilenetv2", (224, 224, 3))
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    with h5py.File(mirror / spec.filename, "w") as h5:
+        h5.attrs["layer_names"] = []
+    monkeypatch.setenv(ENV_MIRROR, str(mirror))
+    cached = weights.keras_models_dir() / spec.filename
+    assert not cached.exists(), "Keras' test cache must not hold this file before the test"
+    try:
+        with pytest.raises(ValueError, match="0 saved layers"), pytest.warns(UserWarning, match="se apartó"):
+            models.load_backbone("mobilenetv2", weights="imagenet", input_shape=(224, 224, 3))
+        assert not no_network, "no connection was tried: Keras read the mirrored file from its cache"
+        # The file Keras could not use is set aside (not deleted), so Keras does not take it again.
+        assert not cached.exists()
+        (aside,) = cached.parent.glob(f"{spec.filename}.damaged-*")
+        assert aside.read_bytes() == (mirror / spec.filename).read_bytes()
+    finally:
+        for p in cached.parent.glob(f"{spec.filename}*"):  # the session's Keras cache stays empty
+            p.unlink()
 
 
 def test_fill_mirror_from_an_http_server(tiny_weights, tmp_path, http_server, capsys):
