@@ -243,7 +243,10 @@ def fill_mirror(
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m course_utils.weights fill-mirror DIR [--only NAME ...] [--base-url URL]``."""
-    parser = argparse.ArgumentParser(prog="python -m course_utils.weights", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m course_utils.weights",
+        description=f"Pesos ImageNet de los modelos base: llenar una carpeta espejo ({ENV_MIRROR}) para un aula.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     fill = sub.add_parser("fill-mirror", help="descarga los pesos del curso a una carpeta espejo")
     fill.add_argument("folder")

@@ -99,13 +99,19 @@ def _safe(name: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m grading", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m grading",
+        description="Califica una carpeta de cuadernos entregados con las comprobaciones que ven los estudiantes: "
+        "cada cuaderno en su propio núcleo, con límite de tiempo; escribe grades.csv y summary.md.",
+    )
     parser.add_argument("submissions", type=Path, help="carpeta con los cuadernos entregados (*.ipynb)")
     parser.add_argument("--out", type=Path, default=Path("build/grading"), help="carpeta de resultados")
     parser.add_argument("--timeout", type=float, default=600, help="segundos por cuaderno (600)")
     parser.add_argument("--params", default="smoke", help="conjunto de parámetros de los cuadernos (smoke)")
     parser.add_argument("--notebook", help="número del cuaderno (02) si los nombres de archivo no lo dicen")
-    parser.add_argument("--jobs", type=int, default=1, help="cuadernos a la vez (1; cada uno usa ~1 GB de memoria)")
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="cuadernos a la vez (1; cada uno con su núcleo y su memoria)"
+    )
     parser.add_argument("--kernel", default="python3", help="núcleo de Jupyter (python3)")
     args = parser.parse_args(argv)
     if not args.submissions.is_dir():
