@@ -87,9 +87,10 @@ def spec_for(backbone: str, input_shape: tuple[int, ...] = (224, 224, 3)) -> Wei
 
 
 def keras_models_dir(keras_home: str | os.PathLike | None = None) -> Path:
-    """``<Keras home>/models``: ``keras_home``, else ``$KERAS_HOME``, else ``~/.keras`` (``/tmp/.keras`` if read-only).
+    """``<Keras home>/models``: ``keras_home``, else ``$KERAS_HOME``, else ``~/.keras``.
 
-    The same rule Keras applies (when it is imported) in ``get_file(..., cache_subdir="models")``.
+    The same rule Keras applies (when it is imported) in ``get_file(..., cache_subdir="models")``,
+    including its fallback to ``.keras`` in the temporary folder when the home folder is read-only.
     """
     if keras_home is None:
         keras_home = os.environ.get("KERAS_HOME")

@@ -17,10 +17,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from course_utils.exercises import ENV_OUTCOMES, EXERCISES
+from course_utils.exercises import ENV_OUTCOMES, EXERCISES, NOT_ANSWERED, RIGHT, WRONG_ANSWER
 
-#: What a row says about one exercise.
-RIGHT, WRONG, MISSING, NO_CHECK, NOT_RUN = "right", "wrong", "missing", "no_check", "not_run"
+#: What a row says about one exercise: the check's own verdict, or why there is none.
+WRONG, MISSING = WRONG_ANSWER, NOT_ANSWERED
+NO_CHECK, NOT_RUN = "no_check", "not_run"
 #: What a row says about the whole notebook.
 OK, TIMEOUT, CRASHED, UNREADABLE = "ok", "timeout", "crashed", "unreadable"
 
