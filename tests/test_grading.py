@@ -1,7 +1,7 @@
 """grading (instructor tool): the checks' recorded outcomes, the CSV and summary, and a run over planted submissions.
 
-The planted submissions are made from the real notebook 02 (its source with the
-solutions, and its student version): right, wrong, blank, a deleted check cell,
+The planted submissions are made from the real notebook 02 (its source, with the
+solutions, and its student version, read as plain JSON): right, wrong, blank, a deleted check cell,
 an infinite loop and a kernel crash, plus a file that is not a notebook.
 """
 
@@ -14,9 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from course_utils import exercises, nbtools
+from course_utils import exercises
 from course_utils.config import PROJECT_ROOT
 from grading import cli, run
+
+
+def _read(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _text(cell: dict) -> str:
+    src = cell["source"]
+    return src if isinstance(src, str) else "".join(src)
 
 
 @pytest.fixture
@@ -57,7 +66,7 @@ def test_read_outcomes_keeps_the_last_and_skips_malformed_lines(tmp_path):
 
 
 def test_check_calls_and_notebook_number():
-    nb = nbtools.read(PROJECT_ROOT / "notebooks" / "02_mlp.ipynb")
+    nb = _read(PROJECT_ROOT / "notebooks" / "02_mlp.ipynb")
     assert run.check_calls(nb) == {"02.1", "02.2"}
     assert run.exercise_keys("02") == ["02.1", "02.2"]
     assert run.notebook_number(Path("02_mlp (1).ipynb")) == "02"
@@ -110,20 +119,19 @@ def test_an_unreadable_notebook_gets_a_row_without_a_kernel(tmp_path):
 
 def _planted(folder: Path) -> dict[str, tuple[str, str, str]]:
     """Write the planted submissions of notebook 02; return ``{student: (status, 02.1, 02.2)}`` expected."""
-    source = nbtools.read(PROJECT_ROOT / "source" / "02_mlp.ipynb")
-    right = nbtools.solution_version(source)
-    student = nbtools.read(PROJECT_ROOT / "notebooks" / "02_mlp.ipynb")
+    right = _read(PROJECT_ROOT / "source" / "02_mlp.ipynb")  # the source: solutions in place
+    student = _read(PROJECT_ROOT / "notebooks" / "02_mlp.ipynb")
 
     def cell(nb, needle):
-        return next(i for i, c in enumerate(nb["cells"]) if needle in nbtools.source_text(c))
+        return next(i for i, c in enumerate(nb["cells"]) if needle in _text(c))
 
     answer_1, answer_2 = cell(right, "first_dense_params ="), cell(right, "model.evaluate(")
     check_2 = cell(right, 'check("02.2"')
     wrong, deleted, loop, crash = (copy.deepcopy(right) for _ in range(4))
-    nbtools._set_source(wrong["cells"][answer_1], "first_dense_params = n_inputs * 256  # sin los sesgos")
+    wrong["cells"][answer_1]["source"] = "first_dense_params = n_inputs * 256  # sin los sesgos"
     del deleted["cells"][check_2]
-    nbtools._set_source(loop["cells"][answer_2], "while True:\n    pass")
-    nbtools._set_source(crash["cells"][answer_2], "import os\nos._exit(1)")
+    loop["cells"][answer_2]["source"] = "while True:\n    pass"
+    crash["cells"][answer_2]["source"] = "import os\nos._exit(1)"
     for name, nb in {
         "correcta": right,
         "incorrecta": wrong,
@@ -132,7 +140,7 @@ def _planted(folder: Path) -> dict[str, tuple[str, str, str]]:
         "bucle_infinito": loop,
         "nucleo_caido": crash,
     }.items():
-        (folder / f"{name}_02_mlp.ipynb").write_text(nbtools.dumps(nb))
+        (folder / f"{name}_02_mlp.ipynb").write_text(json.dumps(nb, ensure_ascii=False), encoding="utf-8")
     (folder / "roto_02_mlp.ipynb").write_text("{ no es json")
     return {
         "correcta_02_mlp": ("ok", "right", "right"),
