@@ -29,7 +29,7 @@ SERIES_NB := $(if $(NB),--notebooks $(NB),)
 
 .PHONY: help venv notebooks test test-fast test-plain test-unit test-notebooks nbval bench bench-quick bench-memory \
         refresh-outputs check-notebooks student solutions html gpu-ci compat compat-all clean lint readme \
-        ablation
+        ablation grade
 
 help:
 	@echo "make notebooks [PARAMS=smoke|cpu|gpu] [ARGS=--keep-going]  run the series, write build/PARAMS/summary.md"
@@ -48,6 +48,7 @@ help:
 	@echo "make readme               regenerate the README tables from the schema and results/"
 	@echo "make compat STACK=pins|colab|floor   fresh venv with that stack (ci/stacks/), unit tests, smoke series"
 	@echo "make compat-all           the three stacks (build/compat/summary.md)"
+	@echo "make grade SUBMISSIONS=dir [ARGS=\"--timeout 600 --jobs 2\"]  grade student notebooks (build/grading/grades.csv)"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -127,6 +128,13 @@ bench-memory: venv
 # 04 plots the JSON it writes. `ARGS="--steps \"\" --variants NAME --seeds 42,43,44"` trains variants of the improved recipe.
 ablation: venv
 	nice -n 5 $(PY) benchmarks/ablation.py $(ARGS)
+
+# Instructor tool (grading/, not part of the installed package): each notebook of SUBMISSIONS in its
+# own kernel with a time limit, graded by the checks the students see; build/grading/grades.csv and summary.md.
+SUBMISSIONS ?=
+grade: venv
+	@test -n "$(SUBMISSIONS)" || { echo "Falta la carpeta: make grade SUBMISSIONS=<carpeta con los .ipynb entregados>"; exit 2; }
+	$(PY) -m grading $(SUBMISSIONS) $(ARGS)
 
 # The GPU runners' job (see .github/workflows/gpu.yml): installs the `gpu` extra
 # (TensorFlow with its CUDA/cuDNN libraries from PyPI: the runner needs only the

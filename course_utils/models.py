@@ -7,7 +7,11 @@ builders make the same models for the benchmark, the tests and the fallback
 
 from __future__ import annotations
 
+import os
+import time
+import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from .backbones import BACKBONES
@@ -193,11 +197,12 @@ def load_backbone(
 ) -> Any:
     """A ``keras.applications`` backbone without its top, frozen by default.
 
-    ``weights="imagenet"`` downloads the ImageNet weights (once, into
-    ``~/.keras/models``); when that fails, :class:`WeightsUnavailableError`
-    explains how to go on.  ``weights=None`` (or the parameter value
-    ``"random"``) gives random weights: the model runs, but its features are
-    not pretrained features.
+    ``weights="imagenet"`` takes the ImageNet weights from the mirrors of
+    ``$COURSE_DATA_MIRROR`` when set (:mod:`course_utils.weights`), else Keras
+    downloads them (once, into ``~/.keras/models``); when that fails,
+    :class:`WeightsUnavailableError` explains how to go on.  ``weights=None``
+    (or the parameter value ``"random"``) gives random weights: the model runs,
+    but its features are not pretrained features.
     """
     import keras
 
@@ -207,6 +212,7 @@ def load_backbone(
         raise ValueError(f"Modelo base desconocido: {name!r}. Opciones: {', '.join(BACKBONES)}.")
     constructor = BACKBONES[name].constructor
     cls = getattr(keras.applications, constructor)
+    mirror_error, copied = _weights_from_mirror(name, input_shape) if weights == "imagenet" else (None, None)
     try:
         model = cls(weights=weights, include_top=False, input_shape=input_shape, pooling=pooling)
     except Exception as exc:
@@ -214,16 +220,50 @@ def load_backbone(
             raise weights_mismatch(constructor, weights, exc) from exc
         network = _network_error(exc)
         if weights != "imagenet" or network is None:
+            if copied is not None:  # Keras would take it again next time: set it aside, never delete it
+                aside = copied.with_name(f"{copied.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+                os.replace(copied, aside)
+                warnings.warn(
+                    f"Keras no pudo usar el archivo de pesos que se acaba de copiar del espejo ({exc}); se "
+                    f"apartó como {aside} (no se borró). Si el error es del archivo, revisa el espejo.",
+                    stacklevel=2,
+                )
             raise
         raise WeightsUnavailableError(
             f"No se pudieron descargar los pesos ImageNet de {constructor} "
             f"({type(network).__name__}: {network}).\n"
-            "Qué puedes hacer: revisa tu conexión y vuelve a ejecutar; o copia el archivo de "
-            'pesos a ~/.keras/models/; o usa WEIGHTS="random" para seguir con pesos ALEATORIOS '
+            + (f"Tampoco del espejo local: {mirror_error}\n" if mirror_error else "")
+            + "Qué puedes hacer: revisa tu conexión y vuelve a ejecutar; o copia el archivo de "
+            "pesos a ~/.keras/models/ (o pon en COURSE_DATA_MIRROR una carpeta con él: README, «Para "
+            'instructores»); o usa WEIGHTS="random" para seguir con pesos ALEATORIOS '
             "(el cuaderno corre, pero sus resultados no son los de un modelo preentrenado)."
         ) from exc
     model.trainable = trainable
     return model
+
+
+def _weights_from_mirror(name: str, input_shape: tuple[int, int, int]) -> tuple[str | None, Path | None]:
+    """Copy ``name``'s ImageNet file from ``$COURSE_DATA_MIRROR`` into Keras' cache.
+
+    Returns the mirror's error message (or None) and the path just copied (None if
+    nothing was copied).  Without a mirror nothing happens (Keras downloads from
+    the official URL, as before).
+    """
+    from .data import DownloadError
+    from .weights import from_mirror, keras_models_dir, spec_for
+
+    spec = spec_for(name, input_shape)
+    if spec is None or (keras_models_dir() / spec.filename).exists():
+        return None, None
+    try:
+        return None, from_mirror(spec)
+    except DownloadError as exc:
+        lines = str(exc).splitlines()
+        short = "\n".join([lines[0], *(s for s in lines if s.startswith("  - "))])
+        absent = ("FileNotFoundError", "HTTP Error 404")
+        if not all(any(a in s for a in absent) for s in lines if s.startswith("  - ")):  # a bad copy, not a gap
+            warnings.warn(f"los pesos del espejo local no sirven; Keras los descargará.\n{short}", stacklevel=3)
+        return short, None
 
 
 def _network_error(exc: BaseException) -> BaseException | None:

@@ -100,3 +100,10 @@ def test_nb_selects_one_notebook_for_test_notebooks_and_refresh():
     assert series_call[series_call.index("--notebooks") + 1] == "03"
     (refresh,) = _module_calls(_dry_run("refresh-outputs", NB="03"), "course_tools.nbtools")
     assert refresh == ["refresh", "source/03_cnn.ipynb"]
+
+
+def test_grade_runs_the_grader_on_the_submissions_folder():
+    calls = _module_calls(_dry_run("grade", SUBMISSIONS="entregas", ARGS="--timeout 300 --jobs 2"), "grading")
+    assert calls == [["entregas", "--timeout", "300", "--jobs", "2"]]
+    missing = subprocess.run(["make", "-s", "-o", ".venv/.installed", "grade"], cwd=PROJECT_ROOT, capture_output=True)
+    assert missing.returncode != 0 and "Falta la carpeta" in missing.stdout.decode()

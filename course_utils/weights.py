@@ -1,0 +1,274 @@
+"""Pretrained ImageNet weights from a local mirror, put where ``keras.applications`` looks.
+
+``keras.applications.EfficientNetB0(weights="imagenet")`` and its siblings call
+``keras.utils.get_file(<file name>, <official URL>, cache_subdir="models")``:
+a file of that exact name in ``<Keras home>/models/`` is used without any
+download.  :func:`from_mirror` copies it there from the mirrors of
+``$COURSE_DATA_MIRROR`` (the same mechanism as the course data: temporary file,
+checksum, rename, lock), so that a classroom without internet runs notebook 06
+with ImageNet weights; without a mirror Keras downloads from the official URL as
+before.  ``python -m course_utils.weights fill-mirror DIR`` fills a mirror
+folder on a machine with internet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import hashlib
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import data
+from .config import ENV_MIRROR
+
+#: First bytes of every HDF5 file (Keras' ``.h5`` and ``.weights.h5``): an HTML error page is refused.
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+#: Input sizes for which Keras has MobileNetV2 weights; any other size uses the 224 file.
+MOBILENET_V2_SIZES = (96, 128, 160, 192, 224)
+
+_GCS = "https://storage.googleapis.com"
+
+
+@dataclass(frozen=True)
+class WeightsSpec:
+    """One weights file of ``keras.applications``: the name Keras looks for, its URL and checksums."""
+
+    name: str
+    filename: str  # exact name in <Keras home>/models/ (get_file's fname)
+    url: str  # official URL (keras.applications' origin)
+    description: str
+    #: sha256 of the file, where known (checked first).
+    sha256: str | None = None
+    #: md5 Keras itself checks (``file_hash`` in keras.applications), where Keras has one.
+    md5: str | None = None
+
+
+def _mobilenet_v2(size: int) -> WeightsSpec:
+    filename = f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_{size}_no_top.h5"
+    return WeightsSpec(
+        f"mobilenetv2_{size}",
+        filename,
+        f"{_GCS}/tensorflow/keras-applications/mobilenet_v2/{filename}",
+        f"MobileNetV2 (alpha 1.0) sin capa final, entrada de {size} px (Keras no publica su hash)",
+    )
+
+
+#: The notop files of the backbones of ``course_utils.backbones`` (names and URLs as in Keras 3).
+WEIGHTS: dict[str, WeightsSpec] = {
+    "efficientnetb0": WeightsSpec(
+        "efficientnetb0",
+        "efficientnetb0_notop.h5",
+        f"{_GCS}/keras-applications/efficientnetb0_notop.h5",
+        "EfficientNetB0 sin capa final",
+        md5="50bc09e76180e00e4465e1a485ddc09d",
+    ),
+    **{f"mobilenetv2_{s}": _mobilenet_v2(s) for s in MOBILENET_V2_SIZES},
+    "resnet50": WeightsSpec(
+        "resnet50",
+        "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        f"{_GCS}/tensorflow/keras-applications/resnet/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        "ResNet50 sin capa final",
+        md5="4d473c1dd8becc155b73f8504c6f6626",
+    ),
+}
+
+
+def spec_for(backbone: str, input_shape: tuple[int, ...] = (224, 224, 3)) -> WeightsSpec | None:
+    """The notop weights file Keras loads for ``backbone`` at ``input_shape`` (None if not registered)."""
+    if backbone == "mobilenetv2":
+        rows, cols = input_shape[0], input_shape[1]
+        size = rows if rows == cols and rows in MOBILENET_V2_SIZES else 224
+        return WEIGHTS[f"mobilenetv2_{size}"]
+    return WEIGHTS.get(backbone)
+
+
+def keras_models_dir(keras_home: str | os.PathLike | None = None) -> Path:
+    """``<Keras home>/models``: ``keras_home``, else ``$KERAS_HOME``, else ``~/.keras``.
+
+    The same rule Keras applies (when it is imported) in ``get_file(..., cache_subdir="models")``,
+    including its fallback to ``.keras`` in the temporary folder when the home folder is read-only.
+    """
+    if keras_home is None:
+        keras_home = os.environ.get("KERAS_HOME")
+        if keras_home is None:
+            base = Path.home() if os.access(Path.home(), os.W_OK) else Path("/tmp")
+            keras_home = base / ".keras"
+    home = Path(keras_home).expanduser()
+    if home.exists() and not os.access(home, os.W_OK):
+        home = Path("/tmp" if os.path.isdir("/tmp") else tempfile.gettempdir()) / ".keras"
+    return home / "models"
+
+
+def verify(spec: WeightsSpec, path: str | os.PathLike) -> None:
+    """Raise ``OSError`` (Spanish) unless ``path`` is a Keras weights file with the registry's checksum.
+
+    Keras weights file: HDF5, laid out as ``keras.applications`` files are (``layer_names``
+    attribute) or, for a ``.weights.h5`` name, as Keras 3 saves them (``layers``/``vars``).
+    """
+    with open(path, "rb") as f:
+        head = f.read(len(HDF5_SIGNATURE))
+    if head != HDF5_SIGNATURE:
+        raise OSError(f"'{spec.filename}' no es un archivo HDF5 de pesos (¿una página de error?)")
+    import h5py
+
+    with h5py.File(path, "r") as h5:
+        if spec.filename.endswith(".weights.h5"):
+            layout_ok = "vars" in h5 or "layers" in h5
+        else:
+            layout_ok = "layer_names" in h5.attrs or "model_weights" in h5
+    if not layout_ok:
+        raise OSError(f"'{spec.filename}' es HDF5 pero no tiene la forma de un archivo de pesos de Keras")
+    for algorithm, expected in (("sha256", spec.sha256), ("md5", spec.md5)):
+        if expected is None:
+            continue
+        got = data.sha256sum(path) if algorithm == "sha256" else _md5sum(path)
+        if got != expected:
+            raise OSError(f"{algorithm} no coincide (esperado {expected[:12]}…, obtenido {got[:12]}…)")
+        return
+
+
+def _md5sum(path: str | os.PathLike) -> str:
+    h = hashlib.md5()  # the hash Keras publishes (integrity, not security)
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def fetch(
+    spec: WeightsSpec,
+    folder: str | os.PathLike,
+    sources: list[str],
+    *,
+    progress: bool = True,
+    timeout: float = 30.0,
+) -> Path:
+    """Put ``spec``'s file into ``folder`` from the first of ``sources`` that verifies; return its path.
+
+    A file already there is kept as is.  Each attempt writes a temporary file,
+    verifies it (HDF5, sha256 or Keras' md5) and renames it only then, holding a
+    lock; a failure leaves nothing behind and touches nothing already in ``folder``.
+    Raises :class:`course_utils.data.DownloadError` naming every source tried.
+    """
+    root = Path(folder)
+    target = root / spec.filename
+    if target.exists():
+        return target
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise data._cache_error(root, exc) from exc
+    errors = []
+    with data._locked(root / f".{spec.filename}.lock", root):
+        data._remove_orphans(root, f".{spec.filename}.*.part")
+        if target.exists():
+            return target  # another process finished it meanwhile
+        for source in sources:
+            try:
+                fd, tmp_name = tempfile.mkstemp(prefix=f".{spec.filename}.", suffix=".part", dir=root)
+            except OSError as exc:
+                raise data._cache_error(root, exc) from exc
+            os.close(fd)
+            tmp = Path(tmp_name)
+            try:
+                data._download_to(source, tmp, progress, timeout)
+                verify(spec, tmp)
+                data._share_like_umask(tmp)
+                os.replace(tmp, target)
+                return target
+            except OSError as exc:
+                if exc.errno == errno.ENOSPC:
+                    raise data._cache_error(root, exc) from exc
+                errors.append(f"  - {source}: {type(exc).__name__}: {exc}")
+            except Exception as exc:  # noqa: BLE001 - every failure is reported below
+                errors.append(f"  - {source}: {type(exc).__name__}: {exc}")
+            finally:
+                tmp.unlink(missing_ok=True)
+    tried = "\n".join(errors) or "  (ninguna fuente configurada)"
+    raise data.DownloadError(
+        f"No se pudo obtener '{spec.filename}' ({spec.description}).\nFuentes probadas:\n{tried}\n"
+        f"Qué puedes hacer: si la fuente es un espejo ({ENV_MIRROR}), pon en él una copia exacta de "
+        f"{spec.url} (`python -m course_utils.weights fill-mirror CARPETA` lo llena desde una máquina con "
+        "internet); si es la dirección oficial, revisa tu conexión a internet. No se modificó nada."
+    )
+
+
+def from_mirror(
+    spec: WeightsSpec,
+    *,
+    mirrors: str | None = None,
+    keras_home: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> Path | None:
+    """Copy ``spec``'s file from the mirrors of ``$COURSE_DATA_MIRROR`` into Keras' cache.
+
+    Returns its path in ``<Keras home>/models`` (also when it was already there),
+    or None when no mirror is configured and the file is not in the cache.
+    Raises :class:`course_utils.data.DownloadError` when mirrors are set and none has a good copy.
+    """
+    folder = keras_models_dir(keras_home)
+    if (folder / spec.filename).exists():
+        return folder / spec.filename
+    sources = data.mirror_sources(spec.filename, mirrors)
+    if not sources:
+        return None
+    return fetch(spec, folder, sources, progress=progress)
+
+
+def fill_mirror(
+    folder: str | os.PathLike,
+    names: list[str] | None = None,
+    *,
+    base_url: str | None = None,
+    progress: bool = True,
+) -> list[Path]:
+    """Download the registry's files (all, or ``names``) from their official URLs into ``folder``.
+
+    ``base_url`` replaces the official address's folder (another mirror, or a test server).
+    """
+    chosen = names or list(WEIGHTS)
+    unknown = [n for n in chosen if n not in WEIGHTS]
+    if unknown:
+        raise KeyError(f"Pesos desconocidos: {', '.join(unknown)}. Opciones: {', '.join(WEIGHTS)}.")
+    out = []
+    for name in chosen:
+        spec = WEIGHTS[name]
+        url = f"{base_url.rstrip('/')}/{spec.filename}" if base_url else spec.url
+        out.append(fetch(spec, folder, [url], progress=progress))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m course_utils.weights fill-mirror DIR [--only NAME ...] [--base-url URL]``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m course_utils.weights",
+        description=f"Pesos ImageNet de los modelos base: llenar una carpeta espejo ({ENV_MIRROR}) para un aula.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    fill = sub.add_parser("fill-mirror", help="descarga los pesos del curso a una carpeta espejo")
+    fill.add_argument("folder")
+    fill.add_argument("--only", nargs="+", metavar="NOMBRE", help=f"solo estos: {', '.join(WEIGHTS)}")
+    fill.add_argument("--base-url", help="otra dirección de donde descargarlos (por defecto, las oficiales de Keras)")
+    sub.add_parser("list", help="los archivos del registro y sus direcciones oficiales")
+    args = parser.parse_args(argv)
+    if args.command == "list":
+        for spec in WEIGHTS.values():
+            print(f"{spec.name:<16} {spec.filename}\n{'':<16} {spec.url}")
+        return 0
+    try:
+        paths = fill_mirror(args.folder, args.only, base_url=args.base_url)
+    except (KeyError, data.DownloadError) as exc:
+        print(exc.args[0] if isinstance(exc, KeyError) else exc, file=sys.stderr)
+        return 1
+    for p in paths:
+        print(f"{p}  sha256 {data.sha256sum(p)}")
+    print(f"Listo: {len(paths)} archivos en {args.folder}. En cada máquina del aula: {ENV_MIRROR}={args.folder}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
