@@ -1,6 +1,8 @@
-"""Dataset registry and a careful downloader.
+"""The course data: the registry's files fetched into the cache, extracted, and the one entry point.
 
-:func:`fetch` tries each source of a registry entry in turn (local mirrors
+The registry lives in :mod:`course_utils.datasets`, the careful download of one
+file in :mod:`course_utils.download`, safe extraction in
+:mod:`course_utils.archives`.  :func:`fetch` tries each source of a registry entry in turn (local mirrors
 first, then Google Drive), shows a progress bar, writes to a temporary file,
 checks the sha256 where it is known, renames only then, extracts safely, and
 does nothing the second time.  Offline it raises :class:`DownloadError` naming
@@ -17,13 +19,11 @@ Spanish message saying what to do.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import tempfile
-import urllib.parse
-import urllib.request
 import warnings
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from .archives import (  # noqa: F401 (re-exported: part of this module's interface)
@@ -48,180 +48,9 @@ from .cache_io import (  # noqa: F401 (re-exported)
 )
 from .config import ENV_CACHE_DIR, ENV_MIRROR
 from .config import cache_dir as _cache_dir
+from .datasets import DATASETS, DatasetSpec, registry_records  # noqa: F401 (re-exported)
+from .download import download_first, download_to, mirror_sources, sha256sum, sources_for  # noqa: F401 (re-exported)
 from .layout import SPLITS
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    """One downloadable file of the course."""
-
-    name: str
-    filename: str
-    drive_ids: tuple[str, ...]
-    description: str
-    #: sha256 of the file as the course mirrors it, or None where unknown.
-    mirror_sha256: str | None = None
-    #: sha256 of the Google Drive copy, where known (verified before use).
-    drive_sha256: str | None = None
-    #: For archives: the single top folder it must extract to.
-    top_folder: str | None = None
-    size_bytes: int | None = None
-    extra_urls: tuple[str, ...] = field(default_factory=tuple)
-    #: For archives: how many image files it holds (checked before extracting and in the cache).
-    expected_images: int | None = None
-    #: For archives: the most it may unpack to (a zip bomb is refused before extracting).
-    max_unpacked_bytes: int | None = None
-
-    @property
-    def is_archive(self) -> bool:
-        return self.filename.endswith(".zip")
-
-    @property
-    def cache_folder(self) -> str:
-        """The folder of the cache that holds this archive's extraction (one per dataset)."""
-        return self.name
-
-
-DATASETS: dict[str, DatasetSpec] = {
-    "cats_dogs_small": DatasetSpec(
-        name="cats_dogs_small",
-        filename="cnn_perros_gatos-small.zip",
-        drive_ids=("1Ce3u8dwYYriLkz5OpcGn72xIQENIHZX5", "1NK9LvrVwsEQM0UHkFHq_GYCF2fjGrwAP"),
-        description="Conjunto reducido: 1000/500/500 imágenes por clase (train/validation/test).",
-        mirror_sha256="be4e0a8f9c2acb211ea6378ad3056e5dd3392f199d11ed0d245dee4eefd8d8ce",
-        top_folder="cnn_perros_gatos",
-        size_bytes=180_915_107,
-        expected_images=4000,
-        max_unpacked_bytes=200_000_000,
-    ),  # unpacks to 180,287,513 bytes
-    "cats_dogs_full": DatasetSpec(
-        name="cats_dogs_full",
-        filename="cnn_perros_gatos.zip",
-        drive_ids=("1Q3xOfn2Up9uIOLviS66oYH_oFFK-IGpW", "1hchhNQ_3WNncaXVD3kX58EIppcYFt-E2"),
-        description="Conjunto completo de Kaggle (25,000 imágenes, 543 MB).",
-        top_folder="cnn_perros_gatos",
-        expected_images=25_000,
-        max_unpacked_bytes=1_500_000_000,
-    ),
-    "external_cat": DatasetSpec(
-        name="external_cat",
-        filename="dc_cat.jpg",
-        drive_ids=("1OEUZgYKM_brFUwjNi1RmMCOLzctdimYK",),
-        description="Foto externa de un gato (abisinio).",
-        mirror_sha256="66df6f98a87886321741a253f892448094d293760c1e14d1c309c74113d7b84c",
-    ),
-    "external_dog": DatasetSpec(
-        name="external_dog",
-        filename="dc_dog.jpg",
-        drive_ids=("1eSWPCWL-mc4ekrjbh5BN25IKlNZfAECF",),
-        description="Foto externa de un perro (Boston terrier).",
-        mirror_sha256="463609fb7df913652f546ed84f497f9afba7607132f224152b34795ffdeeaea4",
-    ),
-    "cnn_improved_model": DatasetSpec(
-        name="cnn_improved_model",
-        filename="cnn_perros_gatos_improved.keras",
-        drive_ids=("13L5oCFXIgw22FR8irsuwNHvnzekA7bGd",),
-        description="CNN del curso entrenada con el conjunto completo (87 % en prueba según la lección 06-CNN-II).",
-    ),
-}
-
-
-def registry_records() -> list[dict]:
-    """The registry as plain records (what ``data/datasets.json`` in the repository holds)."""
-    from dataclasses import asdict
-
-    out = []
-    for spec in DATASETS.values():
-        rec = asdict(spec)
-        rec["drive_ids"] = list(spec.drive_ids)
-        rec["extra_urls"] = list(spec.extra_urls)
-        rec["urls"] = [f"https://drive.google.com/uc?id={i}" for i in spec.drive_ids]
-        out.append(rec)
-    return out
-
-
-def sha256sum(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
-def mirror_sources(filename: str, mirrors: str | None = None) -> list[str]:
-    """Sources for ``filename`` in the mirrors of ``$COURSE_DATA_MIRROR`` (comma-separated).
-
-    A mirror is a local folder, a ``file://`` URL or an ``http(s)://`` base URL.
-    """
-    spec = mirrors if mirrors is not None else os.environ.get(ENV_MIRROR, "")
-    out = []
-    for m in filter(None, (s.strip() for s in spec.split(","))):
-        if "://" in m:
-            out.append(m.rstrip("/") + "/" + urllib.parse.quote(filename))
-        else:
-            out.append(str(Path(m).expanduser() / filename))
-    return out
-
-
-def sources_for(spec: DatasetSpec, mirrors: str | None = None) -> list[tuple[str, str | None]]:
-    """``(source, expected_sha256)`` pairs in the order :func:`fetch` tries them."""
-    out: list[tuple[str, str | None]] = [(s, spec.mirror_sha256) for s in mirror_sources(spec.filename, mirrors)]
-    out += [(u, None) for u in spec.extra_urls]
-    out += [(f"gdrive:{i}", spec.drive_sha256) for i in spec.drive_ids]
-    return out
-
-
-def _progress(total: int | None, desc: str, enabled: bool):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc, disable=not enabled, leave=False)
-
-
-def _copy_stream(src, dst, total: int | None, desc: str, progress: bool) -> int:
-    written = 0
-    with _progress(total, desc, progress) as bar:
-        while block := src.read(1 << 20):
-            dst.write(block)
-            written += len(block)
-            bar.update(len(block))
-    return written
-
-
-def _download_to(source: str, tmp: Path, progress: bool, timeout: float) -> None:
-    """Write ``source`` to ``tmp``; raise on any failure (including a short read)."""
-    if source.startswith("gdrive:"):
-        import gdown
-
-        out = gdown.download(id=source[len("gdrive:") :], output=str(tmp), quiet=not progress)
-        if not out or not tmp.exists():
-            raise OSError("gdown no pudo descargar el archivo")
-        return
-    if "://" not in source:  # plain local path
-        path = Path(source)
-        if not path.is_file():
-            raise FileNotFoundError(f"no existe {path}")
-        with open(path, "rb") as src, open(tmp, "wb") as dst:
-            _copy_stream(src, dst, path.stat().st_size, path.name, progress)
-        return
-    with urllib.request.urlopen(source, timeout=timeout) as resp:  # noqa: S310 (file/http by design)
-        length = resp.headers.get("Content-Length")
-        total = int(length) if length else None
-        with open(tmp, "wb") as dst:
-            written = _copy_stream(resp, dst, total, Path(urllib.parse.urlparse(source).path).name, progress)
-        if total is not None and written != total:
-            raise OSError(f"descarga incompleta: {written} de {total} bytes")
-
-
-def _ways_out(spec: DatasetSpec) -> str:
-    return (
-        "Qué puedes hacer:\n"
-        f"  1. Revisa tu conexión a internet y vuelve a ejecutar la celda.\n"
-        f"  2. Descarga '{spec.filename}' a mano (Google Drive id {spec.drive_ids[0]}) y pon la "
-        "ruta del archivo (o de la carpeta ya descomprimida) en DATA_SOURCE.\n"
-        f"  3. Define {ENV_MIRROR}=<carpeta o URL> con una copia local del archivo.\n"
-        "  4. Usa DATA_SOURCE='synthetic' para seguir con el conjunto sintético del curso."
-    )
 
 
 def count_dataset_images(folder: str | os.PathLike) -> int:
@@ -268,6 +97,17 @@ def _migrate_legacy_folder(spec: DatasetSpec, root: Path, home: Path) -> Path | 
     return final
 
 
+def _ways_out(spec: DatasetSpec) -> str:
+    return (
+        "Qué puedes hacer:\n"
+        f"  1. Revisa tu conexión a internet y vuelve a ejecutar la celda.\n"
+        f"  2. Descarga '{spec.filename}' a mano (Google Drive id {spec.drive_ids[0]}) y pon la "
+        "ruta del archivo (o de la carpeta ya descomprimida) en DATA_SOURCE.\n"
+        f"  3. Define {ENV_MIRROR}=<carpeta o URL> con una copia local del archivo.\n"
+        "  4. Usa DATA_SOURCE='synthetic' para seguir con el conjunto sintético del curso."
+    )
+
+
 def _download(
     spec: DatasetSpec,
     root: Path,
@@ -276,16 +116,8 @@ def _download(
     progress: bool,
     timeout: float,
 ) -> None:
-    errors = []
-    for source, expected in candidates:
-        try:
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{spec.filename}.", suffix=".part", dir=root)
-        except OSError as exc:
-            raise cache_error(root, exc) from exc
-        os.close(fd)
-        tmp = Path(tmp_name)
-        try:
-            _download_to(source, tmp, progress, timeout)
+    def verify(expected: str | None) -> Callable[[Path], None]:
+        def check(tmp: Path) -> None:
             if expected is not None:
                 got = sha256sum(tmp)
                 if got != expected:
@@ -298,20 +130,18 @@ def _download(
                     expected_images=spec.expected_images,
                     max_unpacked_bytes=spec.max_unpacked_bytes,
                 )
-            share_like_umask(tmp)
-            os.replace(tmp, target)
-            return
-        except OSError as exc:
-            if exc.errno == errno.ENOSPC:
-                raise cache_error(root, exc) from exc
-            errors.append(f"  - {source}: {type(exc).__name__}: {exc}")
-        except Exception as exc:  # noqa: BLE001 - every failure is reported below
-            errors.append(f"  - {source}: {type(exc).__name__}: {exc}")
-        finally:
-            tmp.unlink(missing_ok=True)
-    tried = "\n".join(errors) or "  (ninguna fuente configurada)"
-    raise DownloadError(
-        f"No se pudo obtener '{spec.filename}' ({spec.description}).\nFuentes probadas:\n{tried}\n{_ways_out(spec)}"
+
+        return check
+
+    download_first(
+        root,
+        target,
+        [(source, verify(expected)) for source, expected in candidates],
+        progress=progress,
+        timeout=timeout,
+        failure=lambda tried: (
+            f"No se pudo obtener '{spec.filename}' ({spec.description}).\nFuentes probadas:\n{tried}\n{_ways_out(spec)}"
+        ),
     )
 
 

@@ -14,7 +14,6 @@ folder on a machine with internet.
 from __future__ import annotations
 
 import argparse
-import errno
 import hashlib
 import os
 import sys
@@ -22,8 +21,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import data
+from .cache_io import DownloadError, cache_error, locked, remove_orphans
 from .config import ENV_MIRROR
+from .download import download_first, mirror_sources, sha256sum
 
 #: First bytes of every HDF5 file (Keras' ``.h5`` and ``.weights.h5``): an HTML error page is refused.
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -125,7 +125,7 @@ def verify(spec: WeightsSpec, path: str | os.PathLike) -> None:
     for algorithm, expected in (("sha256", spec.sha256), ("md5", spec.md5)):
         if expected is None:
             continue
-        got = data.sha256sum(path) if algorithm == "sha256" else _md5sum(path)
+        got = sha256sum(path) if algorithm == "sha256" else _md5sum(path)
         if got != expected:
             raise OSError(f"{algorithm} no coincide (esperado {expected[:12]}…, obtenido {got[:12]}…)")
         return
@@ -152,7 +152,7 @@ def fetch(
     A file already there is kept as is.  Each attempt writes a temporary file,
     verifies it (HDF5, sha256 or Keras' md5) and renames it only then, holding a
     lock; a failure leaves nothing behind and touches nothing already in ``folder``.
-    Raises :class:`course_utils.data.DownloadError` naming every source tried.
+    Raises :class:`course_utils.cache_io.DownloadError` naming every source tried.
     """
     root = Path(folder)
     target = root / spec.filename
@@ -161,40 +161,24 @@ def fetch(
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise data._cache_error(root, exc) from exc
-    errors = []
-    with data._locked(root / f".{spec.filename}.lock", root):
-        data._remove_orphans(root, f".{spec.filename}.*.part")
+        raise cache_error(root, exc) from exc
+    with locked(root / f".{spec.filename}.lock", root):
+        remove_orphans(root, f".{spec.filename}.*.part")
         if target.exists():
             return target  # another process finished it meanwhile
-        for source in sources:
-            try:
-                fd, tmp_name = tempfile.mkstemp(prefix=f".{spec.filename}.", suffix=".part", dir=root)
-            except OSError as exc:
-                raise data._cache_error(root, exc) from exc
-            os.close(fd)
-            tmp = Path(tmp_name)
-            try:
-                data._download_to(source, tmp, progress, timeout)
-                verify(spec, tmp)
-                data._share_like_umask(tmp)
-                os.replace(tmp, target)
-                return target
-            except OSError as exc:
-                if exc.errno == errno.ENOSPC:
-                    raise data._cache_error(root, exc) from exc
-                errors.append(f"  - {source}: {type(exc).__name__}: {exc}")
-            except Exception as exc:  # noqa: BLE001 - every failure is reported below
-                errors.append(f"  - {source}: {type(exc).__name__}: {exc}")
-            finally:
-                tmp.unlink(missing_ok=True)
-    tried = "\n".join(errors) or "  (ninguna fuente configurada)"
-    raise data.DownloadError(
-        f"No se pudo obtener '{spec.filename}' ({spec.description}).\nFuentes probadas:\n{tried}\n"
-        f"Qué puedes hacer: si la fuente es un espejo ({ENV_MIRROR}), pon en él una copia exacta de "
-        f"{spec.url} (`python -m course_utils.weights fill-mirror CARPETA` lo llena desde una máquina con "
-        "internet); si es la dirección oficial, revisa tu conexión a internet. No se modificó nada."
-    )
+        return download_first(
+            root,
+            target,
+            [(source, lambda tmp: verify(spec, tmp)) for source in sources],
+            progress=progress,
+            timeout=timeout,
+            failure=lambda tried: (
+                f"No se pudo obtener '{spec.filename}' ({spec.description}).\nFuentes probadas:\n{tried}\n"
+                f"Qué puedes hacer: si la fuente es un espejo ({ENV_MIRROR}), pon en él una copia exacta de "
+                f"{spec.url} (`python -m course_utils.weights fill-mirror CARPETA` lo llena desde una máquina con "
+                "internet); si es la dirección oficial, revisa tu conexión a internet. No se modificó nada."
+            ),
+        )
 
 
 def from_mirror(
@@ -208,12 +192,12 @@ def from_mirror(
 
     Returns its path in ``<Keras home>/models`` (also when it was already there),
     or None when no mirror is configured and the file is not in the cache.
-    Raises :class:`course_utils.data.DownloadError` when mirrors are set and none has a good copy.
+    Raises :class:`course_utils.DownloadError` when mirrors are set and none has a good copy.
     """
     folder = keras_models_dir(keras_home)
     if (folder / spec.filename).exists():
         return folder / spec.filename
-    sources = data.mirror_sources(spec.filename, mirrors)
+    sources = mirror_sources(spec.filename, mirrors)
     if not sources:
         return None
     return fetch(spec, folder, sources, progress=progress)
@@ -261,11 +245,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         paths = fill_mirror(args.folder, args.only, base_url=args.base_url)
-    except (KeyError, data.DownloadError) as exc:
+    except (KeyError, DownloadError) as exc:
         print(exc.args[0] if isinstance(exc, KeyError) else exc, file=sys.stderr)
         return 1
     for p in paths:
-        print(f"{p}  sha256 {data.sha256sum(p)}")
+        print(f"{p}  sha256 {sha256sum(p)}")
     print(f"Listo: {len(paths)} archivos en {args.folder}. En cada máquina del aula: {ENV_MIRROR}={args.folder}")
     return 0
 
