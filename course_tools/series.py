@@ -254,15 +254,9 @@ def provenance(command: str | None = None) -> dict[str, str]:
 def write_summary(runs: list[NotebookRun], out: Path, param_set: str, command: str | None = None) -> None:
     """Write summary.md, summary.html and summary.json in ``out``."""
     rows = summary_rows(runs)
-    write_json(
-        out / "summary.json",
-        {
-            "param_set": param_set,
-            "recorded": provenance(command),
-            "rows": rows,
-            "runs": [asdict(r) | {"output": config.portable(r.output)} for r in runs],
-        },
-    )
+    record = {"param_set": param_set, "recorded": provenance(command), "rows": rows, "runs": [asdict(r) for r in runs]}
+    # Paths inside the repository (outputs, models named in metrics) are kept relative to it.
+    write_json(out / "summary.json", json.loads(config.portable(json.dumps(record))))
     cells = [table_cells(row) for row in rows]
     verdicts = [f"Tiempo total: {sum(r.seconds for r in runs) / 60:.1f} min."]
     verdicts += series_verdicts(param_set, rows, expected=len(NOTEBOOKS))

@@ -193,3 +193,24 @@ def test_main_exit_code_is_1_when_a_notebook_fails(monkeypatch, tmp_path):
     assert series.main(["--out", str(tmp_path)]) == 1
     monkeypatch.setattr(series, "run_series", lambda *a, **k: runs[:1])
     assert series.main(["--out", str(tmp_path)]) == 0
+
+
+def test_summary_keeps_paths_inside_the_repository_relative(tmp_path):
+    """An executed copy or a model named in the metrics is recorded relative to the repository."""
+    from course_utils.config import PROJECT_ROOT
+
+    model = PROJECT_ROOT / "build" / "cpu" / "artifacts" / "models" / "m.keras"
+    run = NotebookRun(
+        "07_mapas_caracteristicas",
+        status="ok",
+        seconds=1,
+        output=str(PROJECT_ROOT / "build" / "cpu" / "notebooks" / "07.ipynb"),
+        metrics={"model_source": f"modelo guardado ({model})"},
+    )
+    write_summary([run], tmp_path, "cpu", command=f"python -m course_tools.series --out {PROJECT_ROOT}/build/x")
+    text = (tmp_path / "summary.json").read_text()
+    assert str(PROJECT_ROOT) not in text
+    recorded = json.loads(text)
+    assert recorded["runs"][0]["output"] == "build/cpu/notebooks/07.ipynb"
+    assert recorded["runs"][0]["metrics"]["model_source"] == "modelo guardado (build/cpu/artifacts/models/m.keras)"
+    assert recorded["recorded"]["command"].endswith("--out build/x")
