@@ -70,11 +70,12 @@ $(VENV)/.site-installed: $(VENV)/.installed
 site: $(VENV)/.site-installed
 	$(PY) -m course_utils.course_site --params $(PARAMS)
 
-# Browser check of the built site (scripts/check_site.py): Chromium from the system, Playwright's Python API.
-CHROMIUM ?= /usr/bin/chromium
+# Browser check of the built site (scripts/check_site.py): the system's Chromium (apt-get install chromium;
+# CHROMIUM=PATH for another), driven by Playwright's Python API (the package only: no browser download).
+CHROMIUM ?=
 check-site: $(VENV)/.site-installed
 	$(PY) -m pip install -q playwright
-	$(PY) scripts/check_site.py --chromium $(CHROMIUM)
+	$(PY) scripts/check_site.py $(if $(CHROMIUM),--chromium $(CHROMIUM))
 
 test: venv check-notebooks lint
 	$(PY) -m pytest -p no:cacheprovider --nbval-lax --sanitize-with tests/nbval_sanitize.cfg tests $(SOURCES) $(ARGS)

@@ -1,9 +1,10 @@
 """Open the built course site in a real browser and check it (``make check-site``).
 
-    python scripts/check_site.py [--site build/site/html] [--chromium /usr/bin/chromium]
+    python scripts/check_site.py [--site build/site/html] [--chromium PATH]
 
 Serves ``build/site/html`` on a local port and, with Playwright's Python API driving the
-system's Chromium (no browser download: ``--chromium`` names the executable), checks that:
+system's Chromium (no browser download: ``--chromium`` names the executable, by default
+``chromium`` or ``chromium-browser`` on ``PATH``), checks that:
 
 - every page renders (HTTP 200, a title, text in the article);
 - every image from the site itself is loaded (``naturalWidth > 0``), and each notebook
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import functools
 import http.server
+import shutil
 import sys
 import threading
 from pathlib import Path
@@ -139,7 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     """Check the built site; exit code 1 when something is wrong."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--site", type=Path, default=ROOT / "build" / "site" / "html")
-    ap.add_argument("--chromium", default="/usr/bin/chromium", help="ejecutable de Chromium (apt install chromium)")
+    ap.add_argument(
+        "--chromium",
+        default=shutil.which("chromium") or shutil.which("chromium-browser"),
+        help="ejecutable de Chromium (apt-get install chromium); por defecto, el del PATH",
+    )
     ap.add_argument("--shots", type=Path, default=ROOT / "build" / "site" / "screenshots")
     args = ap.parse_args(argv)
     if not (args.site / "index.html").is_file():
