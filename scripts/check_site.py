@@ -151,9 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.site / "index.html").is_file():
         print(f"No hay sitio en {args.site}: constrúyelo antes con `make site PARAMS=...`.", file=sys.stderr)
         return 2
-    if not Path(args.chromium).is_file():
+    if not args.chromium or not Path(args.chromium).is_file():
         print(
-            f"No encuentro Chromium en {args.chromium}: instálalo (`apt-get install chromium`) o usa --chromium RUTA."
+            f"No encuentro Chromium ({args.chromium or 'no está en el PATH'}): instálalo "
+            "(`apt-get install chromium`) o indica el ejecutable con --chromium RUTA.",
+            file=sys.stderr,
         )
         return 2
     problems = check(args.site, args.chromium, args.shots)
