@@ -69,11 +69,22 @@ def check(site: Path, chromium: str, shots: Path) -> list[str]:
     server, base = serve(site)
     shots.mkdir(parents=True, exist_ok=True)
     facts: dict[str, dict] = {}
+    external: set[str] = set()
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium)
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.on("pageerror", lambda exc: problems.append(f"{page.url[len(base) :]}: error de JavaScript: {exc}"))
+            # Scripts from CDNs (MathJax, require.js and the widgets' manager, added by MyST-NB where a page
+            # needs them) are not part of the site: without internet they fail, which is reported, not failed.
+            page.on(
+                "requestfailed",
+                lambda req: (
+                    external.add(req.url)
+                    if not req.url.startswith(base)
+                    else problems.append(f"{page.url[len(base) :]}: no se pudo cargar {req.url}")
+                ),
+            )
             for rel in pages:
                 url = urljoin(base, rel)
                 response = page.goto(url, wait_until="load")
@@ -121,6 +132,8 @@ def check(site: Path, chromium: str, shots: Path) -> list[str]:
             browser.close()
     finally:
         server.shutdown()
+    for url in sorted(external):
+        print(f"aviso: recurso externo sin cargar (¿sin internet?): {url}")
     for url, f in facts.items():
         for link in f["links"]:
             if not link.startswith(base):
