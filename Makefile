@@ -29,7 +29,7 @@ SERIES_NB := $(if $(NB),--notebooks $(NB),)
 
 .PHONY: help venv notebooks test test-fast test-plain test-unit test-notebooks nbval bench bench-quick bench-memory \
         refresh-outputs check-notebooks student solutions html gpu-ci compat compat-all clean lint readme \
-        ablation grade
+        ablation grade site check-site
 
 help:
 	@echo "make notebooks [PARAMS=smoke|cpu|gpu] [ARGS=--keep-going]  run the series, write build/PARAMS/summary.md"
@@ -44,9 +44,12 @@ help:
 	@echo "make refresh-outputs      re-execute the sources (smoke), keep only checked outputs, write notebooks/"
 	@echo "make check-notebooks      fail if notebooks/ drifts from source/ or carries outputs, or a source stray outputs"
 	@echo "make html PARAMS=...      export executed notebooks to HTML"
+	@echo "make site PARAMS=...      course site from the executed series in build/PARAMS (build/site/html)"
+	@echo "make check-site           open the built site in Chromium (Playwright): pages, figures, links, buttons"
 	@echo "make lint                 ruff over the code, tests and notebooks; README generated blocks up to date"
 	@echo "make readme               regenerate the README tables from the schema and results/"
-	@echo "make compat STACK=pins|colab|floor   fresh venv with that stack (ci/stacks/), unit tests, smoke series"
+	@echo "make compat [STACK=pins|colab|floor] [COMPAT_PYTHON=3.12]  fresh venv per stack (ci/stacks/), unit tests,"
+	@echo "                          smoke series; default colab on Python 3.13 and floor on 3.11 (ci/results/compat.json)"
 	@echo "make compat-all           the three stacks (build/compat/summary.md)"
 	@echo "make grade SUBMISSIONS=dir [ARGS=\"--timeout 600 --jobs 2\"]  grade student notebooks (build/grading/grades.csv)"
 
@@ -64,6 +67,24 @@ notebooks: venv
 
 html: venv
 	$(PY) -m course_tools.series --params $(PARAMS) --html $(ARGS)
+
+# The course site (course_tools/course_site.py, docs/conf.py): Sphinx + MyST-NB + sphinx-book-theme
+# over the executed notebooks of `make notebooks PARAMS=...` (build/PARAMS/notebooks), with Colab and
+# Binder buttons per page; writes build/site/html. Its builder is the `site` extra, not the student install.
+$(VENV)/.site-installed: $(VENV)/.installed
+	$(PY) -m pip install -q -e ".[tf,dev,site]"
+	touch $@
+
+site: $(VENV)/.site-installed
+	$(PY) -m course_tools.course_site --params $(PARAMS)
+
+# Browser check of the built site (scripts/check_site.py): the system's Chromium (apt-get install chromium;
+# CHROMIUM=PATH for another), driven by Playwright's Python API (the package only: no browser download).
+CHROMIUM ?=
+check-site: $(VENV)/.site-installed
+	$(PY) -m pip install -q playwright
+	$(PY) scripts/check_site.py $(if $(CHROMIUM),--chromium $(CHROMIUM))
+
 
 # `make test`: lint, every test with the data at hand (../shared/data as a mirror when it exists), then
 # the fast unit tests once more as a plain clone from GitHub sees them (test-plain).
@@ -157,13 +178,18 @@ gpu-ci: venv
 
 # Compatibility matrix (ci/compat.py): a fresh venv per stack of ci/stacks/*.txt,
 # `pip install -e .` must keep the stack's TensorFlow importable, then unit tests and smoke series.
-STACK ?= pins
+# Each stack runs on its own Python (colab: Colab's 3.13; floor: the oldest that pyproject.toml
+# accepts), found with pyenv or on PATH; COMPAT_PYTHON=X.Y|PATH overrides it. The results are
+# added to ci/results/compat.json, from which `make readme` writes the README's table.
+STACK ?= colab floor
+COMPAT_PYTHON ?=
 COMPAT_ARGS ?=
+COMPAT_RECORD := ci/results/compat.json
 compat:
-	$(PYTHON) ci/compat.py $(STACK) $(COMPAT_ARGS)
+	$(PYTHON) ci/compat.py $(STACK) $(if $(COMPAT_PYTHON),--python $(COMPAT_PYTHON)) --record $(COMPAT_RECORD) $(COMPAT_ARGS)
 
 compat-all:
-	$(PYTHON) ci/compat.py --all $(COMPAT_ARGS)
+	$(PYTHON) ci/compat.py --all $(if $(COMPAT_PYTHON),--python $(COMPAT_PYTHON)) --record $(COMPAT_RECORD) $(COMPAT_ARGS)
 
 clean:
 	rm -rf build artifacts

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from course_utils.config import PROJECT_ROOT, colab_url
+from course_utils.config import PROJECT_ROOT, binder_url, colab_url
 from course_utils.schema import COMMON, NOTEBOOKS, PARAM_SET_NAMES, PARAMETERS, SETS
 
 from . import report
@@ -28,6 +28,7 @@ RESULTS_DIR = PROJECT_ROOT / "results"
 #: Where the benchmark's recorded runs live (``make bench`` writes to build/; copies kept here).
 BENCH_DIR = PROJECT_ROOT / "benchmarks" / "results"
 COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+BINDER_BADGE = "https://mybinder.org/badge_logo.svg"
 _BLOCK = re.compile(r"(<!-- generado: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- fin: (?P=name) -->)", re.S)
 
 
@@ -49,6 +50,11 @@ def notebooks_table() -> str:
         for k, nb in enumerate(NOTEBOOKS, 1)
     ]
     return report.markdown_table(["#", "Cuaderno", "Qué aprendes", "Colab"], rows)
+
+
+def binder_badge() -> str:
+    """The Binder badge: the repository's ``binder/`` environment, JupyterLab opened in ``notebooks/``."""
+    return f"[![Binder]({BINDER_BADGE})]({binder_url()})"
 
 
 def notebooks_table_en() -> str:
@@ -259,7 +265,11 @@ def results_section(results_dir: Path = RESULTS_DIR, bench_dir: Path = BENCH_DIR
 
 def blocks(results_dir: Path = RESULTS_DIR, bench_dir: Path = BENCH_DIR) -> dict[str, str]:
     """Every generated block, by name."""
+    from .compat_table import compat_section
+
     return {
+        "binder": binder_badge(),
+        "compatibilidad": compat_section(),
         "cuadernos": notebooks_table(),
         "parametros": parameters_table(),
         "notebooks-en": notebooks_table_en(),

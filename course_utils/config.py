@@ -1,7 +1,7 @@
 """Configuration: repository address, environment variables and default folders.
 
 This module is the only place where the course's repository address lives; the
-README's Colab badges are generated from it (``course_tools.readme``) and the
+README's Colab and Binder badges are generated from it (``course_tools.readme``) and the
 notebooks' Colab install cell is checked against it (``tests/test_packaging.py``).
 """
 
@@ -48,6 +48,12 @@ def portable(text: str | os.PathLike) -> str:
 def colab_url(notebook: str) -> str:
     """Return the "Open in Colab" address of ``notebooks/<notebook>``."""
     return f"https://colab.research.google.com/github/{REPO}/blob/{BRANCH}/notebooks/{notebook}"
+
+
+def binder_url(notebook: str | None = None) -> str:
+    """Return the Binder address of the repository, opening ``notebooks/<notebook>`` (or the folder) in JupyterLab."""
+    target = f"notebooks/{notebook}" if notebook else "notebooks"
+    return f"https://mybinder.org/v2/gh/{REPO}/{BRANCH}?urlpath=lab/tree/{target}"
 
 
 def cache_dir(path: str | os.PathLike | None = None) -> Path:

@@ -13,6 +13,12 @@ def test_addresses():
     )
 
 
+def test_binder_url_opens_the_student_notebook_in_jupyterlab():
+    base = f"https://mybinder.org/v2/gh/{config.REPO}/{config.BRANCH}?urlpath=lab/tree/notebooks"
+    assert config.binder_url() == base
+    assert config.binder_url("03_cnn.ipynb") == base + "/03_cnn.ipynb"
+
+
 def test_cache_dir_precedence(tmp_path, monkeypatch):
     monkeypatch.setenv(config.ENV_CACHE_DIR, str(tmp_path / "env"))
     assert config.cache_dir(tmp_path / "arg") == (tmp_path / "arg").resolve()

@@ -84,7 +84,9 @@ def test_environment_yml_agrees_with_pyproject():
     spec = pip[0]
     assert spec.startswith("-e .[") or spec.startswith(".[")
     extras = set(spec[spec.index("[") + 1 : spec.index("]")].split(","))
-    assert extras == set(PROJECT["optional-dependencies"]) - {"gpu"}, "environment.yml: todos los extras salvo gpu"
+    assert extras == set(PROJECT["optional-dependencies"]) - {"gpu", "site"}, (
+        "environment.yml: todos los extras salvo gpu y site (el sitio no es parte de la instalación del alumno)"
+    )
     major, minor = 3, 11
     low = re.search(r">=\s*(\d+)\.(\d+)", PROJECT["requires-python"])
     assert (int(low.group(1)), int(low.group(2))) <= (major, minor)
@@ -101,7 +103,8 @@ def test_every_declared_dependency_is_importable():
         "jupyterlab": "jupyterlab",
         "ipykernel": "ipykernel",
     }
-    for req in PROJECT["dependencies"] + sum(PROJECT["optional-dependencies"].values(), []):
+    extras = {k: v for k, v in PROJECT["optional-dependencies"].items() if k != "site"}  # only `make site` installs it
+    for req in PROJECT["dependencies"] + sum(extras.values(), []):
         name = _name(req)
         importlib.import_module(modules.get(name, name.replace("-", "_")))
 
@@ -189,6 +192,29 @@ def test_compat_workflow_runs_every_stack_on_colab_pythons():
     for words in _make_commands(job):
         stack = next(w.split("=", 1)[1] for w in words if w.startswith("STACK="))
         assert f"ci/compat.py {stack}" in _dry_run(words)
+
+
+def test_site_workflow_runs_the_cpu_series_builds_and_publishes_to_pages():
+    wf = yaml.safe_load((ROOT / ".github/workflows/site.yml").read_text())
+    build, deploy = wf["jobs"]["build"], wf["jobs"]["deploy"]
+    assert [w[1:] for w in _make_commands(build)] == [
+        ["notebooks", "PARAMS=cpu", "PYTHON=python"],
+        ["site", "PARAMS=cpu", "PYTHON=python"],
+    ]
+    upload = next(s for s in build["steps"] if "upload-pages-artifact" in s.get("uses", ""))
+    assert upload["with"]["path"] == "build/site/html"
+    assert deploy["needs"] == "build" and any("deploy-pages" in s.get("uses", "") for s in deploy["steps"])
+    assert wf["permissions"] == {"contents": "read", "pages": "write", "id-token": "write"}
+    plan = _dry_run(["make", "site", "PARAMS=cpu"])
+    assert "course_tools.course_site --params cpu" in plan
+
+
+def test_site_extra_is_not_in_the_student_install():
+    """`make venv` (and so `make test` and the students' local install) does not pull the site builder."""
+    site = {_name(r) for r in PROJECT["optional-dependencies"]["site"]}
+    assert {"sphinx", "myst-nb", "sphinx-book-theme"} <= site
+    student = {_name(r) for k in ("tf", "dev") for r in PROJECT["optional-dependencies"][k]}
+    assert not site & (student | {_name(r) for r in PROJECT["dependencies"]})
 
 
 def test_gpu_workflow_installs_a_gpu_build_and_runs_series_levels_and_nbval():
