@@ -227,7 +227,6 @@ def from_scratch_section(variants_path: Path, ablation: dict[str, Any] | None) -
 
 def results_section(results_dir: Path = RESULTS_DIR, bench_dir: Path = BENCH_DIR) -> str:
     """Tables of the recorded series summaries and benchmark (or a note that there are none)."""
-    from .series import SUMMARY_HEADER, SUMMARY_NUMERIC, table_cells
     from .verdicts import series_verdicts
 
     parts = []
@@ -237,7 +236,9 @@ def results_section(results_dir: Path = RESULTS_DIR, bench_dir: Path = BENCH_DIR
             f"**Serie `{data['param_set']}`** ({_provenance(data.get('recorded', {}))}; "
             f"archivo `{path.relative_to(results_dir.parent)}`):",
             "",
-            report.markdown_table(SUMMARY_HEADER, [table_cells(r) for r in data["rows"]], SUMMARY_NUMERIC),
+            report.markdown_table(
+                report.SUMMARY_HEADER, [report.table_cells(r) for r in data["rows"]], report.SUMMARY_NUMERIC
+            ),
             "",
             "\n".join(
                 f"- {line}"

@@ -76,3 +76,35 @@ def export_html(notebooks: Sequence[Path], out: Path) -> list[Path]:
         target.write_text(body)
         written.append(target)
     return written
+
+
+#: The series summary's columns (``summary.md``, the README's results table).
+SUMMARY_HEADER = (
+    "Cuaderno",
+    "Estado",
+    "Tiempo (s)",
+    "Memoria pico (GB)",
+    "Datos",
+    "Métrica",
+    "Valor",
+    "Nivel de la lección",
+    "Receta original aquí",
+    "Épocas",
+)
+SUMMARY_NUMERIC = (False, False, True, True, False, False, True, True, True, True)
+
+
+def table_cells(row: dict[str, Any]) -> list[Any]:
+    """The cells of one summary row, in :data:`SUMMARY_HEADER` order."""
+    return [
+        row["notebook"],
+        row["status"],
+        f"{row['seconds']:.0f}",
+        row.get("peak_memory_gb"),
+        row["data"],
+        row["metric"],
+        row["value"],
+        row["lesson_level"],
+        row["original_recipe_here"],
+        row["epochs"],
+    ]

@@ -183,21 +183,6 @@ def _quiet_kernel() -> dict[str, Any]:
     return {"extra_arguments": list(quiet.KERNEL_ARGUMENTS)}
 
 
-SUMMARY_HEADER = (
-    "Cuaderno",
-    "Estado",
-    "Tiempo (s)",
-    "Memoria pico (GB)",
-    "Datos",
-    "Métrica",
-    "Valor",
-    "Nivel de la lección",
-    "Receta original aquí",
-    "Épocas",
-)
-SUMMARY_NUMERIC = (False, False, True, True, False, False, True, True, True, True)
-
-
 def summary_rows(runs: list[NotebookRun]) -> list[dict[str, Any]]:
     """One row per run: status, time, data kind, the reference metric and its levels."""
     rows = []
@@ -222,22 +207,6 @@ def summary_rows(runs: list[NotebookRun]) -> list[dict[str, Any]]:
     return rows
 
 
-def table_cells(row: dict[str, Any]) -> list[Any]:
-    """The cells of one summary row, in :data:`SUMMARY_HEADER` order."""
-    return [
-        row["notebook"],
-        row["status"],
-        f"{row['seconds']:.0f}",
-        row.get("peak_memory_gb"),
-        row["data"],
-        row["metric"],
-        row["value"],
-        row["lesson_level"],
-        row["original_recipe_here"],
-        row["epochs"],
-    ]
-
-
 def provenance(command: str | None = None) -> dict[str, str]:
     """When, where and how results were made: UTC date, machine, command line."""
     from course_utils.hardware import choose_precision, fast_bf16_units
@@ -257,14 +226,14 @@ def write_summary(runs: list[NotebookRun], out: Path, param_set: str, command: s
     record = {"param_set": param_set, "recorded": provenance(command), "rows": rows, "runs": [asdict(r) for r in runs]}
     # Paths inside the repository (outputs, models named in metrics) are kept relative to it.
     write_json(out / "summary.json", json.loads(config.portable(json.dumps(record))))
-    cells = [table_cells(row) for row in rows]
+    cells = [report.table_cells(row) for row in rows]
     verdicts = [f"Tiempo total: {sum(r.seconds for r in runs) / 60:.1f} min."]
     verdicts += series_verdicts(param_set, rows, expected=len(NOTEBOOKS))
     total = "\n".join(f"- {line}" for line in verdicts)
     lines = [
         f"# Resultados de la serie (`{param_set}`)",
         "",
-        report.markdown_table(SUMMARY_HEADER, cells, SUMMARY_NUMERIC),
+        report.markdown_table(report.SUMMARY_HEADER, cells, report.SUMMARY_NUMERIC),
         "",
         total,
     ]
@@ -276,7 +245,7 @@ def write_summary(runs: list[NotebookRun], out: Path, param_set: str, command: s
     (out / "summary.md").write_text("\n".join(lines) + "\n")
     body = [
         f"<h1>Resultados de la serie ({param_set})</h1>",
-        report.html_table(SUMMARY_HEADER, cells),
+        report.html_table(report.SUMMARY_HEADER, cells),
         "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in verdicts) + "</ul>",
     ]
     for r in runs:

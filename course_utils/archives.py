@@ -83,7 +83,7 @@ def _checked_members(
 
     Reads only the zip's directory: paths, duplicates, links, sizes (zip bombs) and counts.
     """
-    from .inspection import IMAGE_EXTENSIONS
+    from .layout import IMAGE_EXTENSIONS
 
     members = [m for m in zf.infolist() if not m.filename.startswith("__MACOSX/")]
     for m in members:

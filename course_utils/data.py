@@ -55,7 +55,7 @@ from .layout import SPLITS
 
 def count_dataset_images(folder: str | os.PathLike) -> int:
     """Image files of an extracted dataset (hidden files and ``__MACOSX`` not counted)."""
-    from .inspection import IMAGE_EXTENSIONS
+    from .layout import IMAGE_EXTENSIONS
 
     n = 0
     for _dirpath, dirnames, filenames in os.walk(folder):

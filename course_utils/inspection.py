@@ -17,9 +17,8 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from .image_check import LOADER_FORMATS, MAX_IMAGE_PIXELS, check_image, check_images  # noqa: F401 (re-exported)
-from .layout import SPLITS
+from .layout import IMAGE_EXTENSIONS, SPLITS  # IMAGE_EXTENSIONS re-exported
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 #: How many skipped files the loaders' warning names.
 NAMED_SKIPS = 5
 #: Files that operating systems leave behind; ignored silently.

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from .submodels import _layer, sub_model
+
 
 def load_thumbnails(paths: Sequence[str], size: int = 160) -> list[np.ndarray]:
     """``uint8`` RGB arrays (longest side ``size``) for ``paths``: what ipyplot needs.
@@ -226,8 +228,6 @@ def filter_pattern(
     import tensorflow as tf
     from keras import layers
 
-    from .models import _layer, sub_model
-
     layer = _layer(model, layer)
     linear = isinstance(layer, layers.Conv2D)
     if linear:
@@ -261,8 +261,6 @@ def filter_pattern(
 def _input_model(model: Any, layer: Any) -> Any:
     """A model (or identity) from ``model``'s input to what ``layer`` receives (its input tensor)."""
     import keras
-
-    from .models import sub_model
 
     index = next(i for i, lyr in enumerate(model.layers) if lyr is layer)
     if isinstance(model, keras.Sequential):
@@ -304,8 +302,6 @@ def grad_cam(model: Any, image: np.ndarray, conv_layer: Any = None) -> tuple[np.
     "cat" (minus the logit) otherwise; the heatmap explains the predicted class.
     """
     import tensorflow as tf
-
-    from .models import sub_model
 
     layer = conv_layer if conv_layer is not None else last_spatial_layer(model)
     if isinstance(layer, str):
