@@ -22,7 +22,6 @@ class DatasetSpec:
     drive_sha256: str | None = None
     #: For archives: the single top folder it must extract to.
     top_folder: str | None = None
-    size_bytes: int | None = None
     extra_urls: tuple[str, ...] = field(default_factory=tuple)
     #: For archives: how many image files it holds (checked before extracting and in the cache).
     expected_images: int | None = None
@@ -47,7 +46,6 @@ DATASETS: dict[str, DatasetSpec] = {
         description="Conjunto reducido: 1000/500/500 imágenes por clase (train/validation/test).",
         mirror_sha256="be4e0a8f9c2acb211ea6378ad3056e5dd3392f199d11ed0d245dee4eefd8d8ce",
         top_folder="cnn_perros_gatos",
-        size_bytes=180_915_107,
         expected_images=4000,
         max_unpacked_bytes=200_000_000,
     ),  # unpacks to 180,287,513 bytes

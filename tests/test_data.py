@@ -394,7 +394,6 @@ def test_safe_extract_not_a_zip(tmp_path):
 def test_real_course_archive_matches_registry():
     path = SHARED_DATA / "cnn_perros_gatos-small.zip"
     spec = data.DATASETS[NAME]
-    assert path.stat().st_size == spec.size_bytes
     assert data.sha256sum(path) == spec.mirror_sha256
     with zipfile.ZipFile(path) as zf:
         names = [n for n in zf.namelist() if n.endswith(".jpg")]
