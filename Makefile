@@ -148,7 +148,7 @@ bench-memory: venv
 # Notebook 04's ablation on the real data, 40 epochs per step (77 min measured on 2 CPU cores, partly under load);
 # 04 plots the JSON it writes. `ARGS="--steps \"\" --variants NAME --seeds 42,43,44"` trains variants of the improved recipe.
 ablation: venv
-	nice -n 5 $(PY) benchmarks/ablation.py $(ARGS)
+	nice -n 5 $(PY) -m benchmarks ablation $(ARGS)
 
 # Instructor tool (grading/, not part of the installed package): each notebook of SUBMISSIONS in its
 # own kernel with a time limit, graded by the checks the students see; build/grading/grades.csv and summary.md.

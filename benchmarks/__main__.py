@@ -1,5 +1,24 @@
+"""``python -m benchmarks [COMMAND] ...``: every benchmark through one entry point.
+
+``pipelines`` (default), ``memory`` and ``precision-accuracy`` are the benchmark's own
+commands (:mod:`benchmarks.cli`); the others run one study each and write its record.
+"""
+
+import importlib
 import sys
 
-from .cli import main
+#: Studies with their own arguments: command -> module of ``benchmarks`` with a ``main(argv)``.
+STUDIES = {
+    "ablation": "ablation",  # notebook 04's ablation (course_utils/recorded/ablation_04_cpu.json)
+    "preprocessing-paths": "preprocessing_paths",  # one model through three loaders
+    "filter-patterns": "filter_patterns",  # filter patterns before/after the ReLU
+    "train-lesson-cnn": "train_lesson_cnn",  # the short lesson CNN the two studies above use
+}
+
+if len(sys.argv) > 1 and sys.argv[1] in STUDIES:
+    module = importlib.import_module(f"benchmarks.{STUDIES[sys.argv[1]]}")
+    sys.exit(module.main(sys.argv[2:]))
+
+from .cli import main  # noqa: E402
 
 sys.exit(main())

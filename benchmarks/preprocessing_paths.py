@@ -1,7 +1,7 @@
 """Does a saved model give the same test accuracy whichever way the photos are loaded?
 
 Loads a CNN trained on ``img_size`` px images with pixels in [0, 1] (e.g. the one
-``benchmarks/ablation.py --save-model`` saves), wraps it with
+``python -m benchmarks ablation --save-model`` saves), wraps it with
 :func:`course_utils.models.with_photo_preprocessing` (resizing with antialiasing and
 rescaling inside the model) and measures the test accuracy through:
 
