@@ -345,3 +345,107 @@ def _filter_weights(answer: int, *, layer: Any) -> None:
     answer = _whole_number(answer, "filter_weights")
     expected = int(np.prod(layer.kernel.shape[:3]))
     expect(answer == expected, f"{answer:,} no es el número de pesos (sin sesgo) de un filtro de '{layer.name}'.")
+
+
+@exercise(
+    "03.3",
+    "tu propia CNN, definida y compilada",
+    "keras.Sequential([keras.Input(shape=P.image_shape), layers.Conv2D(16, 3, activation='relu'), "
+    "layers.MaxPooling2D(), layers.Conv2D(32, 3, activation='relu'), layers.MaxPooling2D(), "
+    "layers.GlobalAveragePooling2D(), layers.Dense(1, activation='sigmoid')]); después "
+    "my_cnn.compile(optimizer='adam', loss='binary_crossentropy', metrics=['accuracy']).",
+)
+def _small_cnn(model: Any, *, image_shape: tuple, images: Any, labels: Any) -> None:
+    import keras
+
+    expect(isinstance(model, keras.Model), f"my_cnn debe ser un modelo de Keras (es {type(model).__name__}).")
+    expect(
+        tuple(model.input_shape[1:]) == tuple(image_shape),
+        f"La entrada debe ser {tuple(image_shape)} (keras.Input(shape=P.image_shape)); es {model.input_shape[1:]}.",
+    )
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    expect(len(convs) >= 2, f"Se piden dos capas Conv2D; tu modelo tiene {len(convs)}.")
+    expect(
+        any(
+            isinstance(layer, (keras.layers.MaxPooling2D, keras.layers.GlobalAveragePooling2D))
+            for layer in model.layers
+        ),
+        "Falta el pooling (MaxPooling2D y GlobalAveragePooling2D) entre las convoluciones y la salida.",
+    )
+    expect(
+        tuple(model.output_shape) == (None, 1),
+        f"La salida debe ser una sola probabilidad por imagen, forma (None, 1); es {model.output_shape}.",
+    )
+    last = model.layers[-1]
+    expect(
+        getattr(getattr(last, "activation", None), "__name__", "") == "sigmoid",
+        "La última capa debe usar activation='sigmoid': da P(perro) entre 0 y 1.",
+    )
+    expect(
+        getattr(model, "compiled", False),
+        "Falta compilar el modelo: my_cnn.compile(optimizer=..., loss=..., metrics=...).",
+    )
+    config = {k: str(v).lower() for k, v in (model.get_compile_config() or {}).items()}
+    expect(
+        "binary" in config.get("loss", "") and "crossentropy" in config.get("loss", ""),
+        f"Con dos clases y una salida sigmoide la pérdida es 'binary_crossentropy' (tienes {config.get('loss')}).",
+    )
+    expect("accuracy" in config.get("metrics", ""), "Añade metrics=['accuracy'] al compilar.")
+    loss = float(np.asarray(model.train_on_batch(images, labels, return_dict=True)["loss"]))
+    expect(np.isfinite(loss), f"Un paso de entrenamiento dio una pérdida no finita ({loss}).")
+
+
+@exercise(
+    "05.3",
+    "un modelo con dos salidas",
+    "keras.Model(inputs=model.inputs, outputs=[conv_output.output, penultimate.output]): la lista de "
+    "salidas, en ese orden.",
+)
+def _two_outputs(two_outputs: Any, *, images: Any, expected: tuple) -> None:
+    import keras
+
+    expect(
+        isinstance(two_outputs, keras.Model),
+        f"two_outputs debe ser un keras.Model (es {type(two_outputs).__name__}).",
+    )
+    got = two_outputs(images, training=False)
+    expect(
+        isinstance(got, (list, tuple)) and len(got) == 2,
+        "El modelo debe tener dos salidas: outputs=[conv_output.output, penultimate.output].",
+    )
+    want = [_numpy(m(images, training=False)) for m in expected]
+    got = [_numpy(g) for g in got]
+    if [g.shape for g in got] == [w.shape for w in reversed(want)] and want[0].shape != want[1].shape:
+        raise AssertionError("Las salidas están en el orden inverso: primero la convolucional, después la densa.")
+    for name, g, w in zip(("convolucional", "densa"), got, want, strict=True):
+        expect(g.shape == w.shape, f"La salida {name} tiene forma {g.shape}; debería ser {w.shape}.")
+        expect(np.allclose(g, w, atol=1e-4), f"La salida {name} no coincide con la de esa capa del modelo.")
+
+
+@exercise(
+    "07.3",
+    "un mapa de saliencia con GradientTape",
+    "image = tf.convert_to_tensor(x[np.newaxis]); with tf.GradientTape() as tape: tape.watch(image); "
+    "p_dog = model(image, training=False)[0, 0]; grads = tape.gradient(p_dog, image); "
+    "saliency = np.max(np.abs(grads[0]), axis=-1).",
+)
+def _saliency(saliency: Any, *, model: Any, image: Any) -> None:
+    import tensorflow as tf
+
+    saliency = np.asarray(saliency, dtype="float32")
+    height, width = image.shape[:2]
+    expect(
+        saliency.shape == (height, width),
+        f"saliency debe tener un valor por píxel, forma {(height, width)}; tiene {saliency.shape} "
+        "(¿tomaste el máximo de |gradiente| sobre los canales, axis=-1?).",
+    )
+    x = tf.convert_to_tensor(np.asarray(image, dtype="float32")[np.newaxis])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        p_dog = model(x, training=False)[0, 0]
+    expected = np.max(np.abs(_numpy(tape.gradient(p_dog, x))[0]), axis=-1)
+    expect(float(np.abs(saliency).max()) > 0, "El mapa es todo ceros: ¿llamaste a tape.watch(image) antes del modelo?")
+    expect(
+        np.allclose(saliency, expected, rtol=1e-3, atol=1e-6 * float(expected.max() or 1)),
+        "El mapa no es max(|∂P(perro)/∂píxel|) sobre los canales para esta imagen.",
+    )

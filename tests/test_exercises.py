@@ -308,3 +308,81 @@ def test_checks_of_07_accept_the_solution_and_reject_mistakes(tiny_cnn_factory):
 def test_exercise_3_1_checks_the_channels_too():
     """An answer right in height and width but not in channels (the filters of conv2) is wrong."""
     assert not _ran("03.1", (48, 48, 32)) and not _ran("03.1", (48, 48, 3)) and not _ran("03.1", (48, 48))
+
+
+def test_keras_exercises_03_3_05_3_07_3_accept_the_solution_and_reject_named_mistakes():
+    """The exercises where the student writes Keras: a CNN, a two-output model, a GradientTape."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+    from keras import layers
+
+    keras.utils.set_random_seed(0)
+    shape = (16, 16, 3)
+    rng = np.random.default_rng(0)
+    images = rng.random((4, *shape)).astype("float32")
+    labels = rng.integers(0, 2, (4, 1)).astype("float32")
+
+    def cnn(out=None, loss="binary_crossentropy", compile=True, convs=2):
+        out = out or layers.Dense(1, activation="sigmoid")
+        model = keras.Sequential(
+            [keras.Input(shape=shape)]
+            + [
+                layer
+                for i in range(convs)
+                for layer in (layers.Conv2D(4 * (i + 1), 3, activation="relu"), layers.MaxPooling2D())
+            ]
+            + [layers.GlobalAveragePooling2D() if convs else layers.Flatten(), out]
+        )
+        if compile:
+            model.compile(optimizer="adam", loss=loss, metrics=["accuracy"])
+        return model
+
+    def outcome(answer):
+        return exercises.evaluate("03.3", answer, image_shape=shape, images=images, labels=labels)
+
+    assert outcome(cnn()).status == exercises.RIGHT
+    wrong = {
+        "dos salidas softmax": (
+            cnn(out=layers.Dense(2, activation="softmax"), loss="sparse_categorical_crossentropy"),
+            "(None, 1)",
+        ),
+        "pérdida MSE": (cnn(loss="mse"), "binary_crossentropy"),
+        "sin compilar": (cnn(compile=False), "compilar"),
+        "sin convoluciones": (cnn(convs=0), "Conv2D"),
+        "salida lineal": (cnn(out=layers.Dense(1)), "sigmoid"),
+        "texto": ("mi cnn", "modelo de Keras"),
+    }
+    for name, (answer, words) in wrong.items():
+        got = outcome(answer)
+        assert got.status == exercises.WRONG_ANSWER and words in got.message, (name, got)
+    assert outcome(None).status == exercises.NOT_ANSWERED
+
+    inputs = keras.Input(shape=shape)
+    conv = layers.Conv2D(4, 3, activation="relu", name="conv")(inputs)
+    gap = layers.GlobalAveragePooling2D(name="gap")(conv)
+    dense = layers.Dense(3, name="dense")(gap)  # linear: no dead unit can zero the gradient
+    model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(dense))
+    conv_model, dense_model = keras.Model(inputs, gap), keras.Model(inputs, dense)
+    expected = (conv_model, dense_model)
+    two = keras.Model(model.inputs, [model.get_layer("gap").output, model.get_layer("dense").output])
+    assert exercises.evaluate("05.3", two, images=images, expected=expected).status == exercises.RIGHT
+    swapped = keras.Model(model.inputs, [model.get_layer("dense").output, model.get_layer("gap").output])
+    assert "orden inverso" in exercises.evaluate("05.3", swapped, images=images, expected=expected).message
+    assert "dos salidas" in exercises.evaluate("05.3", dense_model, images=images, expected=expected).message
+    other = keras.Model(model.inputs, [model.get_layer("gap").output, model.get_layer("conv").output])
+    assert exercises.evaluate("05.3", other, images=images, expected=expected).status == exercises.WRONG_ANSWER
+
+    image = images[0]
+    x = tf.convert_to_tensor(image[np.newaxis])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        p = model(x, training=False)[0, 0]
+    grads = tape.gradient(p, x).numpy()[0]
+    right = np.max(np.abs(grads), axis=-1)
+    got = exercises.evaluate("07.3", right, model=model, image=image)
+    assert got.status == exercises.RIGHT, got.message
+    assert "axis=-1" in exercises.evaluate("07.3", np.abs(grads), model=model, image=image).message
+    assert "tape.watch" in exercises.evaluate("07.3", np.zeros(shape[:2]), model=model, image=image).message
+    other_image = np.max(np.abs(rng.random(shape)), axis=-1)
+    assert exercises.evaluate("07.3", other_image, model=model, image=image).status == exercises.WRONG_ANSWER
