@@ -386,3 +386,39 @@ def test_keras_exercises_03_3_05_3_07_3_accept_the_solution_and_reject_named_mis
     assert "tape.watch" in exercises.evaluate("07.3", np.zeros(shape[:2]), model=model, image=image).message
     other_image = np.max(np.abs(rng.random(shape)), axis=-1)
     assert exercises.evaluate("07.3", other_image, model=model, image=image).status == exercises.WRONG_ANSWER
+
+
+def test_check_of_06_4_the_transfer_head_names_its_mistakes():
+    import keras
+    from keras import layers
+
+    def base():
+        b = keras.Sequential([keras.Input((8, 8, 3)), layers.Conv2D(5, 3, name="c")], name="base")
+        b.trainable = False
+        return b
+
+    def head(b, pool=True, out=None, freeze=True):
+        b.trainable = not freeze
+        inputs = keras.Input((8, 8, 3))
+        x = b(inputs, training=False)
+        x = layers.GlobalAveragePooling2D()(x) if pool else x
+        return keras.Model(inputs, (out or layers.Dense(1, activation="sigmoid"))(x))
+
+    b = base()
+    assert exercises.evaluate("06.4", head(b), base=b).status == exercises.RIGHT
+    cases = {
+        "base sin congelar": (lambda b: head(b, freeze=False), "congelada"),
+        "sin pooling": (lambda b: head(b, pool=False), "GlobalAveragePooling2D"),
+        "softmax de dos": (lambda b: head(b, out=layers.Dense(2, activation="softmax")), "(None, 1)"),
+        "sin la base": (
+            lambda b: keras.Sequential(
+                [keras.Input((8, 8, 3)), layers.GlobalAveragePooling2D(), layers.Dense(1, activation="sigmoid")]
+            ),
+            "head_base",
+        ),
+    }
+    for name, (make, words) in cases.items():
+        b = base()
+        got = exercises.evaluate("06.4", make(b), base=b)
+        assert got.status == exercises.WRONG_ANSWER and words in got.message, (name, got.message)
+    assert exercises.evaluate("06.4", None, base=base()).status == exercises.NOT_ANSWERED
