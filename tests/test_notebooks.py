@@ -223,3 +223,14 @@ def test_nbval_detects_a_changed_reference_and_sanitizes_timings(tmp_path, refer
     nbformat.write(nb, path)
     proc = _nbval(path, tmp_path)
     assert proc.returncode == (1 if fails else 0), proc.stdout[-3000:]
+
+
+def test_04_trains_with_the_students_augmenter_or_says_it_uses_the_courses(series):
+    """Unanswered (the student version), 04's improved recipe says it falls back to the course's augmentation.
+
+    Answered (the source, run by nbval), a checked output shows the model's augmentation layer is the
+    student's ``aumento_moderado``.
+    """
+    out = json.loads(Path(series["04_aumento_datos"].output).read_text())
+    text = "".join("".join(o.get("text", "")) for c in out["cells"] for o in c.get("outputs", []))
+    assert "el ejercicio 4.1 aún no está resuelto" in text
