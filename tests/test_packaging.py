@@ -130,8 +130,10 @@ def test_repository_address_written_once():
         src = "".join(setup["source"])
         assert config.PIP_SPEC in src, f"{nb}: la celda de instalación debe usar {config.PIP_SPEC}"
         assert "google.colab" in src, f"{nb}: la instalación debe limitarse a Colab"
-    addresses = set(re.findall(r"github\.com/([\w.-]+/[\w.-]+?)(?:/|@|\.git|\)|$)", readme))
-    assert addresses <= {config.REPO}, addresses
+    texts = [readme] + [(ROOT / "source" / f"{nb}.ipynb").read_text() for nb in NOTEBOOKS]
+    for text in texts:  # the README and every notebook's links (e.g. 01's link to the glossary)
+        addresses = set(re.findall(r"github\.com/([\w.-]+/[\w.-]+?)(?:/|@|\.git|\)|$)", text))
+        assert addresses <= {config.REPO}, addresses
 
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
