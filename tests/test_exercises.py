@@ -365,7 +365,7 @@ def test_keras_exercises_03_3_05_3_07_3_accept_the_solution_and_reject_named_mis
     model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(dense))
     conv_model, dense_model = keras.Model(inputs, gap), keras.Model(inputs, dense)
     expected = (conv_model, dense_model)
-    two = keras.Model(model.inputs, [model.get_layer("gap").output, model.get_layer("dense").output])
+    two = keras.Model(model.input, [model.get_layer("gap").output, model.get_layer("dense").output])
     assert exercises.evaluate("05.3", two, images=images, expected=expected).status == exercises.RIGHT
     swapped = keras.Model(model.inputs, [model.get_layer("dense").output, model.get_layer("gap").output])
     assert "orden inverso" in exercises.evaluate("05.3", swapped, images=images, expected=expected).message
