@@ -35,12 +35,14 @@ class Param:
     to ``maximum``, e.g. a learning rate), ``"bool"``, ``"choice"`` (one of
     ``choices``), ``"choices"`` (a non-empty list of ``choices``), ``"text"``,
     ``"weights"`` (``"imagenet"``, ``"random"`` or a ``.weights.h5`` path).
+    ``minimum`` defaults to 1 for the integer kinds and to 0 for ``"float"``.
     """
 
     kind: str
     help: str
     choices: tuple[str, ...] = ()
-    minimum: int | float = 1
+    #: Smallest accepted value (None: 1 for "int"/"optional_int", 0 for "float").
+    minimum: int | float | None = None
     #: Largest accepted value (None: no ceiling).
     maximum: int | float | None = None
     #: Value when neither the set nor the notebook gives one (parameters outside the sets).
@@ -53,6 +55,20 @@ class Param:
             raise ValueError(
                 f"Param({self.kind!r}): 'choices' va con los tipos 'choice' y 'choices', y solo con ellos."
             )
+        if self.minimum is None:
+            object.__setattr__(self, "minimum", 0 if self.kind == "float" else 1)
+        if self.maximum is not None and self.minimum > self.maximum:
+            raise ValueError(
+                f"Param({self.kind!r}, {self.help!r}): minimum={self.minimum} es mayor que maximum={self.maximum}."
+            )
+
+    def out_of_range(self, value: Any) -> bool:
+        """True if ``value`` is a number (not a bool) outside ``minimum``..``maximum`` of a numeric kind."""
+        if self.kind not in ("int", "optional_int", "float") or isinstance(value, bool):
+            return False
+        if not isinstance(value, (int, float)):
+            return False
+        return value < self.minimum or (self.maximum is not None and value > self.maximum)
 
 
 #: The kinds of value a :class:`Param` can declare (``params.check`` knows each one).
@@ -330,6 +346,14 @@ def validate(notebooks: tuple[Notebook, ...], parameters: dict[str, Param]) -> N
                     f"{nb.name}: el parámetro {', '.join(unknown)} no está declarado: añade su Param(tipo, ayuda en "
                     "español) a PARAMETERS en course_utils/schema.py."
                 )
+            for name, value in nb.values[param_set].items():
+                spec = parameters[name]
+                if spec.out_of_range(value):
+                    top = f" y {spec.maximum}" if spec.maximum is not None else " o más"
+                    raise ValueError(
+                        f"{nb.name}: el conjunto {param_set!r} da {name}={value!r}, fuera del rango de su Param "
+                        f"(entre {spec.minimum}{top}): corrige el valor o minimum=/maximum= en PARAMETERS."
+                    )
             absent = sorted(own - set(nb.values[param_set]))
             if absent:
                 raise ValueError(f"{nb.name}: el conjunto {param_set!r} no da valor a {', '.join(absent)}.")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
 
-from course_utils import schema
+from course_utils import params, schema
 from course_utils.config import PROJECT_ROOT
 
 CONTRIBUTING = PROJECT_ROOT / "CONTRIBUTING.md"
@@ -37,9 +38,12 @@ def test_the_notebook_snippet_pasted_as_written_gives_a_valid_entry():
 
 
 def test_a_forgotten_param_is_named_with_what_to_do():
-    entry_block, _ = python_blocks("Añadir un cuaderno")
-    with pytest.raises(ValueError, match="n_examples.*Param"):
-        schema.validate((*schema.NOTEBOOKS, pasted(entry_block)), schema.PARAMETERS)
+    entry_block, param_block = python_blocks("Añadir un cuaderno")
+    name, _ = pasted("{" + param_block.strip().rstrip(",") + "}").popitem()
+    # Without the snippet's Param, even once a contributor has declared it in the schema as the recipe says.
+    parameters = {k: v for k, v in schema.PARAMETERS.items() if k != name}
+    with pytest.raises(ValueError, match=f"{name}.*Param"):
+        schema.validate((*schema.NOTEBOOKS, pasted(entry_block)), parameters)
 
 
 def test_a_notebook_wrapped_in_a_tuple_is_refused_with_a_clear_message():
@@ -52,3 +56,35 @@ def test_unknown_kinds_are_refused_and_float_exists():
     with pytest.raises(ValueError, match="desconocido"):
         schema.Param("entero", "x")
     assert "float" in schema.KINDS
+
+
+def test_the_float_parameter_snippet_accepts_a_learning_rate_and_lands_in_02():
+    (param_block,) = python_blocks("Añadir un parámetro")
+    name, param = pasted("{" + param_block.strip().rstrip(",") + "}").popitem()
+    assert (name, param.kind, param.minimum) == ("learning_rate", "float", 0)
+    params._check_value(name, param, 3e-4)
+    with pytest.raises(params.ParameterError, match="fuera de rango"):
+        params._check_value(name, param, 2.0)
+    mlp = schema.notebook("02_mlp")
+    values = {s: {**v, name: 3e-4} for s, v in mlp.values.items()}
+    entry = dataclasses.replace(mlp, values=values)
+    notebooks = tuple(entry if nb.name == "02_mlp" else nb for nb in schema.NOTEBOOKS)
+    schema.validate(notebooks, schema.PARAMETERS | {name: param})
+    assert name in entry.cell_parameters
+
+
+def test_a_set_value_outside_its_params_range_is_refused_at_import_with_what_to_fix():
+    mlp = schema.notebook("02_mlp")
+    entry = dataclasses.replace(mlp, values={**mlp.values, "cpu": {**mlp.values["cpu"], "epochs": 0}})
+    with pytest.raises(ValueError, match="02_mlp.*'cpu'.*epochs=0.*PARAMETERS"):
+        schema.validate((entry,), schema.PARAMETERS)
+    with pytest.raises(ValueError, match="minimum=2 es mayor que maximum=1"):
+        schema.Param("int", "x", minimum=2, maximum=1)
+
+
+def test_out_of_range_only_judges_numbers_of_numeric_kinds():
+    rate = schema.Param("float", "x", maximum=1.0)
+    count = schema.Param("optional_int", "x", maximum=8)
+    assert [rate.out_of_range(v) for v in (0, 3e-4, 1.0, -1e-9, 1.5)] == [False, False, False, True, True]
+    assert [count.out_of_range(v) for v in (None, 1, 8, 0, 9, True)] == [False, False, False, True, True, False]
+    assert not schema.Param("text", "x").out_of_range(-1)

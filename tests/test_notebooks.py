@@ -69,11 +69,13 @@ def test_notebook_runs(series, name):
 def test_each_notebook_ran_alone_with_an_empty_artifacts_folder(series):
     from course_utils.course_model import FALLBACK_MODEL, SAVED_MODELS
 
-    for name in NOTEBOOKS:
+    ran = [name for name in NOTEBOOKS if name in series]  # NB= runs some of them
+    assert ran
+    for name in ran:
         own = OUT / "artifacts" / name
         assert (own / "results" / f"{name}.json").exists(), name
         assert series[name].metrics, name
-    for name in ("05_embeddings", "07_mapas_caracteristicas"):
+    for name in {"05_embeddings", "07_mapas_caracteristicas"} & set(ran):
         own = OUT / "artifacts" / name
         assert not any((own / rel).exists() for rel in SAVED_MODELS.values())
         assert (own / FALLBACK_MODEL).exists(), f"{name}: sin los modelos de 03/04 entrena el suyo"
@@ -137,6 +139,7 @@ def test_saved_models_load(series):
     from course_utils.course_model import SAVED_MODELS
 
     for name, key in (("03_cnn", "cnn"), ("04_aumento_datos", "cnn_aumento")):
+        assert series[name].status == "ok"  # skips the test if NB= left this notebook out
         model = load_model(OUT / "artifacts" / name / SAVED_MODELS[key])
         assert model.input_shape[1:] == (64, 64, 3)
         assert model.output_shape[-1] == 1
@@ -178,11 +181,12 @@ def test_feature_maps_metrics(series):
 
 
 def test_summary_written(series):
+    ran = [name for name in NOTEBOOKS if name in series]  # all of them, or those NB= selects
     md = (OUT / "summary.md").read_text()
-    for name in NOTEBOOKS:
+    for name in ran:
         assert name in md
     summary = json.loads((OUT / "summary.json").read_text())
-    assert [r["notebook"] for r in summary["rows"]] == list(NOTEBOOKS)
+    assert [r["notebook"] for r in summary["rows"]] == ran
     assert "data:image/png;base64," in (OUT / "summary.html").read_text()
 
 

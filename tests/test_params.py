@@ -162,7 +162,7 @@ BAD = [
     (
         "extra_unknown",
         dict(notebook="02_mlp", augmentation="strong"),
-        ["desconocido", "augmentation", "ninguno adicional"],
+        ["desconocido", "augmentation", "02_mlp", "acepta"],
     ),
     (
         "extra_negative",
@@ -244,3 +244,17 @@ def test_float_parameters_are_checked_and_an_unknown_kind_is_refused():
     object.__setattr__(odd, "kind", "nuevo")  # a kind added to the schema without its check
     with pytest.raises(params.ParameterError, match="no sabe comprobar"):
         params._check_value("x", odd, 1)
+
+
+def test_an_unknown_parameter_lists_what_the_notebook_accepts(monkeypatch):
+    from course_utils import schema
+
+    for entry in schema.NOTEBOOKS:
+        with pytest.raises(ParameterError) as exc:
+            params.resolve(entry.name, "smoke", receta=1)
+        accepted = ", ".join(sorted(entry.parameters)) or "ninguno adicional"
+        assert "receta" in str(exc.value) and f"acepta: {accepted}." in str(exc.value)
+    plain = schema.Notebook("99_sin_propios", "t", "t", "t", min_img_size=8, values={s: {} for s in schema.SETS})
+    monkeypatch.setitem(params.BY_NAME, plain.name, plain)
+    with pytest.raises(ParameterError, match="acepta: ninguno adicional"):
+        params.resolve(plain.name, "smoke", receta=1)

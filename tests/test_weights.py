@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from course_utils import data, models, weights
+from course_utils.backbones import BACKBONES
 from course_utils.config import ENV_MIRROR
 
 
@@ -154,9 +155,7 @@ def test_spec_for_each_backbone_and_mobilenet_size():
 
 
 @pytest.mark.filterwarnings("ignore:.*input_shape.* is undefined or non-square")
-@pytest.mark.parametrize(
-    ("backbone", "size"), [("efficientnetb0", 64), ("mobilenetv2", 160), ("mobilenetv2", 64), ("resnet50", 64)]
-)
+@pytest.mark.parametrize(("backbone", "size"), [*((name, 64) for name in BACKBONES), ("mobilenetv2", 160)])
 def test_registry_names_the_url_keras_downloads(backbone, size, no_network):
     """Keras' own download (refused) names the registry's URL, which ends in the registry's file name."""
     import keras
