@@ -1,4 +1,4 @@
-"""The checks of every notebook's exercises, registered in :data:`course_utils.exercise_registry.EXERCISES`.
+"""The checks of notebooks 01-04's exercises (data, MLP, CNN, augmentation), registered in :data:`course_utils.exercise_registry.EXERCISES`.
 
 Each check receives the student's answer (and what it needs from the
 notebook) and raises ``AssertionError`` with a Spanish explanation when the
@@ -7,13 +7,12 @@ answer is wrong.  Keys: ``"<notebook number>.<exercise number>"``.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .exercise_registry import NotAnswered, exercise, expect
+from .exercise_registry import exercise, expect
 
 
 def _whole_number(answer: Any, name: str) -> int:
@@ -50,6 +49,25 @@ def _numpy(x: Any) -> np.ndarray:
     return np.asarray(keras.ops.convert_to_numpy(x))
 
 
+def _augmentation_signature(model: Any) -> list[tuple[str, dict]]:
+    drop = {"name", "seed", "trainable", "dtype"}
+    return [
+        (type(layer).__name__, {k: v for k, v in layer.get_config().items() if k not in drop})
+        for layer in getattr(model, "layers", [])
+    ]
+
+
+@exercise("01.1", "contar imágenes", "Path.iterdir() da los archivos de una carpeta; len(list(...)) los cuenta.")
+def _count_images(n_cats: int, n_dogs: int, *, root: Any) -> None:
+    for name, answer in (("cats", n_cats), ("dogs", n_dogs)):
+        folder = Path(root) / "validation" / name
+        expected = sum(1 for p in folder.iterdir() if p.is_file())
+        expect(
+            answer == expected,
+            f"En validation/{name} hay {'más' if expected > answer else 'menos'} archivos que {answer}.",
+        )
+
+
 @exercise(
     "01.2",
     "reescalar con Rescaling",
@@ -77,17 +95,6 @@ def _rescaled_loader(dataset: Any, *, img_size: int) -> None:
         "Más de la mitad de los píxeles valen exactamente 1: recortar (clip) a [0, 1] no es reescalar; divide entre 255.",
     )
     expect(len(_numpy(y)) == len(x), "Cada batch debe conservar sus etiquetas.")
-
-
-@exercise("01.1", "contar imágenes", "Path.iterdir() da los archivos de una carpeta; len(list(...)) los cuenta.")
-def _count_images(n_cats: int, n_dogs: int, *, root: Any) -> None:
-    for name, answer in (("cats", n_cats), ("dogs", n_dogs)):
-        folder = Path(root) / "validation" / name
-        expected = sum(1 for p in folder.iterdir() if p.is_file())
-        expect(
-            answer == expected,
-            f"En validation/{name} hay {'más' if expected > answer else 'menos'} archivos que {answer}.",
-        )
 
 
 @exercise(
@@ -148,207 +155,6 @@ def _reloaded(reloaded: Any, *, model: Any, images: Any) -> None:
 
 
 @exercise(
-    "05.1",
-    "el bucle de los embeddings",
-    "Dentro del for x, y in test.dataset: añade a una lista los vectores de features_model(x, training=False) "
-    "y a otra las etiquetas y; al final, np.concatenate de cada lista.",
-)
-def _embedding_loop(X: Any, y: Any, *, expected: tuple) -> None:
-    X, y = np.asarray(X), np.asarray(y).reshape(-1)
-    X_ref, y_ref = expected
-    expect(X.shape == X_ref.shape, f"X_mine tiene forma {X.shape}; debe ser {X_ref.shape} (un vector por imagen).")
-    expect(np.allclose(X, X_ref, atol=1e-4), "Los vectores no coinciden con los de extract_embeddings.")
-    expect(
-        np.array_equal(y.astype(int), np.asarray(y_ref).astype(int)),
-        "Las etiquetas no coinciden: guarda la y de cada batch, junto a su x.",
-    )
-
-
-@exercise(
-    "05.2",
-    "1 vecino más cercano",
-    'Pipeline([("scaler", StandardScaler()), ("clf", KNeighborsClassifier(n_neighbors=1))]), '
-    ".fit(X_train, y_train) y .score(X_test, y_test).",
-)
-def _knn1(answer: float, *, data: tuple) -> None:
-    from sklearn.neighbors import KNeighborsClassifier
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    X_train, y_train, X_test, y_test = data
-    pipe = Pipeline([("scaler", StandardScaler()), ("clf", KNeighborsClassifier(n_neighbors=1))])
-    expected = pipe.fit(X_train, y_train).score(X_test, y_test)
-    expect(0.0 <= float(answer) <= 1.0, f"Una accuracy está entre 0 y 1 (la tuya es {answer}).")
-    expect(
-        abs(float(answer) - expected) < 1e-9,
-        f"{float(answer):.3f} no es la accuracy en prueba del 1-NN con StandardScaler.",
-    )
-
-
-def _augmentation_signature(model: Any) -> list[tuple[str, dict]]:
-    drop = {"name", "seed", "trainable", "dtype"}
-    return [
-        (type(layer).__name__, {k: v for k, v in layer.get_config().items() if k not in drop})
-        for layer in getattr(model, "layers", [])
-    ]
-
-
-@exercise(
-    "04.1",
-    "el aumento moderado, capa a capa",
-    'Cuatro capas, en este orden: RandomFlip("horizontal"), RandomRotation(0.05), '
-    'RandomTranslation(0.1, 0.1) y RandomZoom(0.15), todas con fill_mode="nearest" salvo el espejo.',
-)
-def _moderate_augmentation(augmenter: Any) -> None:
-    from .pipelines import make_augmentation
-
-    expected = _augmentation_signature(make_augmentation(rotation=0.05, shift=0.1, zoom=0.15, shear=0.0))
-    got = _augmentation_signature(augmenter)
-    expect(bool(got), "moderate_augmenter debe ser un keras.Sequential con las capas de aumento.")
-    kinds = [k for k, _ in got]
-    expect(
-        kinds == [k for k, _ in expected],
-        f"Las capas son {', '.join(kinds)}; se esperaban {', '.join(k for k, _ in expected)}.",
-    )
-    for (kind, cfg), (_, want) in zip(got, expected, strict=True):
-        wrong = sorted(k for k in want if cfg.get(k) != want[k])
-        expect(
-            not wrong, f"{kind}: revisa {', '.join(wrong)} (tienes {', '.join(f'{k}={cfg.get(k)!r}' for k in wrong)})."
-        )
-
-
-@exercise(
-    "04.2",
-    "parámetros de la densa tras GlobalAveragePooling",
-    "GlobalAveragePooling2D deja un valor por canal (128); cada una de las 256 neuronas tiene "
-    "un peso por entrada y un sesgo.",
-)
-def _gap_dense_params(answer: int) -> None:
-    answer = _whole_number(answer, "gap_dense_params")
-    expect(answer == 128 * 256 + 256, f"{answer:,} no es el número de parámetros de Dense(256) sobre 128 valores.")
-
-
-@exercise(
-    "06.1",
-    "el preprocesamiento de cada modelo base",
-    "Relee la sección 1: EfficientNet reescala por dentro, MobileNetV2 quiere [-1, 1] y "
-    "ResNet50 usa el modo 'caffe' (BGR menos la media).",
-)
-def _backbone_preprocessing(answer: dict) -> None:
-    from .pipelines import BACKBONE_PREPROCESSING
-
-    expect(isinstance(answer, dict), "preprocessing_for debe ser un diccionario {modelo base: modo}.")
-    pending = [name for name, mode in answer.items() if mode is Ellipsis]
-    if pending and len(pending) == len(answer):
-        raise NotAnswered
-    expect(not pending, f"Te falta completar: {', '.join(pending)} (sustituye su `...` por el modo).")
-    for name, mode in BACKBONE_PREPROCESSING.items():
-        expect(name in answer, f"Falta el modelo base {name!r}.")
-        expect(answer[name] == mode, f"{name}: {answer[name]!r} no es su preprocesamiento.")
-
-
-@exercise(
-    "06.2",
-    "el rango de MobileNetV2",
-    "Aplica keras.applications.mobilenet_v2.preprocess_input a np.array([0., 255.]) y mira el resultado.",
-)
-def _mobilenet_range(answer: Any) -> None:
-    from keras.applications.mobilenet_v2 import preprocess_input
-
-    low, high = (float(v) for v in preprocess_input(np.array([0.0, 255.0], dtype="float32")))
-    answer = _numbers(answer, "mobilenet_range", 2)
-    expect(np.allclose(answer, (low, high)), f"{answer} no es lo que preprocess_input hace con los píxeles 0 y 255.")
-
-
-@exercise(
-    "06.3",
-    "descongelar las últimas N capas",
-    "exercise_base.trainable = True; después, layer.trainable = False para cada capa de "
-    "exercise_base.layers[:-N] y para cada capa con isinstance(layer, layers.BatchNormalization).",
-)
-def _unfreeze_last_layers(base: Any, *, n_layers: int) -> None:
-    import keras
-
-    expect(isinstance(base, keras.Model), f"exercise_base debe ser un modelo de Keras (es {type(base).__name__}).")
-
-    def size(variables: Any) -> int:
-        return int(sum(np.prod(v.shape) for v in variables))
-
-    got = size(base.trainable_weights)
-    flagged = [layer.name for layer in base.layers if layer.trainable]
-    if got == 0 and not base.trainable and flagged:
-        raise AssertionError(
-            f"Marcaste {len(flagged)} capas como entrenables, pero exercise_base.trainable sigue en False: "
-            "mientras el modelo entero esté congelado, ninguna de sus capas entrena. Pon primero "
-            "exercise_base.trainable = True y después congela las que no quieras."
-        )
-    if got == 0:
-        raise NotAnswered  # still frozen as loaded: nothing was unfrozen
-    head, tail = base.layers[:-n_layers], base.layers[-n_layers:]
-    is_bn = [isinstance(layer, keras.layers.BatchNormalization) for layer in base.layers]
-    trainable_bn = [layer.name for layer, bn in zip(base.layers, is_bn, strict=True) if bn and layer.trainable_weights]
-    expect(
-        not trainable_bn,
-        f"{len(trainable_bn)} capas BatchNormalization quedaron entrenables (p. ej. '{trainable_bn[0]}') "
-        "y deben seguir congeladas."
-        if trainable_bn
-        else "",
-    )
-    early = [layer.name for layer in head if layer.trainable_weights]
-    expect(
-        not early,
-        f"{len(early)} capas anteriores a las últimas {n_layers} quedaron entrenables (p. ej. '{early[0]}')."
-        if early
-        else "",
-    )
-    # Every weight of the backbones' other layers (Conv2D, DepthwiseConv2D, Dense) is trainable;
-    # a variable's own ``trainable`` flag follows its layer's, so it cannot tell what should be.
-    expected = sum(layer.count_params() for layer in tail if not isinstance(layer, keras.layers.BatchNormalization))
-    expect(
-        got == expected,
-        f"Tienes {got:,} pesos entrenables; con las últimas {n_layers} capas descongeladas (sin sus "
-        f"BatchNormalization) serían {'más' if expected > got else 'menos'}.",
-    )
-
-
-@exercise(
-    "07.2",
-    "la foto peor clasificada, explicada con Grad-CAM",
-    "scores = model.predict(test.dataset, verbose=0)[:, 0]; el error de cada foto es "
-    "abs(test.labels - scores); np.argmax da la peor. Después, grad_cam(get_images(test, [i])[0]).",
-)
-def _worst_photo_grad_cam(index: Any, heatmap: Any, *, model: Any, split: Any, conv_layer: Any) -> None:
-    from .visualization import grad_cam
-
-    scores = model.predict(split.dataset, verbose=0)[:, 0]
-    errors = np.abs(split.labels - scores)
-    expect(isinstance(index, (int, np.integer)), f"worst_index debe ser un entero (es {type(index).__name__}).")
-    expect(
-        np.isclose(errors[index], errors.max(), atol=1e-6),
-        f"La foto {index} tiene un error de {errors[index]:.3f}; la peor llega a {errors.max():.3f}.",
-    )
-    image = next(x for i, (x, _) in enumerate(split.dataset.unbatch().as_numpy_iterator()) if i == index)
-    expected, _ = grad_cam(model, image, conv_layer=conv_layer)
-    heatmap = np.asarray(heatmap)
-    expect(
-        heatmap.shape == expected.shape,
-        f"El mapa debe tener la forma de los mapas de '{conv_layer.name}', {expected.shape}; tiene {heatmap.shape}.",
-    )
-    expect(np.allclose(heatmap, expected, atol=1e-4), "El mapa no es el Grad-CAM de esa foto: ¿usaste su índice?")
-
-
-@exercise(
-    "07.1",
-    "pesos de un filtro",
-    "Un filtro de 3×3 mira todos los canales de su entrada: 3 · 3 · canales de entrada (sin el sesgo).",
-)
-def _filter_weights(answer: int, *, layer: Any) -> None:
-    answer = _whole_number(answer, "filter_weights")
-    expected = int(np.prod(layer.kernel.shape[:3]))
-    expect(answer == expected, f"{answer:,} no es el número de pesos (sin sesgo) de un filtro de '{layer.name}'.")
-
-
-@exercise(
     "03.3",
     "tu propia CNN, definida y compilada",
     "keras.Sequential([keras.Input(shape=P.image_shape), layers.Conv2D(16, 3, activation='relu'), "
@@ -397,93 +203,35 @@ def _small_cnn(model: Any, *, image_shape: tuple, images: Any, labels: Any) -> N
 
 
 @exercise(
-    "05.3",
-    "un modelo con dos salidas",
-    "keras.Model(inputs=model.input, outputs=[conv_output.output, penultimate.output]): la lista de "
-    "salidas, en ese orden.",
+    "04.1",
+    "el aumento moderado, capa a capa",
+    'Cuatro capas, en este orden: RandomFlip("horizontal"), RandomRotation(0.05), '
+    'RandomTranslation(0.1, 0.1) y RandomZoom(0.15), todas con fill_mode="nearest" salvo el espejo.',
 )
-def _two_outputs(two_outputs: Any, *, images: Any, expected: tuple) -> None:
-    import keras
+def _moderate_augmentation(augmenter: Any) -> None:
+    from .pipelines import make_augmentation
 
+    expected = _augmentation_signature(make_augmentation(rotation=0.05, shift=0.1, zoom=0.15, shear=0.0))
+    got = _augmentation_signature(augmenter)
+    expect(bool(got), "moderate_augmenter debe ser un keras.Sequential con las capas de aumento.")
+    kinds = [k for k, _ in got]
     expect(
-        isinstance(two_outputs, keras.Model),
-        f"two_outputs debe ser un keras.Model (es {type(two_outputs).__name__}).",
+        kinds == [k for k, _ in expected],
+        f"Las capas son {', '.join(kinds)}; se esperaban {', '.join(k for k, _ in expected)}.",
     )
-    with warnings.catch_warnings():  # a model built on ``model.inputs`` (a list) warns when called with a tensor
-        warnings.simplefilter("ignore", UserWarning)
-        got = two_outputs(images, training=False)
-    expect(
-        isinstance(got, (list, tuple)) and len(got) == 2,
-        "El modelo debe tener dos salidas: outputs=[conv_output.output, penultimate.output].",
-    )
-    want = [_numpy(m(images, training=False)) for m in expected]
-    got = [_numpy(g) for g in got]
-    if [g.shape for g in got] == [w.shape for w in reversed(want)] and want[0].shape != want[1].shape:
-        raise AssertionError("Las salidas están en el orden inverso: primero la convolucional, después la densa.")
-    for name, g, w in zip(("convolucional", "densa"), got, want, strict=True):
-        expect(g.shape == w.shape, f"La salida {name} tiene forma {g.shape}; debería ser {w.shape}.")
-        expect(np.allclose(g, w, atol=1e-4), f"La salida {name} no coincide con la de esa capa del modelo.")
+    for (kind, cfg), (_, want) in zip(got, expected, strict=True):
+        wrong = sorted(k for k in want if cfg.get(k) != want[k])
+        expect(
+            not wrong, f"{kind}: revisa {', '.join(wrong)} (tienes {', '.join(f'{k}={cfg.get(k)!r}' for k in wrong)})."
+        )
 
 
 @exercise(
-    "07.3",
-    "un mapa de saliencia con GradientTape",
-    "image = tf.convert_to_tensor(x[np.newaxis]); with tf.GradientTape() as tape: tape.watch(image); "
-    "p_dog = model(image, training=False)[0, 0]; grads = tape.gradient(p_dog, image); "
-    "saliency = np.max(np.abs(grads[0]), axis=-1).",
+    "04.2",
+    "parámetros de la densa tras GlobalAveragePooling",
+    "GlobalAveragePooling2D deja un valor por canal (128); cada una de las 256 neuronas tiene "
+    "un peso por entrada y un sesgo.",
 )
-def _saliency(saliency: Any, *, model: Any, image: Any) -> None:
-    import tensorflow as tf
-
-    saliency = np.asarray(saliency, dtype="float32")
-    height, width = image.shape[:2]
-    expect(
-        saliency.shape == (height, width),
-        f"saliency debe tener un valor por píxel, forma {(height, width)}; tiene {saliency.shape} "
-        "(¿tomaste el máximo de |gradiente| sobre los canales, axis=-1?).",
-    )
-    x = tf.convert_to_tensor(np.asarray(image, dtype="float32")[np.newaxis])
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        p_dog = model(x, training=False)[0, 0]
-    expected = np.max(np.abs(_numpy(tape.gradient(p_dog, x))[0]), axis=-1)
-    expect(float(np.abs(saliency).max()) > 0, "El mapa es todo ceros: ¿llamaste a tape.watch(image) antes del modelo?")
-    expect(
-        np.allclose(saliency, expected, rtol=1e-3, atol=1e-6 * float(expected.max() or 1)),
-        "El mapa no es max(|∂P(perro)/∂píxel|) sobre los canales para esta imagen.",
-    )
-
-
-@exercise(
-    "06.4",
-    "una cabeza nueva sobre la base congelada",
-    "head_base.trainable = False; inputs = keras.Input(shape=(T, T, 3)); x = head_base(inputs, training=False); "
-    "x = layers.GlobalAveragePooling2D()(x); outputs = layers.Dense(1, activation='sigmoid')(x); "
-    "head_model = keras.Model(inputs, outputs).",
-)
-def _transfer_head(head_model: Any, *, base: Any) -> None:
-    import keras
-
-    expect(isinstance(head_model, keras.Model), f"head_model debe ser un keras.Model (es {type(head_model).__name__}).")
-    expect(
-        any(layer is base for layer in head_model.layers),
-        "head_model debe usar head_base como una capa: x = head_base(inputs, training=False).",
-    )
-    expect(not base.trainable, "La base debe quedar congelada: head_base.trainable = False.")
-    expect(
-        tuple(head_model.output_shape) == (None, 1),
-        f"La salida debe ser una probabilidad por imagen, forma (None, 1); es {head_model.output_shape} "
-        "(¿falta GlobalAveragePooling2D antes de la Dense?).",
-    )
-    last = head_model.layers[-1]
-    expect(
-        getattr(getattr(last, "activation", None), "__name__", "") == "sigmoid",
-        "La última capa debe ser Dense(1, activation='sigmoid').",
-    )
-    channels = int(base.output_shape[-1])
-    trainable = int(sum(np.prod(v.shape) for v in head_model.trainable_weights))
-    expect(
-        trainable == channels + 1,
-        f"head_model tiene {trainable:,} pesos entrenables; con la base congelada y una sola Dense(1) sobre "
-        f"{channels} canales serían {channels + 1:,} (un peso por canal y el sesgo).",
-    )
+def _gap_dense_params(answer: int) -> None:
+    answer = _whole_number(answer, "gap_dense_params")
+    expect(answer == 128 * 256 + 256, f"{answer:,} no es el número de parámetros de Dense(256) sobre 128 valores.")

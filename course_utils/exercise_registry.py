@@ -1,6 +1,6 @@
 """The registry of exercise checks: each check is declared with :func:`exercise` and fails with :func:`expect`.
 
-:mod:`course_utils.exercise_checks` registers every notebook's checks here, and
+:mod:`course_utils.exercise_checks` and :mod:`course_utils.exercise_checks_features` register every notebook's checks here, and
 :mod:`course_utils.exercises` (what a notebook calls) reads them; neither imports the other back.
 """
 

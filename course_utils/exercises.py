@@ -17,7 +17,7 @@ import os
 import re
 from typing import Any, NamedTuple
 
-from . import exercise_checks  # noqa: F401  (registers every notebook's checks)
+from . import exercise_checks, exercise_checks_features  # noqa: F401  (register every notebook's checks)
 from .exercise_registry import EXERCISES, Exercise, NotAnswered, exercise, expect  # noqa: F401  (re-exported)
 
 BEGIN, END, ONE_LINE = "# BEGIN SOLUTION", "# END SOLUTION", "# SOLUTION"
