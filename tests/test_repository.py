@@ -40,11 +40,14 @@ def machine_paths(text: str) -> list[str]:
 
 
 def test_the_pattern_finds_machine_paths_and_leaves_urls_alone():
-    assert machine_paths('"output": "/tmp/fresh/main/build/cpu/x.ipynb"')
+    def at(*parts: str) -> str:  # a machine path, built so that this file holds none literally
+        return "/" + "/".join(parts)
+
+    assert machine_paths(f'"output": "{at("tmp", "fresh", "main", "build", "x.ipynb")}"')
     assert (
-        machine_paths("--out /work/runs/a.json")
-        and machine_paths("cd /home/ana/curso")
-        and machine_paths("/root/.cache")
+        machine_paths(f"--out {at('work', 'runs', 'a.json')}")
+        and machine_paths(f"cd {at('home', 'ana', 'curso')}")
+        and machine_paths(at("root", ".cache"))
     )
     assert not machine_paths("https://example.org/work/tmp/ and build/runs/a.json, ~/.keras/models/")
     assert not machine_paths("make compat crea /tmp/curso-cnn-compat/ y lo borra")
