@@ -220,12 +220,22 @@ def provenance(command: str | None = None) -> dict[str, str]:
     return {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine, "command": command}
 
 
+def _portable(value: Any) -> Any:
+    """``value`` with every string made :func:`course_utils.config.portable` (paths relative to the repository)."""
+    if isinstance(value, str):
+        return config.portable(value)
+    if isinstance(value, dict):
+        return {k: _portable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_portable(v) for v in value]
+    return value
+
+
 def write_summary(runs: list[NotebookRun], out: Path, param_set: str, command: str | None = None) -> None:
     """Write summary.md, summary.html and summary.json in ``out``."""
     rows = summary_rows(runs)
     record = {"param_set": param_set, "recorded": provenance(command), "rows": rows, "runs": [asdict(r) for r in runs]}
-    # Paths inside the repository (outputs, models named in metrics) are kept relative to it.
-    write_json(out / "summary.json", json.loads(config.portable(json.dumps(record))))
+    write_json(out / "summary.json", _portable(record))
     cells = [report.table_cells(row) for row in rows]
     verdicts = [f"Tiempo total: {sum(r.seconds for r in runs) / 60:.1f} min."]
     verdicts += series_verdicts(param_set, rows, expected=len(NOTEBOOKS))

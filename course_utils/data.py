@@ -22,8 +22,8 @@ import errno
 import os
 import tempfile
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from .archives import (  # noqa: F401 (re-exported: part of this module's interface)
@@ -108,6 +108,22 @@ def _ways_out(spec: DatasetSpec) -> str:
     )
 
 
+def _verify_download(spec: DatasetSpec, expected: str | None, tmp: Path) -> None:
+    """Raise unless ``tmp`` has the ``expected`` sha256 (when known) and, for an archive, is usable."""
+    if expected is not None:
+        got = sha256sum(tmp)
+        if got != expected:
+            raise OSError(f"sha256 no coincide (esperado {expected[:12]}…, obtenido {got[:12]}…)")
+    if spec.is_archive:  # an unusable archive never takes the cache's name
+        check_archive(
+            tmp,
+            expected_top=spec.top_folder,
+            display_name=spec.filename,
+            expected_images=spec.expected_images,
+            max_unpacked_bytes=spec.max_unpacked_bytes,
+        )
+
+
 def _download(
     spec: DatasetSpec,
     root: Path,
@@ -116,27 +132,10 @@ def _download(
     progress: bool,
     timeout: float,
 ) -> None:
-    def verify(expected: str | None) -> Callable[[Path], None]:
-        def check(tmp: Path) -> None:
-            if expected is not None:
-                got = sha256sum(tmp)
-                if got != expected:
-                    raise OSError(f"sha256 no coincide (esperado {expected[:12]}…, obtenido {got[:12]}…)")
-            if spec.is_archive:  # an unusable archive never takes the cache's name
-                check_archive(
-                    tmp,
-                    expected_top=spec.top_folder,
-                    display_name=spec.filename,
-                    expected_images=spec.expected_images,
-                    max_unpacked_bytes=spec.max_unpacked_bytes,
-                )
-
-        return check
-
     download_first(
         root,
         target,
-        [(source, verify(expected)) for source, expected in candidates],
+        [(source, partial(_verify_download, spec, expected)) for source, expected in candidates],
         progress=progress,
         timeout=timeout,
         failure=lambda tried: (

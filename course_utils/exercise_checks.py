@@ -12,41 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .exercise_registry import exercise, expect
-
-
-def _whole_number(answer: Any, name: str) -> int:
-    """``answer`` as an int, or a Spanish explanation of what type was expected."""
-    expect(
-        isinstance(answer, (int, np.integer)) and not isinstance(answer, bool),
-        f"{name} debe ser un número entero, sin comillas (es {type(answer).__name__}: {answer!r}).",
-    )
-    return int(answer)
-
-
-def _numbers(answer: Any, name: str, count: int) -> tuple[float, ...]:
-    """``answer`` as a tuple of ``count`` numbers, or a Spanish explanation of what was expected."""
-    expect(
-        isinstance(answer, (tuple, list)) and len(answer) == count,
-        f"{name} debe ser una tupla de {count} números, como ({', '.join(['...'] * count)}) "
-        f"(es {type(answer).__name__}: {answer!r}).",
-    )
-    expect(
-        all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in answer),
-        f"Cada elemento de {name} debe ser un número, sin comillas (tienes {answer!r}).",
-    )
-    return tuple(float(v) for v in answer)
-
-
-def _close(a: float, b: float) -> bool:
-    """Equal up to float rounding (relative 1e-4)."""
-    return abs(a - b) <= 1e-4 * max(1.0, abs(b))
-
-
-def _numpy(x: Any) -> np.ndarray:
-    import keras
-
-    return np.asarray(keras.ops.convert_to_numpy(x))
+from .exercise_registry import close, exercise, expect, numbers, to_numpy, whole_number
 
 
 def _augmentation_signature(model: Any) -> list[tuple[str, dict]]:
@@ -79,7 +45,7 @@ def _rescaled_loader(dataset: Any, *, img_size: int) -> None:
         f"rescaled_train debe ser un tf.data.Dataset (es {type(dataset).__name__}).",
     )
     x, y = next(iter(dataset.take(1)))
-    x = _numpy(x)
+    x = to_numpy(x)
     expect(
         x.ndim == 4 and x.shape[1:] == (img_size, img_size, 3),
         f"Cada batch de imágenes debe tener forma (batch, {img_size}, {img_size}, 3); tiene {x.shape}.",
@@ -94,7 +60,7 @@ def _rescaled_loader(dataset: Any, *, img_size: int) -> None:
         np.mean(x >= 1.0 - 1e-6) < 0.5,
         "Más de la mitad de los píxeles valen exactamente 1: recortar (clip) a [0, 1] no es reescalar; divide entre 255.",
     )
-    expect(len(_numpy(y)) == len(x), "Cada batch debe conservar sus etiquetas.")
+    expect(len(to_numpy(y)) == len(x), "Cada batch debe conservar sus etiquetas.")
 
 
 @exercise(
@@ -105,7 +71,7 @@ def _rescaled_loader(dataset: Any, *, img_size: int) -> None:
 def _dense_params(answer: int, *, model: Any) -> None:
     import keras
 
-    answer = _whole_number(answer, "first_dense_params")
+    answer = whole_number(answer, "first_dense_params")
     dense = next(layer for layer in model.layers if isinstance(layer, keras.layers.Dense))
     expected = dense.count_params()
     expect(answer == expected, f"{answer:,} no es el número de parámetros de la primera Dense.")
@@ -117,14 +83,14 @@ def _dense_params(answer: int, *, model: Any) -> None:
     "model.evaluate(test.dataset, verbose=0) devuelve [pérdida, accuracy] (las métricas de compile).",
 )
 def _evaluate(loss: float, accuracy: float, *, model: Any, dataset: Any) -> None:
-    loss, accuracy = _numbers((loss, accuracy), "(test_loss, test_accuracy)", 2)
+    loss, accuracy = numbers((loss, accuracy), "(test_loss, test_accuracy)", 2)
     want_loss, want_accuracy = (float(v) for v in model.evaluate(dataset, verbose=0)[:2])
     expect(
-        not (_close(loss, want_accuracy) and _close(accuracy, want_loss)),
+        not (close(loss, want_accuracy) and close(accuracy, want_loss)),
         "Tienes la pérdida y la accuracy intercambiadas: model.evaluate devuelve [pérdida, accuracy], en ese orden.",
     )
     expect(
-        _close(loss, want_loss) and _close(accuracy, want_accuracy),
+        close(loss, want_loss) and close(accuracy, want_accuracy),
         f"(pérdida {loss:.4f}, accuracy {accuracy:.4f}) no es lo que da model.evaluate sobre la partición de "
         "prueba: ¿evaluaste test.dataset (y no la de validación o la de entrenamiento)?",
     )
@@ -150,7 +116,7 @@ def _reloaded(reloaded: Any, *, model: Any, images: Any) -> None:
 
     expect(isinstance(reloaded, keras.Model), f"reloaded debe ser un modelo de Keras (es {type(reloaded).__name__}).")
     expect(reloaded is not model, "reloaded debe cargarse del archivo, no ser el mismo objeto que model.")
-    same = np.allclose(_numpy(reloaded(images, training=False)), _numpy(model(images, training=False)), atol=1e-5)
+    same = np.allclose(to_numpy(reloaded(images, training=False)), to_numpy(model(images, training=False)), atol=1e-5)
     expect(same, "El modelo cargado no predice lo mismo que model: ¿cargaste model_path?")
 
 
@@ -233,5 +199,5 @@ def _moderate_augmentation(augmenter: Any) -> None:
     "un peso por entrada y un sesgo.",
 )
 def _gap_dense_params(answer: int) -> None:
-    answer = _whole_number(answer, "gap_dense_params")
+    answer = whole_number(answer, "gap_dense_params")
     expect(answer == 128 * 256 + 256, f"{answer:,} no es el número de parámetros de Dense(256) sobre 128 valores.")

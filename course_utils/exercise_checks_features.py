@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from .exercise_checks import _close, _numbers, _numpy, _whole_number  # noqa: F401
-from .exercise_registry import NotAnswered, exercise, expect
+from .exercise_registry import NotAnswered, exercise, expect, numbers, to_numpy, whole_number
+from .models import count_params
 
 
 @exercise(
@@ -73,8 +73,8 @@ def _two_outputs(two_outputs: Any, *, images: Any, expected: tuple) -> None:
         isinstance(got, (list, tuple)) and len(got) == 2,
         "El modelo debe tener dos salidas: outputs=[conv_output.output, penultimate.output].",
     )
-    want = [_numpy(m(images, training=False)) for m in expected]
-    got = [_numpy(g) for g in got]
+    want = [to_numpy(m(images, training=False)) for m in expected]
+    got = [to_numpy(g) for g in got]
     if [g.shape for g in got] == [w.shape for w in reversed(want)] and want[0].shape != want[1].shape:
         raise AssertionError("Las salidas están en el orden inverso: primero la convolucional, después la densa.")
     for name, g, w in zip(("convolucional", "densa"), got, want, strict=True):
@@ -110,7 +110,7 @@ def _mobilenet_range(answer: Any) -> None:
     from keras.applications.mobilenet_v2 import preprocess_input
 
     low, high = (float(v) for v in preprocess_input(np.array([0.0, 255.0], dtype="float32")))
-    answer = _numbers(answer, "mobilenet_range", 2)
+    answer = numbers(answer, "mobilenet_range", 2)
     expect(np.allclose(answer, (low, high)), f"{answer} no es lo que preprocess_input hace con los píxeles 0 y 255.")
 
 
@@ -192,7 +192,7 @@ def _transfer_head(head_model: Any, *, base: Any) -> None:
         "La última capa debe ser Dense(1, activation='sigmoid').",
     )
     channels = int(base.output_shape[-1])
-    trainable = int(sum(np.prod(v.shape) for v in head_model.trainable_weights))
+    trainable = count_params(head_model)["trainable"]
     expect(
         trainable == channels + 1,
         f"head_model tiene {trainable:,} pesos entrenables; con la base congelada y una sola Dense(1) sobre "
@@ -206,7 +206,7 @@ def _transfer_head(head_model: Any, *, base: Any) -> None:
     "Un filtro de 3×3 mira todos los canales de su entrada: 3 · 3 · canales de entrada (sin el sesgo).",
 )
 def _filter_weights(answer: int, *, layer: Any) -> None:
-    answer = _whole_number(answer, "filter_weights")
+    answer = whole_number(answer, "filter_weights")
     expected = int(np.prod(layer.kernel.shape[:3]))
     expect(answer == expected, f"{answer:,} no es el número de pesos (sin sesgo) de un filtro de '{layer.name}'.")
 
@@ -258,7 +258,7 @@ def _saliency(saliency: Any, *, model: Any, image: Any) -> None:
     with tf.GradientTape() as tape:
         tape.watch(x)
         p_dog = model(x, training=False)[0, 0]
-    expected = np.max(np.abs(_numpy(tape.gradient(p_dog, x))[0]), axis=-1)
+    expected = np.max(np.abs(to_numpy(tape.gradient(p_dog, x))[0]), axis=-1)
     expect(float(np.abs(saliency).max()) > 0, "El mapa es todo ceros: ¿llamaste a tape.watch(image) antes del modelo?")
     expect(
         np.allclose(saliency, expected, rtol=1e-3, atol=1e-6 * float(expected.max() or 1)),

@@ -422,3 +422,22 @@ def test_check_of_06_4_the_transfer_head_names_its_mistakes():
         got = exercises.evaluate("06.4", make(b), base=b)
         assert got.status == exercises.WRONG_ANSWER and words in got.message, (name, got.message)
     assert exercises.evaluate("06.4", None, base=base()).status == exercises.NOT_ANSWERED
+
+
+def test_shared_check_helpers_explain_wrong_types_in_spanish():
+    import numpy as np
+
+    from course_utils import exercise_registry as reg
+
+    assert reg.whole_number(np.int64(3), "n") == 3
+    assert reg.numbers([1, 2.5], "rango", 2) == (1.0, 2.5)
+    assert reg.close(1.00001, 1.0) and not reg.close(1.01, 1.0)
+    assert reg.to_numpy([1, 2]).tolist() == [1, 2]
+    for call, words in (
+        (lambda: reg.whole_number("3", "n"), "sin comillas"),
+        (lambda: reg.whole_number(True, "n"), "número entero"),
+        (lambda: reg.numbers(1.0, "rango", 2), "tupla de 2"),
+        (lambda: reg.numbers(("1", 2), "rango", 2), "sin comillas"),
+    ):
+        with pytest.raises(AssertionError, match=words):
+            call()
