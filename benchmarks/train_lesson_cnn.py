@@ -1,5 +1,5 @@
 """Train the lesson's CNN briefly on the real data and save it (for the measurements of
-``preprocessing_paths.py`` and of the filter patterns of notebook 07).
+``preprocessing_paths.py`` and of the filter patterns of notebook 08).
 
 The lesson's architecture (:func:`course_utils.models.build_cnn` with Dropout 0.5), Adam 1e-3,
 no augmentation, pixels in [0, 1].  Prints the test accuracy.

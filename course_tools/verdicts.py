@@ -78,16 +78,16 @@ def check_levels(summary: dict[str, Any] | str | os.PathLike) -> list[str]:
     bad = [f"{n}: {r['status']} ({r['error']})" for n, r in runs.items() if r["status"] != "ok"]
     if data["param_set"] != "gpu":
         return bad
-    cnn = runs.get("04_aumento_datos", {}).get("metrics", {})
-    pre = runs.get("06_modelos_preentrenados", {}).get("metrics", {})
+    cnn = runs.get("05_hacia_el_90", {}).get("metrics", {})
+    pre = runs.get("07_modelos_preentrenados", {}).get("metrics", {})
     acc = cnn.get("test_accuracy")
     minimum, margin = LESSON_AUGMENTED_CNN.value, PRETRAINED_MARGIN.value
     if cnn.get("data_kind") != "real":
-        bad.append("04_aumento_datos no usó los datos reales")
+        bad.append("05_hacia_el_90 no usó los datos reales")
     if acc is None or not math.isfinite(acc) or acc < minimum:
         bad.append(f"CNN con aumento: accuracy {acc} < {minimum}")
     if not pre.get("pretrained"):
-        bad.append("06_modelos_preentrenados no usó pesos ImageNet")
+        bad.append("07_modelos_preentrenados no usó pesos ImageNet")
     feats = pre.get("feature_extractors") or {}
     best = max(feats.values()) if feats else None
     if best is None or acc is None or best < acc + margin:

@@ -3,7 +3,7 @@
 Each entry names the ``keras.applications`` constructor and the preprocessing
 mode its pixels need (see :func:`course_utils.pipelines.preprocess_function`).
 ``params``, ``models`` and ``pipelines`` read this table; CONTRIBUTING says
-which other files a new backbone touches (its weights entry, exercise 6.1).
+which other files a new backbone touches (its weights entry, exercise 7.1).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The CNN that notebooks 05 and 07 build on: saved by 03/04, downloaded, or trained briefly.
+"""The CNN that notebooks 06 and 08 build on: saved by 03/05, downloaded, or trained briefly.
 
 Finding, loading, downloading and saving models is file and network I/O; the
 model builders themselves live in :mod:`course_utils.models`.
@@ -13,11 +13,11 @@ from typing import Any, NamedTuple
 from .artifacts import ModelLoadError, load_model, save_model
 from .models import as_float32, build_cnn_improved
 
-#: Where notebooks 03 and 04 save their CNNs, relative to the artifacts folder.
+#: Where notebooks 03 and 05 save their CNNs, relative to the artifacts folder.
 SAVED_MODELS = {
     "cnn": "models/03_cnn.keras",
-    "cnn_aumento": "models/04_cnn_aumento.keras",
-    "cnn_aumento_fotos": "models/04_cnn_aumento_fotos.keras",
+    "cnn_mejorada": "models/05_cnn_mejorada.keras",
+    "cnn_mejorada_fotos": "models/05_cnn_mejorada_fotos.keras",
 }
 #: Smallest input side accepted for a saved model (the smallest IMG_SIZE of any notebook).
 MIN_MODEL_SIZE = 8
@@ -72,7 +72,7 @@ def load_course_cnn_with_data(
 def load_course_cnn(
     artifacts_dir: Any,
     *,
-    prefer: tuple[str, ...] = ("cnn_aumento", "cnn"),
+    prefer: tuple[str, ...] = ("cnn_mejorada", "cnn"),
     train_data: Any = None,
     validation_data: Any = None,
     fallback_epochs: int = 5,
@@ -81,7 +81,7 @@ def load_course_cnn(
 ) -> CourseModel:
     """The CNN a later notebook builds on, and where it came from.
 
-    Tries, in order: the models saved by notebooks 04 and 03 in ``artifacts_dir``;
+    Tries, in order: the models saved by notebooks 05 and 03 in ``artifacts_dir``;
     the course's trained model (downloaded, ``cnn_improved_model``); and, when
     ``train_data`` is given, a short training run of
     :func:`~course_utils.models.build_cnn_improved` (saved where the next
@@ -100,7 +100,7 @@ def load_course_cnn(
                 return CourseModel(as_float32(model), source.format(nb=path.stem[:2], path=path))
             except ModelLoadError as exc:
                 warnings.warn(str(exc), stacklevel=2)
-    print(f"No se encontró el modelo de los cuadernos 03/04 en {art / 'models'}.")
+    print(f"No se encontró el modelo de los cuadernos 03/05 en {art / 'models'}.")
     if allow_download:
         from .data import DownloadError
 
@@ -110,7 +110,7 @@ def load_course_cnn(
             print("Tampoco se pudo descargar el modelo entrenado del curso:\n" + str(exc).splitlines()[0])
     if train_data is None:
         raise ModelLoadError(
-            "No hay modelo disponible: ejecuta primero 04_aumento_datos.ipynb (o 03_cnn.ipynb), "
+            "No hay modelo disponible: ejecuta primero 05_hacia_el_90.ipynb (o 03_cnn.ipynb), "
             "o conéctate a internet para descargar el modelo entrenado del curso."
         )
     import keras
@@ -147,7 +147,7 @@ def _downloaded_model() -> Any:
 
 
 def checked_course_model(model: Any, path: Any) -> Any:
-    """``model`` if notebooks 05 and 07 can use it (square RGB input of a fixed size the course accepts,
+    """``model`` if notebooks 06 and 08 can use it (square RGB input of a fixed size the course accepts,
     one output: dog or cat), else :class:`ModelLoadError` saying why and what to do."""
     from .layout import MAX_IMG_SIZE
 
@@ -155,7 +155,7 @@ def checked_course_model(model: Any, path: Any) -> Any:
     out = tuple(getattr(model, "output_shape", ()) or ())
     why = None
     if len(shape) != 4 or shape[1] is None or shape[2] is None:
-        why = f"su entrada {shape} no tiene un tamaño fijo de imagen (los cuadernos 05 y 07 lo necesitan)"
+        why = f"su entrada {shape} no tiene un tamaño fijo de imagen (los cuadernos 06 y 08 lo necesitan)"
     elif shape[3] != 3:
         why = f"espera imágenes de {shape[3]} canal(es) {shape[1:]} y las del curso son RGB (3 canales)"
     elif shape[1] != shape[2] or not MIN_MODEL_SIZE <= shape[1] <= MAX_IMG_SIZE:
@@ -168,6 +168,6 @@ def checked_course_model(model: Any, path: Any) -> Any:
     if why:
         raise ModelLoadError(
             f"El modelo {path} no sirve para este cuaderno: {why}. No se borró; se ignora. Vuelve a ejecutar "
-            "04_aumento_datos.ipynb (o 03_cnn.ipynb) para guardar ahí el modelo del curso, o mueve ese archivo."
+            "05_hacia_el_90.ipynb (o 03_cnn.ipynb) para guardar ahí el modelo del curso, o mueve ese archivo."
         )
     return model

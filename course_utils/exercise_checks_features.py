@@ -1,4 +1,4 @@
-"""The checks of notebooks 05-07's exercises (features, pretrained models, what the network sees).
+"""The checks of notebooks 06-08's exercises (features, pretrained models, what the network sees).
 
 Registered in :data:`course_utils.exercise_registry.EXERCISES` like those of
 :mod:`course_utils.exercise_checks`, whose helpers they share.
@@ -16,7 +16,7 @@ from .models import count_params
 
 
 @exercise(
-    "05.1",
+    "06.1",
     "el bucle de los embeddings",
     "Dentro del for x, y in test.dataset: añade a una lista los vectores de features_model(x, training=False) "
     "y a otra las etiquetas y; al final, np.concatenate de cada lista.",
@@ -33,7 +33,7 @@ def _embedding_loop(X: Any, y: Any, *, expected: tuple) -> None:
 
 
 @exercise(
-    "05.2",
+    "06.2",
     "1 vecino más cercano",
     'Pipeline([("scaler", StandardScaler()), ("clf", KNeighborsClassifier(n_neighbors=1))]), '
     ".fit(X_train, y_train) y .score(X_test, y_test).",
@@ -54,7 +54,7 @@ def _knn1(answer: float, *, data: tuple) -> None:
 
 
 @exercise(
-    "05.3",
+    "06.3",
     "un modelo con dos salidas",
     "keras.Model(inputs=model.input, outputs=[conv_output.output, penultimate.output]): la lista de "
     "salidas, en ese orden.",
@@ -83,7 +83,7 @@ def _two_outputs(two_outputs: Any, *, images: Any, expected: tuple) -> None:
 
 
 @exercise(
-    "06.1",
+    "07.1",
     "el preprocesamiento de cada modelo base",
     "Relee la sección 1: EfficientNet reescala por dentro, MobileNetV2 quiere [-1, 1] y "
     "ResNet50 usa el modo 'caffe' (BGR menos la media).",
@@ -102,7 +102,7 @@ def _backbone_preprocessing(answer: dict) -> None:
 
 
 @exercise(
-    "06.2",
+    "07.2",
     "el rango de MobileNetV2",
     "Aplica keras.applications.mobilenet_v2.preprocess_input a np.array([0., 255.]) y mira el resultado.",
 )
@@ -115,7 +115,7 @@ def _mobilenet_range(answer: Any) -> None:
 
 
 @exercise(
-    "06.3",
+    "07.3",
     "descongelar las últimas N capas",
     "exercise_base.trainable = True; después, layer.trainable = False para cada capa de "
     "exercise_base.layers[:-N] y para cada capa con isinstance(layer, layers.BatchNormalization).",
@@ -166,7 +166,7 @@ def _unfreeze_last_layers(base: Any, *, n_layers: int) -> None:
 
 
 @exercise(
-    "06.4",
+    "07.4",
     "una cabeza nueva sobre la base congelada",
     "head_base.trainable = False; inputs = keras.Input(shape=(T, T, 3)); x = head_base(inputs, training=False); "
     "x = layers.GlobalAveragePooling2D()(x); outputs = layers.Dense(1, activation='sigmoid')(x); "
@@ -201,7 +201,7 @@ def _transfer_head(head_model: Any, *, base: Any) -> None:
 
 
 @exercise(
-    "07.1",
+    "08.1",
     "pesos de un filtro",
     "Un filtro de 3×3 mira todos los canales de su entrada: 3 · 3 · canales de entrada (sin el sesgo).",
 )
@@ -212,7 +212,7 @@ def _filter_weights(answer: int, *, layer: Any) -> None:
 
 
 @exercise(
-    "07.2",
+    "08.2",
     "la foto peor clasificada, explicada con Grad-CAM",
     "scores = model.predict(test.dataset, verbose=0)[:, 0]; el error de cada foto es "
     "abs(test.labels - scores); np.argmax da la peor. Después, grad_cam(get_images(test, [i])[0]).",
@@ -238,7 +238,7 @@ def _worst_photo_grad_cam(index: Any, heatmap: Any, *, model: Any, split: Any, c
 
 
 @exercise(
-    "07.3",
+    "08.3",
     "un mapa de saliencia con GradientTape",
     "image = tf.convert_to_tensor(x[np.newaxis]); with tf.GradientTape() as tape: tape.watch(image); "
     "p_dog = model(image, training=False)[0, 0]; grads = tape.gradient(p_dog, image); "

@@ -75,7 +75,7 @@ class Param:
 KINDS: tuple[str, ...] = ("int", "optional_int", "float", "bool", "choice", "choices", "text", "weights")
 
 
-#: Strengths of notebook 04's augmentation: the course's CPU strength, and the lesson's.
+#: Strengths of notebook 05's augmentation: the course's CPU strength, and the lesson's.
 AUGMENTATIONS = ("moderate", "strong")
 #: Spanish names of values, for titles and printed text (values stay English identifiers).
 LABELS: dict[str, str] = {
@@ -116,7 +116,7 @@ PARAMETERS: dict[str, Param] = {
         "text",
         "carpeta de modelos y resultados (None: artifacts/ del repositorio; "
         f"'{DRIVE}': solo en Colab, la carpeta {DRIVE_ARTIFACTS_SUBFOLDER} de tu Google Drive, "
-        "para que 05 y 07 usen los modelos de 03 y 04)",
+        "para que 05 y 07 usen los modelos de 03 y 05)",
     ),
     # Notebook-specific.
     "n_sample_images": Param("int", "fotos de ejemplo a mostrar (mitad gatos, mitad perros)", maximum=64),
@@ -127,7 +127,6 @@ PARAMETERS: dict[str, Param] = {
         choices=PRECISIONS,
     ),
     "jit_compile": Param("bool", "compilación XLA (más rápida en GPU)"),
-    "original_epochs": Param("int", "épocas de la receta de la lección (la mejorada usa EPOCHS)", maximum=MAX_EPOCHS),
     "augmentation": Param(
         "choice",
         "intensidad del aumento: 'moderate' (moderado) o 'strong' (fuerte, el de la lección)",
@@ -207,7 +206,7 @@ _TRAINS = ("img_size", "epochs", "batch_size", "max_per_class")
 #: Training notebooks: the fastest precision the hardware does well (PRECISIONS), and XLA only on
 #: GPU: on this course's CPU it halved the lesson CNN's training speed (benchmarks/results/README.md).
 _FAST = dict(precision="auto", jit_compile=False)
-#: 03's model on GPU also compiles with XLA.  04's improved model is not compiled: its augmentation
+#: 03's model on GPU also compiles with XLA.  05's improved model is not compiled: its augmentation
 #: layers live inside the model, and Keras turns XLA off for them (with a warning).
 _FAST_XLA = dict(precision="auto", jit_compile=True)
 
@@ -240,31 +239,44 @@ NOTEBOOKS: tuple[Notebook, ...] = (
     Notebook(
         "03_cnn",
         "Primera CNN",
-        "Conv2D + MaxPooling, formas a través de la red, sobreajuste",
-        "first CNN, shapes, overfitting",
+        "image_dataset_from_directory + tf.data, Conv2D + MaxPooling, formas a través de la red, sobreajuste",
+        "first CNN with the standard Keras data path, shapes, overfitting",
         min_img_size=46,
         values={
             "smoke": dict(img_size=64, epochs=2, **_FAST),
-            "cpu": dict(img_size=150, epochs=12, **_FAST),
-            "gpu": dict(img_size=150, epochs=30, **_FAST_XLA),
+            "cpu": dict(img_size=96, epochs=15, **_FAST),
+            "gpu": dict(img_size=150, epochs=50, **_FAST_XLA),
         },
         uses=_TRAINS,
     ),
     Notebook(
         "04_aumento_datos",
         "Aumento de datos",
-        "capas de preprocesamiento, Dropout, BatchNorm, análisis de errores, fotos externas",
-        "data augmentation with preprocessing layers, error analysis",
+        "un experimento controlado: la CNN de 03 con y sin aumento + Dropout, capas de preprocesamiento",
+        "data augmentation as a controlled experiment, preprocessing layers",
         min_img_size=46,
         values={
-            "smoke": dict(img_size=64, epochs=2, original_epochs=1, augmentation="moderate", **_FAST),
-            "cpu": dict(img_size=96, epochs=40, original_epochs=15, augmentation="moderate", **_FAST),
-            "gpu": dict(img_size=150, epochs=100, original_epochs=100, augmentation="strong", **_FAST),
+            "smoke": dict(img_size=64, epochs=2, **_FAST),
+            "cpu": dict(img_size=96, epochs=15, **_FAST),
+            "gpu": dict(img_size=150, epochs=50, **_FAST),
         },
         uses=_TRAINS,
     ),
     Notebook(
-        "05_embeddings",
+        "05_hacia_el_90",
+        "Hacia el 90 %",
+        "una CNN moderna desde cero: BatchNorm, global pooling, Adam con coseno, ablación, análisis de errores",
+        "a modern small CNN from scratch, ablation, error analysis",
+        min_img_size=46,
+        values={
+            "smoke": dict(img_size=64, epochs=2, augmentation="moderate", **_FAST),
+            "cpu": dict(img_size=96, epochs=40, augmentation="moderate", **_FAST),
+            "gpu": dict(img_size=150, epochs=100, augmentation="strong", **_FAST),
+        },
+        uses=_TRAINS,
+    ),
+    Notebook(
+        "06_embeddings",
         "Embeddings + scikit-learn",
         "la CNN como extractor de características; SVC, árboles, k-NN; PCA y t-SNE",
         "CNN embeddings + scikit-learn classifiers, PCA/t-SNE",
@@ -276,7 +288,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
         },
     ),
     Notebook(
-        "06_modelos_preentrenados",
+        "07_modelos_preentrenados",
         "Modelos preentrenados",
         "EfficientNetB0 y MobileNetV2 como extractores; transfer learning y fine-tuning",
         "EfficientNetB0/MobileNetV2 features, transfer learning, fine-tuning",
@@ -316,7 +328,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
         uses=(*_TRAINS, "weights"),
     ),
     Notebook(
-        "07_mapas_caracteristicas",
+        "08_mapas_caracteristicas",
         "Qué ve la red",
         "mapas de características, patrones de filtros, Grad-CAM",
         "feature maps, filter patterns, Grad-CAM",

@@ -24,8 +24,8 @@ COLAB_DRIVE_MOUNT = Path("/content/drive")
 def drive_artifacts_dir() -> Path:
     """Mount the student's Google Drive (Colab only) and return the course's artifacts folder in it.
 
-    This is ``ARTIFACTS_DIR = "drive"``: notebooks 05 and 07, each in its own Colab
-    runtime, then find the models that 03 and 04 saved.  Outside Colab it raises
+    This is ``ARTIFACTS_DIR = "drive"``: notebooks 06 and 08, each in its own Colab
+    runtime, then find the models that 03 and 05 saved.  Outside Colab it raises
     :class:`~course_utils.params.ParameterError`; a failed mount raises ``RuntimeError``;
     both in Spanish, before anything is written to the Drive.
     """

@@ -5,7 +5,7 @@
 a file of that exact name in ``<Keras home>/models/`` is used without any
 download.  :func:`from_mirror` copies it there from the mirrors of
 ``$COURSE_DATA_MIRROR`` (the same mechanism as the course data: temporary file,
-checksum, rename, lock), so that a classroom without internet runs notebook 06
+checksum, rename, lock), so that a classroom without internet runs notebook 07
 with ImageNet weights; without a mirror Keras downloads from the official URL as
 before.  ``python -m course_utils.weights fill-mirror DIR`` fills a mirror
 folder on a machine with internet.

@@ -635,7 +635,7 @@ PARAM_CASES = {
     ),
     "epochs_of_a_million": (_resolve("03_cnn", epochs=10**6), params.ParameterError, ("EPOCHS=1000000", "1000")),
     "filter_steps_too_many": (
-        _resolve("07_mapas_caracteristicas", filter_steps=5000),
+        _resolve("08_mapas_caracteristicas", filter_steps=5000),
         params.ParameterError,
         ("FILTER_STEPS=5000", "máximo es 1000", "FILTER_STEPS=40"),
     ),
@@ -669,7 +669,7 @@ PARAM_CASES = {
         ("img_size", "enteros positivos"),
     ),
     "unknown_backbone_param": (
-        _resolve("06_modelos_preentrenados", backbones=("vgg16",)),
+        _resolve("07_modelos_preentrenados", backbones=("vgg16",)),
         params.ParameterError,
         ("Modelo base desconocido", "vgg16", "Opciones"),
     ),
@@ -1193,7 +1193,7 @@ def test_wrong_model_at_04s_path(name, tmp_path, tree_snapshot):
     from course_utils import course_model
 
     make, words = WRONG_MODELS[name]
-    path = _saved(make(), tmp_path / course_model.SAVED_MODELS["cnn_aumento"])
+    path = _saved(make(), tmp_path / course_model.SAVED_MODELS["cnn_mejorada"])
     before = tree_snapshot(tmp_path)
     with pytest.warns(UserWarning) as caught, pytest.raises(artifacts.ModelLoadError, match="No hay modelo"):
         course_model.load_course_cnn(tmp_path, allow_download=False)
@@ -1261,7 +1261,7 @@ def test_bad_weights_path(name, tmp_path, tree_snapshot):
     path = make(tmp_path)
     before = tree_snapshot(tmp_path)
     with pytest.raises(params.ParameterError) as exc:
-        params.resolve("06_modelos_preentrenados", "smoke", weights=str(path), **extra)
+        params.resolve("07_modelos_preentrenados", "smoke", weights=str(path), **extra)
     for w in words:
         assert w in str(exc.value), f"{w!r} missing from: {exc.value}"
     assert tree_snapshot(tmp_path) == before
@@ -1270,7 +1270,7 @@ def test_bad_weights_path(name, tmp_path, tree_snapshot):
 @pytest.mark.filterwarnings("ignore:Skipping nested container")
 def test_weights_file_of_another_model_is_named_when_loading(tmp_path):
     path = str(_dense_weights(tmp_path / "otro.weights.h5"))
-    p = params.resolve("06_modelos_preentrenados", "smoke", weights=path, backbones=("mobilenetv2",))
+    p = params.resolve("07_modelos_preentrenados", "smoke", weights=path, backbones=("mobilenetv2",))
     assert p.weights == path
     with pytest.raises(ValueError) as exc:
         models.load_backbone("mobilenetv2", weights=p.weights, input_shape=(32, 32, 3))

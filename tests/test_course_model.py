@@ -1,4 +1,4 @@
-"""course_utils.course_model: the CNN that notebooks 05 and 07 build on."""
+"""course_utils.course_model: the CNN that notebooks 06 and 08 build on."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ def test_load_course_cnn_prefers_saved_models(tmp_path):
     model, how = load_course_cnn(art, allow_download=False)
     assert model.input_shape == (None, 48, 48, 3) and "03" in how
     # A corrupt 04 model is reported and skipped, never deleted.
-    bad = art / SAVED_MODELS["cnn_aumento"]
+    bad = art / SAVED_MODELS["cnn_mejorada"]
     bad.write_bytes(b"roto")
-    with pytest.warns(UserWarning, match="04_cnn_aumento"):
+    with pytest.warns(UserWarning, match="05_cnn_mejorada"):
         model, how = load_course_cnn(art, allow_download=False)
     assert "03" in how
     assert bad.read_bytes() == b"roto"
@@ -53,7 +53,7 @@ def test_load_course_cnn_trains_a_short_fallback(tmp_path, tiny_dataset, isolate
 def test_result_is_a_named_pair(tmp_path):
     from course_utils.artifacts import save_model
 
-    save_model(build_cnn_improved((48, 48, 3), dense_units=4), tmp_path / SAVED_MODELS["cnn_aumento"])
+    save_model(build_cnn_improved((48, 48, 3), dense_units=4), tmp_path / SAVED_MODELS["cnn_mejorada"])
     result = load_course_cnn(tmp_path, allow_download=False)
     assert isinstance(result, CourseModel) and "04" in result.source and result.model.input_shape[1] == 48
 
@@ -81,7 +81,7 @@ def test_a_model_trained_in_mixed_precision_is_loaded_in_float32(tmp_path):
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
         trained = build_cnn_improved((48, 48, 3), dense_units=4)
-        save_model(trained, art / SAVED_MODELS["cnn_aumento"])
+        save_model(trained, art / SAVED_MODELS["cnn_mejorada"])
     finally:
         keras.mixed_precision.set_global_policy("float32")
     model, _ = load_course_cnn(art, allow_download=False)

@@ -78,7 +78,7 @@ def test_stage_writes_home_notebooks_and_instructors_without_injected_parameters
     names = course_site.stage(run, src)
     assert names == [nb.name for nb in NOTEBOOKS]
     index = (src / "index.md").read_text()
-    assert index.startswith("# ") and "```{toctree}" in index and "notebooks/07_mapas_caracteristicas" in index
+    assert index.startswith("# ") and "```{toctree}" in index and "notebooks/08_mapas_caracteristicas" in index
     assert "`smoke`" in index and "_static/binder-badge.svg" in index
     first = json.loads((src / "notebooks" / f"{names[0]}.ipynb").read_text())
     assert len(first["cells"]) == 2 and "/runner/path" not in json.dumps(first)

@@ -55,9 +55,9 @@ def test_notebook_as_shipped_resolves_the_sets_values(notebook, param_set, isola
 def test_pretrained_notebook_as_shipped_uses_imagenet_weights_on_the_student_sets(isolated_course_env, monkeypatch):
     """06 opened in Colab and run as it is must load ImageNet weights (cpu and gpu), not random ones."""
     namespace: dict = {}
-    exec(parameters_cell("06_modelos_preentrenados"), namespace)  # noqa: S102
+    exec(parameters_cell("07_modelos_preentrenados"), namespace)  # noqa: S102
     fake = data.DataInfo(isolated_course_env.cache, "synthetic", "sin datos (prueba)")
     monkeypatch.setattr(data, "get_course_data", lambda source: fake)
     for param_set in ("cpu", "gpu"):
-        p, _, _ = start.start("06_modelos_preentrenados", namespace | {"PARAM_SET": param_set}, quiet=True)
+        p, _, _ = start.start("07_modelos_preentrenados", namespace | {"PARAM_SET": param_set}, quiet=True)
         assert p.weights == "imagenet"

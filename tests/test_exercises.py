@@ -177,10 +177,10 @@ def test_checks_of_05_accept_the_solution_and_reject_mistakes():
 
     rng = np.random.default_rng(0)
     X, y = rng.random((10, 4)), np.arange(10) % 2
-    assert _ran("05.1", X.copy(), y.copy(), expected=(X, y))
-    assert not _ran("05.1", X[::-1], y, expected=(X, y)) and not _ran("05.1", X, 1 - y, expected=(X, y))
+    assert _ran("06.1", X.copy(), y.copy(), expected=(X, y))
+    assert not _ran("06.1", X[::-1], y, expected=(X, y)) and not _ran("06.1", X, 1 - y, expected=(X, y))
     data = (X, y, X[:4], y[:4])
-    assert _ran("05.2", 1.0, data=data) and not _ran("05.2", 0.5, data=data)
+    assert _ran("06.2", 1.0, data=data) and not _ran("06.2", 0.5, data=data)
 
 
 def test_checks_of_04_accept_the_solution_and_reject_mistakes():
@@ -208,17 +208,17 @@ def test_checks_of_04_accept_the_solution_and_reject_mistakes():
 
 def test_checks_of_06_accept_the_solution_and_reject_mistakes():
     right = {"efficientnetb0": "efficientnet", "mobilenetv2": "mobilenet_v2", "resnet50": "resnet"}
-    assert _ran("06.1", right)
-    assert not _ran("06.1", dict(right, resnet50="efficientnet"))
-    untouched = exercises.evaluate("06.1", {"efficientnetb0": ..., "mobilenetv2": ..., "resnet50": ...})
+    assert _ran("07.1", right)
+    assert not _ran("07.1", dict(right, resnet50="efficientnet"))
+    untouched = exercises.evaluate("07.1", {"efficientnetb0": ..., "mobilenetv2": ..., "resnet50": ...})
     assert untouched.status == exercises.NOT_ANSWERED
-    partial = exercises.evaluate("06.1", dict(right, resnet50=...))
+    partial = exercises.evaluate("07.1", dict(right, resnet50=...))
     assert partial.status == exercises.WRONG_ANSWER and "Te falta completar: resnet50" in partial.message
-    assert _ran("06.2", (-1.0, 1.0))
-    assert not _ran("06.2", (0.0, 1.0))
-    single = exercises.evaluate("06.2", 1.0)
+    assert _ran("07.2", (-1.0, 1.0))
+    assert not _ran("07.2", (0.0, 1.0))
+    single = exercises.evaluate("07.2", 1.0)
     assert single.status == exercises.WRONG_ANSWER and "tupla de 2 números" in single.message
-    assert "sin comillas" in exercises.evaluate("06.2", ("-1", "1")).message
+    assert "sin comillas" in exercises.evaluate("07.2", ("-1", "1")).message
 
 
 def test_check_of_06_3_counts_the_trainable_weights_of_the_last_layers(capsys):
@@ -254,17 +254,17 @@ def test_check_of_06_3_counts_the_trainable_weights_of_the_last_layers(capsys):
 
     right = unfreeze(4)  # c2 and dense: (3 * 3 * 4 * 4 + 4) + (4 + 1) weights; b2 stays frozen
     assert sum(int(np.prod(v.shape)) for v in right.trainable_weights) == 148 + 5
-    assert _ran("06.3", right, n_layers=4)
-    assert not _ran("06.3", unfreeze(4, freeze_bn=False), n_layers=4)
-    assert not _ran("06.3", unfreeze(2), n_layers=4)
-    assert not _ran("06.3", unfreeze(6), n_layers=4)
+    assert _ran("07.3", right, n_layers=4)
+    assert not _ran("07.3", unfreeze(4, freeze_bn=False), n_layers=4)
+    assert not _ran("07.3", unfreeze(2), n_layers=4)
+    assert not _ran("07.3", unfreeze(6), n_layers=4)
     capsys.readouterr()
-    exercises.check("06.3", backbone(), n_layers=4)  # the student's version: nothing unfrozen
+    exercises.check("07.3", backbone(), n_layers=4)  # the student's version: nothing unfrozen
     assert exercises.MISSING in capsys.readouterr().out
     parent_frozen = backbone()  # the last layers unfrozen, the model itself left frozen
     for layer in parent_frozen.layers[-4:]:
         layer.trainable = not isinstance(layer, layers.BatchNormalization)
-    outcome = exercises.evaluate("06.3", parent_frozen, n_layers=4)
+    outcome = exercises.evaluate("07.3", parent_frozen, n_layers=4)
     assert outcome.status == exercises.WRONG_ANSWER and "exercise_base.trainable = True" in outcome.message
 
 
@@ -290,19 +290,19 @@ def test_checks_of_07_accept_the_solution_and_reject_mistakes(tiny_cnn_factory):
     worst = int(np.argmax(np.abs(labels - scores)))
     layer = model.get_layer("c2")
     heatmap, _ = visualization.grad_cam(model, x[worst], conv_layer=layer)
-    assert _ran("07.2", worst, heatmap, model=model, split=split, conv_layer=layer)
+    assert _ran("08.2", worst, heatmap, model=model, split=split, conv_layer=layer)
     other = (worst + 1) % 6
     assert not _ran(
-        "07.2",
+        "08.2",
         other,
         visualization.grad_cam(model, x[other], conv_layer=layer)[0],
         model=model,
         split=split,
         conv_layer=layer,
     )
-    assert not _ran("07.2", worst, np.zeros((3, 3)), model=model, split=split, conv_layer=layer)
-    assert _ran("07.1", 3 * 3 * 4, layer=layer)
-    assert not _ran("07.1", 3 * 3 * 4 + 1, layer=layer)
+    assert not _ran("08.2", worst, np.zeros((3, 3)), model=model, split=split, conv_layer=layer)
+    assert _ran("08.1", 3 * 3 * 4, layer=layer)
+    assert not _ran("08.1", 3 * 3 * 4 + 1, layer=layer)
 
 
 def test_exercise_3_1_checks_the_channels_too():
@@ -366,12 +366,12 @@ def test_keras_exercises_03_3_05_3_07_3_accept_the_solution_and_reject_named_mis
     conv_model, dense_model = keras.Model(inputs, gap), keras.Model(inputs, dense)
     expected = (conv_model, dense_model)
     two = keras.Model(model.input, [model.get_layer("gap").output, model.get_layer("dense").output])
-    assert exercises.evaluate("05.3", two, images=images, expected=expected).status == exercises.RIGHT
+    assert exercises.evaluate("06.3", two, images=images, expected=expected).status == exercises.RIGHT
     swapped = keras.Model(model.inputs, [model.get_layer("dense").output, model.get_layer("gap").output])
-    assert "orden inverso" in exercises.evaluate("05.3", swapped, images=images, expected=expected).message
-    assert "dos salidas" in exercises.evaluate("05.3", dense_model, images=images, expected=expected).message
+    assert "orden inverso" in exercises.evaluate("06.3", swapped, images=images, expected=expected).message
+    assert "dos salidas" in exercises.evaluate("06.3", dense_model, images=images, expected=expected).message
     other = keras.Model(model.inputs, [model.get_layer("gap").output, model.get_layer("conv").output])
-    assert exercises.evaluate("05.3", other, images=images, expected=expected).status == exercises.WRONG_ANSWER
+    assert exercises.evaluate("06.3", other, images=images, expected=expected).status == exercises.WRONG_ANSWER
 
     image = images[0]
     x = tf.convert_to_tensor(image[np.newaxis])
@@ -380,12 +380,12 @@ def test_keras_exercises_03_3_05_3_07_3_accept_the_solution_and_reject_named_mis
         p = model(x, training=False)[0, 0]
     grads = tape.gradient(p, x).numpy()[0]
     right = np.max(np.abs(grads), axis=-1)
-    got = exercises.evaluate("07.3", right, model=model, image=image)
+    got = exercises.evaluate("08.3", right, model=model, image=image)
     assert got.status == exercises.RIGHT, got.message
-    assert "axis=-1" in exercises.evaluate("07.3", np.abs(grads), model=model, image=image).message
-    assert "tape.watch" in exercises.evaluate("07.3", np.zeros(shape[:2]), model=model, image=image).message
+    assert "axis=-1" in exercises.evaluate("08.3", np.abs(grads), model=model, image=image).message
+    assert "tape.watch" in exercises.evaluate("08.3", np.zeros(shape[:2]), model=model, image=image).message
     other_image = np.max(np.abs(rng.random(shape)), axis=-1)
-    assert exercises.evaluate("07.3", other_image, model=model, image=image).status == exercises.WRONG_ANSWER
+    assert exercises.evaluate("08.3", other_image, model=model, image=image).status == exercises.WRONG_ANSWER
 
 
 def test_check_of_06_4_the_transfer_head_names_its_mistakes():
@@ -405,7 +405,7 @@ def test_check_of_06_4_the_transfer_head_names_its_mistakes():
         return keras.Model(inputs, (out or layers.Dense(1, activation="sigmoid"))(x))
 
     b = base()
-    assert exercises.evaluate("06.4", head(b), base=b).status == exercises.RIGHT
+    assert exercises.evaluate("07.4", head(b), base=b).status == exercises.RIGHT
     cases = {
         "base sin congelar": (lambda b: head(b, freeze=False), "congelada"),
         "sin pooling": (lambda b: head(b, pool=False), "GlobalAveragePooling2D"),
@@ -419,9 +419,9 @@ def test_check_of_06_4_the_transfer_head_names_its_mistakes():
     }
     for name, (make, words) in cases.items():
         b = base()
-        got = exercises.evaluate("06.4", make(b), base=b)
+        got = exercises.evaluate("07.4", make(b), base=b)
         assert got.status == exercises.WRONG_ANSWER and words in got.message, (name, got.message)
-    assert exercises.evaluate("06.4", None, base=base()).status == exercises.NOT_ANSWERED
+    assert exercises.evaluate("07.4", None, base=base()).status == exercises.NOT_ANSWERED
 
 
 def test_shared_check_helpers_explain_wrong_types_in_spanish():

@@ -20,7 +20,7 @@ from course_utils.config import PROJECT_ROOT
 #: Per notebook: (pattern whose group 1 is the written value, parameter, set).
 #: "todas" (every image) stands for ``None``.
 MENTIONS: dict[str, tuple[tuple[str, str, str], ...]] = {
-    "06_modelos_preentrenados": (
+    "07_modelos_preentrenados": (
         (r"input_shape=\((\d+), \1, 3\)", "img_size", "cpu"),
         (r"sus imágenes de (\d+) px en memoria", "img_size", "cpu"),
         (r"las (\d+) direcciones de mayor varianza", "pca_components", "cpu"),
@@ -33,7 +33,7 @@ MENTIONS: dict[str, tuple[tuple[str, str, str], ...]] = {
 }
 #: Per notebook: numbers that equal a parameter's value but mean something else.
 NOT_PARAMETERS: dict[str, tuple[str, ...]] = {
-    "06_modelos_preentrenados": (r"gatos y perros, 160 px\)",),  # the TensorFlow tutorial's image size
+    "07_modelos_preentrenados": (r"gatos y perros, 160 px\)",),  # the TensorFlow tutorial's image size
 }
 #: Smaller numbers (2 épocas, cuaderno 03, Fase 1...) are too common in prose to police.
 SMALLEST_POLICED = 10

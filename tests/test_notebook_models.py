@@ -103,7 +103,7 @@ def test_grad_cam_written_in_07_equals_visualization_grad_cam(tiny_cnn_factory):
 
     from course_utils import visualization
 
-    source = _notebook_cell("07_mapas_caracteristicas", "def grad_cam(x):")
+    source = _notebook_cell("08_mapas_caracteristicas", "def grad_cam(x):")
     source = source[source.index("import tensorflow as tf") : source.index("per_class = ")]
     model = tiny_cnn_factory(img_size=16)
     namespace = {

@@ -75,7 +75,7 @@ def test_each_notebook_ran_alone_with_an_empty_artifacts_folder(series):
         own = OUT / "artifacts" / name
         assert (own / "results" / f"{name}.json").exists(), name
         assert series[name].metrics, name
-    for name in {"05_embeddings", "07_mapas_caracteristicas"} & set(ran):
+    for name in {"06_embeddings", "08_mapas_caracteristicas"} & set(ran):
         own = OUT / "artifacts" / name
         assert not any((own / rel).exists() for rel in SAVED_MODELS.values())
         assert (own / FALLBACK_MODEL).exists(), f"{name}: sin los modelos de 03/04 entrena el suyo"
@@ -138,18 +138,18 @@ def test_saved_models_load(series):
     from course_utils.artifacts import load_model
     from course_utils.course_model import SAVED_MODELS
 
-    for name, key in (("03_cnn", "cnn"), ("04_aumento_datos", "cnn_aumento")):
+    for name, key in (("03_cnn", "cnn"), ("04_aumento_datos", "cnn_mejorada")):
         assert series[name].status == "ok"  # skips the test if NB= left this notebook out
         model = load_model(OUT / "artifacts" / name / SAVED_MODELS[key])
         assert model.input_shape[1:] == (64, 64, 3)
         assert model.output_shape[-1] == 1
     # 04's model for photos takes raw pixels of any size.
-    photo = load_model(OUT / "artifacts" / "04_aumento_datos" / SAVED_MODELS["cnn_aumento_fotos"])
+    photo = load_model(OUT / "artifacts" / "04_aumento_datos" / SAVED_MODELS["cnn_mejorada_fotos"])
     assert photo.input_shape[1:] == (None, None, 3) and photo.output_shape[-1] == 1
 
 
 def test_embeddings_metrics(series):
-    m = series["05_embeddings"].metrics
+    m = series["06_embeddings"].metrics
     assert m["embedding_dim"] > 0
     assert m["classifiers"] and all(
         _finite(v["test_accuracy"]) and _finite(v["train_accuracy"]) for v in m["classifiers"].values()
@@ -159,9 +159,9 @@ def test_embeddings_metrics(series):
 
 
 def test_pretrained_is_labelled_honestly(series):
-    m = series["06_modelos_preentrenados"].metrics
+    m = series["07_modelos_preentrenados"].metrics
     assert m["weights"] == "random" and m["pretrained"] is False
-    out = json.loads(Path(series["06_modelos_preentrenados"].output).read_text())
+    out = json.loads(Path(series["07_modelos_preentrenados"].output).read_text())
     text = "".join(
         "".join(o.get("text", ""))
         for c in out["cells"]
@@ -175,7 +175,7 @@ def test_pretrained_is_labelled_honestly(series):
 
 
 def test_feature_maps_metrics(series):
-    m = series["07_mapas_caracteristicas"].metrics
+    m = series["08_mapas_caracteristicas"].metrics
     assert m["n_layers_visualised"] >= 8  # 4 conv + 4 pooling layers, found by type
     assert m["n_filter_patterns"] > 0 and m["n_gradcam"] > 0
 

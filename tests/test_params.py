@@ -63,8 +63,8 @@ def test_min_img_size_is_the_smallest_the_lesson_cnn_fits():
     for nb, build in (
         ("03_cnn", build_cnn),
         ("04_aumento_datos", build_cnn),
-        ("05_embeddings", build_cnn_improved),
-        ("07_mapas_caracteristicas", build_cnn_improved),
+        ("06_embeddings", build_cnn_improved),
+        ("08_mapas_caracteristicas", build_cnn_improved),
     ):
         s = params.MIN_IMG_SIZE[nb]
         assert _smallest_pooled_side(build, s) >= 1, nb
@@ -92,10 +92,10 @@ def test_overrides_and_extras():
     assert p["augmentation"] == "strong" and p.data_source == "synthetic" and p.artifacts_dir == "/tmp/a"
     keep = params.resolve("04_aumento_datos", "smoke", augmentation=None)
     assert keep["augmentation"] == "moderate"
-    assert params.resolve("06_modelos_preentrenados", "cpu", weights="random").weights == "random"
+    assert params.resolve("07_modelos_preentrenados", "cpu", weights="random").weights == "random"
     # None means "the set's value" for WEIGHTS as for every other parameter (it meant random weights once).
-    assert params.resolve("06_modelos_preentrenados", "cpu", weights=None).weights == "imagenet"
-    assert params.resolve("06_modelos_preentrenados", "smoke", weights=None).weights == "random"
+    assert params.resolve("07_modelos_preentrenados", "cpu", weights=None).weights == "imagenet"
+    assert params.resolve("07_modelos_preentrenados", "smoke", weights=None).weights == "random"
 
 
 def test_auto_uses_environment_then_gpu(monkeypatch):
@@ -139,19 +139,19 @@ BAD = [
     ),
     (
         "img_size_too_small_pretrained",
-        dict(notebook="06_modelos_preentrenados", img_size=16),
+        dict(notebook="07_modelos_preentrenados", img_size=16),
         ["demasiado pequeño", "IMG_SIZE>=32"],
     ),
     ("max_per_class_zero", dict(notebook="03_cnn", max_per_class=0), ["MAX_PER_CLASS=0", "None"]),
     (
         "weights_unknown",
-        dict(notebook="06_modelos_preentrenados", weights="imagnet"),
+        dict(notebook="07_modelos_preentrenados", weights="imagnet"),
         ["WEIGHTS='imagnet'", "imagenet", "random"],
     ),
     ("seed_text", dict(notebook="03_cnn", seed="42"), ["SEED", "entero"]),
     (
         "backbone_unknown",
-        dict(notebook="06_modelos_preentrenados", backbones=("efficientnetb0", "vgg16")),
+        dict(notebook="07_modelos_preentrenados", backbones=("efficientnetb0", "vgg16")),
         ["Modelo base desconocido", "vgg16", "Opciones", "efficientnetb0"],
     ),
     (
@@ -166,7 +166,7 @@ BAD = [
     ),
     (
         "extra_negative",
-        dict(notebook="07_mapas_caracteristicas", filter_steps=0),
+        dict(notebook="08_mapas_caracteristicas", filter_steps=0),
         ["FILTER_STEPS=0", "entero positivo"],
     ),
     ("notebook_unknown", dict(notebook="08_gan"), ["Cuaderno desconocido", "03_cnn"]),
@@ -207,7 +207,7 @@ def test_image_size_has_a_ceiling(value):
 
 def test_transfer_image_size_has_the_same_ceiling():
     with pytest.raises(ParameterError, match="TRANSFER_IMG_SIZE=4000"):
-        params.resolve("06_modelos_preentrenados", "smoke", transfer_img_size=4000)
+        params.resolve("07_modelos_preentrenados", "smoke", transfer_img_size=4000)
 
 
 @pytest.mark.parametrize("seed", [-1, 2**32, 2**40, True, 1.5])

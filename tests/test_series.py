@@ -22,7 +22,7 @@ def _summary(tmp_path, param_set, cnn_acc, feat_acc, pretrained=True, kind="real
             metrics={"test_accuracy": cnn_acc, "data_kind": kind, "epochs_run": 3},
         ),
         NotebookRun(
-            "06_modelos_preentrenados",
+            "07_modelos_preentrenados",
             status="ok",
             seconds=20,
             metrics={"pretrained": pretrained, "feature_extractors": {"efficientnetb0": feat_acc}, "data_kind": kind},
@@ -101,14 +101,14 @@ def test_levels_name_their_source():
 @pytest.mark.parametrize(
     "peaks, verdict",
     [
-        ((1.2, 2.9), "MET (máximo 2.90 GB en 06_modelos_preentrenados)"),
+        ((1.2, 2.9), "MET (máximo 2.90 GB en 07_modelos_preentrenados)"),
         ((3.4, 2.0), "NOT MET (máximo 3.40 GB en 04_aumento_datos)"),
     ],
 )
 def test_summary_shows_peak_memory_and_the_cpu_memory_target(tmp_path, peaks, verdict):
     runs = [
         NotebookRun("04_aumento_datos", status="ok", seconds=10, peak_memory_gb=peaks[0]),
-        NotebookRun("06_modelos_preentrenados", status="ok", seconds=20, peak_memory_gb=peaks[1]),
+        NotebookRun("07_modelos_preentrenados", status="ok", seconds=20, peak_memory_gb=peaks[1]),
     ]
     write_summary(runs, tmp_path, "cpu")
     md = (tmp_path / "summary.md").read_text()
@@ -201,7 +201,7 @@ def test_summary_keeps_paths_inside_the_repository_relative(tmp_path):
 
     model = PROJECT_ROOT / "build" / "cpu" / "artifacts" / "models" / "m.keras"
     run = NotebookRun(
-        "07_mapas_caracteristicas",
+        "08_mapas_caracteristicas",
         status="ok",
         seconds=1,
         output=str(PROJECT_ROOT / "build" / "cpu" / "notebooks" / "07.ipynb"),
