@@ -1,4 +1,4 @@
-"""The checks of notebooks 01-04's exercises (data, MLP, CNN, augmentation), registered in :data:`course_utils.exercise_registry.EXERCISES`.
+"""The checks of notebooks 01-05's exercises (data, MLP, CNN, augmentation, a modern CNN), registered in :data:`course_utils.exercise_registry.EXERCISES`.
 
 Each check receives the student's answer (and what it needs from the
 notebook) and raises ``AssertionError`` with a Spanish explanation when the
@@ -194,6 +194,113 @@ def _moderate_augmentation(augmenter: Any) -> None:
 
 @exercise(
     "04.2",
+    "el aumento dentro del modelo",
+    "build_cnn(augmenter, dropout) construye la CNN de 03: si hay augmenter, es la primera etapa "
+    "(x = augmenter(inputs)); Dropout(dropout) va entre Flatten y Dense(512) solo si dropout > 0; "
+    "compila con Adam(1e-4) y binary_crossentropy.",
+)
+def _augmented_cnn(build_cnn: Any, *, image_shape: tuple[int, int, int]) -> None:
+    import keras
+
+    from .models import build_cnn as lesson_cnn
+
+    augmenter = keras.Sequential([keras.layers.RandomFlip("horizontal")], name="aumento_de_prueba")
+    expect(callable(build_cnn), "build_cnn debe ser una función: def build_cnn(augmenter=None, dropout=0.0): ...")
+    plain, augmented = build_cnn(augmenter=None, dropout=0.0), build_cnn(augmenter=augmenter, dropout=0.5)
+    for model, call in ((plain, "build_cnn(None, 0.0)"), (augmented, "build_cnn(augmenter, 0.5)")):
+        expect(
+            hasattr(model, "layers") and hasattr(model, "count_params"),
+            f"{call} debe devolver un modelo de Keras (return model); devuelve {type(model).__name__}.",
+        )
+        expect(
+            tuple(model.input_shape[1:]) == tuple(image_shape),
+            f"{call}: la entrada debe ser keras.Input(shape={tuple(image_shape)}); es {model.input_shape}.",
+        )
+    expect(
+        plain.count_params() == lesson_cnn(tuple(image_shape)).count_params(),
+        f"Sin aumento ni Dropout debe ser la CNN de 03 ({lesson_cnn(tuple(image_shape)).count_params():,} "
+        f"parámetros); la tuya tiene {plain.count_params():,}.",
+    )
+    kinds = [type(layer).__name__ for layer in plain.layers]
+    expect("Dropout" not in kinds, "Con dropout=0.0 no debe haber capa Dropout: añádela solo si dropout > 0.")
+    expect(augmenter not in plain.layers, "Con augmenter=None el modelo no debe llevar aumento.")
+    layers_ = augmented.layers
+    expect(
+        augmenter in layers_,
+        "El aumento no está dentro del modelo: aplícalo a la entrada, x = augmenter(inputs), antes de la "
+        "primera Conv2D (dentro del modelo se desactiva solo al predecir).",
+    )
+    kinds = [type(layer).__name__ for layer in layers_]
+    expect(
+        layers_.index(augmenter) < kinds.index("Conv2D"),
+        "El aumento debe ser la primera etapa, antes de la primera Conv2D: se aumenta la imagen, no los mapas.",
+    )
+    drops = [i for i, k in enumerate(kinds) if k == "Dropout"]
+    expect(len(drops) == 1, f"Con dropout=0.5 debe haber una capa Dropout; hay {len(drops)}.")
+    expect(
+        close(layers_[drops[0]].rate, 0.5), f"Dropout debe usar la tasa que recibe (0.5); usa {layers_[drops[0]].rate}."
+    )
+    expect(
+        kinds.index("Flatten") < drops[0] < kinds.index("Dense"),
+        "Dropout va entre Flatten y la Dense de 512 neuronas, como en la lección.",
+    )
+    config = {k: str(v).lower() for k, v in (augmented.get_compile_config() or {}).items()}
+    expect(getattr(augmented, "compiled", False), "Falta compilar el modelo dentro de build_cnn (model.compile(...)).")
+    expect(
+        "adam" in config.get("optimizer", "") and abs(float(augmented.optimizer.learning_rate) - 1e-4) < 1e-9,
+        "Compila con keras.optimizers.Adam(learning_rate=1e-4), como en 03: solo debe cambiar lo que se mide.",
+    )
+    expect("binary" in config.get("loss", ""), f"La pérdida es 'binary_crossentropy' (tienes {config.get('loss')}).")
+
+
+@exercise(
+    "05.1",
+    "el bloque moderno: Conv2D + BatchNorm + ReLU + MaxPooling",
+    "conv_block(x, filters): x = Conv2D(filters, 3, use_bias=False)(x); x = BatchNormalization()(x); "
+    "x = ReLU()(x); return MaxPooling2D()(x).",
+)
+def _conv_bn_block(conv_block: Any) -> None:
+    import keras
+
+    expect(callable(conv_block), "conv_block debe ser una función: def conv_block(x, filters): ... return x")
+    inputs = keras.Input(shape=(32, 32, 3))
+    out = conv_block(inputs, 8)
+    expect(
+        isinstance(out, keras.KerasTensor),
+        f"conv_block debe devolver el tensor de salida del bloque (return x); devuelve {type(out).__name__}.",
+    )
+    model = keras.Model(inputs, out)
+    kinds = [type(layer).__name__ for layer in model.layers[1:]]
+    kinds = [
+        "ReLU" if k == "Activation" and model.layers[1:][i].get_config().get("activation") == "relu" else k
+        for i, k in enumerate(kinds)
+    ]
+    want = ["Conv2D", "BatchNormalization", "ReLU", "MaxPooling2D"]
+    expect(
+        kinds == want,
+        f"Las capas del bloque son {', '.join(kinds) or 'ninguna'}; se esperaban, en este orden: {', '.join(want)} "
+        "(la ReLU va después de BatchNorm, que normaliza la salida lineal de la convolución).",
+    )
+    conv = model.layers[1]
+    expect(conv.filters == 8, f"Usa el argumento filters en la Conv2D: con filters=8 tiene {conv.filters} filtros.")
+    expect(tuple(conv.kernel_size) == (3, 3), f"Los filtros son de 3 × 3; los tuyos, {tuple(conv.kernel_size)}.")
+    expect(
+        not conv.use_bias,
+        "La Conv2D va sin sesgo (use_bias=False): BatchNormalization ya suma uno, el suyo (beta).",
+    )
+    expect(
+        conv.get_config().get("activation") == "linear",
+        "La Conv2D va sin activación: la ReLU es una capa aparte, después de BatchNormalization.",
+    )
+    expect(
+        tuple(out.shape[1:]) == (15, 15, 8),
+        f"Con padding 'valid' (el de la lección), 32 px → 30 → 15: la salida debe ser (15, 15, 8); es "
+        f"{tuple(out.shape[1:])}.",
+    )
+
+
+@exercise(
+    "05.2",
     "parámetros de la densa tras GlobalAveragePooling",
     "GlobalAveragePooling2D deja un valor por canal (128); cada una de las 256 neuronas tiene "
     "un peso por entrada y un sesgo.",

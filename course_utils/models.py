@@ -61,6 +61,22 @@ def build_cnn(
     return model
 
 
+def conv_bn_block(x: Any, filters: int, suffix: str | None = None) -> Any:
+    """Exercise 5.1's block: Conv2D 3x3 without bias ("valid"), BatchNormalization, ReLU, MaxPooling2D.
+
+    ``suffix`` names the layers ``conv<suffix>``, ``bn<suffix>``, ``relu<suffix>``, ``pool<suffix>``.
+    """
+    from keras import layers
+
+    def name(kind: str) -> str | None:
+        return f"{kind}{suffix}" if suffix is not None else None
+
+    x = layers.Conv2D(filters, 3, use_bias=False, name=name("conv"))(x)
+    x = layers.BatchNormalization(name=name("bn"))(x)
+    x = layers.ReLU(name=name("relu"))(x)
+    return layers.MaxPooling2D(name=name("pool"))(x)
+
+
 def build_cnn_improved(
     input_shape: tuple[int, int, int] = (96, 96, 3), dropout: float = 0.5, dense_units: int = 256
 ) -> Any:
@@ -76,10 +92,7 @@ def build_cnn_improved(
     inputs = keras.Input(shape=input_shape, name="imagen")
     x = inputs
     for i, filters in enumerate((32, 64, 128, 128), start=1):
-        x = layers.Conv2D(filters, 3, use_bias=False, name=f"conv{i}")(x)
-        x = layers.BatchNormalization(name=f"bn{i}")(x)
-        x = layers.ReLU(name=f"relu{i}")(x)
-        x = layers.MaxPooling2D(name=f"pool{i}")(x)
+        x = conv_bn_block(x, filters, suffix=str(i))
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
     x = layers.Dense(dense_units, activation="relu", name="dense")(x)

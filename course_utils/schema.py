@@ -116,7 +116,7 @@ PARAMETERS: dict[str, Param] = {
         "text",
         "carpeta de modelos y resultados (None: artifacts/ del repositorio; "
         f"'{DRIVE}': solo en Colab, la carpeta {DRIVE_ARTIFACTS_SUBFOLDER} de tu Google Drive, "
-        "para que 05 y 07 usen los modelos de 03 y 05)",
+        "para que 06 y 08 usen los modelos de 03 y 05)",
     ),
     # Notebook-specific.
     "n_sample_images": Param("int", "fotos de ejemplo a mostrar (mitad gatos, mitad perros)", maximum=64),

@@ -1189,7 +1189,7 @@ WRONG_MODELS = {
 
 
 @pytest.mark.parametrize("name", list(WRONG_MODELS))
-def test_wrong_model_at_04s_path(name, tmp_path, tree_snapshot):
+def test_wrong_model_at_05s_path(name, tmp_path, tree_snapshot):
     from course_utils import course_model
 
     make, words = WRONG_MODELS[name]
@@ -1202,7 +1202,7 @@ def test_wrong_model_at_04s_path(name, tmp_path, tree_snapshot):
         assert w in text, f"{w!r} missing from: {text}"
     assert str(path.name) in text and "img_size=" not in text and "Usa 150" not in text
     if name != "custom_layer":
-        assert "Vuelve a ejecutar 04_aumento_datos.ipynb" in text and "dañado" not in text
+        assert "Vuelve a ejecutar 05_hacia_el_90.ipynb" in text and "dañado" not in text
     assert tree_snapshot(tmp_path) == before
 
 

@@ -17,7 +17,7 @@ def test_load_course_cnn_prefers_saved_models(tmp_path):
     save_model(small, art / SAVED_MODELS["cnn"])
     model, how = load_course_cnn(art, allow_download=False)
     assert model.input_shape == (None, 48, 48, 3) and "03" in how
-    # A corrupt 04 model is reported and skipped, never deleted.
+    # A corrupt 05 model is reported and skipped, never deleted.
     bad = art / SAVED_MODELS["cnn_mejorada"]
     bad.write_bytes(b"roto")
     with pytest.warns(UserWarning, match="05_cnn_mejorada"):
@@ -29,7 +29,7 @@ def test_load_course_cnn_prefers_saved_models(tmp_path):
 def test_load_course_cnn_without_anything_explains(tmp_path, isolated_course_env, offline_gdown):
     from course_utils.artifacts import ModelLoadError
 
-    with pytest.raises(ModelLoadError, match="04_aumento_datos.ipynb"):
+    with pytest.raises(ModelLoadError, match="05_hacia_el_90.ipynb"):
         load_course_cnn(tmp_path / "art")
     assert offline_gdown, "the course's trained model should have been tried"
 
@@ -55,7 +55,7 @@ def test_result_is_a_named_pair(tmp_path):
 
     save_model(build_cnn_improved((48, 48, 3), dense_units=4), tmp_path / SAVED_MODELS["cnn_mejorada"])
     result = load_course_cnn(tmp_path, allow_download=False)
-    assert isinstance(result, CourseModel) and "04" in result.source and result.model.input_shape[1] == 48
+    assert isinstance(result, CourseModel) and "05" in result.source and result.model.input_shape[1] == 48
 
 
 def test_with_data_loads_the_splits_at_the_model_size(tmp_path, tiny_dataset, capsys):
@@ -71,7 +71,7 @@ def test_with_data_loads_the_splits_at_the_model_size(tmp_path, tiny_dataset, ca
 
 
 def test_a_model_trained_in_mixed_precision_is_loaded_in_float32(tmp_path):
-    """04 trains under mixed_bfloat16 where the CPU has bf16 units; 05 and 07 need float32 activations."""
+    """05 trains under mixed_bfloat16 where the CPU has bf16 units; 05 and 07 need float32 activations."""
     import keras
 
     from course_utils.artifacts import save_model

@@ -172,7 +172,7 @@ def test_checks_of_02_and_03_accept_the_solution_and_reject_mistakes(tmp_path):
     assert not _ran("03.2", models.build_cnn(input_shape=(48, 48, 3)), model=cnn, images=images)
 
 
-def test_checks_of_05_accept_the_solution_and_reject_mistakes():
+def test_checks_of_06_accept_the_solution_and_reject_mistakes():
     import numpy as np
 
     rng = np.random.default_rng(0)
@@ -202,11 +202,94 @@ def test_checks_of_04_accept_the_solution_and_reject_mistakes():
     assert not _ran("04.1", stack(rotation=40 / 360))
     assert not _ran("04.1", stack(flip=False))
     assert not _ran("04.1", "aumento")
-    assert _ran("04.2", 128 * 256 + 256)
-    assert not _ran("04.2", 128 * 256)
 
 
-def test_checks_of_06_accept_the_solution_and_reject_mistakes():
+def _experiment_builder(*, augment_first=True, use_augmenter=True, dropout_where="after_flatten", lr=1e-4, bias=True):
+    """Exercise 4.2's answer, or one of its named mistakes (the keyword that differs)."""
+    import keras
+    from keras import layers
+
+    def build_cnn(augmenter=None, dropout=0.0):
+        inputs = keras.Input(shape=(48, 48, 3))
+        x = augmenter(inputs) if (augmenter is not None and use_augmenter and augment_first) else inputs
+        for i, filters in enumerate((32, 64, 128, 128)):
+            x = layers.Conv2D(filters, 3, activation="relu", use_bias=bias)(x)
+            if i == 0 and augmenter is not None and use_augmenter and not augment_first:
+                x = augmenter(x)
+            x = layers.MaxPooling2D()(x)
+        if dropout and dropout_where == "before_flatten":
+            x = layers.Dropout(dropout)(x)
+        x = layers.Flatten()(x)
+        if dropout_where == "always":
+            x = layers.Dropout(0.5)(x)
+        elif dropout and dropout_where == "after_flatten":
+            x = layers.Dropout(dropout)(x)
+        x = layers.Dense(512, activation="relu")(x)
+        model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(x))
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr), loss="binary_crossentropy")
+        return model
+
+    return build_cnn
+
+
+def test_check_of_04_2_accepts_the_solution_and_rejects_named_mistakes():
+    from course_utils.augmentation_experiment import course_build_cnn
+
+    shape = (48, 48, 3)
+    assert _ran("04.2", _experiment_builder(), image_shape=shape)
+    assert _ran("04.2", course_build_cnn(shape), image_shape=shape)  # the fallback is a right answer
+    wrong = {
+        "aumento fuera del modelo": _experiment_builder(use_augmenter=False),
+        "aumento después de la primera convolución": _experiment_builder(augment_first=False),
+        "Dropout antes de Flatten": _experiment_builder(dropout_where="before_flatten"),
+        "Dropout siempre, aunque dropout=0": _experiment_builder(dropout_where="always"),
+        "otra tasa de aprendizaje": _experiment_builder(lr=1e-3),
+        "otra red (sin sesgos)": _experiment_builder(bias=False),
+        "no es una función": "build_cnn",
+    }
+    for name, answer in wrong.items():
+        outcome = exercises.evaluate("04.2", answer, image_shape=shape)
+        assert outcome.status != exercises.RIGHT, name
+        assert "Traceback" not in outcome.message, name
+
+
+def test_checks_of_05_accept_the_solution_and_reject_mistakes():
+    from keras import layers
+
+    def block(*, bias=False, relu_first=False, pool=True, fixed_filters=None, padding="valid"):
+        def conv_block(x, filters):
+            n = fixed_filters or filters
+            if relu_first:
+                x = layers.Conv2D(n, 3, use_bias=bias, padding=padding, activation="relu")(x)
+            else:
+                x = layers.Conv2D(n, 3, use_bias=bias, padding=padding)(x)
+            x = layers.BatchNormalization()(x)
+            if not relu_first:
+                x = layers.ReLU()(x)
+            return layers.MaxPooling2D()(x) if pool else x
+
+        return conv_block
+
+    from course_utils.models import conv_bn_block
+
+    assert _ran("05.1", block())
+    assert _ran("05.1", conv_bn_block)  # the fallback is a right answer
+    wrong = {
+        "con sesgo": block(bias=True),
+        "ReLU antes de BatchNorm": block(relu_first=True),
+        "sin pooling": block(pool=False),
+        "ignora filters": block(fixed_filters=32),
+        "padding same": block(padding="same"),
+        "no es una función": None,
+    }
+    for name, answer in wrong.items():
+        assert not _ran("05.1", answer), name
+    assert _ran("05.2", 128 * 256 + 256)
+    assert not _ran("05.2", 128 * 256)
+    assert not _ran("05.2", 6272 * 256 + 256)
+
+
+def test_checks_of_07_accept_the_solution_and_reject_mistakes():
     right = {"efficientnetb0": "efficientnet", "mobilenetv2": "mobilenet_v2", "resnet50": "resnet"}
     assert _ran("07.1", right)
     assert not _ran("07.1", dict(right, resnet50="efficientnet"))
@@ -268,7 +351,7 @@ def test_check_of_06_3_counts_the_trainable_weights_of_the_last_layers(capsys):
     assert outcome.status == exercises.WRONG_ANSWER and "exercise_base.trainable = True" in outcome.message
 
 
-def test_checks_of_07_accept_the_solution_and_reject_mistakes(tiny_cnn_factory):
+def test_checks_of_08_accept_the_solution_and_reject_mistakes(tiny_cnn_factory):
     import numpy as np
     import tensorflow as tf
 

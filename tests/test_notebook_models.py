@@ -145,36 +145,44 @@ def _exec_cell(name: str, start: str, end: str, namespace: dict) -> dict:
     return namespace
 
 
-def test_lesson_model_written_in_04_equals_build_cnn_with_dropout():
-    """04 trains the lesson's model first; models.build_cnn(dropout=0.5) is the same network."""
+def test_build_cnn_written_in_04_equals_the_lesson_cnn_and_the_course_fallback():
+    """04's solution to exercise 4.2 builds 03's CNN, and with an augmenter and Dropout the course's fallback."""
     import keras
     from keras import layers
 
+    from course_utils import augmentation_experiment, pipelines
+
+    shape = (64, 64, 3)
     ns = _exec_cell(
         "04_aumento_datos",
-        "lesson_model = keras.Sequential(",
-        "lesson_model.compile(",
-        {"keras": keras, "layers": layers, "P": SimpleNamespace(image_shape=(64, 64, 3))},
+        "def build_cnn(augmenter=None, dropout=0.0):",
+        "# END SOLUTION",
+        {"keras": keras, "layers": layers, "P": SimpleNamespace(image_shape=shape)},
     )
-    expected = models.build_cnn(input_shape=(64, 64, 3), dropout=0.5)
-    assert _signature(ns["lesson_model"]) == _signature(expected)
-    assert _signature(ns["lesson_model"]) != _signature(models.build_cnn(input_shape=(64, 64, 3)))
+    plain = ns["build_cnn"]()
+    assert _signature(plain)[0][1:] == _signature(models.build_cnn(input_shape=shape))[0]
+    augment = pipelines.make_augmentation(seed=1)
+    written = ns["build_cnn"](augmenter=augment, dropout=0.5)
+    fallback = augmentation_experiment.course_build_cnn(shape)(augmenter=augment, dropout=0.5)
+    assert _signature(written) == _signature(fallback)
+    assert _signature(written) != _signature(plain)
 
 
-def test_improved_model_written_in_04_equals_build_cnn_improved():
-    """04's improved recipe (augmentation first) is build_cnn_improved behind the augmentation stack."""
+def test_improved_model_written_in_05_equals_build_cnn_improved():
+    """05's improved recipe (augmentation first, exercise 5.1's block) is build_cnn_improved behind the augmentation."""
     import keras
     from keras import layers
 
     from course_utils import pipelines
 
     ns = _exec_cell(
-        "04_aumento_datos",
+        "05_hacia_el_90",
         "inputs = keras.Input(",
         "model.compile(",
         {
             "keras": keras,
             "layers": layers,
+            "conv_block": models.conv_bn_block,
             "augment": pipelines.make_augmentation(seed=1),
             "P": SimpleNamespace(image_shape=(64, 64, 3)),
         },
@@ -186,19 +194,19 @@ def test_improved_model_written_in_04_equals_build_cnn_improved():
     assert written.count_params() == helper.count_params()
 
 
-def test_ablation_text_in_04_is_the_recorded_measurement():
-    """04 quotes course_utils/recorded/ablation_04_cpu.json (made by benchmarks/ablation.py): text follows data."""
+def test_ablation_text_in_05_is_the_recorded_measurement():
+    """05 quotes course_utils/recorded/ablation_04_cpu.json (made by benchmarks/ablation.py): text follows data."""
     from course_utils import artifacts
 
     recorded = artifacts.recorded("ablation_04_cpu")
     assert recorded["command"].startswith("python benchmarks/ablation.py")
     assert recorded["settings"]["epochs"] >= 40 and recorded["settings"]["data"] == "real"
-    cells = json.loads((PROJECT_ROOT / "source" / "04_aumento_datos.ipynb").read_text())["cells"]
+    cells = json.loads((PROJECT_ROOT / "source" / "05_hacia_el_90.ipynb").read_text())["cells"]
     (text,) = [
         "".join(c["source"])
         for c in cells
-        if c["cell_type"] == "markdown" and "".join(c["source"]).startswith("**Qué dice esta medición")
+        if c["cell_type"] == "markdown" and "**Qué dice esta medición" in "".join(c["source"])
     ]
     for step in recorded["steps"]:
         quoted = f"{100 * step['test_accuracy']:.1f} %".replace(".", ",")
-        assert quoted in text, f"{step['step']}: {quoted} missing from 04's text about the ablation"
+        assert quoted in text, f"{step['step']}: {quoted} missing from 05's text about the ablation"

@@ -63,6 +63,7 @@ def test_min_img_size_is_the_smallest_the_lesson_cnn_fits():
     for nb, build in (
         ("03_cnn", build_cnn),
         ("04_aumento_datos", build_cnn),
+        ("05_hacia_el_90", build_cnn_improved),
         ("06_embeddings", build_cnn_improved),
         ("08_mapas_caracteristicas", build_cnn_improved),
     ):
@@ -76,7 +77,7 @@ def test_min_img_size_is_the_smallest_the_lesson_cnn_fits():
 
 def test_overrides_and_extras():
     p = params.resolve(
-        "04_aumento_datos",
+        "05_hacia_el_90",
         "smoke",
         img_size=80,
         epochs=1,
@@ -90,7 +91,7 @@ def test_overrides_and_extras():
     )
     assert (p.img_size, p.epochs, p.batch_size, p.max_per_class, p.weights, p.seed) == (80, 1, 4, 7, "imagenet", 5)
     assert p["augmentation"] == "strong" and p.data_source == "synthetic" and p.artifacts_dir == "/tmp/a"
-    keep = params.resolve("04_aumento_datos", "smoke", augmentation=None)
+    keep = params.resolve("05_hacia_el_90", "smoke", augmentation=None)
     assert keep["augmentation"] == "moderate"
     assert params.resolve("07_modelos_preentrenados", "cpu", weights="random").weights == "random"
     # None means "the set's value" for WEIGHTS as for every other parameter (it meant random weights once).
@@ -116,7 +117,7 @@ def test_table_lists_every_value():
 
 
 def test_every_value_reads_as_attribute_and_item():
-    p = params.resolve("04_aumento_datos", "smoke")
+    p = params.resolve("05_hacia_el_90", "smoke")
     assert p.img_size == p["img_size"] and p.augmentation == p["augmentation"] == p.extra["augmentation"]
     with pytest.raises(AttributeError, match="no tiene el parámetro"):
         _ = p.receta
@@ -156,7 +157,7 @@ BAD = [
     ),
     (
         "augmentation_unknown",
-        dict(notebook="04_aumento_datos", augmentation="rapida"),
+        dict(notebook="05_hacia_el_90", augmentation="rapida"),
         ["AUGMENTATION='rapida'", "no existe", "moderate"],
     ),
     (

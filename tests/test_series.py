@@ -16,7 +16,7 @@ from course_utils.params import NOTEBOOKS
 def _summary(tmp_path, param_set, cnn_acc, feat_acc, pretrained=True, kind="real", status="ok"):
     runs = [
         NotebookRun(
-            "04_aumento_datos",
+            "05_hacia_el_90",
             status=status,
             seconds=10,
             metrics={"test_accuracy": cnn_acc, "data_kind": kind, "epochs_run": 3},
@@ -63,9 +63,9 @@ def test_summary_files(tmp_path):
     row = data["rows"][0]
     assert row["metric"] == "test_accuracy" and row["value"] == 0.81
     assert row["lesson_level"] == levels.LESSON_AUGMENTED_CNN.value
-    assert row["original_recipe_here"] == levels.REFERENCES["04_aumento_datos"].original_here.value
+    assert row["original_recipe_here"] == levels.REFERENCES["05_hacia_el_90"].original_here.value
     md = (tmp_path / "summary.md").read_text()
-    assert "| 04_aumento_datos | ok |" in md and "0.810" in md
+    assert "| 05_hacia_el_90 | ok |" in md and "0.810" in md
     assert "<table" in (tmp_path / "summary.html").read_text()
 
 
@@ -102,17 +102,17 @@ def test_levels_name_their_source():
     "peaks, verdict",
     [
         ((1.2, 2.9), "MET (máximo 2.90 GB en 07_modelos_preentrenados)"),
-        ((3.4, 2.0), "NOT MET (máximo 3.40 GB en 04_aumento_datos)"),
+        ((3.4, 2.0), "NOT MET (máximo 3.40 GB en 05_hacia_el_90)"),
     ],
 )
 def test_summary_shows_peak_memory_and_the_cpu_memory_target(tmp_path, peaks, verdict):
     runs = [
-        NotebookRun("04_aumento_datos", status="ok", seconds=10, peak_memory_gb=peaks[0]),
+        NotebookRun("05_hacia_el_90", status="ok", seconds=10, peak_memory_gb=peaks[0]),
         NotebookRun("07_modelos_preentrenados", status="ok", seconds=20, peak_memory_gb=peaks[1]),
     ]
     write_summary(runs, tmp_path, "cpu")
     md = (tmp_path / "summary.md").read_text()
-    assert "Memoria pico (GB)" in md and f"| 04_aumento_datos | ok | 10 | {peaks[0]:.3f} |" in md
+    assert "Memoria pico (GB)" in md and f"| 05_hacia_el_90 | ok | 10 | {peaks[0]:.3f} |" in md
     assert verdict in md
     assert json.loads((tmp_path / "summary.json").read_text())["rows"][1]["peak_memory_gb"] == peaks[1]
     write_summary(runs, tmp_path, "smoke")
@@ -154,7 +154,7 @@ def test_run_series_hides_only_its_own_parameters_from_papermills_unknown_parame
     assert said == ["Passed unknown parameter: EPCOHS"]
 
 
-def _rows(seconds, accuracy, n=7):
+def _rows(seconds, accuracy, n=8):
     names = list(NOTEBOOKS)[:n]
     return [
         {
@@ -162,7 +162,7 @@ def _rows(seconds, accuracy, n=7):
             "status": "ok",
             "seconds": seconds / n,
             "peak_memory_gb": 1.0,
-            "value": accuracy if name == "04_aumento_datos" else None,
+            "value": accuracy if name == "05_hacia_el_90" else None,
         }
         for name in names
     ]
@@ -171,19 +171,19 @@ def _rows(seconds, accuracy, n=7):
 @pytest.mark.parametrize(
     "seconds, accuracy, words",
     [
-        (19 * 60, 0.86, ["MET (19.0 min)", "MET (0.860 en 04_aumento_datos"]),
-        (21 * 60, 0.84, ["NOT MET (21.0 min)", "NOT MET (0.840 en 04_aumento_datos"]),
+        (24 * 60, 0.86, ["MET (24.0 min)", "MET (0.860 en 05_hacia_el_90"]),
+        (26 * 60, 0.85, ["NOT MET (26.0 min)", "NOT MET (0.850 en 05_hacia_el_90"]),
     ],
 )
 def test_series_verdicts_for_time_and_from_scratch_accuracy(seconds, accuracy, words):
     from course_tools.verdicts import series_verdicts
 
-    lines = series_verdicts("cpu", _rows(seconds, accuracy), expected=7)
+    lines = series_verdicts("cpu", _rows(seconds, accuracy), expected=8)
     text = "\n".join(lines)
     for w in words:
         assert w in text
-    assert "no medido" in "\n".join(series_verdicts("cpu", _rows(seconds, accuracy, n=4), expected=7))
-    assert series_verdicts("smoke", _rows(seconds, accuracy), expected=7) == []
+    assert "no medido" in "\n".join(series_verdicts("cpu", _rows(seconds, accuracy, n=4), expected=8))
+    assert series_verdicts("smoke", _rows(seconds, accuracy), expected=8) == []
 
 
 def test_main_exit_code_is_1_when_a_notebook_fails(monkeypatch, tmp_path):
