@@ -209,12 +209,20 @@ def summary_rows(runs: list[NotebookRun]) -> list[dict[str, Any]]:
 
 def provenance(command: str | None = None) -> dict[str, str]:
     """When, where and how results were made: UTC date, machine, command line."""
-    from course_utils.hardware import choose_precision, fast_bf16_units
+    from course_utils.hardware import choose_precision, cpu_flags, fast_bf16_units
+
+    try:
+        load = " / ".join(f"{v:.2f}" for v in os.getloadavg())
+    except (OSError, AttributeError):
+        load = "n/a"
 
     units = ", ".join(fast_bf16_units()) or "ninguna"
+    vector = "AVX-512" if "avx512f" in cpu_flags() else "AVX2" if "avx2" in cpu_flags() else "sin AVX2"
+    choice = choose_precision()
     machine = (
-        f"{platform.system()} {platform.machine()}, {os.cpu_count()} núcleos, Python {platform.python_version()}, "
-        f"unidades bf16 de la CPU: {units}, precisión 'auto': {choose_precision().policy}"
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} núcleos, {vector}, Python "
+        f"{platform.python_version()}, unidades bf16 de la CPU: {units}, precisión 'auto': {choice.policy} "
+        f"({choice.description}), carga media al terminar (1/5/15 min): {load}"
     )
     command = config.portable(command or "python -m course_tools.series " + " ".join(sys.argv[1:]))
     return {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine, "command": command}
