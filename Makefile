@@ -38,7 +38,7 @@ help:
 	@echo "make test-plain           the unit tests in a copy of the repository without ../shared nor COURSE_DATA_MIRROR"
 	@echo "make bench | bench-quick  pipelines, training and precision benchmark (build/bench.md, bench.json)"
 	@echo "make bench-memory         25,000 synthetic images at 150/224 px: peak memory (build/bench-memory.md)"
-	@echo "make ablation             04's ablation, one change at a time (course_utils/recorded/ablation_04_cpu.json)"
+	@echo "make ablation             05's ablation, one change at a time (course_utils/recorded/ablation_04_cpu.json)"
 	@echo "make student              write the student notebooks (notebooks/) from their sources (source/)"
 	@echo "make solutions            write the instructor's versions, with solutions, to build/solutions/"
 	@echo "make refresh-outputs      re-execute the sources (smoke), keep only checked outputs, write notebooks/"
@@ -145,8 +145,8 @@ bench-quick: venv
 bench-memory: venv
 	$(PY) -m benchmarks memory $(ARGS)
 
-# Notebook 04's ablation on the real data, 40 epochs per step (77 min measured on 2 CPU cores, partly under load);
-# 04 plots the JSON it writes. `ARGS="--steps \"\" --variants NAME --seeds 42,43,44"` trains variants of the improved recipe.
+# Notebook 05's ablation on the real data, 40 epochs per step (77 min measured on 2 CPU cores, partly under load);
+# 05 plots the JSON it writes. `ARGS="--steps \"\" --variants NAME --seeds 42,43,44"` trains variants of the improved recipe.
 ablation: venv
 	nice -n 5 $(PY) -m benchmarks ablation $(ARGS)
 
