@@ -1,7 +1,7 @@
 """The CNN that notebooks 06 and 08 build on: saved by 03/05, downloaded, or trained briefly.
 
-Finding, loading, downloading and saving models is file and network I/O; the
-model builders themselves live in :mod:`course_utils.models`.
+:func:`find_course_cnn` finds (or makes) its ``.keras`` file; the notebooks load it themselves
+with ``keras.models.load_model``.  The model builders live in :mod:`course_utils.models`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .artifacts import ModelLoadError, load_model, save_model
-from .models import as_float32, build_cnn_improved
+from .models import build_cnn_improved
 
 #: Where notebooks 03 and 05 save their CNNs, relative to the artifacts folder.
 SAVED_MODELS = {
@@ -21,74 +21,39 @@ SAVED_MODELS = {
 }
 #: Smallest input side accepted for a saved model (the smallest IMG_SIZE of any notebook).
 MIN_MODEL_SIZE = 8
-#: Where :func:`load_course_cnn` keeps the CNN of its short fallback training run.
+#: Where :func:`find_course_cnn` keeps the CNN of its short fallback training run.
 FALLBACK_MODEL = "models/cnn_entrenamiento_corto.keras"
 
 
-class CourseModel(NamedTuple):
-    """A loaded model and a Spanish sentence saying where it came from."""
+class FoundModel(NamedTuple):
+    """Where the course CNN is (a ``.keras`` file) and a Spanish sentence saying where it came from."""
 
-    model: Any
+    path: Path
     source: str
 
 
-def load_course_cnn_with_data(
+def find_course_cnn(
     artifacts_dir: Any,
-    data_root: Any,
+    data_root: Any = None,
     *,
-    img_size: int,
-    batch_size: int,
+    prefer: tuple[str, ...] = ("cnn_mejorada", "cnn"),
+    img_size: int = 128,
+    batch_size: int = 32,
     max_per_class: int | None = None,
     seed: int = 42,
     fallback_epochs: int = 5,
-) -> tuple[CourseModel, dict[str, Any]]:
-    """:func:`load_course_cnn` plus the course splits loaded at the model's own input size.
-
-    The splits are loaded at ``img_size`` first (they train the short fallback run if one is
-    needed) and loaded again when the model found expects another size.  Prints where the
-    model came from.
-    """
-    from .pipelines import load_datasets
-
-    def load(size: int) -> dict[str, Any]:
-        return load_datasets(data_root, size, batch_size, max_per_class=max_per_class, seed=seed)
-
-    splits = load(img_size)
-    found = load_course_cnn(
-        artifacts_dir,
-        train_data=splits["train"],
-        validation_data=splits["validation"],
-        fallback_epochs=fallback_epochs,
-        img_size=img_size,
-    )
-    print(f"\nModelo usado: {found.source}")
-    model_size = found.model.input_shape[1]
-    if model_size != img_size:
-        print(f"El modelo espera imágenes de {model_size}×{model_size} px: se cargan los datos a ese tamaño.")
-        splits = load(model_size)
-    return found, splits
-
-
-def load_course_cnn(
-    artifacts_dir: Any,
-    *,
-    prefer: tuple[str, ...] = ("cnn_mejorada", "cnn"),
-    train_data: Any = None,
-    validation_data: Any = None,
-    fallback_epochs: int = 5,
-    img_size: int = 128,
     allow_download: bool = True,
-) -> CourseModel:
-    """The CNN a later notebook builds on, and where it came from.
+) -> FoundModel:
+    """The ``.keras`` file of the CNN a later notebook builds on (load it with ``keras.models.load_model``).
 
-    Tries, in order: the models saved by notebooks 05 and 03 in ``artifacts_dir``;
-    the course's trained model (downloaded, ``cnn_improved_model``); and, when
-    ``train_data`` is given, a short training run of
-    :func:`~course_utils.models.build_cnn_improved` (saved where the next
-    notebook finds it).  The model expects pixels rescaled to [0, 1] at its own
-    input size (``model.input_shape``) and computes in float32 (:func:`~course_utils.models.as_float32`,
-    whatever policy it was trained under).  A saved model that cannot be read is
-    skipped with a warning.
+    Tries, in order: the models saved by notebooks 05 and 03 in ``artifacts_dir``; the CNN of
+    a short run made before; the course's trained model (downloaded, ``cnn_improved_model``);
+    and, when ``data_root`` is given, a short training run of
+    :func:`~course_utils.models.build_cnn_improved` on its ``train``/``validation`` splits at
+    ``img_size`` (saved where the next notebook finds it).  A file that does not load, or is not
+    a dog/cat CNN the course can use (:func:`checked_course_model`), is skipped with a warning
+    and left where it is.  The model expects pixels rescaled to [0, 1] at its own input size
+    (``model.input_shape``), and keeps the precision policy it was trained under.
     """
     art = Path(artifacts_dir)
     saved = [(art / SAVED_MODELS[key], "modelo guardado por el cuaderno {nb} ({path})") for key in prefer]
@@ -96,8 +61,8 @@ def load_course_cnn(
     for path, source in saved:
         if path.exists():
             try:
-                model = checked_course_model(load_model(path), path)
-                return CourseModel(as_float32(model), source.format(nb=path.stem[:2], path=path))
+                checked_course_model(load_model(path), path)
+                return FoundModel(path, source.format(nb=path.stem[:2], path=path))
             except ModelLoadError as exc:
                 warnings.warn(str(exc), stacklevel=2)
     print(f"No se encontró el modelo de los cuadernos 03/05 en {art / 'models'}.")
@@ -105,31 +70,38 @@ def load_course_cnn(
         from .data import DownloadError
 
         try:
-            return CourseModel(as_float32(_downloaded_model()), "modelo entrenado del curso (descargado)")
+            return FoundModel(_downloaded_model_path(), "modelo entrenado del curso (descargado)")
         except (DownloadError, ModelLoadError) as exc:
             print("Tampoco se pudo descargar el modelo entrenado del curso:\n" + str(exc).splitlines()[0])
-    if train_data is None:
+    if data_root is None:
         raise ModelLoadError(
             "No hay modelo disponible: ejecuta primero 05_hacia_el_90.ipynb (o 03_cnn.ipynb), "
             "o conéctate a internet para descargar el modelo entrenado del curso."
         )
+    path = _train_fallback(art / FALLBACK_MODEL, data_root, img_size, batch_size, max_per_class, seed, fallback_epochs)
+    return FoundModel(path, f"CNN entrenada aquí mismo durante {fallback_epochs} épocas (entrenamiento corto)")
+
+
+def _train_fallback(
+    path: Path, data_root: Any, img_size: int, batch_size: int, max_per_class: int | None, seed: int, epochs: int
+) -> Path:
+    """Train :func:`~course_utils.models.build_cnn_improved` for a few epochs and save it to ``path``."""
     import keras
 
-    print(f"Se entrena una CNN corta ({fallback_epochs} épocas) para poder seguir con la lección.")
+    from .pipelines import load_datasets
+
+    splits = load_datasets(
+        data_root, img_size, batch_size, max_per_class=max_per_class, seed=seed, splits=("train", "validation")
+    )
+    print(f"Se entrena una CNN corta ({epochs} épocas) para poder seguir con la lección.")
     model = build_cnn_improved((img_size, img_size, 3))
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"])
-    model.fit(
-        getattr(train_data, "dataset", train_data),
-        validation_data=getattr(validation_data, "dataset", validation_data),
-        epochs=fallback_epochs,
-        verbose=2,
-    )
-    save_model(model, art / FALLBACK_MODEL)
-    return CourseModel(model, f"CNN entrenada aquí mismo durante {fallback_epochs} épocas (entrenamiento corto)")
+    model.fit(splits["train"].dataset, validation_data=splits["validation"].dataset, epochs=epochs, verbose=2)
+    return save_model(model, path)
 
 
-def _downloaded_model() -> Any:
-    """The course's trained CNN from the cache or a mirror; a cached copy that does not load (an HTML
+def _downloaded_model_path() -> Path:
+    """The course's trained CNN from the cache or a mirror, checked; a cached copy that does not load (an HTML
     page saved as ``.keras``) is set aside as ``<name>.damaged`` and fetched once more."""
     import os
 
@@ -138,7 +110,8 @@ def _downloaded_model() -> Any:
     for attempt in range(2):
         path = fetch("cnn_improved_model", progress=True)
         try:
-            return checked_course_model(load_model(path), path)
+            checked_course_model(load_model(path), path)
+            return Path(path)
         except ModelLoadError:
             os.replace(path, path.with_name(f"{path.name}.damaged"))  # one copy aside; the next fetch is fresh
             if attempt:

@@ -16,24 +16,36 @@ from .models import count_params
 
 
 @exercise(
-    "06.1",
-    "el bucle de los embeddings",
-    "Dentro del for x, y in test.dataset: añade a una lista los vectores de features_model(x, training=False) "
-    "y a otra las etiquetas y; al final, np.concatenate de cada lista.",
+    "06.2",
+    "el bucle para datos barajados",
+    "Dentro del for x, y in train_shuffled.dataset: añade a una lista los vectores de "
+    "features_model(x, training=False) y a otra las etiquetas y de ese mismo batch; al final, "
+    "np.concatenate de cada lista.",
 )
 def _embedding_loop(X: Any, y: Any, *, expected: tuple) -> None:
-    X, y = np.asarray(X), np.asarray(y).reshape(-1)
-    X_ref, y_ref = expected
+    """Each vector must come with its own label; the order is free (the data are shuffled)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    X, y = np.asarray(X, dtype="float32"), np.asarray(y).reshape(-1)
+    X_ref, y_ref = np.asarray(expected[0], dtype="float32"), np.asarray(expected[1]).reshape(-1)
     expect(X.shape == X_ref.shape, f"X_mine tiene forma {X.shape}; debe ser {X_ref.shape} (un vector por imagen).")
-    expect(np.allclose(X, X_ref, atol=1e-4), "Los vectores no coinciden con los de extract_embeddings.")
+    expect(y.shape == y_ref.shape, f"y_mine tiene {y.size} etiquetas; debe tener {y_ref.size}, una por imagen.")
+    distance, index = NearestNeighbors(n_neighbors=1).fit(X_ref).kneighbors(X)
+    twin = index[:, 0]  # the same image in the ordered pass
+    scale = np.linalg.norm(X_ref[twin], axis=1) + 1e-3
     expect(
-        np.array_equal(y.astype(int), np.asarray(y_ref).astype(int)),
-        "Las etiquetas no coinciden: guarda la y de cada batch, junto a su x.",
+        bool((distance[:, 0] <= 1e-3 * scale).all()),
+        "Los vectores no son los de features_model sobre las imágenes de entrenamiento.",
+    )
+    expect(
+        np.array_equal(y.astype(int), y_ref[twin].astype(int)),
+        "Hay vectores con la etiqueta de otra imagen: guarda la y de cada batch junto a su x (no "
+        "train_shuffled.labels, que está en el orden de las carpetas, ni las de otra pasada).",
     )
 
 
 @exercise(
-    "06.2",
+    "06.3",
     "1 vecino más cercano",
     'Pipeline([("scaler", StandardScaler()), ("clf", KNeighborsClassifier(n_neighbors=1))]), '
     ".fit(X_train, y_train) y .score(X_test, y_test).",
@@ -54,7 +66,7 @@ def _knn1(answer: float, *, data: tuple) -> None:
 
 
 @exercise(
-    "06.3",
+    "06.1",
     "un modelo con dos salidas",
     "keras.Model(inputs=model.input, outputs=[conv_output.output, penultimate.output]): la lista de "
     "salidas, en ese orden.",
@@ -262,5 +274,5 @@ def _saliency(saliency: Any, *, model: Any, image: Any) -> None:
     expect(float(np.abs(saliency).max()) > 0, "El mapa es todo ceros: ¿llamaste a tape.watch(image) antes del modelo?")
     expect(
         np.allclose(saliency, expected, rtol=1e-3, atol=1e-6 * float(expected.max() or 1)),
-        "El mapa no es max(|∂P(perro)/∂píxel|) sobre los canales para esta imagen.",
+        "El mapa no es max(|∂P(dogs)/∂píxel|) sobre los canales para esta imagen.",
     )

@@ -204,6 +204,29 @@ def pre_activation(layer: Any, inputs: Any) -> Any:
     return out + layer.bias if layer.use_bias else out
 
 
+def filter_response(model: Any, layer: Any) -> Any:
+    """A function from images to what ``layer`` of ``model`` computes, **before** its activation for a ``Conv2D``.
+
+    A ReLU output that is zero everywhere on an image has a zero gradient: gradient ascent
+    on it would never leave its start.  The convolution's linear output never is.
+    """
+    from keras import layers
+
+    layer = _layer(model, layer)
+    if not isinstance(layer, layers.Conv2D):
+        extractor = sub_model(model, layer, name="filtro")
+        return lambda images: extractor(images, training=False)
+    inputs = _input_model(model, layer)
+    return lambda images: pre_activation(layer, inputs(images, training=False))
+
+
+def pattern_image(x: np.ndarray) -> np.ndarray:
+    """An image made by gradient ascent as ``uint8`` for display: centred on grey with a fixed contrast."""
+    x = np.asarray(x, dtype="float32")
+    x = (x - x.mean()) / (x.std() + 1e-5) * 0.15 + 0.5
+    return (np.clip(x, 0, 1) * 255).astype(np.uint8)
+
+
 def filter_pattern(
     model: Any,
     layer: Any,
@@ -216,46 +239,29 @@ def filter_pattern(
 ) -> np.ndarray:
     """The input that maximises one filter's mean response, by gradient ascent (``uint8``).
 
-    Starts from grey noise and climbs the gradient of the filter's mean
-    response (excluding borders) with respect to the input image.  For a
-    ``Conv2D`` layer the response is taken **before** its activation: a ReLU
-    output that is zero everywhere on the grey start has a zero gradient, and
-    the image would never leave the starting noise (with the same seed, every
-    such filter then shows the same picture).
-    A model with a fixed input size (e.g. the lesson's 150 px CNN) is fed
-    images of that size, whatever ``img_size`` says.
+    Starts from grey noise and climbs the gradient of the filter's mean response
+    (:func:`filter_response`, excluding borders) with respect to the input image; notebook 08
+    writes the same loop.  A model with a fixed input size (e.g. the lesson's 150 px CNN) is
+    fed images of that size, whatever ``img_size`` says.
     """
     import tensorflow as tf
-    from keras import layers
 
-    layer = _layer(model, layer)
-    linear = isinstance(layer, layers.Conv2D)
-    if linear:
-        extractor = _input_model(model, layer)
-    else:
-        extractor = sub_model(model, layer, name="filtro")
+    response = filter_response(model, layer)
     fixed = tuple(model.input_shape[1:3])
     height, width = (img_size, img_size) if None in fixed else fixed
     rng = np.random.default_rng(seed)
     img = tf.Variable(rng.uniform(0.4, 0.6, (1, height, width, 3)).astype("float32"))
     for _ in range(steps):
         with tf.GradientTape() as tape:
-            act = extractor(img, training=False)
-            act = pre_activation(layer, act) if linear else act
-            loss = (
-                tf.reduce_mean(act[:, 2:-2, 2:-2, filter_index])
-                if act.shape[1] > 4
-                else tf.reduce_mean(act[..., filter_index])
-            )
+            maps = response(img)[..., filter_index]
+            loss = tf.reduce_mean(maps[:, 2:-2, 2:-2] if maps.shape[1] > 4 else maps)
         grads = tape.gradient(loss, img)
         # Normalise by the gradient's RMS so that each step moves a pixel by about
         # learning_rate/255 whatever the image size (a global L2 norm made the steps
         # ~1/sqrt(pixels) small, and the result stayed the starting noise).
         grads = grads / (tf.sqrt(tf.reduce_mean(tf.square(grads))) + 1e-8)
         img.assign_add(learning_rate / 255.0 * grads)
-    x = img.numpy()[0]
-    x = (x - x.mean()) / (x.std() + 1e-5) * 0.15 + 0.5
-    return (np.clip(x, 0, 1) * 255).astype(np.uint8)
+    return pattern_image(img.numpy()[0])
 
 
 def _input_model(model: Any, layer: Any) -> Any:

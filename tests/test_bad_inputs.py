@@ -1196,7 +1196,7 @@ def test_wrong_model_at_05s_path(name, tmp_path, tree_snapshot):
     path = _saved(make(), tmp_path / course_model.SAVED_MODELS["cnn_mejorada"])
     before = tree_snapshot(tmp_path)
     with pytest.warns(UserWarning) as caught, pytest.raises(artifacts.ModelLoadError, match="No hay modelo"):
-        course_model.load_course_cnn(tmp_path, allow_download=False)
+        course_model.find_course_cnn(tmp_path, allow_download=False)
     text = " ".join(str(w.message) for w in caught)
     for w in words:
         assert w in text, f"{w!r} missing from: {text}"
@@ -1215,11 +1215,12 @@ def test_bad_cached_course_model_is_fetched_again_once_the_mirror_is_fixed(tmp_p
     (mirror / spec.filename).write_bytes(b"<html>Google Drive - quota exceeded</html>")
     monkeypatch.setenv(ENV_MIRROR, str(mirror))
     with pytest.raises(artifacts.ModelLoadError, match="No hay modelo"):
-        course_model.load_course_cnn(tmp_path / "art", allow_download=True)
+        course_model.find_course_cnn(tmp_path / "art", allow_download=True)
     assert "Tampoco se pudo descargar" in capsys.readouterr().out
     _saved(_tiny((64, 64, 3)), mirror / spec.filename)  # the mirror is fixed
-    found = course_model.load_course_cnn(tmp_path / "art", allow_download=True)
-    assert found.source == "modelo entrenado del curso (descargado)" and found.model.input_shape == (None, 64, 64, 3)
+    found = course_model.find_course_cnn(tmp_path / "art", allow_download=True)
+    assert found.source == "modelo entrenado del curso (descargado)"
+    assert artifacts.load_model(found.path).input_shape == (None, 64, 64, 3)
     cache = tmp_path / "cache"
     assert (cache / f"{spec.filename}.damaged").read_bytes().startswith(b"<html>"), "the bad copy is kept aside"
 

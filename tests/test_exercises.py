@@ -172,15 +172,20 @@ def test_checks_of_02_and_03_accept_the_solution_and_reject_mistakes(tmp_path):
     assert not _ran("03.2", models.build_cnn(input_shape=(48, 48, 3)), model=cnn, images=images)
 
 
-def test_checks_of_06_accept_the_solution_and_reject_mistakes():
+def test_embedding_checks_of_06_accept_the_solution_and_reject_mistakes():
     import numpy as np
 
     rng = np.random.default_rng(0)
     X, y = rng.random((10, 4)), np.arange(10) % 2
-    assert _ran("06.1", X.copy(), y.copy(), expected=(X, y))
-    assert not _ran("06.1", X[::-1], y, expected=(X, y)) and not _ran("06.1", X, 1 - y, expected=(X, y))
+    assert _ran("06.2", X.copy(), y.copy(), expected=(X, y))
+    order = rng.permutation(10)  # a shuffled pass: another order, each vector with its label
+    assert _ran("06.2", X[order], y[order], expected=(X, y))
+    assert not _ran("06.2", X[order], y, expected=(X, y)), "folder-order labels with shuffled vectors"
+    assert not _ran("06.2", X[::-1], y, expected=(X, y)) and not _ran("06.2", X, 1 - y, expected=(X, y))
+    assert not _ran("06.2", X + 0.5, y, expected=(X, y)), "vectors of other images"
+    assert "una por imagen" in exercises.evaluate("06.2", X, y[:5], expected=(X, y)).message
     data = (X, y, X[:4], y[:4])
-    assert _ran("06.2", 1.0, data=data) and not _ran("06.2", 0.5, data=data)
+    assert _ran("06.3", 1.0, data=data) and not _ran("06.3", 0.5, data=data)
 
 
 def test_checks_of_04_accept_the_solution_and_reject_mistakes():
@@ -449,12 +454,12 @@ def test_keras_exercises_03_3_05_3_07_3_accept_the_solution_and_reject_named_mis
     conv_model, dense_model = keras.Model(inputs, gap), keras.Model(inputs, dense)
     expected = (conv_model, dense_model)
     two = keras.Model(model.input, [model.get_layer("gap").output, model.get_layer("dense").output])
-    assert exercises.evaluate("06.3", two, images=images, expected=expected).status == exercises.RIGHT
+    assert exercises.evaluate("06.1", two, images=images, expected=expected).status == exercises.RIGHT
     swapped = keras.Model(model.inputs, [model.get_layer("dense").output, model.get_layer("gap").output])
-    assert "orden inverso" in exercises.evaluate("06.3", swapped, images=images, expected=expected).message
-    assert "dos salidas" in exercises.evaluate("06.3", dense_model, images=images, expected=expected).message
+    assert "orden inverso" in exercises.evaluate("06.1", swapped, images=images, expected=expected).message
+    assert "dos salidas" in exercises.evaluate("06.1", dense_model, images=images, expected=expected).message
     other = keras.Model(model.inputs, [model.get_layer("gap").output, model.get_layer("conv").output])
-    assert exercises.evaluate("06.3", other, images=images, expected=expected).status == exercises.WRONG_ANSWER
+    assert exercises.evaluate("06.1", other, images=images, expected=expected).status == exercises.WRONG_ANSWER
 
     image = images[0]
     x = tf.convert_to_tensor(image[np.newaxis])

@@ -104,7 +104,7 @@ def test_grad_cam_written_in_07_equals_visualization_grad_cam(tiny_cnn_factory):
     from course_utils import visualization
 
     source = _notebook_cell("08_mapas_caracteristicas", "def grad_cam(x):")
-    source = source[source.index("import tensorflow as tf") : source.index("per_class = ")]
+    source = source[source.index("output_layer = ") : source.index("per_class = ")]
     model = tiny_cnn_factory(img_size=16)
     namespace = {
         "keras": keras,
@@ -121,6 +121,39 @@ def test_grad_cam_written_in_07_equals_visualization_grad_cam(tiny_cnn_factory):
         expected, p_expected = visualization.grad_cam(model, x, conv_layer="c2")
         np.testing.assert_allclose(cam, expected, atol=1e-5)
         assert p == pytest.approx(p_expected, abs=1e-6)
+
+
+@pytest.mark.parametrize("layer", ["conv1", "conv2"])
+def test_filter_pattern_written_in_08_equals_visualization_filter_pattern(layer):
+    """08 writes the gradient-ascent GradientTape; visualization.filter_pattern (the benchmark's) climbs the same way."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from course_utils import visualization
+
+    source = _notebook_cell("08_mapas_caracteristicas", "def filter_pattern(")
+    keras.utils.set_random_seed(0)
+    model = models.build_cnn((48, 48, 3), dense_units=4)  # the lesson's CNN: its ReLU inside each Conv2D
+    namespace = {"np": np, "tf": tf, "keras": keras, "visualization": visualization}
+    namespace.update(P=SimpleNamespace(seed=3), MODEL_SIZE=model.input_shape[1])
+    exec(source, namespace)
+    response = visualization.filter_response(model, layer)
+    for f in (0, 5):
+        mine = namespace["filter_pattern"](response, f, steps=3)
+        expected = visualization.filter_pattern(model, layer, f, steps=3, seed=3)
+        assert mine.dtype == np.uint8 and mine.shape == expected.shape
+        assert np.abs(mine.astype(int) - expected).max() <= 1
+
+
+@pytest.mark.parametrize("name", ["06_embeddings", "08_mapas_caracteristicas"])
+def test_06_and_08_load_the_course_cnn_with_keras_in_view(name):
+    """The notebook finds the file with course_model and loads it itself; a float32 copy is said, not hidden."""
+    source = _notebook_cell(name, "course_model.find_course_cnn(")
+    assert "model = keras.models.load_model(MODEL_PATH)" in source
+    assert "model = models.as_float32(model)" in source and "precisión mixta" in source
+    cells = json.loads((PROJECT_ROOT / "source" / f"{name}.ipynb").read_text())["cells"]
+    assert not any("load_course_cnn" in "".join(c["source"]) for c in cells)
 
 
 def test_loader_speed_in_01_is_the_recorded_measurement():

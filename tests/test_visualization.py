@@ -265,3 +265,30 @@ def test_pre_activation_is_the_layer_output_before_its_relu(small_cnn):
     np.testing.assert_allclose(np.maximum(pre, 0), sub_model(small_cnn, "conv2")(x).numpy(), atol=1e-5)
     with pytest.raises(ValueError, match="no es Conv2D ni Dense"):
         visualization.pre_activation(small_cnn.get_layer("pool1"), inputs_conv2)
+
+
+@pytest.mark.parametrize("layer", ["conv1", "conv3"])
+def test_filter_response_of_a_conv_layer_is_its_output_before_the_relu(small_cnn, layer):
+    from course_utils.models import sub_model
+
+    x = np.random.default_rng(5).random((1, 48, 48, 3)).astype("float32")
+    response = np.asarray(visualization.filter_response(small_cnn, layer)(x))
+    after_relu = sub_model(small_cnn, layer)(x).numpy()
+    assert response.shape == after_relu.shape and (response < 0).any()
+    np.testing.assert_allclose(np.maximum(response, 0), after_relu, atol=1e-5)
+
+
+def test_filter_response_of_another_layer_is_its_output(small_cnn):
+    from course_utils.models import sub_model
+
+    x = np.random.default_rng(6).random((1, 48, 48, 3)).astype("float32")
+    response = np.asarray(visualization.filter_response(small_cnn, "pool2")(x))
+    np.testing.assert_allclose(response, sub_model(small_cnn, "pool2")(x).numpy(), atol=1e-6)
+
+
+def test_pattern_image_is_grey_centred_uint8():
+    x = np.random.default_rng(7).normal(3.0, 20.0, (8, 8, 3))
+    out = visualization.pattern_image(x)
+    assert out.dtype == np.uint8 and out.shape == (8, 8, 3)
+    assert abs(out.mean() - 127.5) < 2 and 30 < out.std() < 45  # contrast 0.15 of the [0, 1] range
+    assert np.array_equal(visualization.pattern_image(np.full((2, 2, 3), 9.0)), np.full((2, 2, 3), 127))
