@@ -225,7 +225,14 @@ def provenance(command: str | None = None) -> dict[str, str]:
         f"({choice.description}), carga media al terminar (1/5/15 min): {load}"
     )
     command = config.portable(command or "python -m course_tools.series " + " ".join(sys.argv[1:]))
-    return {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine, "command": command}
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": machine,
+        "command": command,
+        "precision": choice.policy,
+        "cpu": f"{vector}, {'bf16: ' + units if fast_bf16_units() else 'sin unidades bf16'}",
+        "load": load,
+    }
 
 
 def _portable(value: Any) -> Any:

@@ -65,12 +65,15 @@ def table(p: params.Params, info: data.DataInfo, art: Path) -> str:
     """The values the notebook's cell shows (as the student would write them), data and artifacts folder."""
     shown = ("param_set", *BY_NAME[p.notebook].cell_parameters)
     rows = [(name.upper(), repr(p[name])) for name in shown]
-    if "precision" in p.extra:
-        from .hardware import choose_precision
+    from .expected_time import expected_minutes
+    from .hardware import choose_precision
 
-        choice = choose_precision()
+    choice = choose_precision()
+    if "precision" in p.extra:
         why = choice.description if p.precision == choice.policy else f"{p.precision} (elegida en los parámetros)"
         rows.append(("Precisión", why))
+    policy = p.extra.get("precision", choice.policy)
+    rows.append(("Duración", expected_minutes(p.notebook, p.param_set, policy) or "no medida con esta precisión"))
     rows += [("Datos", f"{info.description} ({info.kind})"), ("Artefactos", str(art))]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)

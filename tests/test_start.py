@@ -84,3 +84,9 @@ def test_artifacts_folder_is_the_named_folder_or_the_drive_folder(fake_colab_dri
         start.artifacts_folder(config.DRIVE)
         == (tmp_path / "drive" / "MyDrive" / config.DRIVE_ARTIFACTS_SUBFOLDER).resolve()
     )
+
+
+def test_start_shows_the_expected_duration_or_says_it_was_not_measured(synthetic, capsys):
+    start.start("02_mlp", {"PARAM_SET": "smoke", "EPOCHS": 1, **synthetic})
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("Duración"))
+    assert "min (" in line or "no medida" in line
