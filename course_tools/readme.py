@@ -225,6 +225,42 @@ def from_scratch_section(variants_path: Path, ablation: dict[str, Any] | None) -
     )
 
 
+def times_section(times: dict[str, Any] | None = None) -> str:
+    """Minutes per notebook of the cpu set in float32 and with bf16, where measured, with the CPU and the load."""
+    from course_utils.artifacts import recorded
+    from course_utils.expected_time import RECORDED
+    from course_utils.levels import NOTEBOOK_MINUTES, SERIES_MINUTES
+
+    times = recorded(RECORDED) if times is None else times
+    cpu = (times or {}).get("cpu", {})
+    precisions = [p for p in ("float32", "mixed_bfloat16") if p in cpu]
+    if not precisions:
+        return "Todavía no hay tiempos registrados del conjunto `cpu` (`python -m course_tools.series_times`).\n"
+
+    def minutes(precision: str, name: str) -> str:
+        s = cpu[precision]["seconds"].get(name)
+        return f"{s / 60:.1f}" if s is not None else "no medido"
+
+    rows = [[nb.name, *(minutes(p, nb.name) for p in precisions)] for nb in NOTEBOOKS]
+    lines = [report.markdown_table(["Cuaderno", *(f"{p} (min)" for p in precisions)], rows), ""]
+    for p in precisions:
+        secs = cpu[p]["seconds"]
+        lines.append(f"- {p}: medido en {cpu[p]['where']}.")
+    if "float32" in cpu:
+        secs = cpu["float32"]["seconds"]
+        limit, total = NOTEBOOK_MINUTES["cpu"].value, SERIES_MINUTES["cpu"].value
+        slow = [f"{n} ({s / 60:.1f} min)" for n, s in secs.items() if s / 60 > limit]
+        missing = [nb.name for nb in NOTEBOOKS if nb.name not in secs]
+        each = "NOT MET: " + ", ".join(slow) if slow else ("MET" if not missing else "no medido en todos")
+        whole = sum(secs.values()) / 60
+        verdict = (
+            "no medido (faltan " + ", ".join(missing) + ")" if missing else ("MET" if whole <= total else "NOT MET")
+        )
+        lines.append(f"- Cada cuaderno ≤ {limit:.0f} min en float32: {each}.")
+        lines.append(f"- Serie completa ≤ {total:.0f} min en float32: {verdict} ({whole:.1f} min medidos).")
+    return "\n".join(lines) + "\n"
+
+
 def results_section(results_dir: Path = RESULTS_DIR, bench_dir: Path = BENCH_DIR) -> str:
     """Tables of the recorded series summaries and benchmark (or a note that there are none)."""
     from .verdicts import series_verdicts
@@ -275,6 +311,7 @@ def blocks(results_dir: Path = RESULTS_DIR, bench_dir: Path = BENCH_DIR) -> dict
         "parametros": parameters_table(),
         "notebooks-en": notebooks_table_en(),
         "resultados": results_section(results_dir, bench_dir),
+        "tiempos": times_section(),
     }
 
 

@@ -49,3 +49,20 @@ def test_a_summary_without_precision_is_refused_in_spanish(tmp_path):
     path.write_text(json.dumps({"param_set": "cpu", "recorded": {"date": "d"}, "rows": []}))
     with pytest.raises(ValueError, match="no dice con qué precisión"):
         series_times.collect([path])
+
+
+def test_readme_times_block_gives_verdicts_per_notebook_and_for_the_series():
+    from course_tools.readme import times_section
+    from course_utils.schema import NOTEBOOKS
+
+    names = [nb.name for nb in NOTEBOOKS]
+    where = "2 núcleos AVX2, carga media 1"
+    fast = {"cpu": {"float32": {"seconds": {n: 120.0 for n in names}, "where": where}}}
+    text = times_section(fast)
+    assert "Cada cuaderno ≤ 15 min en float32: MET" in text and "Serie completa ≤ 25 min en float32: MET" in text
+    slow = {"cpu": {"float32": {"seconds": {**{n: 120.0 for n in names}, names[4]: 1200.0}, "where": where}}}
+    text = times_section(slow)
+    assert f"NOT MET: {names[4]} (20.0 min)" in text and "Serie completa ≤ 25 min en float32: NOT MET" in text
+    partial = {"cpu": {"float32": {"seconds": {names[0]: 60.0}, "where": where}}}
+    assert "no medido (faltan" in times_section(partial)
+    assert "Todavía no hay tiempos" in times_section({})
