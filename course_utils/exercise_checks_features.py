@@ -128,6 +128,41 @@ def _mobilenet_range(answer: Any) -> None:
 
 @exercise(
     "07.3",
+    "una cabeza nueva sobre otro modelo base",
+    "head_base.trainable = False; inputs = keras.Input(shape=(T, T, 3)); x = head_base(inputs, training=False); "
+    "x = layers.GlobalAveragePooling2D()(x); outputs = layers.Dense(1, activation='sigmoid')(x); "
+    "head_model = keras.Model(inputs, outputs).",
+)
+def _transfer_head(head_model: Any, *, base: Any) -> None:
+    import keras
+
+    expect(isinstance(head_model, keras.Model), f"head_model debe ser un keras.Model (es {type(head_model).__name__}).")
+    expect(
+        any(layer is base for layer in head_model.layers),
+        "head_model debe usar head_base como una capa: x = head_base(inputs, training=False).",
+    )
+    expect(not base.trainable, "La base debe quedar congelada: head_base.trainable = False.")
+    expect(
+        tuple(head_model.output_shape) == (None, 1),
+        f"La salida debe ser una probabilidad por imagen, forma (None, 1); es {head_model.output_shape} "
+        "(¿falta GlobalAveragePooling2D antes de la Dense?).",
+    )
+    last = head_model.layers[-1]
+    expect(
+        getattr(getattr(last, "activation", None), "__name__", "") == "sigmoid",
+        "La última capa debe ser Dense(1, activation='sigmoid').",
+    )
+    channels = int(base.output_shape[-1])
+    trainable = count_params(head_model)["trainable"]
+    expect(
+        trainable == channels + 1,
+        f"head_model tiene {trainable:,} pesos entrenables; con la base congelada y una sola Dense(1) sobre "
+        f"{channels} canales serían {channels + 1:,} (un peso por canal y el sesgo).",
+    )
+
+
+@exercise(
+    "07.4",
     "descongelar las últimas N capas",
     "exercise_base.trainable = True; después, layer.trainable = False para cada capa de "
     "exercise_base.layers[:-N] y para cada capa con isinstance(layer, layers.BatchNormalization).",
@@ -174,41 +209,6 @@ def _unfreeze_last_layers(base: Any, *, n_layers: int) -> None:
         got == expected,
         f"Tienes {got:,} pesos entrenables; con las últimas {n_layers} capas descongeladas (sin sus "
         f"BatchNormalization) serían {'más' if expected > got else 'menos'}.",
-    )
-
-
-@exercise(
-    "07.4",
-    "una cabeza nueva sobre la base congelada",
-    "head_base.trainable = False; inputs = keras.Input(shape=(T, T, 3)); x = head_base(inputs, training=False); "
-    "x = layers.GlobalAveragePooling2D()(x); outputs = layers.Dense(1, activation='sigmoid')(x); "
-    "head_model = keras.Model(inputs, outputs).",
-)
-def _transfer_head(head_model: Any, *, base: Any) -> None:
-    import keras
-
-    expect(isinstance(head_model, keras.Model), f"head_model debe ser un keras.Model (es {type(head_model).__name__}).")
-    expect(
-        any(layer is base for layer in head_model.layers),
-        "head_model debe usar head_base como una capa: x = head_base(inputs, training=False).",
-    )
-    expect(not base.trainable, "La base debe quedar congelada: head_base.trainable = False.")
-    expect(
-        tuple(head_model.output_shape) == (None, 1),
-        f"La salida debe ser una probabilidad por imagen, forma (None, 1); es {head_model.output_shape} "
-        "(¿falta GlobalAveragePooling2D antes de la Dense?).",
-    )
-    last = head_model.layers[-1]
-    expect(
-        getattr(getattr(last, "activation", None), "__name__", "") == "sigmoid",
-        "La última capa debe ser Dense(1, activation='sigmoid').",
-    )
-    channels = int(base.output_shape[-1])
-    trainable = count_params(head_model)["trainable"]
-    expect(
-        trainable == channels + 1,
-        f"head_model tiene {trainable:,} pesos entrenables; con la base congelada y una sola Dense(1) sobre "
-        f"{channels} canales serían {channels + 1:,} (un peso por canal y el sesgo).",
     )
 
 

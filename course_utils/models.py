@@ -152,6 +152,66 @@ def as_float32(model: Any) -> Any:
     return copy
 
 
+def backbone_weights(
+    name: str, weights: str | None = "imagenet", input_shape: tuple[int, int, int] = (224, 224, 3)
+) -> str | None:
+    """The ``weights=`` argument for ``keras.applications``' constructor of backbone ``name``.
+
+    ``"random"`` or None gives None (random weights); a ``.weights.h5`` path is
+    returned as it is.  For ``"imagenet"`` the notop file is put in Keras' cache
+    first (from the mirrors of ``$COURSE_DATA_MIRROR`` when set, see
+    :mod:`course_utils.weights`, else downloaded by Keras from its official URL
+    with its checksum), so the constructor then reads it without any download;
+    when that fails, :class:`WeightsUnavailableError` explains how to go on.
+    """
+    return _prepare_weights(name, weights, input_shape)[0]
+
+
+def _prepare_weights(
+    name: str, weights: str | None, input_shape: tuple[int, int, int]
+) -> tuple[str | None, Path | None]:
+    """``backbone_weights``' value and the file just copied from a mirror (None if nothing was copied)."""
+    if name not in BACKBONES:
+        raise ValueError(f"Modelo base desconocido: {name!r}. Opciones: {', '.join(BACKBONES)}.")
+    if weights in ("random", None):
+        return None, None
+    if weights != "imagenet":
+        return weights, None
+    if len(input_shape) != 3 or input_shape[-1] != 3:  # Keras checks this too, but only after the download
+        raise ValueError(
+            f"Los pesos ImageNet de {BACKBONES[name].constructor} son para imágenes en color: "
+            f"input_shape=(alto, ancho, 3), no {tuple(input_shape)}."
+        )
+    import keras
+
+    from .weights import keras_models_dir, spec_for
+
+    mirror_error, copied = _weights_from_mirror(name, input_shape)
+    spec = spec_for(name, input_shape)
+    if spec is not None and not (keras_models_dir() / spec.filename).exists():
+        try:
+            keras.utils.get_file(spec.filename, spec.url, cache_subdir="models", file_hash=spec.md5)
+        except Exception as exc:
+            network = _network_error(exc)
+            if network is None:
+                raise
+            raise _unavailable(BACKBONES[name].constructor, network, mirror_error) from exc
+    return "imagenet", copied
+
+
+def _unavailable(constructor: str, network: BaseException, mirror_error: str | None) -> WeightsUnavailableError:
+    """The Spanish error when neither the mirror nor the network gives the ImageNet weights."""
+    return WeightsUnavailableError(
+        f"No se pudieron descargar los pesos ImageNet de {constructor} "
+        f"({type(network).__name__}: {network}).\n"
+        + (f"Tampoco del espejo local: {mirror_error}\n" if mirror_error else "")
+        + "Qué puedes hacer: revisa tu conexión y vuelve a ejecutar; o copia el archivo de "
+        "pesos a ~/.keras/models/ (o pon en COURSE_DATA_MIRROR una carpeta con él: README, «Para "
+        'instructores»); o usa WEIGHTS="random" para seguir con pesos ALEATORIOS '
+        "(el cuaderno corre, pero sus resultados no son los de un modelo preentrenado)."
+    )
+
+
 def load_backbone(
     name: str,
     weights: str | None = "imagenet",
@@ -161,47 +221,33 @@ def load_backbone(
 ) -> Any:
     """A ``keras.applications`` backbone without its top, frozen by default.
 
-    ``weights="imagenet"`` takes the ImageNet weights from the mirrors of
-    ``$COURSE_DATA_MIRROR`` when set (:mod:`course_utils.weights`), else Keras
-    downloads them (once, into ``~/.keras/models``); when that fails,
-    :class:`WeightsUnavailableError` explains how to go on.  ``weights=None``
-    (or the parameter value ``"random"``) gives random weights: the model runs,
-    but its features are not pretrained features.
+    ``weights`` as in :func:`backbone_weights` (``"imagenet"``, ``"random"``/None
+    or a ``.weights.h5`` path): with random weights the model runs, but its
+    features are not pretrained features.  A weights file that does not fit the
+    backbone gets a Spanish :class:`~course_utils.weights_file.WeightsFileError`.
     """
     import keras
 
-    if weights == "random":
-        weights = None
-    if name not in BACKBONES:
-        raise ValueError(f"Modelo base desconocido: {name!r}. Opciones: {', '.join(BACKBONES)}.")
+    keras_weights, copied = _prepare_weights(name, weights, input_shape)
     constructor = BACKBONES[name].constructor
     cls = getattr(keras.applications, constructor)
-    mirror_error, copied = _weights_from_mirror(name, input_shape) if weights == "imagenet" else (None, None)
     try:
-        model = cls(weights=weights, include_top=False, input_shape=input_shape, pooling=pooling)
+        model = cls(weights=keras_weights, include_top=False, input_shape=input_shape, pooling=pooling)
     except Exception as exc:
-        if is_weights_path(weights):
-            raise weights_mismatch(constructor, weights, exc) from exc
+        if is_weights_path(keras_weights):
+            raise weights_mismatch(constructor, keras_weights, exc) from exc
+        if copied is not None:  # Keras would take it again next time: set it aside, never delete it
+            aside = copied.with_name(f"{copied.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+            os.replace(copied, aside)
+            warnings.warn(
+                f"Keras no pudo usar el archivo de pesos que se acaba de copiar del espejo ({exc}); se "
+                f"apartó como {aside} (no se borró). Si el error es del archivo, revisa el espejo.",
+                stacklevel=2,
+            )
         network = _network_error(exc)
-        if weights != "imagenet" or network is None:
-            if copied is not None:  # Keras would take it again next time: set it aside, never delete it
-                aside = copied.with_name(f"{copied.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
-                os.replace(copied, aside)
-                warnings.warn(
-                    f"Keras no pudo usar el archivo de pesos que se acaba de copiar del espejo ({exc}); se "
-                    f"apartó como {aside} (no se borró). Si el error es del archivo, revisa el espejo.",
-                    stacklevel=2,
-                )
-            raise
-        raise WeightsUnavailableError(
-            f"No se pudieron descargar los pesos ImageNet de {constructor} "
-            f"({type(network).__name__}: {network}).\n"
-            + (f"Tampoco del espejo local: {mirror_error}\n" if mirror_error else "")
-            + "Qué puedes hacer: revisa tu conexión y vuelve a ejecutar; o copia el archivo de "
-            "pesos a ~/.keras/models/ (o pon en COURSE_DATA_MIRROR una carpeta con él: README, «Para "
-            'instructores»); o usa WEIGHTS="random" para seguir con pesos ALEATORIOS '
-            "(el cuaderno corre, pero sus resultados no son los de un modelo preentrenado)."
-        ) from exc
+        if keras_weights == "imagenet" and network is not None:  # a backbone without a registered file
+            raise _unavailable(constructor, network, None) from exc
+        raise
     model.trainable = trainable
     return model
 

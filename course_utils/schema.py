@@ -134,7 +134,9 @@ PARAMETERS: dict[str, Param] = {
     ),
     "tsne_points": Param("int", "máximo de puntos para t-SNE"),
     "fallback_epochs": Param("int", "épocas del entrenamiento corto si no hay modelo guardado", maximum=MAX_EPOCHS),
-    "backbones": Param("choices", "modelos base; el primero es el principal", choices=tuple(BACKBONES)),
+    "backbones": Param(
+        "choices", "modelos base de la comparación (EfficientNetB0 es el principal)", choices=tuple(BACKBONES)
+    ),
     "pca_components": Param("int", "componentes de PCA"),
     "transfer_img_size": Param("int", "tamaño de imagen para transfer learning", minimum=32, maximum=MAX_IMG_SIZE),
     "transfer_max_per_class": Param("optional_int", "tope de imágenes por clase para transfer learning"),

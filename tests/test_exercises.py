@@ -294,7 +294,7 @@ def test_checks_of_05_accept_the_solution_and_reject_mistakes():
     assert not _ran("05.2", 6272 * 256 + 256)
 
 
-def test_checks_of_07_accept_the_solution_and_reject_mistakes():
+def test_checks_of_07_1_and_07_2_accept_the_solution_and_reject_mistakes():
     right = {"efficientnetb0": "efficientnet", "mobilenetv2": "mobilenet_v2", "resnet50": "resnet"}
     assert _ran("07.1", right)
     assert not _ran("07.1", dict(right, resnet50="efficientnet"))
@@ -309,7 +309,7 @@ def test_checks_of_07_accept_the_solution_and_reject_mistakes():
     assert "sin comillas" in exercises.evaluate("07.2", ("-1", "1")).message
 
 
-def test_check_of_06_3_counts_the_trainable_weights_of_the_last_layers(capsys):
+def test_check_of_07_4_counts_the_trainable_weights_of_the_last_layers(capsys):
     import keras
     import numpy as np
     from keras import layers
@@ -342,17 +342,17 @@ def test_check_of_06_3_counts_the_trainable_weights_of_the_last_layers(capsys):
 
     right = unfreeze(4)  # c2 and dense: (3 * 3 * 4 * 4 + 4) + (4 + 1) weights; b2 stays frozen
     assert sum(int(np.prod(v.shape)) for v in right.trainable_weights) == 148 + 5
-    assert _ran("07.3", right, n_layers=4)
-    assert not _ran("07.3", unfreeze(4, freeze_bn=False), n_layers=4)
-    assert not _ran("07.3", unfreeze(2), n_layers=4)
-    assert not _ran("07.3", unfreeze(6), n_layers=4)
+    assert _ran("07.4", right, n_layers=4)
+    assert not _ran("07.4", unfreeze(4, freeze_bn=False), n_layers=4)
+    assert not _ran("07.4", unfreeze(2), n_layers=4)
+    assert not _ran("07.4", unfreeze(6), n_layers=4)
     capsys.readouterr()
-    exercises.check("07.3", backbone(), n_layers=4)  # the student's version: nothing unfrozen
+    exercises.check("07.4", backbone(), n_layers=4)  # the student's version: nothing unfrozen
     assert exercises.MISSING in capsys.readouterr().out
     parent_frozen = backbone()  # the last layers unfrozen, the model itself left frozen
     for layer in parent_frozen.layers[-4:]:
         layer.trainable = not isinstance(layer, layers.BatchNormalization)
-    outcome = exercises.evaluate("07.3", parent_frozen, n_layers=4)
+    outcome = exercises.evaluate("07.4", parent_frozen, n_layers=4)
     assert outcome.status == exercises.WRONG_ANSWER and "exercise_base.trainable = True" in outcome.message
 
 
@@ -476,7 +476,7 @@ def test_keras_exercises_03_3_05_3_07_3_accept_the_solution_and_reject_named_mis
     assert exercises.evaluate("08.3", other_image, model=model, image=image).status == exercises.WRONG_ANSWER
 
 
-def test_check_of_06_4_the_transfer_head_names_its_mistakes():
+def test_check_of_07_3_the_transfer_head_names_its_mistakes():
     import keras
     from keras import layers
 
@@ -493,7 +493,7 @@ def test_check_of_06_4_the_transfer_head_names_its_mistakes():
         return keras.Model(inputs, (out or layers.Dense(1, activation="sigmoid"))(x))
 
     b = base()
-    assert exercises.evaluate("07.4", head(b), base=b).status == exercises.RIGHT
+    assert exercises.evaluate("07.3", head(b), base=b).status == exercises.RIGHT
     cases = {
         "base sin congelar": (lambda b: head(b, freeze=False), "congelada"),
         "sin pooling": (lambda b: head(b, pool=False), "GlobalAveragePooling2D"),
@@ -507,9 +507,9 @@ def test_check_of_06_4_the_transfer_head_names_its_mistakes():
     }
     for name, (make, words) in cases.items():
         b = base()
-        got = exercises.evaluate("07.4", make(b), base=b)
+        got = exercises.evaluate("07.3", make(b), base=b)
         assert got.status == exercises.WRONG_ANSWER and words in got.message, (name, got.message)
-    assert exercises.evaluate("07.4", None, base=base()).status == exercises.NOT_ANSWERED
+    assert exercises.evaluate("07.3", None, base=base()).status == exercises.NOT_ANSWERED
 
 
 def test_shared_check_helpers_explain_wrong_types_in_spanish():

@@ -21,14 +21,12 @@ from course_utils.config import PROJECT_ROOT
 #: "todas" (every image) stands for ``None``.
 MENTIONS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "07_modelos_preentrenados": (
-        (r"input_shape=\((\d+), \1, 3\)", "img_size", "cpu"),
-        (r"sus imágenes de (\d+) px en memoria", "img_size", "cpu"),
-        (r"las (\d+) direcciones de mayor varianza", "pca_components", "cpu"),
+        (r"las (\d+) direcciones\s+de mayor varianza", "pca_components", "cpu"),
         (r"últimas (\d+) capas", "fine_tune_layers", "cpu"),
         (r"imágenes de (\d+) px y como mucho", "transfer_img_size", "cpu"),
         (r"como mucho (\d+)\s+imágenes por clase", "transfer_max_per_class", "cpu"),
-        (r"conjunto `gpu` usa (\d+) px", "transfer_img_size", "gpu"),
-        (r"conjunto `gpu` usa \d+ px y (todas) las imágenes", "transfer_max_per_class", "gpu"),
+        (r"conjunto `gpu` usa\s+(\d+) px", "transfer_img_size", "gpu"),
+        (r"conjunto `gpu` usa\s+\d+ px y (todas) las imágenes", "transfer_max_per_class", "gpu"),
     ),
 }
 #: Per notebook: numbers that equal a parameter's value but mean something else.

@@ -224,6 +224,43 @@ def test_load_backbone_does_not_hide_errors_that_are_not_the_network():
     assert not isinstance(exc.value, models.WeightsUnavailableError)
 
 
+def test_backbone_weights_gives_what_keras_applications_takes(tmp_path):
+    path = tmp_path / "mis_pesos.weights.h5"
+    assert models.backbone_weights("efficientnetb0", "random") is None
+    assert models.backbone_weights("efficientnetb0", None) is None
+    assert models.backbone_weights("efficientnetb0", str(path)) == str(path)
+    with pytest.raises(ValueError, match="Modelo base desconocido: 'vgg16'"):
+        models.backbone_weights("vgg16", "random")
+
+
+def test_backbone_weights_imagenet_offline_explains_in_spanish(no_network):
+    with pytest.raises(models.WeightsUnavailableError) as exc:
+        models.backbone_weights("efficientnetb0", "imagenet", (64, 64, 3))
+    assert no_network, "the weights file should have been asked for"
+    msg = str(exc.value)
+    assert "pesos ImageNet de EfficientNetB0" in msg and 'WEIGHTS="random"' in msg and "ALEATORIOS" in msg
+
+
+def test_backbone_weights_imagenet_file_in_keras_cache_is_not_downloaded_again(no_network):
+    """With the file in Keras' cache the answer is "imagenet" at once, as for keras.applications itself."""
+    from course_utils.weights import keras_models_dir, spec_for
+
+    cached = keras_models_dir() / spec_for("resnet50").filename
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.write_bytes(b"not read here")
+    try:
+        assert models.backbone_weights("resnet50", "imagenet", (64, 64, 3)) == "imagenet"
+        assert not no_network, "no connection was tried"
+    finally:
+        cached.unlink()
+
+
+def test_backbone_weights_refuses_grey_images_before_any_download(no_network):
+    with pytest.raises(ValueError, match=r"imágenes en color.*\(64, 64, 1\)"):
+        models.backbone_weights("mobilenetv2", "imagenet", (64, 64, 1))
+    assert not no_network
+
+
 def test_network_error_is_found_through_the_exception_chain():
     import urllib.error
 
