@@ -33,7 +33,8 @@ SERIES_NB := $(if $(NB),--notebooks $(NB),)
 
 help:
 	@echo "make notebooks [PARAMS=smoke|cpu|gpu] [ARGS=--keep-going]  run the series, write build/PARAMS/summary.md"
-	@echo "make test [NB=03]         every test: unit, bad inputs, series (smoke), nbval; then the unit tests again as a plain clone"
+	@echo "make test [NB=03]         every test: unit, bad inputs, each notebook once (smoke: the student's blank exercises,"
+	@echo "                          the solutions, nbval's reference outputs compared); then the unit tests again as a plain clone"
 	@echo "make test-fast            unit tests only (no notebook, nothing slow): the edit-test loop"
 	@echo "make test-plain           the unit tests in a copy of the repository without ../shared nor COURSE_DATA_MIRROR"
 	@echo "make bench | bench-quick  pipelines, training and precision benchmark (build/bench.md, bench.json)"
@@ -87,9 +88,11 @@ check-site: $(VENV)/.site-installed
 
 
 # `make test`: lint, every test with the data at hand (../shared/data as a mirror when it exists), then
-# the fast unit tests once more as a plain clone from GitHub sees them (test-plain).
+# the fast unit tests once more as a plain clone from GitHub sees them (test-plain). Each notebook
+# executes once (tests/test_notebooks.py): its source with the student's blank exercises before each
+# solution; the reference outputs of source/ are compared there with nbval's rules (`make nbval` runs nbval).
 test: venv check-notebooks lint
-	$(PY) -m pytest -p no:cacheprovider --nbval-lax --sanitize-with tests/nbval_sanitize.cfg tests $(SOURCES) $(ARGS)
+	$(PY) -m pytest -p no:cacheprovider tests $(ARGS)
 	$(MAKE) --no-print-directory test-plain
 
 test-fast: venv
@@ -111,6 +114,7 @@ test-unit: venv
 test-notebooks: venv
 	$(PY) -m pytest -p no:cacheprovider tests -m notebooks $(ARGS)
 
+# nbval itself on the sources (a second execution of each: `make test` compares the same outputs without it).
 NBVAL = $(PY) -m pytest -p no:cacheprovider --nbval-lax --sanitize-with tests/nbval_sanitize.cfg $(SOURCES)
 nbval: venv
 	$(NBVAL)

@@ -71,11 +71,16 @@ def test_notebooks_target_passes_params_and_args_to_the_series():
     assert args.params == "smoke" and args.notebooks == ["04"] and args.param == ["EPOCHS=1"]
 
 
-def test_nbval_runs_on_the_sources_and_the_check_covers_sources_and_student_notebooks():
+def test_make_test_runs_no_notebook_through_nbval_and_make_nbval_runs_every_source():
+    """Each notebook executes once in `make test` (tests/test_notebooks.py); nbval itself is `make nbval`."""
     commands = _dry_run("test")
     pytest_call, plain_call = _module_calls(commands, "pytest")
     assert not [a for a in plain_call if a.endswith(".ipynb")] and "not notebooks and not slow" in plain_call
-    notebooks = [a for a in pytest_call if a.endswith(".ipynb")]
+    assert not [a for a in pytest_call if a.endswith(".ipynb") or "nbval" in a], pytest_call
+    assert "tests" in pytest_call and "-m" not in pytest_call, "the first pass runs every test"
+    (nbval,) = _module_calls(_dry_run("nbval"), "pytest")
+    notebooks = [a for a in nbval if a.endswith(".ipynb")]
+    assert "--nbval-lax" in nbval and "tests/nbval_sanitize.cfg" in nbval
     assert len(notebooks) == len(list((PROJECT_ROOT / "source").glob("*.ipynb"))) > 0
     assert all(a.startswith("source/") for a in notebooks), notebooks
     check = _module_calls(commands, "course_tools.nbtools")[0]
@@ -93,9 +98,18 @@ def test_make_test_runs_the_unit_tests_again_as_a_plain_clone():
     assert not cd[1].startswith(str(PROJECT_ROOT)), "la copia no debe estar dentro del repositorio"
 
 
+def _exported(variable: str, **variables: str) -> str:
+    """The value the Makefile exports to its recipes' environment as ``variable``."""
+    show = f'show-env:\n\t@echo "$${variable}"'
+    args = ["make", "-s", "--eval", show, "show-env", *(f"{k}={v}" for k, v in variables.items())]
+    return subprocess.run(args, cwd=PROJECT_ROOT, capture_output=True, text=True, check=True).stdout.strip()
+
+
 def test_nb_selects_one_notebook_for_test_notebooks_and_refresh():
-    (pytest_call, _) = _module_calls(_dry_run("test", NB="03"), "pytest")
-    assert [a for a in pytest_call if a.endswith(".ipynb")] == ["source/03_cnn.ipynb"]
+    assert _exported("COURSE_TEST_NOTEBOOKS", NB="03") == "03"  # tests/test_notebooks.py runs only those
+    assert _exported("COURSE_TEST_NOTEBOOKS") == ""
+    (nbval,) = _module_calls(_dry_run("nbval", NB="03"), "pytest")
+    assert [a for a in nbval if a.endswith(".ipynb")] == ["source/03_cnn.ipynb"]
     (series_call,) = _module_calls(_dry_run("notebooks", NB="03"), "course_tools.series")
     assert series_call[series_call.index("--notebooks") + 1] == "03"
     (refresh,) = _module_calls(_dry_run("refresh-outputs", NB="03"), "course_tools.nbtools")
