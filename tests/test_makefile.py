@@ -77,7 +77,6 @@ def test_make_test_runs_no_notebook_through_nbval_and_make_nbval_runs_every_sour
     pytest_call, plain_call = _module_calls(commands, "pytest")
     assert not [a for a in plain_call if a.endswith(".ipynb")] and "not notebooks and not slow" in plain_call
     assert not [a for a in pytest_call if a.endswith(".ipynb") or "nbval" in a], pytest_call
-    assert "tests" in pytest_call and "-m" not in pytest_call, "the first pass runs every test"
     (nbval,) = _module_calls(_dry_run("nbval"), "pytest")
     notebooks = [a for a in nbval if a.endswith(".ipynb")]
     assert "--nbval-lax" in nbval and "tests/nbval_sanitize.cfg" in nbval
@@ -89,9 +88,16 @@ def test_make_test_runs_no_notebook_through_nbval_and_make_nbval_runs_every_sour
     assert build[0] == "build" and all(a.startswith("source/") for a in build[1:])
 
 
-def test_make_test_runs_the_unit_tests_again_as_a_plain_clone():
-    """The second pass runs in a copy with no ../shared beside it and no COURSE_DATA_MIRROR."""
+def test_make_test_runs_each_test_once_the_unit_tests_as_a_plain_clone():
+    """The first pass runs what the second leaves out, or what needs the files at hand; the second, the rest.
+
+    The second pass runs in a copy with no ../shared beside it and no COURSE_DATA_MIRROR.
+    """
     commands = _dry_run("test")
+    first, plain = (c[c.index("-m") + 1] for c in _module_calls(commands, "pytest"))
+    assert first == "notebooks or slow or local_files" and plain == "not notebooks and not slow"
+    (fast,) = _module_calls(_dry_run("test-fast"), "pytest")
+    assert fast[fast.index("-m") + 1] == plain, "test-fast runs what the plain copy runs"
     env = next(c for c in commands if c[:1] == ["env"])
     assert ["-u", "COURSE_DATA_MIRROR"] == env[1:3]
     cd = next(c for c in commands if c[:1] == ["cd"] and c[1].endswith("/repo"))
