@@ -33,9 +33,11 @@ SERIES_NB := $(if $(NB),--notebooks $(NB),)
 
 help:
 	@echo "make notebooks [PARAMS=smoke|cpu|gpu] [ARGS=--keep-going]  run the series, write build/PARAMS/summary.md"
-	@echo "make test [NB=03]         every test: unit, bad inputs, series (smoke), nbval; then the unit tests again as a plain clone"
+	@echo "make test [NB=03]         every test once: each notebook once (smoke: the student's blank exercises, the solutions,"
+	@echo "                          nbval's reference outputs compared), the slow ones; then unit and bad inputs as a plain clone"
 	@echo "make test-fast            unit tests only (no notebook, nothing slow): the edit-test loop"
 	@echo "make test-plain           the unit tests in a copy of the repository without ../shared nor COURSE_DATA_MIRROR"
+	@echo "make nbval [NB=03]        nbval itself on the sources (make test compares their reference outputs without it)"
 	@echo "make bench | bench-quick  pipelines, training and precision benchmark (build/bench.md, bench.json)"
 	@echo "make bench-memory         25,000 synthetic images at 150/224 px: peak memory (build/bench-memory.md)"
 	@echo "make ablation             05's ablation, one change at a time (course_utils/recorded/ablation_04_cpu.json)"
@@ -86,21 +88,25 @@ check-site: $(VENV)/.site-installed
 	$(PY) scripts/check_site.py $(if $(CHROMIUM),--chromium $(CHROMIUM))
 
 
-# `make test`: lint, every test with the data at hand (../shared/data as a mirror when it exists), then
-# the fast unit tests once more as a plain clone from GitHub sees them (test-plain).
+# `make test`: lint; the tests that need the data at hand (../shared/data as a mirror when it exists) or take
+# long: the notebooks, each executed once (tests/test_notebooks.py: its source with the student's blank
+# exercises before each solution; the reference outputs of source/ compared with nbval's rules; `make nbval`
+# runs nbval), the slow ones and those reading files outside git (marker local_files); then every other test,
+# once, as a plain clone from GitHub sees them (test-plain). `make test-fast` runs those in the work tree.
 test: venv check-notebooks lint
-	$(PY) -m pytest -p no:cacheprovider --nbval-lax --sanitize-with tests/nbval_sanitize.cfg tests $(SOURCES) $(ARGS)
+	$(PY) -m pytest -p no:cacheprovider tests -m "notebooks or slow or local_files" $(ARGS)
 	$(MAKE) --no-print-directory test-plain
 
 test-fast: venv
 	$(PY) -m pytest -p no:cacheprovider -q tests -m "not notebooks and not slow" $(ARGS)
 
-# A copy of the tracked files (as they are in the work tree) in a temporary folder with no ../shared
-# beside it, COURSE_DATA_MIRROR unset: what a clone from GitHub runs. The copy is removed afterwards.
+# A copy of the files git tracks or would track (as they are in the work tree: a new test counts before
+# `git add`) in a temporary folder with no ../shared beside it, COURSE_DATA_MIRROR unset: what a clone
+# from GitHub runs. The copy is removed afterwards.
 PLAIN_DIR := $(shell mktemp -u -d -t curso-cnn-plain-XXXXXX)
 test-plain: venv
 	mkdir -p $(PLAIN_DIR)/repo
-	git ls-files -z | xargs -0 cp --parents -t $(PLAIN_DIR)/repo
+	git ls-files -z --cached --others --exclude-standard | tar --null -T - --ignore-failed-read -cf - | tar -xf - -C $(PLAIN_DIR)/repo
 	cd $(PLAIN_DIR)/repo && env -u COURSE_DATA_MIRROR -u COURSE_SHARED_DATA $(abspath $(PY)) -m pytest \
 	  -p no:cacheprovider -q tests -m "not notebooks and not slow" $(ARGS); \
 	status=$$?; rm -rf $(PLAIN_DIR); exit $$status
@@ -111,6 +117,7 @@ test-unit: venv
 test-notebooks: venv
 	$(PY) -m pytest -p no:cacheprovider tests -m notebooks $(ARGS)
 
+# nbval itself on the sources (a second execution of each: `make test` compares the same outputs without it).
 NBVAL = $(PY) -m pytest -p no:cacheprovider --nbval-lax --sanitize-with tests/nbval_sanitize.cfg $(SOURCES)
 nbval: venv
 	$(NBVAL)

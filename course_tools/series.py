@@ -78,13 +78,15 @@ def run_series(
     timeout: int = 3600,
     html_export: bool = False,
     standalone: bool = False,
+    notebook_dir: str | os.PathLike | None = None,
     log=print,
 ) -> list[NotebookRun]:
     """Execute the chosen notebooks in order; return one :class:`NotebookRun` each.
 
     ``standalone=True`` gives each notebook its own empty artifacts folder
     (``artifacts/<name>/``), as a fresh Colab runtime would: nothing saved by an
-    earlier notebook is found.
+    earlier notebook is found.  ``notebook_dir`` takes the notebooks from another folder
+    than ``notebooks/`` (the kernel still starts in ``notebooks/``).
 
     Raises ``ValueError`` for an unknown parameter set or notebook; a failing
     notebook is recorded in its :class:`NotebookRun`, never raised.
@@ -120,7 +122,7 @@ def run_series(
         try:
             with memory:
                 pm.execute_notebook(
-                    str(NOTEBOOK_DIR / f"{name}.ipynb"),
+                    str(Path(notebook_dir or NOTEBOOK_DIR) / f"{name}.ipynb"),
                     run.output,
                     parameters=params,
                     cwd=str(NOTEBOOK_DIR),

@@ -130,6 +130,7 @@ def _parse(path: Path) -> _Links:
     return p
 
 
+@pytest.mark.local_files
 @pytest.mark.skipif(not (SITE / "index.html").is_file(), reason="sitio no construido (make site PARAMS=smoke)")
 def test_built_site_internal_links_images_and_launch_buttons():
     pages = [SITE / "index.html", SITE / "instructores.html"] + [

@@ -390,6 +390,7 @@ def test_safe_extract_not_a_zip(tmp_path):
 # --------------------------------------------------------------------------- the real data (optional)
 
 
+@pytest.mark.local_files
 @pytest.mark.skipif(not (SHARED_DATA / "cnn_perros_gatos-small.zip").exists(), reason="sin datos reales")
 def test_real_course_archive_matches_registry():
     path = SHARED_DATA / "cnn_perros_gatos-small.zip"

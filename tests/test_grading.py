@@ -1,8 +1,8 @@
 """grading (instructor tool): the checks' recorded outcomes, the CSV and summary, and a run over planted submissions.
 
 The planted submissions are made from the real notebook 02 (its source, with the
-solutions, and its student version, read as plain JSON): right, wrong, blank, a deleted check cell,
-an infinite loop and a kernel crash, plus a file that is not a notebook.
+solutions, and its student version, read as plain JSON): right, blank, wrong with a deleted check
+cell (both outcomes from one run), an infinite loop and a kernel crash, plus a file that is not a notebook.
 """
 
 from __future__ import annotations
@@ -127,16 +127,16 @@ def _planted(folder: Path) -> dict[str, tuple[str, str, str]]:
 
     answer_1, answer_2 = cell(right, "first_dense_params ="), cell(right, "model.evaluate(")
     check_2 = cell(right, 'check("02.2"')
-    wrong, deleted, loop, crash = (copy.deepcopy(right) for _ in range(4))
+    wrong, loop, crash = (copy.deepcopy(right) for _ in range(3))
     wrong["cells"][answer_1]["source"] = "first_dense_params = n_inputs * 256  # sin los sesgos"
-    del deleted["cells"][check_2]
-    loop["cells"][answer_2]["source"] = "while True:\n    pass"
+    del wrong["cells"][check_2]  # one run of 02 less: 02.1 wrong and 02.2 without its check
+    # An infinite loop that sleeps: the time limit is what is tested, without a core busy until it.
+    loop["cells"][answer_2]["source"] = "import time\nwhile True:\n    time.sleep(0.2)"
     crash["cells"][answer_2]["source"] = "import os\nos._exit(1)"
     for name, nb in {
         "correcta": right,
-        "incorrecta": wrong,
+        "incorrecta_sin_comprobacion": wrong,
         "en_blanco": student,
-        "sin_comprobacion": deleted,
         "bucle_infinito": loop,
         "nucleo_caido": crash,
     }.items():
@@ -144,9 +144,8 @@ def _planted(folder: Path) -> dict[str, tuple[str, str, str]]:
     (folder / "roto_02_mlp.ipynb").write_text("{ no es json")
     return {
         "correcta_02_mlp": ("ok", "right", "right"),
-        "incorrecta_02_mlp": ("ok", "wrong", "right"),
+        "incorrecta_sin_comprobacion_02_mlp": ("ok", "wrong", "no_check"),
         "en_blanco_02_mlp": ("ok", "missing", "missing"),
-        "sin_comprobacion_02_mlp": ("ok", "right", "no_check"),
         "bucle_infinito_02_mlp": ("timeout", "right", "not_run"),
         "nucleo_caido_02_mlp": ("crashed", "right", "not_run"),
         "roto_02_mlp": ("unreadable", "", ""),
@@ -167,5 +166,5 @@ def test_grading_planted_submissions_gives_the_expected_csv(tmp_path, capsys):
     assert {s: (r["status"], r["02.1"], r["02.2"]) for s, r in table.items()} == expected
     assert table["correcta_02_mlp"]["right"] == "2" and table["en_blanco_02_mlp"]["right"] == "0"
     summary = (out / "summary.md").read_text(encoding="utf-8")
-    assert "7 entregas" in summary and "| 02.1 | 4 | 1 | 1 | 0 | 0 |" in summary
+    assert "6 entregas" in summary and "| 02.1 | 3 | 1 | 1 | 0 | 0 |" in summary
     assert "bucle_infinito_02_mlp: `timeout`" in summary and "nucleo_caido_02_mlp: `crashed`" in summary

@@ -71,11 +71,15 @@ def test_notebooks_target_passes_params_and_args_to_the_series():
     assert args.params == "smoke" and args.notebooks == ["04"] and args.param == ["EPOCHS=1"]
 
 
-def test_nbval_runs_on_the_sources_and_the_check_covers_sources_and_student_notebooks():
+def test_make_test_runs_no_notebook_through_nbval_and_make_nbval_runs_every_source():
+    """Each notebook executes once in `make test` (tests/test_notebooks.py); nbval itself is `make nbval`."""
     commands = _dry_run("test")
     pytest_call, plain_call = _module_calls(commands, "pytest")
     assert not [a for a in plain_call if a.endswith(".ipynb")] and "not notebooks and not slow" in plain_call
-    notebooks = [a for a in pytest_call if a.endswith(".ipynb")]
+    assert not [a for a in pytest_call if a.endswith(".ipynb") or "nbval" in a], pytest_call
+    (nbval,) = _module_calls(_dry_run("nbval"), "pytest")
+    notebooks = [a for a in nbval if a.endswith(".ipynb")]
+    assert "--nbval-lax" in nbval and "tests/nbval_sanitize.cfg" in nbval
     assert len(notebooks) == len(list((PROJECT_ROOT / "source").glob("*.ipynb"))) > 0
     assert all(a.startswith("source/") for a in notebooks), notebooks
     check = _module_calls(commands, "course_tools.nbtools")[0]
@@ -84,18 +88,34 @@ def test_nbval_runs_on_the_sources_and_the_check_covers_sources_and_student_note
     assert build[0] == "build" and all(a.startswith("source/") for a in build[1:])
 
 
-def test_make_test_runs_the_unit_tests_again_as_a_plain_clone():
-    """The second pass runs in a copy with no ../shared beside it and no COURSE_DATA_MIRROR."""
+def test_make_test_runs_each_test_once_the_unit_tests_as_a_plain_clone():
+    """The first pass runs what the second leaves out, or what needs the files at hand; the second, the rest.
+
+    The second pass runs in a copy with no ../shared beside it and no COURSE_DATA_MIRROR.
+    """
     commands = _dry_run("test")
+    first, plain = (c[c.index("-m") + 1] for c in _module_calls(commands, "pytest"))
+    assert first == "notebooks or slow or local_files" and plain == "not notebooks and not slow"
+    (fast,) = _module_calls(_dry_run("test-fast"), "pytest")
+    assert fast[fast.index("-m") + 1] == plain, "test-fast runs what the plain copy runs"
     env = next(c for c in commands if c[:1] == ["env"])
     assert ["-u", "COURSE_DATA_MIRROR"] == env[1:3]
     cd = next(c for c in commands if c[:1] == ["cd"] and c[1].endswith("/repo"))
     assert not cd[1].startswith(str(PROJECT_ROOT)), "la copia no debe estar dentro del repositorio"
 
 
+def _exported(variable: str, **variables: str) -> str:
+    """The value the Makefile exports to its recipes' environment as ``variable``."""
+    show = f'show-env:\n\t@echo "$${variable}"'
+    args = ["make", "-s", "--eval", show, "show-env", *(f"{k}={v}" for k, v in variables.items())]
+    return subprocess.run(args, cwd=PROJECT_ROOT, capture_output=True, text=True, check=True).stdout.strip()
+
+
 def test_nb_selects_one_notebook_for_test_notebooks_and_refresh():
-    (pytest_call, _) = _module_calls(_dry_run("test", NB="03"), "pytest")
-    assert [a for a in pytest_call if a.endswith(".ipynb")] == ["source/03_cnn.ipynb"]
+    assert _exported("COURSE_TEST_NOTEBOOKS", NB="03") == "03"  # tests/test_notebooks.py runs only those
+    assert _exported("COURSE_TEST_NOTEBOOKS") == ""
+    (nbval,) = _module_calls(_dry_run("nbval", NB="03"), "pytest")
+    assert [a for a in nbval if a.endswith(".ipynb")] == ["source/03_cnn.ipynb"]
     (series_call,) = _module_calls(_dry_run("notebooks", NB="03"), "course_tools.series")
     assert series_call[series_call.index("--notebooks") + 1] == "03"
     (refresh,) = _module_calls(_dry_run("refresh-outputs", NB="03"), "course_tools.nbtools")

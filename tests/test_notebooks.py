@@ -1,11 +1,13 @@
 """Execution tests: the whole series with papermill and the smoke set, then its recorded results.
 
-The series runs once per test session (module fixture) into build/test-series/,
-each notebook alone with its own empty artifacts folder (as in a fresh Colab runtime),
-on the student version (exercises unanswered),
-with the real course data when ../shared/data (or COURSE_DATA_MIRROR) has it,
-else the synthetic set; the tests say which one was used.  Assertions are on
-what the notebooks recorded, not only on "it ran".
+Each notebook executes once per test session (module fixture) into build/test-series/:
+its merged version (``course_tools.checked_run``): the source, with each exercise's solution
+preceded by the student's blank cell and check, which must say the answer is missing; later cells
+see the solutions, so every reference output of the source (cells tagged ``nbval-check-output``)
+is compared with nbval's rules and sanitizers, without running nbval again.  Each notebook runs
+alone with its own empty artifacts folder (as in a fresh Colab runtime), with the real course data
+when ../shared/data (or COURSE_DATA_MIRROR) has it, else the synthetic set; the tests say which
+one was used.  Assertions are on what the notebooks recorded, not only on "it ran".
 """
 
 from __future__ import annotations
@@ -20,13 +22,15 @@ from pathlib import Path
 
 import pytest
 
-from course_tools.nbtools import problem_outputs, source_text
+from course_tools import checked_run
+from course_tools.nbtools import SOURCE_DIR, problem_outputs, read, source_text
 from course_utils.exercises import MISSING, OK
 from course_utils.params import NOTEBOOKS
 
 pytestmark = pytest.mark.notebooks
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "build" / "test-series"
+SANITIZERS = ROOT / "tests" / "nbval_sanitize.cfg"
 
 
 #: ``make test NB=03`` runs only the notebooks whose names start so (COURSE_TEST_NOTEBOOKS).
@@ -42,10 +46,15 @@ class _Series(dict):
 
 @pytest.fixture(scope="module")
 def series():
-    from course_tools.series import run_series
+    from course_tools.series import _select, run_series
 
     shutil.rmtree(OUT, ignore_errors=True)
-    runs = run_series("smoke", out_dir=OUT, keep_going=True, standalone=True, notebooks=SELECTED or None)
+    names = _select(SELECTED or None)
+    sources = [SOURCE_DIR / f"{name}.ipynb" for name in names]
+    checked_run.write_merged_versions([p for p in sources if p.exists()], OUT / "input")  # a missing one fails below
+    runs = run_series(
+        "smoke", out_dir=OUT, keep_going=True, standalone=True, notebooks=names, notebook_dir=OUT / "input"
+    )
     by_name = _Series({r.name: r for r in runs})
     kinds = {r.metrics.get("data_kind") for r in runs if r.metrics}
     print(f"\nSerie smoke ejecutada con datos: {', '.join(sorted(k for k in kinds if k))}")
@@ -83,11 +92,26 @@ def test_each_notebook_ran_alone_with_an_empty_artifacts_folder(series):
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_unanswered_exercises_run_and_say_the_answer_is_missing(series, name):
+    """The student's blank cell and check run before each solution; every check of the source says so."""
     out = json.loads(Path(series[name].output).read_text())
-    checks = [c for c in out["cells"] if c["cell_type"] == "code" and "exercises.check(" in source_text(c)]
-    for cell in checks:
+    source = read(SOURCE_DIR / f"{name}.ipynb")
+    checks = [i for i, c in enumerate(source["cells"]) if checked_run.is_check(c)]
+    student = checked_run.cells_by_role(out, "student")
+    assert checks and set(checks) <= set(student), f"{name}: comprobaciones sin su versión del alumno"
+    for i in checks:
+        (cell,) = student[i]
         text = "".join("".join(o.get("text", "")) for o in cell["outputs"] if o.get("output_type") == "stream")
         assert MISSING in text and OK not in text, f"{name}: {source_text(cell)!r} -> {text!r}"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_checked_outputs_match_the_sources_references(series, name):
+    """nbval --nbval-lax on the one execution: each cell tagged nbval-check-output against source/'s reference."""
+    out = json.loads(Path(series[name].output).read_text())
+    source = read(SOURCE_DIR / f"{name}.ipynb")
+    assert any(c.get("execution_count") for c in source["cells"]), f"{name}: sin salidas de referencia"
+    problems = checked_run.compare_checked(out, source, checked_run.read_sanitizers(SANITIZERS))
+    assert problems == [], f"{name}:\n" + "\n".join(problems)
 
 
 def test_problem_outputs_are_found():
@@ -214,6 +238,7 @@ def test_nbval_detects_a_changed_reference_and_sanitizes_timings(tmp_path, refer
     """A checked cell (tag nbval-check-output) whose reference differs fails; a different time does not.
 
     A two-line notebook instead of a course notebook: each course notebook runs once per ``make test``.
+    ``checked_run.compare_outputs``, which compares the series' executed copies, gives nbval's verdict.
     """
     import nbformat
 
@@ -227,14 +252,6 @@ def test_nbval_detects_a_changed_reference_and_sanitizes_timings(tmp_path, refer
     nbformat.write(nb, path)
     proc = _nbval(path, tmp_path)
     assert proc.returncode == (1 if fails else 0), proc.stdout[-3000:]
-
-
-def test_04_trains_with_the_students_augmenter_or_says_it_uses_the_courses(series):
-    """Unanswered (the student version), 04's improved recipe says it falls back to the course's augmentation.
-
-    Answered (the source, run by nbval), a checked output shows the model's augmentation layer is the
-    student's ``aumento_moderado``.
-    """
-    out = json.loads(Path(series["04_aumento_datos"].output).read_text())
-    text = "".join("".join(o.get("text", "")) for c in out["cells"] for o in c.get("outputs", []))
-    assert "el ejercicio 4.1 aún no está resuelto" in text
+    executed = [nbformat.v4.new_output("stream", name="stdout", text="40 imágenes en 3.4 s\n")]
+    verdict = checked_run.compare_outputs(executed, cell.outputs, checked_run.read_sanitizers(SANITIZERS))
+    assert (verdict is not None) is fails, verdict

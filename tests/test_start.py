@@ -9,9 +9,15 @@ import pytest
 from course_utils import config, params, start
 
 
+@pytest.fixture(scope="module")
+def synthetic_cache(tmp_path_factory):
+    """One cache for the module: the synthetic set is generated once, not once per test."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture
-def synthetic(tmp_path, monkeypatch):
-    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+def synthetic(tmp_path, monkeypatch, synthetic_cache):
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(synthetic_cache))
     monkeypatch.delenv("COURSE_PARAM_SET", raising=False)
     return {"DATA_SOURCE": "synthetic", "ARTIFACTS_DIR": str(tmp_path / "art")}
 
