@@ -243,3 +243,37 @@ def test_ablation_text_in_05_is_the_recorded_measurement():
     for step in recorded["steps"]:
         quoted = f"{100 * step['test_accuracy']:.1f} %".replace(".", ",")
         assert quoted in text, f"{step['step']}: {quoted} missing from 05's text about the ablation"
+
+
+def test_04_and_05_train_with_the_course_answers_when_the_exercises_are_blank(capsys):
+    """make test runs each exercise's blank cell, then the solution: the fallbacks after a blank answer are
+    checked here (04: build_cnn and the augmenter, 05: the block)."""
+    import keras
+
+    from course_utils import augmentation_experiment, pipelines
+
+    shape = (48, 48, 3)
+    ns = _exec_cell(
+        "04_aumento_datos",
+        "if not callable(build_cnn):",
+        "arms = {",
+        {
+            "keras": keras,
+            "build_cnn": None,
+            "moderate_augmenter": None,
+            "experiment": augmentation_experiment,
+            "pipelines": pipelines,
+            "P": SimpleNamespace(image_shape=shape, seed=1),
+        },
+    )
+    out = capsys.readouterr().out
+    assert "ejercicio 4.2 aún no está resuelto" in out and "ejercicio 4.1 aún no está resuelto" in out
+    model = ns["build_cnn"](augmenter=ns["train_augmenter"], dropout=0.5)
+    assert model.layers[1] is ns["train_augmenter"] and model.input_shape == (None, *shape)
+    ns = _exec_cell(
+        "05_hacia_el_90",
+        "if not callable(conv_block):",
+        "inputs = keras.Input(",
+        {"conv_block": None, "models": models},
+    )
+    assert ns["conv_block"] is models.conv_bn_block and "ejercicio 5.1 aún no está resuelto" in capsys.readouterr().out
