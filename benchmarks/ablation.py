@@ -231,6 +231,7 @@ def train(cfg: dict, args, course, splits, seed: int, images: tuple, name: str =
         params=int(model.count_params()),
         train_seconds=state["train_seconds"],
         epoch_seconds=state["epoch_seconds"],
+        epoch_cpu_seconds=state.get("epoch_cpu_seconds", []),
         epochs_done=state["epochs_done"],
         best_epoch=state["best_epoch"],
         final=final,
