@@ -49,9 +49,11 @@ import sys
 import time
 from pathlib import Path
 
-from course_utils.config import portable
+if __package__ in (None, ""):  # run as a script (python benchmarks/ablation.py): the repository on the path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from .resumable import epoch_dataset, fit_resumable, load_images
+from benchmarks.resumable import epoch_dataset, fit_resumable, load_images  # noqa: E402
+from course_utils.config import portable  # noqa: E402
 
 STEPS = ("original", "+batchnorm", "+gap", "+dense256", "+adam_cosine", "+moderate_aug")
 STRONG = dict(rotation=40 / 360, shift=0.2, zoom=0.2, shear=0.2)
@@ -132,7 +134,7 @@ def build(cfg: dict, img_size: int):
     from keras import layers
 
     if cfg.get("family", "plain") == "residual":
-        from .scratch_models import residual_cnn
+        from benchmarks.scratch_models import residual_cnn
 
         return residual_cnn(img_size, **cfg["model"])
 
@@ -181,10 +183,9 @@ def train(cfg: dict, args, course, splits, seed: int, images: tuple, name: str =
     """
     import keras
 
+    from benchmarks.scratch_models import optimizer_for
     from course_utils.augmentation import lesson_augment
     from course_utils.setup import set_seed
-
-    from .scratch_models import optimizer_for
 
     set_seed(seed)
     kind = cfg["augmentation"]
@@ -284,9 +285,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import keras
 
+    from benchmarks.machine import cpu_flags_summary, load_text
     from course_utils import data, hardware, pipelines
-
-    from .machine import cpu_flags_summary, load_text
 
     precision = hardware.choose_precision().policy if args.precision == "auto" else args.precision
     keras.mixed_precision.set_global_policy(precision)

@@ -86,7 +86,7 @@ def test_two_epochs_then_one_more_equals_three_in_a_row(runs):
     assert r_state["best_epoch"] == s_state["best_epoch"]
     for a, b in zip(s_state["best_weights"], r_state["best_weights"], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
-    assert len(r_state["epoch_seconds"]) == 3 and r_state["train_seconds"] > 0
+    assert len(r_state["epoch_seconds"]) == len(r_state["epoch_cpu_seconds"]) == 3 and r_state["train_seconds"] > 0
 
 
 def test_finished_run_resumes_without_training(runs):
