@@ -45,6 +45,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -293,7 +294,8 @@ def main(argv: list[str] | None = None) -> int:
     course = data.get_course_data(args.data)
     head = dict(
         command=portable(
-            "python " + " ".join([os.path.relpath(__file__, Path.cwd())] + (argv if argv is not None else sys.argv[1:]))
+            "python "
+            + shlex.join([os.path.relpath(__file__, Path.cwd())] + (argv if argv is not None else sys.argv[1:]))
         ),
         settings=dict(
             epochs=args.epochs,
