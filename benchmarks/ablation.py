@@ -26,6 +26,17 @@ also scored with test-time flip (the mean of the prediction on the image and on 
 mirror image), on validation and test.
 
 Results are written after every run, so an interrupted run keeps what finished.
+
+**Checkpoints** (``--checkpoint-dir``, default ``build/checkpoints``): every run (step or
+variant, seed) saves model, optimizer, history and best weights at the end of every epoch
+(:mod:`benchmarks.resumable`, which says what a resume reproduces exactly); ``--resume``
+carries an interrupted run on from its last finished epoch, and ``--stop-after N`` trains
+at most N epochs in this sitting (for the long ``gpu`` recipe, a few hours on CPU).
+
+**The cpu and gpu candidates for notebook 05** (issue 19) are variants too: residual
+CNNs (:mod:`benchmarks.scratch_models`) with a stride-2 stem, label smoothing and AdamW
+with warm-up and cosine decay (``res_*``, ``xcep_*``), and ``gpu`` (the book's
+mini-Xception with that training recipe, at 180 px).
 """
 
 from __future__ import annotations
@@ -34,11 +45,16 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import sys
 import time
 from pathlib import Path
 
-from course_utils.config import portable
+if __package__ in (None, ""):  # run as a script (python benchmarks/ablation.py): the repository on the path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.resumable import epoch_dataset, fit_resumable, load_images  # noqa: E402
+from course_utils.config import portable  # noqa: E402
 
 STEPS = ("original", "+batchnorm", "+gap", "+dense256", "+adam_cosine", "+moderate_aug")
 STRONG = dict(rotation=40 / 360, shift=0.2, zoom=0.2, shear=0.2)
@@ -55,6 +71,18 @@ IMPROVED = dict(
     bn_momentum=0.99,
     label_smoothing=0.0,
     learning_rate=2e-3,
+    family="plain",
+)
+#: The residual candidates' common recipe (overrides of IMPROVED; the model: benchmarks.scratch_models).
+RESIDUAL = dict(
+    family="residual",
+    augmentation="moderate_warp",
+    optimizer="adamw_warmup_cosine",
+    learning_rate=3e-3,
+    warmup_epochs=2,
+    weight_decay=5e-4,
+    label_smoothing=0.1,
+    model=dict(stem_kernel=3, stem_stride=2, stem_padding="same", stem_bn=True, final_bn=True, bn_momentum=0.9),
 )
 #: Variants of the improved recipe tried for a better from-scratch model (overrides of IMPROVED).
 VARIANTS: dict[str, dict] = {
@@ -62,10 +90,30 @@ VARIANTS: dict[str, dict] = {
     "bn_momentum_0.9": dict(bn_momentum=0.9),
     "bn0.9+label_smoothing": dict(bn_momentum=0.9, label_smoothing=0.1),
     "wide_same_5blocks": dict(widths=(32, 64, 128, 256, 256), padding="same", bn_momentum=0.9),
+    # issue 19's cpu candidates (train with --img-size and --epochs sized to 12 min in float32)
+    "xcep_s2": dict(RESIDUAL, model=dict(RESIDUAL["model"], widths=(64, 128, 256, 512), separable=True)),
+    "res_s2": dict(RESIDUAL, model=dict(RESIDUAL["model"], widths=(32, 64, 128, 256), separable=False)),
+    "res_s2_wide": dict(RESIDUAL, model=dict(RESIDUAL["model"], widths=(48, 96, 192, 384), separable=False)),
+    # the gpu recipe: the book's mini-Xception (721,857 parameters at 180 px), the book's augmentation,
+    # AdamW with warm-up and cosine decay, label smoothing; run with --img-size 180 --epochs 100
+    "gpu": dict(
+        RESIDUAL,
+        augmentation="chollet_warp",
+        learning_rate=1e-3,
+        warmup_epochs=3,
+        weight_decay=1e-4,
+        model={},
+    ),
 }
+#: Augmentations: Keras layers (``strong``, ``moderate``) or one warp per image on uint8 (``*_warp``, faster).
+WARPS = dict(
+    moderate_warp=dict(MODERATE, flip=True),
+    chollet_warp=dict(rotation=0.1, shift=0.0, zoom=0.2, shear=0.0, flip=True),
+)
 ROOT = Path(__file__).parents[1]
 DEFAULT_OUT = ROOT / "course_utils" / "recorded" / "ablation_04_cpu.json"
 DEFAULT_VARIANTS_OUT = ROOT / "benchmarks" / "results" / "from_scratch_cpu.json"
+DEFAULT_CHECKPOINTS = ROOT / "build" / "checkpoints"
 
 
 def config_for(step: str) -> dict:
@@ -85,6 +133,11 @@ def build(cfg: dict, img_size: int):
     """The CNN of ``cfg`` (float32 output, so that it trains under mixed precision)."""
     import keras
     from keras import layers
+
+    if cfg.get("family", "plain") == "residual":
+        from benchmarks.scratch_models import residual_cnn
+
+        return residual_cnn(img_size, **cfg["model"])
 
     inputs = keras.Input(shape=(img_size, img_size, 3))
     x = inputs
@@ -117,60 +170,75 @@ def scores(model, split) -> dict:
     return dict(accuracy=float(np.mean((p > 0.5) == y)), flip_accuracy=float(np.mean(((p + f) / 2 > 0.5) == y)))
 
 
-def train(cfg: dict, args, course, splits, seed: int) -> dict:
-    """Train ``cfg`` once; the final and the best-validation model's scores."""
+def run_name(name: str, seed: int) -> str:
+    """The checkpoint file of a run: ``<name>_seed<seed>.npz`` with ``+`` and other signs spelt out."""
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name.replace("+", "plus_"))
+    return f"{safe}_seed{seed}.npz"
+
+
+def train(cfg: dict, args, course, splits, seed: int, images: tuple, name: str = "run") -> dict:
+    """Train ``cfg`` once (resumable, see :mod:`benchmarks.resumable`); the final and the best-validation model's scores.
+
+    ``images``: the training split as ``uint8`` arrays and labels (:func:`benchmarks.resumable.load_images`).
+    Returns ``None`` in place of the scores when ``--stop-after`` stopped the run before its last epoch.
+    """
     import keras
 
-    from course_utils import pipelines
+    from benchmarks.scratch_models import optimizer_for
+    from course_utils.augmentation import lesson_augment
     from course_utils.setup import set_seed
 
     set_seed(seed)
-    augment = pipelines.make_augmentation(seed=seed, **(STRONG if cfg["augmentation"] == "strong" else MODERATE))
-    train_split = pipelines.load_split(
-        course.root / "train",
-        args.img_size,
-        args.batch_size,
-        max_per_class=args.max_per_class,
-        shuffle=True,
-        seed=seed,
-        augment=augment,
-    )
-    model = build(cfg, args.img_size)
-    if cfg["optimizer"] == "rmsprop":
-        optimizer = keras.optimizers.RMSprop(learning_rate=1e-4)
+    kind = cfg["augmentation"]
+    augment_factory = warp_factory = None
+    if kind in WARPS:
+        warp_factory = lambda s: lesson_augment(s, **WARPS[kind])  # noqa: E731
     else:
-        schedule = keras.optimizers.schedules.CosineDecay(cfg["learning_rate"], args.epochs * len(train_split.dataset))
-        optimizer = keras.optimizers.Adam(learning_rate=schedule)
+        from course_utils.augmentation import make_augmentation
+
+        ranges = STRONG if kind == "strong" else MODERATE
+        augment_factory = lambda s: make_augmentation(seed=s, **ranges)  # noqa: E731
+    steps = -(-len(images[0]) // args.batch_size)
+    model = build(cfg, args.img_size)
     loss = keras.losses.BinaryCrossentropy(label_smoothing=cfg["label_smoothing"])
-    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
-    best = {"val": -1.0, "weights": None, "epoch": 0}
-    keep_best = keras.callbacks.LambdaCallback(
-        on_epoch_end=lambda epoch, logs, best=best, model=model: (
-            best.update(val=float(logs["val_accuracy"]), weights=model.get_weights(), epoch=epoch + 1)
-            if logs["val_accuracy"] > best["val"]
-            else None
-        )
-    )
-    t0 = time.perf_counter()
-    history = model.fit(
-        train_split.dataset,
-        validation_data=splits["validation"].dataset,
+    model.compile(optimizer=optimizer_for(cfg, steps, args.epochs), loss=loss, metrics=["accuracy"])
+    identity = dict(
+        name=name,
+        seed=seed,
+        config=cfg,
         epochs=args.epochs,
-        callbacks=[keep_best],
-        verbose=2,
+        img_size=args.img_size,
+        batch_size=args.batch_size,
+        max_per_class=args.max_per_class,
+        data=course.kind,
+        precision=keras.mixed_precision.global_policy().name,
     )
-    seconds = time.perf_counter() - t0
-    final = {name: scores(model, splits[name]) for name in ("validation", "test")}
-    model.set_weights(best["weights"])
-    at_best = {name: scores(model, splits[name]) for name in ("validation", "test")}
+    state = fit_resumable(
+        model,
+        lambda epoch: epoch_dataset(*images, args.batch_size, seed, epoch, augment_factory, warp_factory),
+        splits["validation"].dataset,
+        args.epochs,
+        Path(args.checkpoint_dir) / run_name(name, seed),
+        identity=identity,
+        resume=args.resume,
+        stop_after=args.stop_after,
+    )
+    done = state["epochs_done"] == args.epochs
+    final = {n: scores(model, splits[n]) for n in ("validation", "test")} if done else None
+    if done:
+        model.set_weights(state["best_weights"])
+    at_best = {n: scores(model, splits[n]) for n in ("validation", "test")} if done else None
     return dict(
         seed=seed,
         params=int(model.count_params()),
-        train_seconds=round(seconds, 1),
-        best_epoch=best["epoch"],
+        train_seconds=state["train_seconds"],
+        epoch_seconds=state["epoch_seconds"],
+        epoch_cpu_seconds=state.get("epoch_cpu_seconds", []),
+        epochs_done=state["epochs_done"],
+        best_epoch=state["best_epoch"],
         final=final,
         best=at_best,
-        history={k: [round(float(v), 4) for v in vals] for k, vals in history.history.items()},
+        history=state["history"],
         model=model,
     )
 
@@ -179,6 +247,14 @@ def _write(path: Path, record: dict) -> None:
     record["finished"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
+
+
+def _summary(run: dict) -> str:
+    b = run["best"]
+    return (
+        f"val {b['validation']['accuracy']:.3f} (flip {b['validation']['flip_accuracy']:.3f})"
+        f" test {b['test']['accuracy']:.3f} (flip {b['test']['flip_accuracy']:.3f}) in {run['train_seconds']:.0f} s"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -198,10 +274,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--save-model", default=None, help="save the model of the last step (the improved recipe) to this .keras file"
     )
+    parser.add_argument(
+        "--checkpoint-dir", default=str(DEFAULT_CHECKPOINTS), help="one checkpoint per run, rewritten every epoch"
+    )
+    parser.add_argument("--resume", action="store_true", help="carry on each run from its checkpoint, if any")
+    parser.add_argument("--stop-after", type=int, default=None, help="train at most N epochs per run in this sitting")
     args = parser.parse_args(argv)
+    unknown = [v for v in args.variants.split(",") if v and v not in VARIANTS]
+    if unknown:
+        parser.error(f"variantes desconocidas: {', '.join(unknown)}; las que hay: {', '.join(VARIANTS)}")
 
     import keras
 
+    from benchmarks.machine import cpu_flags_summary, load_text
     from course_utils import data, hardware, pipelines
 
     precision = hardware.choose_precision().policy if args.precision == "auto" else args.precision
@@ -209,7 +294,8 @@ def main(argv: list[str] | None = None) -> int:
     course = data.get_course_data(args.data)
     head = dict(
         command=portable(
-            "python " + " ".join([os.path.relpath(__file__, Path.cwd())] + (argv if argv is not None else sys.argv[1:]))
+            "python "
+            + shlex.join([os.path.relpath(__file__, Path.cwd())] + (argv if argv is not None else sys.argv[1:]))
         ),
         settings=dict(
             epochs=args.epochs,
@@ -221,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
             precision=precision,
         ),
         machine=f"{platform.machine()}, {os.cpu_count()} CPU",
+        cpu_flags=cpu_flags_summary(),
         keras=keras.__version__,
         started=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
     )
@@ -232,13 +319,17 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         splits=("validation", "test"),
     )
+    images = load_images(course.root / "train", args.img_size, args.max_per_class)
     steps = [s for s in args.steps.split(",") if s]
     record = dict(head, steps=[])
     order = STEPS + ("+early_stopping",)
     for step in steps:
         cfg = config_for(step)
-        run = train(cfg, args, course, splits, args.seed)
+        run = train(cfg, args, course, splits, args.seed, images, name=step)
         model = run.pop("model")
+        if run["final"] is None:
+            print(f"{step}: {run['epochs_done']} de {args.epochs} épocas; sigue con --resume", flush=True)
+            continue
         record["steps"].append(
             dict(
                 step=step,
@@ -278,18 +369,26 @@ def main(argv: list[str] | None = None) -> int:
         for name in variants:
             cfg = dict(IMPROVED, **VARIANTS[name])
             for seed in (int(s) for s in args.seeds.split(",")):
-                run = train(cfg, args, course, splits, seed)
-                run.pop("model")
+                run = train(cfg, args, course, splits, seed, images, name=name)
+                model = run.pop("model")
+                if run["final"] is None:
+                    print(f"{name} seed {seed}: {run['epochs_done']} de {args.epochs} épocas; sigue con --resume")
+                    continue
+                model.save(Path(args.checkpoint_dir) / run_name(name, seed).replace(".npz", "_best.keras"))
                 vrecord["runs"].append(
-                    dict(variant=name, config=cfg, settings=head["settings"], command=head["command"], **run)
+                    dict(
+                        variant=name,
+                        config=cfg,
+                        settings=head["settings"],
+                        precision=precision,
+                        cpu_flags=head["cpu_flags"],
+                        load_average_at_end=load_text(),
+                        command=head["command"],
+                        **run,
+                    )
                 )
                 _write(out, vrecord)
-                b = run["best"]
-                print(
-                    f"{name} seed {seed}: val {b['validation']['accuracy']:.3f} (flip {b['validation']['flip_accuracy']:.3f})"
-                    f" test {b['test']['accuracy']:.3f} (flip {b['test']['flip_accuracy']:.3f}) in {run['train_seconds']:.0f} s",
-                    flush=True,
-                )
+                print(f"{name} seed {seed}: {_summary(run)}", flush=True)
     return 0
 
 
