@@ -181,9 +181,12 @@ def from_scratch_section(variants_path: Path, ablation: dict[str, Any] | None) -
         val_flip = [r["validation"]["flip_accuracy"] for r in runs]
         test = [r["test"]["accuracy"] for r in runs]
         test_flip = [r["test"]["flip_accuracy"] for r in runs]
+        first = next(r for r in data["runs"] if r["variant"] == name)
+        s = first.get("settings", {})
+        where = f"{s.get('img_size')} px, {s.get('epochs')} épocas, {first.get('precision', s.get('precision', '?'))}"
         rows.append(
             [
-                f"variante: {name}",
+                f"variante: {name} ({where})",
                 len(runs),
                 _mean_spread(val),
                 _mean_spread(val_flip),
@@ -210,12 +213,13 @@ def from_scratch_section(variants_path: Path, ablation: dict[str, Any] | None) -
             f"Objetivo ≥ {target:.2f} (media de 3 semillas): {verdict}."
         )
     header = ["Modelo", "Semillas", "Val.", "Val. con flip", "Prueba", "Prueba con flip", "Entrenamiento (s)"]
-    settings = data.get("settings") or (ablation or {}).get("settings", {})
+    settings = (ablation or {}).get("settings", {}) or data.get("settings") or {}
     commands = " y ".join(f"`{c}`" for c in ((ablation or {}).get("command"), data.get("command")) if c)
     return "\n".join(
         [
             "**Modelos desde cero probados para el objetivo de accuracy del conjunto `cpu`** "
-            f"({settings.get('img_size')} px, {settings.get('epochs')} épocas; órdenes: {commands}; archivos `course_utils/recorded/ablation_04_cpu.json` y "
+            f"(ablación: {settings.get('img_size')} px, {settings.get('epochs')} épocas; cada variante, entre paréntesis; "
+            f"órdenes: {commands}; archivos `course_utils/recorded/ablation_04_cpu.json` y "
             f"`benchmarks/results/{variants_path.name}`):",
             "",
             report.markdown_table(header, rows, (False, True, True, True, True, True, True)),
