@@ -186,7 +186,7 @@ def from_scratch_section(variants_path: Path, ablation: dict[str, Any] | None) -
         where = f"{s.get('img_size')} px, {s.get('epochs')} épocas, {first.get('precision', s.get('precision', '?'))}"
         rows.append(
             [
-                f"variante: {name} ({where})",
+                f"variante: {name}" + (f" ({where})" if s.get("img_size") else ""),
                 len(runs),
                 _mean_spread(val),
                 _mean_spread(val_flip),
@@ -218,8 +218,13 @@ def from_scratch_section(variants_path: Path, ablation: dict[str, Any] | None) -
     return "\n".join(
         [
             "**Modelos desde cero probados para el objetivo de accuracy del conjunto `cpu`** "
-            f"(ablación: {settings.get('img_size')} px, {settings.get('epochs')} épocas; cada variante, entre paréntesis; "
-            f"órdenes: {commands}; archivos `course_utils/recorded/ablation_04_cpu.json` y "
+            + (
+                f"(ablación: {settings.get('img_size')} px, {settings.get('epochs')} épocas; cada variante, entre "
+                "paréntesis; "
+                if settings.get("img_size")
+                else "("
+            )
+            + f"órdenes: {commands}; archivos `course_utils/recorded/ablation_04_cpu.json` y "
             f"`benchmarks/results/{variants_path.name}`):",
             "",
             report.markdown_table(header, rows, (False, True, True, True, True, True, True)),
