@@ -29,9 +29,18 @@ def collect(summaries: list[Path]) -> dict:
         entry = out.setdefault(data["param_set"], {}).setdefault(rec["precision"], {"seconds": {}, "sources": []})
         ran = {r["notebook"]: r["seconds"] for r in data["rows"] if r["status"] == "ok"}
         entry["seconds"].update(ran)
-        entry["sources"].append({"summary": str(path), "date": rec["date"], "cpu": rec["cpu"], "load": rec["load"]})
+        entry["sources"].append(
+            {
+                "summary": str(path),
+                "date": rec["date"],
+                "cpu": rec["cpu"],
+                "load": rec["load"],
+                "notebooks": sorted(ran),
+            }
+        )
         cpus = sorted({s["cpu"] for s in entry["sources"]})
-        entry["where"] = f"2 núcleos {' / '.join(cpus)}, carga media {' / '.join(s['load'] for s in entry['sources'])}"
+        loads = "; ".join(f"{s['load']} ({', '.join(n[:2] for n in s['notebooks'])})" for s in entry["sources"])
+        entry["where"] = f"2 núcleos {' / '.join(cpus)}; carga media al terminar (1/5/15 min): {loads}"
     return out
 
 
