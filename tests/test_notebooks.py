@@ -146,7 +146,7 @@ def test_exploration_counts(series):
     assert m["mean_width"] > 16 and m["mean_height"] > 16
 
 
-@pytest.mark.parametrize("name", ["02_mlp", "03_cnn", "04_aumento_datos"])
+@pytest.mark.parametrize("name", ["02_mlp", "03_cnn", "05_hacia_el_90"])
 def test_trained_models_metrics(series, name):
     m = series[name].metrics
     for key in ("test_accuracy", "test_f1", "train_seconds", "train_accuracy_final", "val_accuracy_final"):
@@ -158,17 +158,26 @@ def test_trained_models_metrics(series, name):
     assert m["test_accuracy"] >= 0.3, f"{name}: accuracy {m['test_accuracy']} por debajo de lo razonable"
 
 
+def test_augmentation_experiment_metrics(series):
+    """04 records both arms of its experiment: test accuracy and train-validation gap, with and without."""
+    m = series["04_aumento_datos"].metrics
+    for key in ("test_accuracy", "test_accuracy_without_augmentation", "gap_with", "gap_without", "train_seconds"):
+        assert _finite(m.get(key)), f"04: {key}={m.get(key)!r}"
+    assert 0.0 <= m["test_accuracy"] <= 1.0 and 0.0 <= m["test_accuracy_without_augmentation"] <= 1.0
+    assert 1 <= m["epochs_run"] <= 10 and m["train_seconds"] > 0
+
+
 def test_saved_models_load(series):
     from course_utils.artifacts import load_model
     from course_utils.course_model import SAVED_MODELS
 
-    for name, key in (("03_cnn", "cnn"), ("04_aumento_datos", "cnn_mejorada")):
+    for name, key in (("03_cnn", "cnn"), ("05_hacia_el_90", "cnn_mejorada")):
         assert series[name].status == "ok"  # skips the test if NB= left this notebook out
         model = load_model(OUT / "artifacts" / name / SAVED_MODELS[key])
         assert model.input_shape[1:] == (64, 64, 3)
         assert model.output_shape[-1] == 1
-    # 04's model for photos takes raw pixels of any size.
-    photo = load_model(OUT / "artifacts" / "04_aumento_datos" / SAVED_MODELS["cnn_mejorada_fotos"])
+    # 05's model for photos takes raw pixels of any size.
+    photo = load_model(OUT / "artifacts" / "05_hacia_el_90" / SAVED_MODELS["cnn_mejorada_fotos"])
     assert photo.input_shape[1:] == (None, None, 3) and photo.output_shape[-1] == 1
 
 
