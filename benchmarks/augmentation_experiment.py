@@ -62,24 +62,11 @@ def moderate_augmenter(seed: int):
     )
 
 
-def build_cnn(img_size: int, augmenter=None, dropout: float = 0.0, name: str = "cnn"):
-    """03's CNN, with the augmenter as its first stage and Dropout before the dense layer if asked."""
-    import keras
-    from keras import layers
+def build_cnn(img_size: int, augmenter=None, dropout: float = 0.0):
+    """03's CNN compiled as in 03, with the augmenter first and Dropout if asked: exercise 4.2's answer."""
+    from course_utils.augmentation_experiment import course_build_cnn
 
-    inputs = keras.Input(shape=(img_size, img_size, 3))
-    x = augmenter(inputs) if augmenter is not None else inputs
-    for i, filters in enumerate((32, 64, 128, 128), start=1):
-        x = layers.Conv2D(filters, 3, activation="relu", name=f"conv{i}")(x)
-        x = layers.MaxPooling2D(name=f"pool{i}")(x)
-    x = layers.Flatten(name="flatten")(x)
-    if dropout:
-        x = layers.Dropout(dropout, name="dropout")(x)
-    x = layers.Dense(512, activation="relu", name="dense")(x)
-    outputs = layers.Dense(1, activation="sigmoid", dtype="float32", name="output")(x)
-    model = keras.Model(inputs, outputs, name=name)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-4), loss="binary_crossentropy", metrics=["accuracy"])
-    return model
+    return course_build_cnn((img_size, img_size, 3))(augmenter=augmenter, dropout=dropout)
 
 
 def run_arm(arm: str, seed: int, args, folders: dict) -> dict:
@@ -93,9 +80,9 @@ def run_arm(arm: str, seed: int, args, folders: dict) -> dict:
     val = keras_split(folders["validation"], args.img_size, args.batch_size, shuffle=False, seed=seed)
     test = keras_split(folders["test"], args.img_size, args.batch_size, shuffle=False, seed=seed)
     if arm == "con_aumento":
-        model = build_cnn(args.img_size, moderate_augmenter(seed), dropout=0.5, name="cnn_con_aumento")
+        model = build_cnn(args.img_size, moderate_augmenter(seed), dropout=0.5)
     else:
-        model = build_cnn(args.img_size, name="cnn_sin_aumento")
+        model = build_cnn(args.img_size)
     eval_at = {int(e) for e in args.eval_at.split(",") if e} | {args.epochs}
     test_at: dict[str, float] = {}
 
