@@ -50,10 +50,7 @@ def describe() -> dict[str, Any]:
 
 
 def cpu_flags_summary() -> str:
-    """Which of the CPU flags that decide the course's speed this machine has: bf16 units, AVX-512, AVX2."""
-    from course_utils.hardware import cpu_flags, fast_bf16_units
+    """Which of the CPU flags that decide the course's speed this machine has (course_utils.hardware.cpu_summary)."""
+    from course_utils.hardware import cpu_summary
 
-    flags = cpu_flags()
-    vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "sin AVX2"
-    bf16 = fast_bf16_units()
-    return f"{vector}, {'bf16: ' + ' '.join(bf16) if bf16 else 'sin unidades bf16'}"
+    return cpu_summary()

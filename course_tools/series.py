@@ -211,7 +211,7 @@ def summary_rows(runs: list[NotebookRun]) -> list[dict[str, Any]]:
 
 def provenance(command: str | None = None) -> dict[str, str]:
     """When, where and how results were made: UTC date, machine, command line."""
-    from course_utils.hardware import choose_precision, cpu_flags, fast_bf16_units
+    from course_utils.hardware import choose_precision, cpu_summary, fast_bf16_units, vector_unit
 
     try:
         load = " / ".join(f"{v:.2f}" for v in os.getloadavg())
@@ -219,7 +219,7 @@ def provenance(command: str | None = None) -> dict[str, str]:
         load = "n/a"
 
     units = ", ".join(fast_bf16_units()) or "ninguna"
-    vector = "AVX-512" if "avx512f" in cpu_flags() else "AVX2" if "avx2" in cpu_flags() else "sin AVX2"
+    vector = vector_unit()
     choice = choose_precision()
     machine = (
         f"{platform.system()} {platform.machine()}, {os.cpu_count()} núcleos, {vector}, Python "
@@ -232,7 +232,7 @@ def provenance(command: str | None = None) -> dict[str, str]:
         "machine": machine,
         "command": command,
         "precision": choice.policy,
-        "cpu": f"{vector}, {'bf16: ' + units if fast_bf16_units() else 'sin unidades bf16'}",
+        "cpu": cpu_summary(),
         "load": load,
     }
 

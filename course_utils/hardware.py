@@ -53,6 +53,18 @@ def fast_bf16_units(cpuinfo: str | None = None) -> list[str]:
     return [f for f in FAST_BF16_FLAGS if f in flags]
 
 
+def vector_unit(cpuinfo: str | None = None) -> str:
+    """The widest vector unit the course's speed depends on: ``"AVX-512"``, ``"AVX2"`` or ``"sin AVX2"``."""
+    flags = cpu_flags(cpuinfo)
+    return "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "sin AVX2"
+
+
+def cpu_summary(cpuinfo: str | None = None) -> str:
+    """``"AVX-512, bf16: avx512_bf16"`` or ``"AVX2, sin unidades bf16"``: what decides the CPU's training speed."""
+    bf16 = fast_bf16_units(cpuinfo)
+    return f"{vector_unit(cpuinfo)}, {'bf16: ' + ' '.join(bf16) if bf16 else 'sin unidades bf16'}"
+
+
 def tensor_core_gpus(devices: list[Any] | None = None) -> list[str]:
     """Names of visible GPUs with compute capability >= 7.0 (tensor cores)."""
     import tensorflow as tf

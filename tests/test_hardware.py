@@ -85,3 +85,14 @@ def test_course_precision_with_an_unknown_policy_says_what_to_use(monkeypatch):
     monkeypatch.setenv(hardware.ENV_PRECISION, "float8")
     with pytest.raises(ValueError, match="float32, mixed_bfloat16, mixed_float16"):
         hardware.choose_precision(OLD_CPU, [])
+
+
+def test_cpu_summary_names_the_vector_unit_and_the_bf16_units():
+    from course_utils.hardware import cpu_summary, vector_unit
+
+    laptop = "flags\t\t: fpu sse2 avx avx2 fma\n"
+    server = "flags\t\t: fpu avx2 avx512f avx512_bf16\n"
+    old = "flags\t\t: fpu sse2 avx\n"
+    assert vector_unit(laptop) == "AVX2" and vector_unit(server) == "AVX-512" and vector_unit(old) == "sin AVX2"
+    assert cpu_summary(laptop) == "AVX2, sin unidades bf16"
+    assert cpu_summary(server) == "AVX-512, bf16: avx512_bf16"
