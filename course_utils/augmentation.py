@@ -27,6 +27,12 @@ _SHIFT = LESSON_AUGMENTATION["width_shift_range"]
 _ZOOM = LESSON_AUGMENTATION["zoom_range"]
 _SHEAR = LESSON_AUGMENTATION["shear_range"]
 _FLIP = LESSON_AUGMENTATION["horizontal_flip"]
+#: The augmentation strengths of notebooks 04 and 05 (exercise 4.1's moderate one, the lesson's strong
+#: one), as keyword arguments of :func:`make_augmentation` and :func:`lesson_augment`.
+STRENGTHS: dict[str, dict[str, float]] = {
+    "moderate": dict(rotation=0.05, shift=0.1, zoom=0.15, shear=0.0),
+    "strong": dict(rotation=_ROTATION, shift=_SHIFT, zoom=_ZOOM, shear=_SHEAR),
+}
 
 
 def make_augmentation(

@@ -175,9 +175,10 @@ def _small_cnn(model: Any, *, image_shape: tuple, images: Any, labels: Any) -> N
     'RandomTranslation(0.1, 0.1) y RandomZoom(0.15), todas con fill_mode="nearest" salvo el espejo.',
 )
 def _moderate_augmentation(augmenter: Any) -> None:
+    from .augmentation import STRENGTHS
     from .pipelines import make_augmentation
 
-    expected = _augmentation_signature(make_augmentation(rotation=0.05, shift=0.1, zoom=0.15, shear=0.0))
+    expected = _augmentation_signature(make_augmentation(**STRENGTHS["moderate"]))
     got = _augmentation_signature(augmenter)
     expect(bool(got), "moderate_augmenter debe ser un keras.Sequential con las capas de aumento.")
     kinds = [k for k, _ in got]
@@ -255,56 +256,104 @@ def _augmented_cnn(build_cnn: Any, *, image_shape: tuple[int, int, int]) -> None
 
 @exercise(
     "05.1",
-    "el bloque moderno: Conv2D + BatchNorm + ReLU + MaxPooling",
-    "conv_block(x, filters): x = Conv2D(filters, 3, use_bias=False)(x); x = BatchNormalization()(x); "
-    "x = ReLU()(x); return MaxPooling2D()(x).",
+    "el bloque residual: atajo 1x1, dos veces BatchNorm + ReLU + Conv2D, MaxPooling, suma",
+    "residual_block(x, filters): shortcut = Conv2D(filters, 1, strides=2, padding='same', use_bias=False)(x); "
+    "dos veces BatchNormalization(momentum=0.9), ReLU, Conv2D(filters, 3, padding='same', use_bias=False); "
+    "MaxPooling2D(3, strides=2, padding='same'); return layers.add([x, shortcut]).",
 )
-def _conv_bn_block(conv_block: Any) -> None:
+def _residual_block(residual_block: Any) -> None:
     import keras
 
-    expect(callable(conv_block), "conv_block debe ser una función: def conv_block(x, filters): ... return x")
-    inputs = keras.Input(shape=(32, 32, 3))
-    out = conv_block(inputs, 8)
+    expect(
+        callable(residual_block), "residual_block debe ser una función: def residual_block(x, filters): ... return x"
+    )
+    inputs = keras.Input(shape=(16, 16, 4))
+    try:
+        out = residual_block(inputs, 8)
+    except ValueError as exc:
+        if "incompatible shapes" not in str(exc):
+            raise
+        expect(
+            False,
+            "La suma recibe dos formas distintas: el atajo va con strides=2, las convoluciones con padding='same' "
+            f"y el MaxPooling con strides=2, para que los dos caminos midan la mitad ({exc}).",
+        )
     expect(
         isinstance(out, keras.KerasTensor),
-        f"conv_block debe devolver el tensor de salida del bloque (return x); devuelve {type(out).__name__}.",
+        f"residual_block debe devolver el tensor de salida del bloque (return ...); devuelve {type(out).__name__}.",
     )
     model = keras.Model(inputs, out)
-    kinds = [type(layer).__name__ for layer in model.layers[1:]]
-    kinds = [
-        "ReLU" if k == "Activation" and model.layers[1:][i].get_config().get("activation") == "relu" else k
-        for i, k in enumerate(kinds)
-    ]
-    want = ["Conv2D", "BatchNormalization", "ReLU", "MaxPooling2D"]
+    layers_ = model.layers[1:]
+    kind = lambda layer: type(layer).__name__  # noqa: E731
+    adds = [layer for layer in layers_ if kind(layer) == "Add"]
+    expect(
+        len(adds) == 1 and layers_[-1] is adds[0],
+        "El bloque termina sumando los dos caminos: return layers.add([x, shortcut]) (falta la suma del atajo).",
+    )
+    convs = [layer for layer in layers_ if kind(layer) == "Conv2D"]
+    shortcut = [c for c in convs if tuple(c.kernel_size) == (1, 1)]
+    main = [c for c in convs if tuple(c.kernel_size) == (3, 3)]
+    expect(
+        len(shortcut) == 1 and shortcut[0].input is inputs,
+        "El atajo es una sola Conv2D(filters, 1, strides=2) aplicada a la entrada del bloque.",
+    )
+    expect(
+        tuple(shortcut[0].strides) == (2, 2),
+        "La convolución 1 × 1 del atajo va con strides=2: reduce a la mitad, como el MaxPooling del otro camino.",
+    )
+    expect(len(main) == 2, f"El camino principal tiene dos Conv2D de 3 × 3; el tuyo tiene {len(main)}.")
+    for conv in convs:
+        config = conv.get_config()
+        expect(conv.filters == 8, f"Usa el argumento filters en cada Conv2D: con filters=8, una tiene {conv.filters}.")
+        expect(not conv.use_bias, "Las Conv2D van sin sesgo (use_bias=False): BatchNorm ya suma uno.")
+        expect(
+            config.get("padding") == "same", "Las Conv2D usan padding='same': solo los pasos de 2 reducen el tamaño."
+        )
+        expect(
+            config.get("activation") == "linear",
+            "Las Conv2D van sin activación: la ReLU es una capa aparte, antes de cada convolución.",
+        )
+    kinds = [kind(layer) for layer in layers_ if layer not in shortcut]
+    kinds = ["ReLU" if k == "Activation" else k for k in kinds]
+    want = ["BatchNormalization", "ReLU", "Conv2D", "BatchNormalization", "ReLU", "Conv2D", "MaxPooling2D", "Add"]
     expect(
         kinds == want,
-        f"Las capas del bloque son {', '.join(kinds) or 'ninguna'}; se esperaban, en este orden: {', '.join(want)} "
-        "(la ReLU va después de BatchNorm, que normaliza la salida lineal de la convolución).",
+        f"El camino principal es {', '.join(kinds)}; se esperaba, en este orden: {', '.join(want)} "
+        "(pre-activación: BatchNorm y ReLU van antes de cada convolución).",
     )
-    conv = model.layers[1]
-    expect(conv.filters == 8, f"Usa el argumento filters en la Conv2D: con filters=8 tiene {conv.filters} filtros.")
-    expect(tuple(conv.kernel_size) == (3, 3), f"Los filtros son de 3 × 3; los tuyos, {tuple(conv.kernel_size)}.")
+    for bn in (layer for layer in layers_ if kind(layer) == "BatchNormalization"):
+        expect(
+            close(bn.momentum, 0.9),
+            f"BatchNormalization(momentum=0.9): con {bn.momentum}, sus promedios siguen a los pesos demasiado despacio.",
+        )
+    pool = next(layer for layer in layers_ if kind(layer) == "MaxPooling2D")
     expect(
-        not conv.use_bias,
-        "La Conv2D va sin sesgo (use_bias=False): BatchNormalization ya suma uno, el suyo (beta).",
+        tuple(pool.pool_size) == (3, 3) and tuple(pool.strides) == (2, 2) and pool.get_config()["padding"] == "same",
+        "El MaxPooling es MaxPooling2D(3, strides=2, padding='same').",
     )
     expect(
-        conv.get_config().get("activation") == "linear",
-        "La Conv2D va sin activación: la ReLU es una capa aparte, después de BatchNormalization.",
-    )
-    expect(
-        tuple(out.shape[1:]) == (15, 15, 8),
-        f"Con padding 'valid' (el de la lección), 32 px → 30 → 15: la salida debe ser (15, 15, 8); es "
-        f"{tuple(out.shape[1:])}.",
+        tuple(out.shape[1:]) == (8, 8, 8),
+        f"Con 16 × 16 × 4 de entrada y filters=8, la salida debe ser (8, 8, 8); es {tuple(out.shape[1:])}.",
     )
 
 
 @exercise(
     "05.2",
-    "parámetros de la densa tras GlobalAveragePooling",
-    "GlobalAveragePooling2D deja un valor por canal (128); cada una de las 256 neuronas tiene "
-    "un peso por entrada y un sesgo.",
+    "parámetros del segundo bloque residual",
+    "Conv2D 3x3 sin sesgo: 3·3·entradas·filtros; la 1x1 del atajo: entradas·filtros; cada BatchNorm: "
+    "4 por canal de lo que normaliza (la primera, los 32 de la entrada; la segunda, 64).",
 )
-def _gap_dense_params(answer: int) -> None:
-    answer = whole_number(answer, "gap_dense_params")
-    expect(answer == 128 * 256 + 256, f"{answer:,} no es el número de parámetros de Dense(256) sobre 128 valores.")
+def _block_params(answer: int) -> None:
+    answer = whole_number(answer, "block2_params")
+    conv1, conv2, proj, bn1, bn2 = 3 * 3 * 32 * 64, 3 * 3 * 64 * 64, 32 * 64, 4 * 32, 4 * 64
+    right = conv1 + conv2 + proj + bn1 + bn2
+    hints = {
+        right - proj: "Falta la convolución 1 × 1 del atajo (32 · 64 pesos).",
+        right - bn1 - bn2: "Faltan las dos BatchNorm: 4 números por canal (γ, β, media y varianza).",
+        right - (bn1 + bn2) // 2: "Cada BatchNorm guarda 4 números por canal: γ y β (entrenables), y la media y la "
+        "varianza acumuladas (no entrenables).",
+        right + 3 * 64: "Las convoluciones del bloque no tienen sesgo (use_bias=False).",
+        right - bn1 + 4 * 64: "La primera BatchNorm normaliza la entrada del bloque: 32 canales, no 64.",
+        right + conv2 - conv1: "La primera Conv2D recibe 32 canales (la salida del bloque 1), no 64.",
+    }
+    expect(answer == right, hints.get(answer, f"{answer:,} no es el número de parámetros del bloque."))

@@ -208,8 +208,9 @@ _TRAINS = ("img_size", "epochs", "batch_size", "max_per_class")
 #: Training notebooks: the fastest precision the hardware does well (PRECISIONS), and XLA only on
 #: GPU: on this course's CPU it halved the lesson CNN's training speed (benchmarks/results/README.md).
 _FAST = dict(precision="auto", jit_compile=False)
-#: 03's model on GPU also compiles with XLA.  05's improved model is not compiled: its augmentation
-#: layers live inside the model, and Keras turns XLA off for them (with a warning).
+#: 03's model on GPU also compiles with XLA.  04's models are not compiled: their augmentation layers
+#: live inside the model, and Keras turns XLA off for them (with a warning).  05 keeps the setting of
+#: its recorded runs (no XLA).
 _FAST_XLA = dict(precision="auto", jit_compile=True)
 
 NOTEBOOKS: tuple[Notebook, ...] = (
@@ -267,13 +268,13 @@ NOTEBOOKS: tuple[Notebook, ...] = (
     Notebook(
         "05_hacia_el_90",
         "Hacia el 90 %",
-        "una CNN moderna desde cero: BatchNorm, global pooling, Adam con coseno, ablación, análisis de errores",
-        "a modern small CNN from scratch, ablation, error analysis",
+        "una red residual desde cero: ablación, bloques residuales, AdamW con calentamiento y coseno, análisis de errores",
+        "a small residual CNN from scratch, ablation, error analysis",
         min_img_size=46,
         values={
             "smoke": dict(img_size=64, epochs=2, augmentation="moderate", **_FAST),
-            "cpu": dict(img_size=96, epochs=40, augmentation="moderate", **_FAST),
-            "gpu": dict(img_size=150, epochs=100, augmentation="strong", **_FAST),
+            "cpu": dict(img_size=96, epochs=48, augmentation="moderate", **_FAST),
+            "gpu": dict(img_size=180, epochs=100, augmentation="moderate", **_FAST),
         },
         uses=_TRAINS,
     ),

@@ -49,11 +49,20 @@ def sub_model(model: Any, outputs: Any, name: str = "submodelo") -> Any:
     return keras.Model(inputs, outs if many else outs[0], name=name)
 
 
-def conv_layers(model: Any, include_pooling: bool = False) -> list[Any]:
-    """The model's convolution (and optionally pooling) layers, found by type, not by name."""
+def conv_layers(model: Any, include_pooling: bool = False, spatial_only: bool = False) -> list[Any]:
+    """The model's convolution (and optionally pooling) layers, found by type, not by name.
+
+    ``spatial_only`` leaves out 1x1 convolutions (a residual network's shortcuts): they mix
+    channels, they do not look at neighbouring pixels.
+    """
     from keras import layers
 
     kinds: tuple = (layers.Conv2D,)
     if include_pooling:
         kinds += (layers.MaxPooling2D, layers.AveragePooling2D)
-    return [layer for layer in model.layers if isinstance(layer, kinds)]
+    return [
+        layer
+        for layer in model.layers
+        if isinstance(layer, kinds)
+        and not (spatial_only and isinstance(layer, layers.Conv2D) and tuple(layer.kernel_size) == (1, 1))
+    ]

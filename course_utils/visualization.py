@@ -166,19 +166,29 @@ def activation_grid(activation: np.ndarray, images_per_row: int = 16) -> np.ndar
     return grid
 
 
-def plot_activation_grids(activations: Sequence[np.ndarray], names: Sequence[str], images_per_row: int = 16):
-    """One figure per layer with all its channels; returns the number of dead channels per layer."""
+def plot_activation_grids(
+    activations: Sequence[np.ndarray],
+    names: Sequence[str],
+    images_per_row: int = 16,
+    max_channels: int | None = None,
+):
+    """One figure per layer with its channels (the first ``max_channels``, or all); returns the
+    number of dead channels per layer, counted over all of them."""
     import matplotlib.pyplot as plt
 
     dead = {}
     for name, act in zip(names, activations, strict=True):
-        grid = activation_grid(act, images_per_row)
         a = np.asarray(act)[0] if np.ndim(act) == 4 else np.asarray(act)
         dead[name] = int(sum(a[..., k].std() < 1e-8 for k in range(a.shape[-1])))
+        shown = a[..., :max_channels] if max_channels else a
+        grid = activation_grid(shown, images_per_row)
         scale = 1.0 / a.shape[0]
         plt.figure(figsize=(max(4, scale * grid.shape[1] * 1.1), max(1.5, scale * grid.shape[0] * 1.1)))
         plt.imshow(grid, aspect="auto", cmap="viridis")
-        plt.title(f"{name}: {a.shape[-1]} canales de {a.shape[0]}×{a.shape[1]} ({dead[name]} inactivos)")
+        which = (
+            f"{shown.shape[-1]} de {a.shape[-1]} canales" if shown.shape[-1] < a.shape[-1] else f"{a.shape[-1]} canales"
+        )
+        plt.title(f"{name}: {which} de {a.shape[0]}×{a.shape[1]} ({dead[name]} inactivos)")
         plt.axis("off")
         plt.show()
     return dead

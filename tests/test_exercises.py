@@ -261,37 +261,47 @@ def test_check_of_04_2_accepts_the_solution_and_rejects_named_mistakes():
 def test_checks_of_05_accept_the_solution_and_reject_mistakes():
     from keras import layers
 
-    def block(*, bias=False, relu_first=False, pool=True, fixed_filters=None, padding="valid"):
-        def conv_block(x, filters):
-            n = fixed_filters or filters
-            if relu_first:
-                x = layers.Conv2D(n, 3, use_bias=bias, padding=padding, activation="relu")(x)
-            else:
-                x = layers.Conv2D(n, 3, use_bias=bias, padding=padding)(x)
-            x = layers.BatchNormalization()(x)
-            if not relu_first:
-                x = layers.ReLU()(x)
-            return layers.MaxPooling2D()(x) if pool else x
+    def block(*, add=True, stride=2, post=False, momentum=0.9, bias=False, pool=3, fixed=None, padding="same"):
+        def residual_block(x, filters):
+            n = fixed or filters
+            shortcut = layers.Conv2D(n, 1, strides=stride, padding="same", use_bias=False)(x)
+            for _ in range(2):
+                if post:
+                    x = layers.Conv2D(n, 3, padding=padding, use_bias=bias)(x)
+                    x = layers.BatchNormalization(momentum=momentum)(x)
+                    x = layers.ReLU()(x)
+                else:
+                    x = layers.BatchNormalization(momentum=momentum)(x)
+                    x = layers.ReLU()(x)
+                    x = layers.Conv2D(n, 3, padding=padding, use_bias=bias)(x)
+            x = layers.MaxPooling2D(pool, strides=2, padding="same")(x)
+            return layers.add([x, shortcut]) if add else x
 
-        return conv_block
+        return residual_block
 
-    from course_utils.models import conv_bn_block
+    from course_utils.models import residual_block
 
     assert _ran("05.1", block())
-    assert _ran("05.1", conv_bn_block)  # the fallback is a right answer
+    assert _ran("05.1", residual_block)  # the fallback is a right answer
     wrong = {
+        "sin suma": block(add=False),
+        "atajo sin paso 2": block(stride=1),
+        "post-activación": block(post=True),
+        "momentum por defecto": block(momentum=0.99),
         "con sesgo": block(bias=True),
-        "ReLU antes de BatchNorm": block(relu_first=True),
-        "sin pooling": block(pool=False),
-        "ignora filters": block(fixed_filters=32),
-        "padding same": block(padding="same"),
+        "pooling 2x2": block(pool=2),
+        "ignora filters": block(fixed=32),
+        "padding valid": block(padding="valid"),
         "no es una función": None,
     }
     for name, answer in wrong.items():
-        assert not _ran("05.1", answer), name
-    assert _ran("05.2", 128 * 256 + 256)
-    assert not _ran("05.2", 128 * 256)
-    assert not _ran("05.2", 6272 * 256 + 256)
+        outcome = exercises.evaluate("05.1", answer)
+        assert outcome.status != exercises.RIGHT, name
+        assert "Traceback" not in outcome.message, name
+    right = 3 * 3 * 32 * 64 + 3 * 3 * 64 * 64 + 32 * 64 + 4 * (32 + 64)
+    assert _ran("05.2", right)
+    for wrong_count in (right - 32 * 64, right - 4 * (32 + 64), right + 3 * 64, 128 * 256 + 256, "57728"):
+        assert not _ran("05.2", wrong_count), wrong_count
 
 
 def test_checks_of_07_1_and_07_2_accept_the_solution_and_reject_mistakes():

@@ -10,7 +10,18 @@ import pytest
 from course_utils import models
 from course_utils.config import PROJECT_ROOT
 
-KEYS = ("units", "filters", "kernel_size", "strides", "padding", "activation", "pool_size", "rate", "use_bias")
+KEYS = (
+    "units",
+    "filters",
+    "kernel_size",
+    "strides",
+    "padding",
+    "activation",
+    "pool_size",
+    "rate",
+    "use_bias",
+    "momentum",
+)
 
 
 def _notebook_model(name: str, image_shape):
@@ -201,30 +212,37 @@ def test_build_cnn_written_in_04_equals_the_lesson_cnn_and_the_course_fallback()
     assert _signature(written) != _signature(plain)
 
 
-def test_improved_model_written_in_05_equals_build_cnn_improved():
-    """05's improved recipe (augmentation first, exercise 5.1's block) is build_cnn_improved behind the augmentation."""
+def test_residual_cnn_written_in_05_is_the_recorded_res_s2():
+    """05's residual CNN, built with exercise 5.1's solution or with the course's block, is the network of the
+    recorded runs (benchmarks/ablation.py, variant res_s2): the same layers in kind and settings, the same
+    parameter count."""
+    import sys
+
     import keras
     from keras import layers
 
-    from course_utils import pipelines
+    sys.path.insert(0, str(PROJECT_ROOT))
+    from benchmarks.ablation import VARIANTS
+    from benchmarks.scratch_models import residual_cnn
 
-    ns = _exec_cell(
-        "05_hacia_el_90",
-        "inputs = keras.Input(",
-        "model.compile(",
-        {
-            "keras": keras,
-            "layers": layers,
-            "conv_block": models.conv_bn_block,
-            "augment": pipelines.make_augmentation(seed=1),
-            "P": SimpleNamespace(image_shape=(64, 64, 3)),
-        },
-    )
-    written, helper = ns["model"], models.build_cnn_improved(input_shape=(64, 64, 3))
-    assert type(written.layers[1]).__name__ == "Sequential"  # the augmentation comes first
-    # Layer by layer after the input (and the augmentation): the same network.
-    assert _signature(written)[0][2:] == _signature(helper)[0][1:]
-    assert written.count_params() == helper.count_params()
+    shape = (64, 64, 3)
+    solution = _exec_cell("05_hacia_el_90", "def residual_block(x, filters):", "# END SOLUTION", {"layers": layers})
+    recorded = residual_cnn(shape[0], **VARIANTS["res_s2"]["model"])
+
+    def kinds(model):
+        return sorted((kind, str(sorted(config.items()))) for kind, config in _signature(model)[0])
+
+    for block in (solution["residual_block"], models.residual_block):
+        ns = _exec_cell(
+            "05_hacia_el_90",
+            "inputs = keras.Input(",
+            "model.compile(",
+            {"keras": keras, "layers": layers, "residual_block": block, "P": SimpleNamespace(image_shape=shape)},
+        )
+        written = ns["model"]
+        assert kinds(written) == kinds(recorded)
+        assert written.count_params() == recorded.count_params()
+        assert written.output_shape == recorded.output_shape == (None, 1)
 
 
 def test_ablation_text_in_05_is_the_recorded_measurement():
@@ -243,6 +261,26 @@ def test_ablation_text_in_05_is_the_recorded_measurement():
     for step in recorded["steps"]:
         quoted = f"{100 * step['test_accuracy']:.1f} %".replace(".", ",")
         assert quoted in text, f"{step['step']}: {quoted} missing from 05's text about the ablation"
+
+
+def test_05_quotes_the_recorded_residual_runs():
+    """05's table and text quote benchmarks/results/from_scratch_cpu.json (three seeds of res_s2): text follows data."""
+    from quoted_05 import quoted
+
+    record = json.loads((PROJECT_ROOT / "benchmarks" / "results" / "from_scratch_cpu.json").read_text())
+    assert len([r for r in record["runs"] if r["variant"] == "res_s2"]) >= 3, "three seeds of the chosen network"
+    cells = json.loads((PROJECT_ROOT / "source" / "05_hacia_el_90.ipynb").read_text())["cells"]
+    text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    q = quoted(record)
+    row = f"| **red residual** (la de este cuaderno) | {q['N_RES']} | 48 | **{q['VAL_RES']}** | **{q['TEST_RES']}** |"
+    assert row in text
+    assert f"| 2 | 40 | {q['VAL_WIDE']} | {q['TEST_WIDE']} |" in text
+    assert f"de {q['MIN_RES']} a\n{q['MAX_RES']}" in text
+    assert f"entre el {q['JUMP_LO']} % y el {q['JUMP_HI']} %" in text
+    assert f"entre el {q['LATE_LO']} % y el {q['LATE_HI']} %" in text
+    assert f"({q['TRAIN_FINAL']} % de media" in text
+    assert f"en {q['FLIP_VAL']} puntos de media (y la prueba en\n{q['FLIP_TEST']})" in text
+    assert "@" not in text.replace("#@param", "")
 
 
 def test_04_and_05_train_with_the_course_answers_when_the_exercises_are_blank(capsys):
@@ -272,8 +310,9 @@ def test_04_and_05_train_with_the_course_answers_when_the_exercises_are_blank(ca
     assert model.layers[1] is ns["train_augmenter"] and model.input_shape == (None, *shape)
     ns = _exec_cell(
         "05_hacia_el_90",
-        "if not callable(conv_block):",
+        "if not callable(residual_block):",
         "inputs = keras.Input(",
-        {"conv_block": None, "models": models},
+        {"residual_block": None, "models": models},
     )
-    assert ns["conv_block"] is models.conv_bn_block and "ejercicio 5.1 aún no está resuelto" in capsys.readouterr().out
+    assert ns["residual_block"] is models.residual_block
+    assert "ejercicio 5.1 aún no está resuelto" in capsys.readouterr().out
