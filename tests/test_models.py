@@ -132,6 +132,22 @@ def test_conv_layers_found_by_type(any_model):
     ]
 
 
+def test_conv_layers_spatial_only_leaves_out_the_shortcuts_of_a_residual_block():
+    import keras
+
+    inputs = keras.Input((16, 16, 3))
+    outputs = models.residual_block(inputs, 4, suffix="1")
+    m = keras.Model(inputs, outputs)
+    assert sorted(layer.name for layer in models.conv_layers(m)) == ["b1_conv1", "b1_conv2", "b1_proj"]
+    assert [layer.name for layer in models.conv_layers(m, spatial_only=True)] == ["b1_conv1", "b1_conv2"]
+    assert [layer.name for layer in models.conv_layers(m, include_pooling=True, spatial_only=True)] == [
+        "b1_conv1",
+        "b1_conv2",
+        "b1_pool",
+    ]
+    assert m.output_shape == (None, 8, 8, 4)
+
+
 def test_sub_model_by_name_index_layer_and_list(any_model):
     x = np.random.default_rng(3).random((3, 12, 12, 3)).astype("float32")
     m = any_model

@@ -128,6 +128,18 @@ def test_plot_activation_grids_counts_dead_channels():
     act[..., 0] = np.arange(16).reshape(4, 4)
     dead = visualization.plot_activation_grids([act, act[..., :1]], ["capa_a", "capa_b"], images_per_row=2)
     assert dead == {"capa_a": 2, "capa_b": 0}
+    # max_channels: fewer channels drawn, the dead ones still counted over all of them
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    shown = []
+    real_imshow = plt.imshow
+    plt.imshow = lambda grid, **kw: shown.append(grid.shape) or real_imshow(grid, **kw)
+    try:
+        dead = visualization.plot_activation_grids([act], ["capa_a"], images_per_row=2, max_channels=1)
+    finally:
+        plt.imshow = real_imshow
+    assert dead == {"capa_a": 2} and shown == [(4, 4)]
 
 
 @pytest.fixture(scope="module")
