@@ -119,6 +119,37 @@ def test_from_scratch_section_chooses_on_validation_and_needs_three_seeds(tmp_pa
     assert readme.from_scratch_section(tmp_path / "none.json", None) is None
 
 
+def test_from_scratch_choice_ignores_test_time_flip(tmp_path):
+    """The notebook predicts without flipping: a variant better only with flip is not the one chosen."""
+    from course_tools import readme
+
+    runs = [_variant_run("plain", s, 0.85, 0.87) for s in (1, 2, 3)]
+    flipped = [_variant_run("flip", s, 0.84, 0.80) for s in (1, 2, 3)]
+    for r in flipped:
+        r["best"]["validation"]["flip_accuracy"] = 0.99
+    path = tmp_path / "from_scratch_cpu.json"
+    path.write_text(json.dumps({"runs": runs + flipped}))
+    assert "Elegido en validación: plain (val. 0.850); prueba 0.870" in readme.from_scratch_section(path, None)
+
+
+def test_gpu_recipe_section_says_met_not_met_or_not_measured(tmp_path):
+    from course_tools import readme
+
+    path = tmp_path / "from_scratch_gpu_recipe.json"
+    assert "no medido" in readme.gpu_recipe_section(path)
+    run = _variant_run("res_s2", 42, 0.93, 0.915)
+    run |= {"best_epoch": 88, "train_seconds": 7200, "cpu_flags": "AVX2", "command": "python benchmarks/ablation.py"}
+    run["settings"] = {"img_size": 180, "epochs": 100, "precision": "mixed_bfloat16"}
+    path.write_text(json.dumps({"runs": [run]}))
+    text = readme.gpu_recipe_section(path)
+    assert ": MET (prueba 0.915" in text and "180 px, 100 épocas" in text and "2.0 h" in text and "AVX2" in text
+    run["best"]["test"]["accuracy"] = 0.905
+    path.write_text(json.dumps({"runs": [run]}))
+    assert ": NOT MET (prueba 0.905" in readme.gpu_recipe_section(path)
+    path.write_text(json.dumps({"runs": [{"variant": "res_s2", "seed": 42, "best": None}]}))
+    assert "no medido" in readme.gpu_recipe_section(path)
+
+
 def test_check_catches_a_drift_of_the_same_length(tmp_path):
     """A recorded accuracy changed by one digit keeps the README's length: the check still fails."""
     path = _readme_copy(tmp_path)
