@@ -234,6 +234,12 @@ def from_scratch_section(variants_path: Path, ablation: dict[str, Any] | None) -
     )
 
 
+def _train_seconds(summary: dict[str, Any], notebook: str) -> float | None:
+    """The ``train_seconds`` a notebook recorded, from a series summary's runs (older summaries' rows lack it)."""
+    run = next((r for r in summary.get("runs", []) if r["name"] == notebook), {})
+    return (run.get("metrics") or {}).get("train_seconds")
+
+
 def gpu_recipe_section(path: Path) -> str:
     """The gpu recipe's run on CPU (``benchmarks/ablation.py --img-size 180 --epochs 100``): its test accuracy
     at the best validation epoch against the gpu target, with the command, time, precision and CPU."""
@@ -313,7 +319,12 @@ def results_section(results_dir: Path = RESULTS_DIR, bench_dir: Path = BENCH_DIR
             "\n".join(
                 f"- {line}"
                 for line in [f"Tiempo total: {sum(r['seconds'] for r in data['rows']) / 60:.1f} min."]
-                + series_verdicts(data["param_set"], data["rows"], expected=len(NOTEBOOKS))
+                + series_verdicts(
+                    data["param_set"],
+                    [dict(r, train_seconds=_train_seconds(data, r["notebook"])) for r in data["rows"]],
+                    expected=len(NOTEBOOKS),
+                    precision=data.get("recorded", {}).get("precision"),
+                )
             ),
             "",
         ]

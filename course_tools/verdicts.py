@@ -11,6 +11,7 @@ from typing import Any
 from course_utils.levels import (
     FROM_SCRATCH_ACCURACY,
     FROM_SCRATCH_NOTEBOOK,
+    FROM_SCRATCH_TRAIN_MINUTES,
     LESSON_AUGMENTED_CNN,
     MEMORY_LIMITS_GB,
     PRETRAINED_MARGIN,
@@ -18,19 +19,28 @@ from course_utils.levels import (
 )
 
 
-def series_verdicts(param_set: str, rows: list[dict[str, Any]], expected: int | None = None) -> list[str]:
-    """Spanish MET/NOT MET lines for the set's targets: time, from-scratch accuracy, memory.
+def series_verdicts(
+    param_set: str, rows: list[dict[str, Any]], expected: int | None = None, precision: str | None = None
+) -> list[str]:
+    """Spanish MET/NOT MET lines for the set's targets: time, from-scratch accuracy and training time, memory.
 
     ``rows`` are series summary rows (``notebook``, ``status``, ``seconds``, ``value``,
-    ``peak_memory_gb``); the time target needs all ``expected`` notebooks to have run.
+    ``peak_memory_gb``, ``train_seconds``); the time target needs all ``expected`` notebooks to
+    have run.  The time targets are in float32: a series run with another ``precision`` (the
+    one its summary records) reports its times beside them, without a verdict.
     """
     lines = []
     ok = [r for r in rows if r["status"] == "ok"]
+    other = precision not in (None, "float32")
     minutes = SERIES_MINUTES.get(param_set)
     if minutes is not None:
         total = sum(r["seconds"] for r in rows) / 60
         if expected is not None and len(ok) < expected:
             lines.append(f"Tiempo: objetivo ≤ {minutes.value:g} min: no medido (serie incompleta, {total:.1f} min).")
+        elif other:
+            lines.append(
+                f"Tiempo: {total:.1f} min con {precision} (el objetivo ≤ {minutes.value:g} min es en float32)."
+            )
         else:
             met = total <= minutes.value
             lines.append(
@@ -45,6 +55,19 @@ def series_verdicts(param_set: str, rows: list[dict[str, Any]], expected: int | 
             f"Accuracy desde cero: objetivo ≥ {accuracy.value:.2f} ({accuracy.source}): "
             f"{'MET' if met else 'NOT MET'} ({scratch['value']:.3f} en {FROM_SCRATCH_NOTEBOOK}, una semilla)."
         )
+    train = FROM_SCRATCH_TRAIN_MINUTES.get(param_set)
+    if train is not None and scratch is not None and scratch.get("train_seconds") is not None:
+        spent = scratch["train_seconds"] / 60
+        if other:
+            lines.append(
+                f"Entrenamiento de {FROM_SCRATCH_NOTEBOOK}: {spent:.1f} min con {precision} "
+                f"(el objetivo ≤ {train.value:g} min es en float32)."
+            )
+        else:
+            lines.append(
+                f"Entrenamiento de {FROM_SCRATCH_NOTEBOOK}: objetivo ≤ {train.value:g} min ({train.source}): "
+                f"{'MET' if spent <= train.value else 'NOT MET'} ({spent:.1f} min)."
+            )
     memory = memory_verdict(param_set, {r["notebook"]: r.get("peak_memory_gb") for r in ok})
     if memory:
         lines.append(memory)

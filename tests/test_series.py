@@ -186,6 +186,21 @@ def test_series_verdicts_for_time_and_from_scratch_accuracy(seconds, accuracy, w
     assert series_verdicts("smoke", _rows(seconds, accuracy), expected=8) == []
 
 
+def test_series_verdicts_judge_times_only_in_float32():
+    """The time targets are in float32: a bf16 series reports its times beside them, with no verdict."""
+    from course_tools.verdicts import series_verdicts
+
+    rows = _rows(24 * 60, 0.87)
+    next(r for r in rows if r["notebook"] == "05_hacia_el_90")["train_seconds"] = 13 * 60
+    text = "\n".join(series_verdicts("cpu", rows, expected=8, precision="float32"))
+    assert "MET (24.0 min)" in text and "Entrenamiento de 05_hacia_el_90" in text and "NOT MET (13.0 min)" in text
+    text = "\n".join(series_verdicts("cpu", rows, expected=8, precision="mixed_bfloat16"))
+    assert "Tiempo: 24.0 min con mixed_bfloat16 (el objetivo ≤ 25 min es en float32)" in text
+    assert "13.0 min con mixed_bfloat16" in text and "MET (24.0 min)" not in text and "NOT MET (13" not in text
+    assert "MET (0.870 en 05_hacia_el_90" in text  # accuracy is judged in any precision
+    assert "Entrenamiento" not in "\n".join(series_verdicts("cpu", _rows(24 * 60, 0.87), expected=8))
+
+
 def test_main_exit_code_is_1_when_a_notebook_fails(monkeypatch, tmp_path):
     """``make gpu-ci`` relies on this exit code."""
     runs = [series.NotebookRun("02_mlp", status="ok"), series.NotebookRun("03_cnn", status="failed")]
