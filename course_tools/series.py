@@ -66,6 +66,61 @@ def _select(names: list[str] | None) -> list[str]:
     return [nb for nb in NOTEBOOKS if nb in chosen]
 
 
+def _execute(
+    name: str,
+    notebook: str,
+    output: str,
+    params: dict[str, Any],
+    artifacts: str,
+    kernel_name: str,
+    timeout: int,
+) -> NotebookRun:
+    """Execute one notebook with papermill (in this process or a worker's); its :class:`NotebookRun`."""
+    import papermill as pm
+
+    quiet.apply_environment()  # the kernel inherits it, before TensorFlow loads
+    _hide_runner_parameter_warnings()
+    run = NotebookRun(name=name, output=output)
+    start = time.perf_counter()
+    memory = PeakMemory()
+    try:
+        with memory:
+            pm.execute_notebook(
+                notebook,
+                output,
+                parameters=params,
+                cwd=str(NOTEBOOK_DIR),
+                kernel_name=kernel_name,
+                progress_bar=False,
+                execution_timeout=timeout,
+                log_output=False,
+                **_quiet_kernel(),
+            )
+        run.status = "ok"
+    except Exception as exc:  # noqa: BLE001 - PapermillExecutionError and kernel deaths
+        run.status = "failed"
+        run.cell = getattr(exc, "exec_count", None) or getattr(exc, "cell_index", None)
+        run.error = f"{getattr(exc, 'ename', type(exc).__name__)}: {getattr(exc, 'evalue', exc)}"
+    run.seconds = time.perf_counter() - start
+    run.peak_memory_gb = round(memory.peak_gb, 2)
+    if Path(run.output).is_file():
+        clean_notebook(run.output)  # start-up lines no setting silences
+    run.metrics = read_results(Path(artifacts)).get(name, {})
+    return run
+
+
+def _outcome(run: NotebookRun, k: int, total: int) -> str:
+    """The progress line of a finished notebook."""
+    msg = f"[{k}/{total}] {run.name}: {run.status} en {run.seconds:.0f} s, memoria pico {run.peak_memory_gb} GB"
+    if run.status == "failed":
+        return msg + f" — celda {run.cell}: {run.error.splitlines()[0][:300]} (salida parcial: {run.output})"
+    return msg + "".join(
+        f" · {key}={report.fmt(run.metrics.get(key))}"
+        for key in ("test_accuracy", "svc_test_accuracy", "best_test_accuracy")
+        if key in run.metrics
+    )
+
+
 def run_series(
     param_set: str = DEFAULT_PARAM_SET,
     *,
@@ -79,20 +134,21 @@ def run_series(
     html_export: bool = False,
     standalone: bool = False,
     notebook_dir: str | os.PathLike | None = None,
+    jobs: int = 1,
     log=print,
 ) -> list[NotebookRun]:
     """Execute the chosen notebooks in order; return one :class:`NotebookRun` each.
 
     ``standalone=True`` gives each notebook its own empty artifacts folder
     (``artifacts/<name>/``), as a fresh Colab runtime would: nothing saved by an
-    earlier notebook is found.  ``notebook_dir`` takes the notebooks from another folder
-    than ``notebooks/`` (the kernel still starts in ``notebooks/``).
+    earlier notebook is found.  Then, with ``keep_going``, ``jobs`` notebooks run at once
+    (each in a worker process with its own kernel, so that each peak memory is its own).
+    ``notebook_dir`` takes the notebooks from another folder than ``notebooks/`` (the kernel
+    still starts in ``notebooks/``).
 
     Raises ``ValueError`` for an unknown parameter set or notebook; a failing
     notebook is recorded in its :class:`NotebookRun`, never raised.
     """
-    import papermill as pm
-
     if param_set not in PARAM_SET_NAMES:
         raise ValueError(f"--params {param_set!r} no existe: usa {', '.join(PARAM_SET_NAMES)}.")
     out = Path(out_dir or PROJECT_ROOT / "build" / param_set).resolve()
@@ -101,58 +157,40 @@ def run_series(
     nb_out.mkdir(parents=True, exist_ok=True)
     art.mkdir(parents=True, exist_ok=True)
     names = _select(notebooks)
-    quiet.apply_environment()  # the kernels inherit it, before TensorFlow loads
     _hide_runner_parameter_warnings()
-    runs: list[NotebookRun] = []
-    failed = False
-    for k, name in enumerate(names, 1):
-        run = NotebookRun(name=name, output=str(nb_out / f"{name}.ipynb"))
-        runs.append(run)
-        if failed and not keep_going:
-            run.status = "skipped"
-            log(f"[{k}/{len(names)}] {name}: omitido (falló un cuaderno anterior)")
-            continue
+
+    def job(name: str) -> tuple:
         nb_art = art / name if standalone else art
         nb_art.mkdir(parents=True, exist_ok=True)
         params = {"PARAM_SET": param_set, "DATA_SOURCE": data_source, "ARTIFACTS_DIR": str(nb_art)}
         params.update(extra_params or {})
-        log(f"[{k}/{len(names)}] {name}: ejecutando…")
-        start = time.perf_counter()
-        memory = PeakMemory()
-        try:
-            with memory:
-                pm.execute_notebook(
-                    str(Path(notebook_dir or NOTEBOOK_DIR) / f"{name}.ipynb"),
-                    run.output,
-                    parameters=params,
-                    cwd=str(NOTEBOOK_DIR),
-                    kernel_name=kernel_name,
-                    progress_bar=False,
-                    execution_timeout=timeout,
-                    log_output=False,
-                    **_quiet_kernel(),
-                )
-            run.status = "ok"
-        except Exception as exc:  # noqa: BLE001 - PapermillExecutionError and kernel deaths
-            run.status = "failed"
-            run.cell = getattr(exc, "exec_count", None) or getattr(exc, "cell_index", None)
-            run.error = f"{getattr(exc, 'ename', type(exc).__name__)}: {getattr(exc, 'evalue', exc)}"
-            failed = True
-        run.seconds = time.perf_counter() - start
-        run.peak_memory_gb = round(memory.peak_gb, 2)
-        if Path(run.output).is_file():
-            clean_notebook(run.output)  # start-up lines no setting silences
-        run.metrics = read_results(nb_art).get(name, {})
-        msg = f"[{k}/{len(names)}] {name}: {run.status} en {run.seconds:.0f} s, memoria pico {run.peak_memory_gb} GB"
-        if run.status == "failed":
-            msg += f" — celda {run.cell}: {run.error.splitlines()[0][:300]} (salida parcial: {run.output})"
-        else:
-            msg += "".join(
-                f" · {key}={report.fmt(run.metrics.get(key))}"
-                for key in ("test_accuracy", "svc_test_accuracy", "best_test_accuracy")
-                if key in run.metrics
-            )
-        log(msg)
+        notebook = str(Path(notebook_dir or NOTEBOOK_DIR) / f"{name}.ipynb")
+        return name, notebook, str(nb_out / f"{name}.ipynb"), params, str(nb_art), kernel_name, timeout
+
+    runs: list[NotebookRun] = []
+    if standalone and keep_going and jobs > 1 and len(names) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        log(f"{len(names)} cuadernos, {jobs} a la vez (cada uno solo, con su carpeta de artefactos)…")
+        # spawn, not fork: the caller may hold TensorFlow's threads, which a fork would copy half-way
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            futures = [pool.submit(_execute, *job(name)) for name in names]
+            for k, future in enumerate(futures, 1):
+                runs.append(future.result())
+                log(_outcome(runs[-1], k, len(names)))
+    else:
+        failed = False
+        for k, name in enumerate(names, 1):
+            if failed and not keep_going:
+                runs.append(NotebookRun(name=name, output=str(nb_out / f"{name}.ipynb"), status="skipped"))
+                log(f"[{k}/{len(names)}] {name}: omitido (falló un cuaderno anterior)")
+                continue
+            log(f"[{k}/{len(names)}] {name}: ejecutando…")
+            runs.append(_execute(*job(name)))
+            failed = failed or runs[-1].status == "failed"
+            log(_outcome(runs[-1], k, len(names)))
     write_summary(runs, out, param_set)
     if html_export:
         report.export_html([Path(r.output) for r in runs if Path(r.output).exists()], out / "html")
@@ -203,6 +241,7 @@ def summary_rows(runs: list[NotebookRun]) -> list[dict[str, Any]]:
                 "lesson_level": ref.lesson.value if ref and ref.lesson else None,
                 "original_recipe_here": ref.original_here.value if ref and ref.original_here else None,
                 "epochs": r.metrics.get("epochs_run"),
+                "train_seconds": r.metrics.get("train_seconds"),
                 "error": r.error or None,
             }
         )
@@ -255,7 +294,7 @@ def write_summary(runs: list[NotebookRun], out: Path, param_set: str, command: s
     write_json(out / "summary.json", _portable(record))
     cells = [report.table_cells(row) for row in rows]
     verdicts = [f"Tiempo total: {sum(r.seconds for r in runs) / 60:.1f} min."]
-    verdicts += series_verdicts(param_set, rows, expected=len(NOTEBOOKS))
+    verdicts += series_verdicts(param_set, rows, expected=len(NOTEBOOKS), precision=record["recorded"]["precision"])
     total = "\n".join(f"- {line}" for line in verdicts)
     lines = [
         f"# Resultados de la serie (`{param_set}`)",

@@ -52,8 +52,16 @@ def series():
     names = _select(SELECTED or None)
     sources = [SOURCE_DIR / f"{name}.ipynb" for name in names]
     checked_run.write_merged_versions([p for p in sources if p.exists()], OUT / "input")  # a missing one fails below
+    # Each notebook alone (its own artifacts folder), two at a time on two cores or more: a smoke
+    # notebook leaves a core idle much of the time (kernel start, imports, small batches).
     runs = run_series(
-        "smoke", out_dir=OUT, keep_going=True, standalone=True, notebooks=names, notebook_dir=OUT / "input"
+        "smoke",
+        out_dir=OUT,
+        keep_going=True,
+        standalone=True,
+        notebooks=names,
+        notebook_dir=OUT / "input",
+        jobs=min(2, os.cpu_count() or 1),
     )
     by_name = _Series({r.name: r for r in runs})
     kinds = {r.metrics.get("data_kind") for r in runs if r.metrics}
