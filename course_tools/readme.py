@@ -259,8 +259,9 @@ def gpu_recipe_section(path: Path) -> str:
     return (
         f"{head}: {verdict} (prueba {test:.3f}, validación {val:.3f} en la mejor época, {r.get('best_epoch')}; "
         f"variante {r['variant']}, {s.get('img_size')} px, {s.get('epochs')} épocas, semilla {r['seed']}, "
-        f"{s.get('precision')}; {r.get('train_seconds', 0) / 3600:.1f} h de entrenamiento en "
-        f"CPU {r.get('cpu_flags', 'sin registrar')}; orden `{r.get('command')}`; archivo "
+        f"{s.get('precision')}; {r.get('train_seconds', 0) / 3600:.1f} h de reloj, pausas incluidas, y "
+        f"{sum(r.get('epoch_cpu_seconds', [])) / 3600:.1f} h de CPU en CPU {r.get('cpu_flags', 'sin registrar')}; "
+        f"orden `{r.get('command')}`; archivo "
         f"`benchmarks/results/{path.name}`)."
     )
 

@@ -139,10 +139,17 @@ def test_gpu_recipe_section_says_met_not_met_or_not_measured(tmp_path):
     assert "no medido" in readme.gpu_recipe_section(path)
     run = _variant_run("res_s2", 42, 0.93, 0.915)
     run |= {"best_epoch": 88, "train_seconds": 7200, "cpu_flags": "AVX2", "command": "python benchmarks/ablation.py"}
+    run["epoch_cpu_seconds"] = [54.0] * 100
     run["settings"] = {"img_size": 180, "epochs": 100, "precision": "mixed_bfloat16"}
     path.write_text(json.dumps({"runs": [run]}))
     text = readme.gpu_recipe_section(path)
-    assert ": MET (prueba 0.915" in text and "180 px, 100 épocas" in text and "2.0 h" in text and "AVX2" in text
+    assert (
+        ": MET (prueba 0.915" in text
+        and "180 px, 100 épocas" in text
+        and "2.0 h de reloj" in text
+        and "1.5 h de CPU" in text
+        and "AVX2" in text
+    )
     run["best"]["test"]["accuracy"] = 0.905
     path.write_text(json.dumps({"runs": [run]}))
     assert ": NOT MET (prueba 0.905" in readme.gpu_recipe_section(path)
