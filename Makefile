@@ -91,11 +91,17 @@ check-site: $(VENV)/.site-installed
 # `make test`: lint; the tests that need the data at hand (../shared/data as a mirror when it exists) or take
 # long: the notebooks, each executed once (tests/test_notebooks.py: its source with the student's blank
 # exercises before each solution; the reference outputs of source/ compared with nbval's rules; `make nbval`
-# runs nbval), the slow ones and those reading files outside git (marker local_files); then every other test,
-# once, as a plain clone from GitHub sees them (test-plain). `make test-fast` runs those in the work tree.
+# runs nbval), the slow ones and those reading files outside git (marker local_files); and, at the same time
+# (two processes: the notebook pass leaves a core idle much of the time), every other test, once, as a plain
+# clone from GitHub sees them (test-plain). The first pass's output follows the plain one's; the exit status
+# fails if either fails. `make test-fast` runs the plain pass's tests in the work tree.
+SLOW_LOG := $(shell mktemp -u -t curso-cnn-test-log-XXXXXX)
 test: venv check-notebooks lint
-	$(PY) -m pytest -p no:cacheprovider tests -m "notebooks or slow or local_files" $(ARGS)
-	$(MAKE) --no-print-directory test-plain
+	$(PY) -m pytest -p no:cacheprovider tests -m "notebooks or slow or local_files" $(ARGS) > $(SLOW_LOG) 2>&1 & slow=$$!; \
+	$(PLAIN_PASS); plain=$$?; \
+	echo "--- cuadernos y pruebas lentas (en paralelo con las de arriba) ---"; wait $$slow; first=$$?; \
+	cat $(SLOW_LOG); rm -f $(SLOW_LOG); \
+	test $$first -eq 0 -a $$plain -eq 0
 
 test-fast: venv
 	$(PY) -m pytest -p no:cacheprovider -q tests -m "not notebooks and not slow" $(ARGS)
@@ -104,12 +110,13 @@ test-fast: venv
 # `git add`) in a temporary folder with no ../shared beside it, COURSE_DATA_MIRROR unset: what a clone
 # from GitHub runs. The copy is removed afterwards.
 PLAIN_DIR := $(shell mktemp -u -d -t curso-cnn-plain-XXXXXX)
-test-plain: venv
-	mkdir -p $(PLAIN_DIR)/repo
-	git ls-files -z --cached --others --exclude-standard | tar --null -T - --ignore-failed-read -cf - | tar -xf - -C $(PLAIN_DIR)/repo
+PLAIN_PASS = ( mkdir -p $(PLAIN_DIR)/repo && \
+	git ls-files -z --cached --others --exclude-standard | tar --null -T - --ignore-failed-read -cf - | tar -xf - -C $(PLAIN_DIR)/repo && \
 	cd $(PLAIN_DIR)/repo && env -u COURSE_DATA_MIRROR -u COURSE_SHARED_DATA $(abspath $(PY)) -m pytest \
 	  -p no:cacheprovider -q tests -m "not notebooks and not slow" $(ARGS); \
-	status=$$?; rm -rf $(PLAIN_DIR); exit $$status
+	status=$$?; rm -rf $(PLAIN_DIR); exit $$status )
+test-plain: venv
+	$(PLAIN_PASS)
 
 test-unit: venv
 	$(PY) -m pytest -p no:cacheprovider tests -m "not notebooks" $(ARGS)
