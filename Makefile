@@ -34,7 +34,7 @@ SERIES_NB := $(if $(NB),--notebooks $(NB),)
 help:
 	@echo "make notebooks [PARAMS=smoke|cpu|gpu] [ARGS=--keep-going]  run the series, write build/PARAMS/summary.md"
 	@echo "make test [NB=03]         every test once: each notebook once (smoke: the student's blank exercises, the solutions,"
-	@echo "                          nbval's reference outputs compared), the slow ones; then unit and bad inputs as a plain clone"
+	@echo "                          nbval's reference outputs compared), the slow ones; beside them, unit and bad inputs as a plain clone"
 	@echo "make test-fast            unit tests only (no notebook, nothing slow): the edit-test loop"
 	@echo "make test-plain           the unit tests in a copy of the repository without ../shared nor COURSE_DATA_MIRROR"
 	@echo "make nbval [NB=03]        nbval itself on the sources (make test compares their reference outputs without it)"
