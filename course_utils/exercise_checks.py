@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .augmentation_experiment import LEARNING_RATE as EXPERIMENT_LEARNING_RATE
 from .exercise_registry import close, exercise, expect, numbers, to_numpy, whole_number
 
 
@@ -198,7 +199,7 @@ def _moderate_augmentation(augmenter: Any) -> None:
     "el aumento dentro del modelo",
     "build_cnn(augmenter, dropout) construye la CNN de 03: si hay augmenter, es la primera etapa "
     "(x = augmenter(inputs)); Dropout(dropout) va entre Flatten y Dense(512) solo si dropout > 0; "
-    "compila con Adam(1e-4) y binary_crossentropy.",
+    f"compila con Adam({EXPERIMENT_LEARNING_RATE:g}) y binary_crossentropy.",
 )
 def _augmented_cnn(build_cnn: Any, *, image_shape: tuple[int, int, int]) -> None:
     import keras
@@ -248,8 +249,10 @@ def _augmented_cnn(build_cnn: Any, *, image_shape: tuple[int, int, int]) -> None
     config = {k: str(v).lower() for k, v in (augmented.get_compile_config() or {}).items()}
     expect(getattr(augmented, "compiled", False), "Falta compilar el modelo dentro de build_cnn (model.compile(...)).")
     expect(
-        "adam" in config.get("optimizer", "") and abs(float(augmented.optimizer.learning_rate) - 1e-4) < 1e-9,
-        "Compila con keras.optimizers.Adam(learning_rate=1e-4), como en 03: solo debe cambiar lo que se mide.",
+        "adam" in config.get("optimizer", "")
+        and abs(float(augmented.optimizer.learning_rate) - EXPERIMENT_LEARNING_RATE) < 1e-9,
+        f"Compila con keras.optimizers.Adam(learning_rate={EXPERIMENT_LEARNING_RATE:g}), la tasa de los dos brazos del "
+        "experimento: solo debe cambiar lo que se mide.",
     )
     expect("binary" in config.get("loss", ""), f"La pérdida es 'binary_crossentropy' (tienes {config.get('loss')}).")
 
