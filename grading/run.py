@@ -17,7 +17,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from course_utils.exercises import ENV_OUTCOMES, EXERCISES, NOT_ANSWERED, RIGHT, WRONG_ANSWER
+from course_utils.checks.registry import EXERCISES
+from course_utils.exercises import ENV_OUTCOMES, NOT_ANSWERED, RIGHT, WRONG_ANSWER
 
 #: What a row says about one exercise: the check's own verdict, or why there is none.
 WRONG, MISSING = WRONG_ANSWER, NOT_ANSWERED

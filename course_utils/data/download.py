@@ -1,23 +1,261 @@
-"""Checking and extracting zip archives safely.
+"""Getting a file into the course's cache safely: locks, careful downloads and safe extraction.
 
-:func:`check_archive` reads only a zip's directory and refuses, before anything
-is written, members that would land outside the destination, links, repeated
-names, names too long for the disk, zip bombs and an unexpected layout;
-:func:`safe_extract` extracts into a temporary folder and renames it when
-complete, holding a lock file.
+Nothing already in the cache is deleted or overwritten by a failed attempt:
+
+* **Locks and errors** (:func:`locked`, :func:`cache_error`): several processes take turns
+  with a lock file; a process that has to wait says so once, and a lock that cannot be taken
+  gives a Spanish message.  A read-only cache or a full disk becomes
+  :class:`CacheNotWritableError` or :class:`NoSpaceError`, saying what to do.
+* **Downloads** (:func:`download_first`): mirrors first, each to a temporary file, verified,
+  renamed only then.
+* **Extraction** (:func:`check_archive`, :func:`safe_extract`): a zip's directory is read
+  first, and members that would land outside the destination, links, repeated names, names
+  too long for the disk, zip bombs and an unexpected layout are refused before anything is
+  written; the zip is extracted into a temporary folder, renamed when complete.
 """
 
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import shutil
 import stat
 import tempfile
+import urllib.parse
+import urllib.request
 import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
-from .cache_io import cache_error, locked, not_writable, remove_orphans, share_like_umask
+from ..config import ENV_CACHE_DIR, ENV_MIRROR, IMAGE_EXTENSIONS
+
+# --------------------------------------------------------------------------- locks and cache errors
+
+
+class DownloadError(RuntimeError):
+    """No source of a dataset could be fetched and verified."""
+
+
+class CacheNotWritableError(DownloadError):
+    """The cache folder cannot be written (read-only disk, no permission)."""
+
+
+class NoSpaceError(DownloadError):
+    """The disk of the cache is full."""
+
+
+#: Seconds a process waits for another one that is downloading or extracting the same file.
+LOCK_TIMEOUT = 3600
+#: Seconds of waiting for a lock after which the wait is announced (once).
+WAIT_NOTICE_SECONDS = 2.0
+
+
+def umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def share_like_umask(path: Path, directory: bool = False) -> None:
+    """Give ``path`` the permissions of a normally created file (``mkstemp`` makes them 0600)."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~umask())
+
+
+def not_writable(exc: OSError) -> bool:
+    return exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+def cache_error(root: Path, exc: OSError) -> DownloadError:
+    if exc.errno == errno.ENOSPC:
+        return NoSpaceError(
+            f"No queda espacio en disco en {root} ({exc.strerror}). Libera espacio o define "
+            f"{ENV_CACHE_DIR}=<carpeta en otro disco> y vuelve a ejecutar la celda. "
+            "No quedó ningún archivo a medias en la caché."
+        )
+    return CacheNotWritableError(
+        f"No se puede escribir en la caché {root} ({exc.strerror}). Define "
+        f"{ENV_CACHE_DIR}=<carpeta donde puedas escribir> (o usa DATA_SOURCE='synthetic') y vuelve a "
+        "ejecutar la celda. No se modificó nada."
+    )
+
+
+class LockPathError(DownloadError):
+    """The path of a lock file is taken by something that is not a file (a folder)."""
+
+
+def _acquire(lock_path: Path, timeout: float, notice: str) -> object:
+    """Take the lock file; after ``WAIT_NOTICE_SECONDS`` of waiting, print ``notice`` once and keep waiting."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(lock_path), timeout=timeout)
+    try:
+        lock.acquire(timeout=min(WAIT_NOTICE_SECONDS, timeout))
+    except Timeout:
+        print(notice, flush=True)
+        lock.acquire(timeout=max(0.0, timeout - WAIT_NOTICE_SECONDS))
+    return lock
+
+
+@contextmanager
+def locked(lock_path: Path, root: Path, timeout: float | None = None) -> Iterator[None]:
+    """Hold an inter-process lock file (other processes wait, up to ``LOCK_TIMEOUT`` seconds, and say so)."""
+    from filelock import Timeout
+
+    timeout = LOCK_TIMEOUT if timeout is None else timeout
+    notice = (
+        f"Esperando a otro proceso que está preparando {lock_path.parent} (candado {lock_path.name})... "
+        "Si no hay otro cuaderno ni terminal usando el curso, puede ser un proceso detenido o colgado: "
+        "termínalo (o reinicia el entorno de ejecución) y esta celda seguirá sola."
+    )
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        if lock_path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "es una carpeta", str(lock_path))
+        lock = _acquire(lock_path, timeout, notice)
+    except Timeout as exc:
+        raise DownloadError(
+            f"Otro proceso lleva más de {timeout:.0f} s preparando {lock_path.parent}. Espera a que "
+            f"termine, o si ya no existe, borra {lock_path} y vuelve a ejecutar la celda."
+        ) from exc
+    except OSError as exc:
+        if exc.errno == errno.EISDIR:
+            raise LockPathError(
+                f"{lock_path} debería ser el archivo de candado del curso, pero es una carpeta. No es parte "
+                "de ningún conjunto: muévela o bórrala y vuelve a ejecutar la celda. No se modificó nada."
+            ) from exc
+        if not_writable(exc) or exc.errno == errno.ENOSPC:
+            raise cache_error(root, exc) from exc
+        raise
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def remove_orphans(folder: Path, pattern: str) -> list[str]:
+    """Delete leftovers of a killed run matching ``pattern`` (call it holding the folder's lock)."""
+    removed = []
+    for p in folder.glob(pattern) if folder.is_dir() else ():
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+        removed.append(p.name)
+    return removed
+
+
+# --------------------------------------------------------------------------- downloads
+
+
+def sha256sum(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def mirror_sources(filename: str, mirrors: str | None = None) -> list[str]:
+    """Sources for ``filename`` in the mirrors of ``$COURSE_DATA_MIRROR`` (comma-separated).
+
+    A mirror is a local folder, a ``file://`` URL or an ``http(s)://`` base URL.
+    """
+    spec = mirrors if mirrors is not None else os.environ.get(ENV_MIRROR, "")
+    out = []
+    for m in filter(None, (s.strip() for s in spec.split(","))):
+        if "://" in m:
+            out.append(m.rstrip("/") + "/" + urllib.parse.quote(filename))
+        else:
+            out.append(str(Path(m).expanduser() / filename))
+    return out
+
+
+def _progress(total: int | None, desc: str, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc, disable=not enabled, leave=False)
+
+
+def _copy_stream(src, dst, total: int | None, desc: str, progress: bool) -> int:
+    written = 0
+    with _progress(total, desc, progress) as bar:
+        while block := src.read(1 << 20):
+            dst.write(block)
+            written += len(block)
+            bar.update(len(block))
+    return written
+
+
+def download_to(source: str, tmp: Path, progress: bool, timeout: float) -> None:
+    """Write ``source`` to ``tmp``; raise on any failure (including a short read)."""
+    if source.startswith("gdrive:"):
+        import gdown
+
+        out = gdown.download(id=source[len("gdrive:") :], output=str(tmp), quiet=not progress)
+        if not out or not tmp.exists():
+            raise OSError("gdown no pudo descargar el archivo")
+        return
+    if "://" not in source:  # plain local path
+        path = Path(source)
+        if not path.is_file():
+            raise FileNotFoundError(f"no existe {path}")
+        with open(path, "rb") as src, open(tmp, "wb") as dst:
+            _copy_stream(src, dst, path.stat().st_size, path.name, progress)
+        return
+    with urllib.request.urlopen(source, timeout=timeout) as resp:  # noqa: S310 (file/http by design)
+        length = resp.headers.get("Content-Length")
+        total = int(length) if length else None
+        with open(tmp, "wb") as dst:
+            written = _copy_stream(resp, dst, total, Path(urllib.parse.urlparse(source).path).name, progress)
+        if total is not None and written != total:
+            raise OSError(f"descarga incompleta: {written} de {total} bytes")
+
+
+def download_first(
+    root: Path,
+    target: Path,
+    attempts: list[tuple[str, Callable[[Path], None]]],
+    *,
+    progress: bool,
+    timeout: float,
+    failure: Callable[[str], str],
+) -> Path:
+    """Write ``target`` from the first ``(source, verify)`` attempt whose file passes ``verify``.
+
+    Each attempt downloads to a temporary file in ``root``, calls ``verify`` on it
+    (which raises when the file is wrong) and only then renames it to ``target``.
+    When every attempt fails, raises :class:`DownloadError` with ``failure(tried)``,
+    ``tried`` listing each source and why it failed.
+    """
+    errors = []
+    for source, verify in attempts:
+        try:
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=root)
+        except OSError as exc:
+            raise cache_error(root, exc) from exc
+        os.close(fd)
+        tmp = Path(tmp_name)
+        try:
+            download_to(source, tmp, progress, timeout)
+            verify(tmp)
+            share_like_umask(tmp)
+            os.replace(tmp, target)
+            return target
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise cache_error(root, exc) from exc
+            errors.append(f"  - {source}: {type(exc).__name__}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - every failure is reported
+            errors.append(f"  - {source}: {type(exc).__name__}: {exc}")
+        finally:
+            tmp.unlink(missing_ok=True)
+    raise DownloadError(failure("\n".join(errors) or "  (ninguna fuente configurada)"))
+
+
+# --------------------------------------------------------------------------- zip archives
 
 
 class ArchiveError(RuntimeError):
@@ -83,8 +321,6 @@ def _checked_members(
 
     Reads only the zip's directory: paths, duplicates, links, sizes (zip bombs) and counts.
     """
-    from .layout import IMAGE_EXTENSIONS
-
     members = [m for m in zf.infolist() if not m.filename.startswith("__MACOSX/")]
     for m in members:
         _member_target(dest, m.filename)

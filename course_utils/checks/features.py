@@ -1,7 +1,7 @@
 """The checks of notebooks 06-08's exercises (features, pretrained models, what the network sees).
 
-Registered in :data:`course_utils.exercise_registry.EXERCISES` like those of
-:mod:`course_utils.exercise_checks`, whose helpers they share.
+Registered in :data:`course_utils.checks.registry.EXERCISES` like those of
+:mod:`course_utils.checks.lessons`, whose helpers they share.
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from .exercise_registry import NotAnswered, exercise, expect, numbers, to_numpy, whole_number
-from .models import count_params
+from ..data.loaders import BACKBONE_PREPROCESSING
+from ..models.networks import count_params
+from ..visualization import grad_cam
+from .registry import NotAnswered, exercise, expect, numbers, to_numpy, whole_number
 
 
 @exercise(
@@ -101,8 +103,6 @@ def _two_outputs(two_outputs: Any, *, images: Any, expected: tuple) -> None:
     "ResNet50 usa el modo 'caffe' (BGR menos la media).",
 )
 def _backbone_preprocessing(answer: dict) -> None:
-    from .pipelines import BACKBONE_PREPROCESSING
-
     expect(isinstance(answer, dict), "preprocessing_for debe ser un diccionario {modelo base: modo}.")
     pending = [name for name, mode in answer.items() if mode is Ellipsis]
     if pending and len(pending) == len(answer):
@@ -230,8 +230,6 @@ def _filter_weights(answer: int, *, layer: Any) -> None:
     "abs(test.labels - scores); np.argmax da la peor. Después, grad_cam(get_images(test, [i])[0]).",
 )
 def _worst_photo_grad_cam(index: Any, heatmap: Any, *, model: Any, split: Any, conv_layer: Any) -> None:
-    from .visualization import grad_cam
-
     scores = model.predict(split.dataset, verbose=0)[:, 0]
     errors = np.abs(split.labels - scores)
     expect(isinstance(index, (int, np.integer)), f"worst_index debe ser un entero (es {type(index).__name__}).")

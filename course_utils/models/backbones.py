@@ -1,4 +1,10 @@
-"""Pretrained ImageNet weights from a local mirror, put where ``keras.applications`` looks.
+"""Pretrained backbones: loading one from ``keras.applications``, and its ImageNet weights from a mirror.
+
+Which backbones the course offers (``BACKBONES``' values: constructor and preprocessing) and
+what ``WEIGHTS`` accepts are declared in :mod:`course_utils.params.schema`.
+:func:`load_backbone` builds one without its top, frozen, with ImageNet weights, random
+weights or a ``.weights.h5`` file, and explains in Spanish what to do when the weights
+cannot be had.
 
 ``keras.applications.EfficientNetB0(weights="imagenet")`` and its siblings call
 ``keras.utils.get_file(<file name>, <official URL>, cache_subdir="models")``:
@@ -7,7 +13,7 @@ download.  :func:`from_mirror` copies it there from the mirrors of
 ``$COURSE_DATA_MIRROR`` (the same mechanism as the course data: temporary file,
 checksum, rename, lock), so that a classroom without internet runs notebook 07
 with ImageNet weights; without a mirror Keras downloads from the official URL as
-before.  ``python -m course_utils.weights fill-mirror DIR`` fills a mirror
+before.  ``python -m course_utils.models.backbones fill-mirror DIR`` fills a mirror
 folder on a machine with internet.
 """
 
@@ -18,12 +24,170 @@ import hashlib
 import os
 import sys
 import tempfile
+import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from .cache_io import DownloadError, cache_error, locked, remove_orphans
-from .config import ENV_MIRROR
-from .download import download_first, mirror_sources, sha256sum
+from ..config import ENV_MIRROR
+from ..data.download import (
+    DownloadError,
+    cache_error,
+    download_first,
+    locked,
+    mirror_sources,
+    remove_orphans,
+    sha256sum,
+)
+from ..params.resolve import is_weights_path, weights_mismatch
+from ..params.schema import BACKBONES, WEIGHTS_CHOICES, suggest, weights_ways
+
+
+class WeightsUnavailableError(RuntimeError):
+    """Pretrained weights could not be downloaded."""
+
+
+def backbone_weights(
+    name: str, weights: str = "imagenet", input_shape: tuple[int, int, int] = (224, 224, 3)
+) -> str | None:
+    """The ``weights=`` argument for ``keras.applications``' constructor of backbone ``name``.
+
+    ``weights`` is a value of ``WEIGHTS`` (:data:`~course_utils.params.schema.WEIGHTS_CHOICES`
+    or a ``.weights.h5`` path): ``"random"`` gives None (Keras' random weights); a path is
+    returned as it is.  For ``"imagenet"`` the notop file is put in Keras' cache
+    first (from the mirrors of ``$COURSE_DATA_MIRROR`` when set, see :func:`from_mirror`,
+    else downloaded by Keras from its official URL with its checksum), so the constructor
+    then reads it without any download; when that fails, :class:`WeightsUnavailableError`
+    explains how to go on.
+    """
+    return _prepare_weights(name, weights, input_shape)[0]
+
+
+def _prepare_weights(name: str, weights: str, input_shape: tuple[int, int, int]) -> tuple[str | None, Path | None]:
+    """``backbone_weights``' value and the file just copied from a mirror (None if nothing was copied)."""
+    if name not in BACKBONES:
+        raise ValueError(f"Modelo base desconocido: {name!r}. Opciones: {', '.join(BACKBONES)}.")
+    if weights not in WEIGHTS_CHOICES and not is_weights_path(weights):
+        raise ValueError(f"weights={weights!r} no es válido. {weights_ways()}.")
+    if weights == "random":
+        return None, None
+    if weights != "imagenet":
+        return weights, None
+    if len(input_shape) != 3 or input_shape[-1] != 3:  # Keras checks this too, but only after the download
+        raise ValueError(
+            f"Los pesos ImageNet de {BACKBONES[name].constructor} son para imágenes en color: "
+            f"input_shape=(alto, ancho, 3), no {tuple(input_shape)}."
+        )
+    import keras
+
+    mirror_error, copied = _weights_from_mirror(name, input_shape)
+    spec = spec_for(name, input_shape)
+    if spec is not None and not (keras_models_dir() / spec.filename).exists():
+        try:
+            keras.utils.get_file(spec.filename, spec.url, cache_subdir="models", file_hash=spec.md5)
+        except Exception as exc:
+            network = network_error(exc)
+            if network is None:
+                raise
+            raise _unavailable(BACKBONES[name].constructor, network, mirror_error) from exc
+    return "imagenet", copied
+
+
+def _unavailable(constructor: str, network: BaseException, mirror_error: str | None) -> WeightsUnavailableError:
+    """The Spanish error when neither the mirror nor the network gives the ImageNet weights."""
+    return WeightsUnavailableError(
+        f"No se pudieron descargar los pesos ImageNet de {constructor} "
+        f"({type(network).__name__}: {network}).\n"
+        + (f"Tampoco del espejo local: {mirror_error}\n" if mirror_error else "")
+        + "Qué puedes hacer: revisa tu conexión y vuelve a ejecutar; o copia el archivo de "
+        f"pesos a ~/.keras/models/ (o pon en {ENV_MIRROR} una carpeta con él: README, «Para "
+        f"instructores»); o usa {suggest('weights', 'random')} para seguir con pesos ALEATORIOS "
+        "(el cuaderno corre, pero sus resultados no son los de un modelo preentrenado)."
+    )
+
+
+def load_backbone(
+    name: str,
+    weights: str = "imagenet",
+    input_shape: tuple[int, int, int] = (224, 224, 3),
+    pooling: str | None = "avg",
+    trainable: bool = False,
+) -> Any:
+    """A ``keras.applications`` backbone without its top, frozen by default.
+
+    ``weights`` as in :func:`backbone_weights` (``"imagenet"``, ``"random"`` or a
+    ``.weights.h5`` path): with random weights the model runs, but its features are not
+    pretrained features.  A weights file that does not fit the backbone gets a Spanish
+    :class:`~course_utils.params.resolve.WeightsFileError`.
+    """
+    import keras
+
+    keras_weights, copied = _prepare_weights(name, weights, input_shape)
+    constructor = BACKBONES[name].constructor
+    cls = getattr(keras.applications, constructor)
+    try:
+        model = cls(weights=keras_weights, include_top=False, input_shape=input_shape, pooling=pooling)
+    except Exception as exc:
+        if is_weights_path(keras_weights):
+            raise weights_mismatch(constructor, keras_weights, exc) from exc
+        if copied is not None:  # Keras would take it again next time: set it aside, never delete it
+            aside = copied.with_name(f"{copied.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+            os.replace(copied, aside)
+            warnings.warn(
+                f"Keras no pudo usar el archivo de pesos que se acaba de copiar del espejo ({exc}); se "
+                f"apartó como {aside} (no se borró). Si el error es del archivo, revisa el espejo.",
+                stacklevel=2,
+            )
+        network = network_error(exc)
+        if keras_weights == "imagenet" and network is not None:  # a backbone without a registered file
+            raise _unavailable(constructor, network, None) from exc
+        raise
+    model.trainable = trainable
+    return model
+
+
+def _weights_from_mirror(name: str, input_shape: tuple[int, int, int]) -> tuple[str | None, Path | None]:
+    """Copy ``name``'s ImageNet file from ``$COURSE_DATA_MIRROR`` into Keras' cache.
+
+    Returns the mirror's error message (or None) and the path just copied (None if
+    nothing was copied).  Without a mirror nothing happens (Keras downloads from
+    the official URL, as before).
+    """
+    spec = spec_for(name, input_shape)
+    if spec is None or (keras_models_dir() / spec.filename).exists():
+        return None, None
+    try:
+        return None, from_mirror(spec)
+    except DownloadError as exc:
+        lines = str(exc).splitlines()
+        short = "\n".join([lines[0], *(s for s in lines if s.startswith("  - "))])
+        absent = ("FileNotFoundError", "HTTP Error 404")
+        if not all(any(a in s for a in absent) for s in lines if s.startswith("  - ")):  # a bad copy, not a gap
+            warnings.warn(f"los pesos del espejo local no sirven; Keras los descargará.\n{short}", stacklevel=3)
+        return short, None
+
+
+def network_error(exc: BaseException) -> BaseException | None:
+    """The network error (``URLError`` or an ``OSError`` such as a refused connection) behind ``exc``.
+
+    ``keras.utils.get_file`` re-raises download failures as a plain
+    ``Exception`` while handling the ``URLError``, so the chain of causes and
+    contexts is searched by exception type.
+    """
+    import urllib.error
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (urllib.error.URLError, ConnectionError, TimeoutError)):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
+
+
+# --------------------------------------------------------------------------- ImageNet files and a mirror
 
 #: First bytes of every HDF5 file (Keras' ``.h5`` and ``.weights.h5``): an HTML error page is refused.
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -57,8 +221,8 @@ def _mobilenet_v2(size: int) -> WeightsSpec:
     )
 
 
-#: The notop files of the backbones of ``course_utils.backbones`` (names and URLs as in Keras 3).
-WEIGHTS: dict[str, WeightsSpec] = {
+#: The notop files of the backbones of :data:`~course_utils.params.schema.BACKBONES` (names and URLs as in Keras 3).
+IMAGENET_FILES: dict[str, WeightsSpec] = {
     "efficientnetb0": WeightsSpec(
         "efficientnetb0",
         "efficientnetb0_notop.h5",
@@ -82,8 +246,8 @@ def spec_for(backbone: str, input_shape: tuple[int, ...] = (224, 224, 3)) -> Wei
     if backbone == "mobilenetv2":
         rows, cols = input_shape[0], input_shape[1]
         size = rows if rows == cols and rows in MOBILENET_V2_SIZES else 224
-        return WEIGHTS[f"mobilenetv2_{size}"]
-    return WEIGHTS.get(backbone)
+        return IMAGENET_FILES[f"mobilenetv2_{size}"]
+    return IMAGENET_FILES.get(backbone)
 
 
 def keras_models_dir(keras_home: str | os.PathLike | None = None) -> Path:
@@ -152,7 +316,7 @@ def fetch(
     A file already there is kept as is.  Each attempt writes a temporary file,
     verifies it (HDF5, sha256 or Keras' md5) and renames it only then, holding a
     lock; a failure leaves nothing behind and touches nothing already in ``folder``.
-    Raises :class:`course_utils.cache_io.DownloadError` naming every source tried.
+    Raises :class:`~course_utils.data.download.DownloadError` naming every source tried.
     """
     root = Path(folder)
     target = root / spec.filename
@@ -175,7 +339,7 @@ def fetch(
             failure=lambda tried: (
                 f"No se pudo obtener '{spec.filename}' ({spec.description}).\nFuentes probadas:\n{tried}\n"
                 f"Qué puedes hacer: si la fuente es un espejo ({ENV_MIRROR}), pon en él una copia exacta de "
-                f"{spec.url} (`python -m course_utils.weights fill-mirror CARPETA` lo llena desde una máquina con "
+                f"{spec.url} (`python -m course_utils.models.backbones fill-mirror CARPETA` lo llena desde una máquina con "
                 "internet); si es la dirección oficial, revisa tu conexión a internet. No se modificó nada."
             ),
         )
@@ -192,7 +356,7 @@ def from_mirror(
 
     Returns its path in ``<Keras home>/models`` (also when it was already there),
     or None when no mirror is configured and the file is not in the cache.
-    Raises :class:`course_utils.DownloadError` when mirrors are set and none has a good copy.
+    Raises :class:`~course_utils.data.download.DownloadError` when mirrors are set and none has a good copy.
     """
     folder = keras_models_dir(keras_home)
     if (folder / spec.filename).exists():
@@ -214,33 +378,33 @@ def fill_mirror(
 
     ``base_url`` replaces the official address's folder (another mirror, or a test server).
     """
-    chosen = names or list(WEIGHTS)
-    unknown = [n for n in chosen if n not in WEIGHTS]
+    chosen = names or list(IMAGENET_FILES)
+    unknown = [n for n in chosen if n not in IMAGENET_FILES]
     if unknown:
-        raise KeyError(f"Pesos desconocidos: {', '.join(unknown)}. Opciones: {', '.join(WEIGHTS)}.")
+        raise KeyError(f"Pesos desconocidos: {', '.join(unknown)}. Opciones: {', '.join(IMAGENET_FILES)}.")
     out = []
     for name in chosen:
-        spec = WEIGHTS[name]
+        spec = IMAGENET_FILES[name]
         url = f"{base_url.rstrip('/')}/{spec.filename}" if base_url else spec.url
         out.append(fetch(spec, folder, [url], progress=progress))
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m course_utils.weights fill-mirror DIR [--only NAME ...] [--base-url URL]``."""
+    """``python -m course_utils.models.backbones fill-mirror DIR [--only NAME ...] [--base-url URL]``."""
     parser = argparse.ArgumentParser(
-        prog="python -m course_utils.weights",
+        prog="python -m course_utils.models.backbones",
         description=f"Pesos ImageNet de los modelos base: llenar una carpeta espejo ({ENV_MIRROR}) para un aula.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     fill = sub.add_parser("fill-mirror", help="descarga los pesos del curso a una carpeta espejo")
     fill.add_argument("folder")
-    fill.add_argument("--only", nargs="+", metavar="NOMBRE", help=f"solo estos: {', '.join(WEIGHTS)}")
+    fill.add_argument("--only", nargs="+", metavar="NOMBRE", help=f"solo estos: {', '.join(IMAGENET_FILES)}")
     fill.add_argument("--base-url", help="otra dirección de donde descargarlos (por defecto, las oficiales de Keras)")
     sub.add_parser("list", help="los archivos del registro y sus direcciones oficiales")
     args = parser.parse_args(argv)
     if args.command == "list":
-        for spec in WEIGHTS.values():
+        for spec in IMAGENET_FILES.values():
             print(f"{spec.name:<16} {spec.filename}\n{'':<16} {spec.url}")
         return 0
     try:

@@ -1,7 +1,8 @@
 """The registry of exercise checks (:func:`exercise`, :func:`expect`) and the small helpers the checks share.
 
-:mod:`course_utils.exercise_checks` and :mod:`course_utils.exercise_checks_features` register every notebook's checks here, and
-:mod:`course_utils.exercises` (what a notebook calls) reads them; neither imports the other back.
+:mod:`course_utils.checks.lessons` (notebooks 01-05) and :mod:`course_utils.checks.features`
+(06-08) register every notebook's checks here, and :mod:`course_utils.exercises` (what a
+notebook calls) reads them; neither imports the other back.
 """
 
 from __future__ import annotations

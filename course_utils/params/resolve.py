@@ -1,10 +1,10 @@
-"""Named parameter sets (``smoke``, ``cpu``, ``gpu``) for every notebook.
+"""Resolving and checking a notebook's parameters: the values of a set, the cell's changes, Spanish errors.
 
-The values and what each parameter accepts live in :mod:`course_utils.schema`;
-this module resolves and checks them.  A notebook's ``parameters`` cell holds
-``None``/``"auto"`` placeholders; the cell after it calls :func:`resolve`,
-which fills them from the chosen set and checks them, raising
-:class:`ParameterError` (in Spanish) on a bad value.
+What each parameter is and accepts lives in :mod:`course_utils.params.schema`; this
+module fills a notebook's parameters from the chosen set (:func:`resolve`), checks them
+(:func:`check`, raising :class:`ParameterError` in Spanish on a bad value), and checks a
+``WEIGHTS`` given as a path: the file exists, is a Keras weights file and fits the one
+backbone it loads into (:func:`weights_file_problem`).
 
 * ``smoke``: CI. The whole series in a few minutes on 2 CPU cores; checks that
   everything runs, not what a model can learn.
@@ -16,30 +16,28 @@ which fills them from the chosen set and checks them, raising
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from .config import ENV_PARAM_SET
-from .schema import BY_NAME, COMMON, LABELS, MAX_IMG_SIZE, MAX_SEED, PARAM_SET_NAMES, PARAMETERS, SETS, Param
-from .weights_file import is_weights_path, weights_file_problem
+from ..hardware import choose_precision, default_param_set
+from .schema import (
+    BY_NAME,
+    COMMON,
+    MAX_IMG_SIZE,
+    PARAM_SET_NAMES,
+    PARAMETERS,
+    SETS,
+    WEIGHTS_CHOICES,
+    Param,
+    suggest,
+    weights_ways,
+)
 
 NOTEBOOKS: tuple[str, ...] = tuple(BY_NAME)
 #: Smallest image side each notebook's model accepts (from the schema).
 MIN_IMG_SIZE: dict[str, int] = {name: nb.min_img_size for name, nb in BY_NAME.items()}
-__all__ = [
-    "NOTEBOOKS",
-    "PARAM_SET_NAMES",
-    "MIN_IMG_SIZE",
-    "MAX_IMG_SIZE",
-    "MAX_SEED",
-    "ParameterError",
-    "Params",
-    "default_param_set",
-    "resolve",
-    "check",
-    "table",
-    "label",
-]
 
 
 class ParameterError(ValueError):
@@ -48,32 +46,29 @@ class ParameterError(ValueError):
 
 @dataclass(frozen=True)
 class Params:
-    """Resolved parameters of one notebook run.
+    """Resolved parameters of one notebook run: every parameter its schema entry has, none declared here.
 
-    Every value can be read as ``P.name`` or ``P["name"]``; the notebook's own
-    parameters are also in ``extra``.
+    Every value can be read as ``P.name`` or ``P["name"]``; :attr:`extra` holds the
+    notebook's own parameters (those outside :data:`~course_utils.params.schema.COMMON`).
     """
 
     notebook: str
     param_set: str
-    data_source: str = "auto"
-    img_size: int = 150
-    epochs: int = 10
-    batch_size: int = 32
-    max_per_class: int | None = None
-    weights: str = "imagenet"
-    seed: int = 42
-    artifacts_dir: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return (self.img_size, self.img_size, 3)
 
+    @property
+    def extra(self) -> dict[str, Any]:
+        """The notebook's own parameters (not common to every notebook)."""
+        return {k: v for k, v in self.values.items() if k not in COMMON}
+
     def __getattr__(self, name: str) -> Any:
-        extra = self.__dict__.get("extra", {})
-        if name in extra:
-            return extra[name]
+        values = self.__dict__.get("values", {})
+        if name in values:
+            return values[name]
         raise AttributeError(f"{type(self).__name__} no tiene el parámetro {name!r}")
 
     def __getitem__(self, key: str) -> Any:
@@ -84,46 +79,16 @@ class Params:
         return values[key]
 
     def as_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out.update(out.pop("extra"))
-        return out
+        return {"notebook": self.notebook, "param_set": self.param_set, **self.values}
 
 
-def default_param_set(gpu_available: bool | None = None) -> str:
-    """``$COURSE_PARAM_SET`` if set, else ``gpu`` when a GPU is visible, else ``cpu``."""
-    env = os.environ.get(ENV_PARAM_SET)
-    if env:
-        return env
-    if gpu_available is None:
-        try:
-            import tensorflow as tf
+def resolve(notebook: str, param_set: str | None = "auto", **given: Any) -> Params:
+    """Fill ``notebook``'s parameters from ``param_set`` and check them all.
 
-            gpu_available = bool(tf.config.list_physical_devices("GPU"))
-        except ImportError:
-            gpu_available = False
-    return "gpu" if gpu_available else "cpu"
-
-
-def resolve(
-    notebook: str,
-    param_set: str = "auto",
-    *,
-    data_source: str = "auto",
-    img_size: int | None = None,
-    epochs: int | None = None,
-    batch_size: int | None = None,
-    max_per_class: int | None = None,
-    weights: str | None = None,
-    seed: int = 42,
-    artifacts_dir: str | None = None,
-    **extra: Any,
-) -> Params:
-    """Fill the ``None``/``"auto"`` placeholders of ``notebook`` from ``param_set`` and check all values.
-
-    ``None`` always means "the set's value", for every parameter (``weights="random"``
-    asks for random weights).  ``extra`` overrides notebook-specific values
-    (``augmentation=...``, ``backbones=...``).  ``precision="auto"`` becomes
-    the policy :func:`course_utils.hardware.choose_precision` picks for this machine.
+    ``given`` holds any parameter of the notebook's schema entry (the common ones and its
+    own).  ``None`` means "the set's value" for every parameter (:data:`~course_utils.params.schema.NONE_MEANS`),
+    and a parameter the set does not give takes its ``Param.default``.  ``precision="auto"``
+    becomes the policy :func:`course_utils.hardware.choose_precision` picks for this machine.
     """
     if notebook not in BY_NAME:
         raise ParameterError(f"Cuaderno desconocido: {notebook!r}. Opciones: {', '.join(NOTEBOOKS)}.")
@@ -132,33 +97,34 @@ def resolve(
     if param_set not in PARAM_SET_NAMES:
         raise ParameterError(f"PARAM_SET={param_set!r} no existe. Usa uno de: {', '.join(PARAM_SET_NAMES)} (o 'auto').")
     entry = BY_NAME[notebook]
-    values: dict[str, Any] = {**SETS[param_set], **entry.values[param_set]}
-    unknown = set(extra) - set(entry.parameters)
+    names = (*COMMON, *entry.parameters)
+    unknown = set(given) - set(names)
     if unknown:
         raise ParameterError(
             f"Parámetro(s) desconocido(s) para {notebook}: {', '.join(sorted(unknown))}. "
             f"Este cuaderno acepta: {', '.join(sorted(entry.parameters)) or 'ninguno adicional'}."
         )
-    overrides = dict(img_size=img_size, epochs=epochs, batch_size=batch_size, max_per_class=max_per_class, **extra)
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    if weights not in (None, "auto"):
-        values["weights"] = weights
-    own = {k: values.pop(k) for k in entry.parameters}
-    if own.get("precision") == "auto":
-        from .hardware import choose_precision
-
-        own["precision"] = choose_precision().policy
-    params = Params(
-        notebook=notebook,
-        param_set=param_set,
-        data_source=data_source,
-        seed=seed,
-        artifacts_dir=artifacts_dir,
-        extra=own,
-        **values,
-    )
+    from_set = {**SETS[param_set], **entry.values[param_set]}
+    values = {name: PARAMETERS[name].default for name in names} | from_set
+    values |= {k: v for k, v in given.items() if v is not None}
+    if values.get("precision") == "auto":
+        values["precision"] = choose_precision().policy
+    params = Params(notebook=notebook, param_set=param_set, values=values)
     check(params)
     return params
+
+
+def namespace_values(notebook: str, namespace: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The arguments of :func:`resolve` that a notebook's cell defined (upper-case names in ``namespace``).
+
+    Every parameter of the notebook's schema entry is looked up; one the cell does not define
+    is ``None`` (the set's value), as if the cell said ``NAME = None``.
+    """
+    ns = dict(namespace or {})
+    if notebook not in BY_NAME:
+        raise ParameterError(f"Cuaderno desconocido: {notebook!r}. Opciones: {', '.join(NOTEBOOKS)}.")
+    names = (*COMMON, *BY_NAME[notebook].parameters)
+    return {"param_set": ns.get("PARAM_SET", "auto")} | {name: ns.get(name.upper()) for name in names}
 
 
 def _readable(n: int) -> str:
@@ -167,7 +133,11 @@ def _readable(n: int) -> str:
     return f"2**{k} - 1" if n > 10**6 and n + 1 == 2**k else str(n)
 
 
-def _check_value(name: str, spec: Param, value: Any, example: Any = None) -> None:
+def check_value(name: str, spec: Param, value: Any, example: Any = None) -> None:
+    """Raise :class:`ParameterError` (Spanish, saying what to write) unless ``value`` fits ``spec``.
+
+    ``example`` (a value that works, e.g. the ``cpu`` set's) is suggested where it helps.
+    """
     label = name.upper()
     if spec.kind in ("int", "optional_int"):
         if value is None and spec.kind == "optional_int":
@@ -182,7 +152,7 @@ def _check_value(name: str, spec: Param, value: Any, example: Any = None) -> Non
             else:
                 what = f"un entero mayor o igual que {spec.minimum}"
             hint = (
-                " Usa None para todas las imágenes."
+                f" Deja {suggest(name, None)}."
                 if spec.kind == "optional_int"
                 else f" Prueba con {label}={example}."
                 if example is not None
@@ -231,11 +201,8 @@ def _check_value(name: str, spec: Param, value: Any, example: Any = None) -> Non
                 f"({like}o la ruta de una carpeta) o deja None."
             )
     elif spec.kind == "weights":
-        if value not in ("imagenet", "random") and not str(value).endswith(".h5"):
-            raise ParameterError(
-                f"{label}={value!r} no es válido: usa 'imagenet', 'random' (pesos aleatorios) "
-                "o la ruta a un archivo .weights.h5."
-            )
+        if value not in spec.choices and not str(value).endswith(".h5"):
+            raise ParameterError(f"{label}={value!r} no es válido. {weights_ways()}.")
     elif spec.kind != "text":
         raise ParameterError(f"{label}: el esquema declara el tipo {spec.kind!r}, que params.check no sabe comprobar.")
 
@@ -246,7 +213,7 @@ def check(p: Params) -> None:
     values = p.as_dict()
     examples = {k: v.default for k, v in PARAMETERS.items()} | SETS["cpu"] | entry.values["cpu"]
     for name in (*COMMON, *entry.parameters):
-        _check_value(name, PARAMETERS[name], values[name], examples.get(name))
+        check_value(name, PARAMETERS[name], values[name], examples.get(name))
     if is_weights_path(p.weights) and (problem := weights_file_problem(p.weights, values.get("backbones", ()))):
         raise ParameterError(problem)
     minimum = MIN_IMG_SIZE[p.notebook]
@@ -264,6 +231,59 @@ def table(p: Params) -> str:
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
 
-def label(value: str) -> str:
-    """The Spanish name of a parameter value, for titles (``label("improved") == "mejorada"``)."""
-    return LABELS.get(value, value)
+# --------------------------------------------------------------------------- WEIGHTS as a path
+
+
+class WeightsFileError(ValueError):
+    """A weights file does not exist, is not a Keras weights file, or belongs to another model."""
+
+
+def is_weights_path(value: object) -> bool:
+    """True when ``WEIGHTS`` names a file rather than one of :data:`~course_utils.params.schema.WEIGHTS_CHOICES`."""
+    return isinstance(value, (str, os.PathLike)) and value not in WEIGHTS_CHOICES
+
+
+def weights_file_problem(value: str | os.PathLike, backbones: tuple[str, ...] | list[str] | str = ()) -> str | None:
+    """What is wrong with ``WEIGHTS=value`` as a path, in Spanish, or None when it can be tried."""
+    import h5py
+
+    path = Path(value).expanduser()
+    ways = weights_ways()
+    if not path.is_file():
+        what = "es una carpeta" if path.is_dir() else "no existe"
+        return f"WEIGHTS={str(value)!r}: ese archivo {what}. {ways} que exista."
+    try:
+        ok = h5py.is_hdf5(path)
+        if ok:
+            with h5py.File(path, "r") as f:
+                ok = "layers" in f or "layer_names" in f.attrs or "model_weights" in f
+    except OSError:
+        ok = False
+    if not ok:
+        return (
+            f"WEIGHTS={str(value)!r} no es un archivo de pesos de Keras (se guarda con "
+            f"modelo.save_weights('nombre.weights.h5')). {ways}."
+        )
+    names = [backbones] if isinstance(backbones, str) else list(dict.fromkeys(backbones or ()))
+    others = " o ".join(suggest("weights", v) for v in WEIGHTS_CHOICES)
+    if len(names) > 1:
+        return (
+            f"WEIGHTS={str(value)!r} es un archivo de pesos, que sirve para un solo modelo base, pero BACKBONES "
+            f"tiene {len(names)}: {', '.join(names)}. Deja en BACKBONES solo el modelo base de ese archivo "
+            f"(p. ej. BACKBONES=({names[0]!r},)) o usa {others}."
+        )
+    return None
+
+
+def weights_mismatch(constructor: str, value: str | os.PathLike, exc: BaseException) -> WeightsFileError:
+    """The Spanish error when Keras cannot load ``value`` into ``constructor``."""
+    problem = weights_file_problem(value)
+    if problem:
+        return WeightsFileError(problem)
+    detail = str(exc).splitlines()[0][:200]
+    return WeightsFileError(
+        f"Los pesos de {value} no corresponden a {constructor} ({type(exc).__name__}: {detail}). Un archivo de "
+        f"pesos sirve solo para el modelo base con el que se guardó: elige ese modelo en BACKBONES, o usa "
+        + " o ".join(suggest("weights", v) for v in WEIGHTS_CHOICES)
+        + "."
+    )

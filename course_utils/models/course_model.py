@@ -1,7 +1,7 @@
 """The CNN that notebooks 06 and 08 build on: saved by 03/05, downloaded, or trained briefly.
 
 :func:`find_course_cnn` finds (or makes) its ``.keras`` file; the notebooks load it themselves
-with ``keras.models.load_model``.  The model builders live in :mod:`course_utils.models`.
+with ``keras.models.load_model``.  The model builders live in :mod:`course_utils.models.networks`.
 """
 
 from __future__ import annotations
@@ -10,8 +10,12 @@ import warnings
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .artifacts import ModelLoadError, load_model, save_model
-from .models import build_cnn_improved
+from ..artifacts import ModelLoadError, load_model, save_model
+from ..data.course_data import fetch
+from ..data.download import DownloadError
+from ..data.loaders import load_datasets
+from ..params.schema import MAX_IMG_SIZE, SEED
+from .networks import build_cnn_improved
 
 #: Where notebooks 03 and 05 save their CNNs, relative to the artifacts folder.
 SAVED_MODELS = {
@@ -40,7 +44,7 @@ def find_course_cnn(
     img_size: int = 128,
     batch_size: int = 32,
     max_per_class: int | None = None,
-    seed: int = 42,
+    seed: int = SEED,
     fallback_epochs: int = 5,
     allow_download: bool = True,
 ) -> FoundModel:
@@ -49,7 +53,7 @@ def find_course_cnn(
     Tries, in order: the models saved by notebooks 05 and 03 in ``artifacts_dir``; the CNN of
     a short run made before; the course's trained model (downloaded, ``cnn_improved_model``);
     and, when ``data_root`` is given, a short training run of
-    :func:`~course_utils.models.build_cnn_improved` on its ``train``/``validation`` splits at
+    :func:`~course_utils.models.networks.build_cnn_improved` on its ``train``/``validation`` splits at
     ``img_size`` (saved where the next notebook finds it).  A file that does not load, or is not
     a dog/cat CNN the course can use (:func:`checked_course_model`), is skipped with a warning
     and left where it is.  The model expects pixels rescaled to [0, 1] at its own input size
@@ -67,8 +71,6 @@ def find_course_cnn(
                 warnings.warn(str(exc), stacklevel=2)
     print(f"No se encontró el modelo de los cuadernos 03/05 en {art / 'models'}.")
     if allow_download:
-        from .data import DownloadError
-
         try:
             return FoundModel(_downloaded_model_path(), "modelo entrenado del curso (descargado)")
         except (DownloadError, ModelLoadError) as exc:
@@ -85,10 +87,8 @@ def find_course_cnn(
 def _train_fallback(
     path: Path, data_root: Any, img_size: int, batch_size: int, max_per_class: int | None, seed: int, epochs: int
 ) -> Path:
-    """Train :func:`~course_utils.models.build_cnn_improved` for a few epochs and save it to ``path``."""
+    """Train :func:`~course_utils.models.networks.build_cnn_improved` for a few epochs and save it to ``path``."""
     import keras
-
-    from .pipelines import load_datasets
 
     splits = load_datasets(
         data_root, img_size, batch_size, max_per_class=max_per_class, seed=seed, splits=("train", "validation")
@@ -105,8 +105,6 @@ def _downloaded_model_path() -> Path:
     page saved as ``.keras``) is set aside as ``<name>.damaged`` and fetched once more."""
     import os
 
-    from .data import fetch
-
     for attempt in range(2):
         path = fetch("cnn_improved_model", progress=True)
         try:
@@ -122,8 +120,6 @@ def _downloaded_model_path() -> Path:
 def checked_course_model(model: Any, path: Any) -> Any:
     """``model`` if notebooks 06 and 08 can use it (square RGB input of a fixed size the course accepts,
     one output: dog or cat), else :class:`ModelLoadError` saying why and what to do."""
-    from .layout import MAX_IMG_SIZE
-
     shape = tuple(getattr(model, "input_shape", ()) or ())
     out = tuple(getattr(model, "output_shape", ()) or ())
     why = None

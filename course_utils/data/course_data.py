@@ -1,62 +1,71 @@
-"""The course data: the registry's files fetched into the cache, extracted, and the one entry point.
+"""The course data: ``DATA_SOURCE`` resolved to a dataset folder, the catalog's files fetched, the synthetic set.
 
-The registry lives in :mod:`course_utils.datasets`, the careful download of one
-file in :mod:`course_utils.download`, safe extraction in
-:mod:`course_utils.archives`.  :func:`fetch` tries each source of a registry entry in turn (local mirrors
-first, then Google Drive), shows a progress bar, writes to a temporary file,
-checks the sha256 where it is known, renames only then, extracts safely, and
-does nothing the second time.  Offline it raises :class:`DownloadError` naming
-every source tried and the ways out.  Nothing already in the cache is ever
-deleted or overwritten by a failed attempt.
+:func:`get_course_data` is the one entry point (``start`` calls it).  :func:`fetch`
+tries each source of a :mod:`~course_utils.data.catalog` entry in turn (local mirrors
+first, then Google Drive), shows a progress bar, writes to a temporary file, checks the
+sha256 where it is known, renames only then, extracts safely, and does nothing the second
+time (:mod:`course_utils.data.download` does each of those steps).  Offline it raises
+:class:`~course_utils.data.download.DownloadError` naming every source tried and the ways
+out; ``DATA_SOURCE="auto"`` then falls back to the synthetic set (:func:`make_synthetic_dataset`).
+Nothing already in the cache is ever deleted or overwritten by a failed attempt.
 
-Each archive of the registry extracts to its own folder ``<cache>/<name>/``,
-checked against the registry's image count; several processes take turns with
-a lock file; zip bombs, links and repeated names are refused from the zip's
-directory before anything is written; a read-only cache or a full disk gives a
-Spanish message saying what to do.
+Each archive of the catalog extracts to its own folder ``<cache>/<name>/``, checked
+against the catalog's image count; several processes take turns with a lock file; zip
+bombs, links and repeated names are refused from the zip's directory before anything is
+written; a read-only cache or a full disk gives a Spanish message saying what to do.
+
+The synthetic set: cats are drawn as round shapes (ellipses with two triangular "ears")
+on warm backgrounds, dogs as long rounded rectangles with floppy "ears" on cool
+backgrounds, with noise, random sizes, positions and image sizes, so that a small CNN
+learns them well above chance while an MLP on 16x16 pixels finds it harder.  The same
+arguments always give the same files.
 """
 
 from __future__ import annotations
 
 import errno
+import json
 import os
+import shutil
 import tempfile
 import warnings
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from .archives import (  # noqa: F401 (re-exported: part of this module's interface)
-    BOMB_MIN_BYTES,
-    DEFAULT_MAX_UNPACKED_BYTES,
-    MAX_COMPRESSION_RATIO,
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+from ..config import CLASSES, ENV_CACHE_DIR, ENV_MIRROR, IMAGE_EXTENSIONS, SPLITS
+from ..config import cache_dir as _cache_dir
+from .catalog import DATASETS, DatasetSpec
+from .download import (
     ArchiveError,
-    FolderConflictError,
-    check_archive,
-    safe_extract,
-)
-from .cache_io import (  # noqa: F401 (re-exported)
-    LOCK_TIMEOUT,
     CacheNotWritableError,
     DownloadError,
-    NoSpaceError,
+    FolderConflictError,
     cache_error,
+    check_archive,
+    download_first,
     locked,
+    mirror_sources,
     not_writable,
     remove_orphans,
-    share_like_umask,
+    safe_extract,
+    sha256sum,
 )
-from .config import ENV_CACHE_DIR, ENV_MIRROR
-from .config import cache_dir as _cache_dir
-from .datasets import DATASETS, DatasetSpec, registry_records  # noqa: F401 (re-exported)
-from .download import download_first, download_to, mirror_sources, sha256sum, sources_for  # noqa: F401 (re-exported)
-from .layout import SPLITS
+
+
+def sources_for(spec: DatasetSpec, mirrors: str | None = None) -> list[tuple[str, str | None]]:
+    """``(source, expected_sha256)`` pairs in the order :func:`fetch` tries them."""
+    out: list[tuple[str, str | None]] = [(s, spec.mirror_sha256) for s in mirror_sources(spec.filename, mirrors)]
+    out += [(u, None) for u in spec.extra_urls]
+    out += [(f"gdrive:{i}", spec.drive_sha256) for i in spec.drive_ids]
+    return out
 
 
 def count_dataset_images(folder: str | os.PathLike) -> int:
     """Image files of an extracted dataset (hidden files and ``__MACOSX`` not counted)."""
-    from .layout import IMAGE_EXTENSIONS
-
     n = 0
     for _dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = [d for d in dirnames if not d.startswith(".") and d != "__MACOSX"]
@@ -272,8 +281,6 @@ CACHE_NOTE = (
 
 def _synthetic(cache_dir: str | os.PathLike | None) -> Path:
     """The synthetic set in the cache, or in the system's temporary folder if the cache is read-only."""
-    from .synthetic import make_synthetic_dataset
-
     try:
         return make_synthetic_dataset(_cache_dir(cache_dir) / "sintetico")
     except (OSError, CacheNotWritableError) as exc:
@@ -363,3 +370,103 @@ def external_images(
         "cat": fetch("external_cat", cache_dir, progress=progress, mirrors=mirrors),
         "dog": fetch("external_dog", cache_dir, progress=progress, mirrors=mirrors),
     }
+
+
+# --------------------------------------------------------------------------- the synthetic set
+
+DEFAULT_COUNTS = {"train": 150, "validation": 100, "test": 100}
+_FORMAT_VERSION = 1
+
+
+def _draw(rng: np.random.Generator, label: int) -> Image.Image:
+    w, h = int(rng.integers(96, 320)), int(rng.integers(96, 300))
+    warm = np.array([200, 140, 90]) if label == 0 else np.array([90, 140, 200])
+    base = np.clip(warm + rng.normal(0, 35, 3), 0, 255)
+    xx = np.mgrid[0:h, 0:w][1]
+    grad = (xx / w)[..., None] * rng.normal(0, 40, 3)
+    pixels = np.clip(base + grad + rng.normal(0, 18, (h, w, 3)), 0, 255).astype(np.uint8)
+    img = Image.fromarray(pixels)
+    d = ImageDraw.Draw(img)
+    s = min(w, h)
+    cx, cy = rng.uniform(0.3, 0.7) * w, rng.uniform(0.35, 0.7) * h
+    r = rng.uniform(0.18, 0.3) * s
+    fill = tuple(int(v) for v in rng.integers(20, 235, 3))
+    if label == 0:  # cat: round face, pointy ears
+        d.ellipse([cx - r, cy - r, cx + r, cy + r], fill=fill)
+        for sign in (-1, 1):
+            ex = cx + sign * 0.6 * r
+            d.polygon(
+                [(ex - 0.35 * r, cy - 0.6 * r), (ex + 0.35 * r, cy - 0.6 * r), (ex + sign * 0.1 * r, cy - 1.5 * r)],
+                fill=fill,
+            )
+    else:  # dog: long snout, floppy ears
+        d.rounded_rectangle([cx - 1.3 * r, cy - 0.7 * r, cx + 1.3 * r, cy + 0.7 * r], radius=0.3 * r, fill=fill)
+        for sign in (-1, 1):
+            ex = cx + sign * 1.3 * r
+            d.ellipse(
+                [ex - 0.35 * r, cy - 0.5 * r, ex + 0.35 * r, cy + 0.9 * r], fill=tuple(max(0, c - 40) for c in fill)
+            )
+    for _ in range(int(rng.integers(0, 4))):  # clutter common to both classes
+        x0, y0 = rng.uniform(0, w), rng.uniform(0, h)
+        d.line(
+            [x0, y0, x0 + rng.normal(0, s / 4), y0 + rng.normal(0, s / 4)],
+            fill=tuple(int(v) for v in rng.integers(0, 255, 3)),
+            width=int(rng.integers(1, 4)),
+        )
+    return img.filter(ImageFilter.GaussianBlur(radius=float(rng.uniform(0, 1.2))))
+
+
+def make_synthetic_dataset(root: str | os.PathLike, counts: dict[str, int] | None = None, seed: int = 0) -> Path:
+    """Write (once) the synthetic set under ``root`` and return ``root``.
+
+    ``counts`` gives images per class for each split.  An existing complete set
+    made with the same arguments is reused; a different one is never touched
+    (a :class:`FileExistsError` says so).  Several processes at once take turns
+    (a lock file beside ``root``); staging folders of a killed run are removed.
+    """
+    root = Path(root)
+    counts = {**DEFAULT_COUNTS, **(counts or {})}
+    stamp = {"version": _FORMAT_VERSION, "counts": counts, "seed": seed}
+    if _finished(root, stamp):
+        return root
+    root.parent.mkdir(parents=True, exist_ok=True)
+    # One process writes it while the others wait; staging folders left by a killed run go first.
+    with locked(root.parent / f".{root.name}.lock", root.parent):
+        for stale in root.parent.glob(f".{root.name}.*"):
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+        if _finished(root, stamp):
+            return root  # another process wrote it meanwhile
+        if root.exists() and any(root.iterdir()):
+            raise FileExistsError(f"{root} existe y no está vacía; no se sobrescribe. Usa otra carpeta.")
+        _write(root, counts, seed, stamp)
+    return root
+
+
+def _finished(root: Path, stamp: dict) -> bool:
+    """True when ``root`` holds the set of ``stamp``; FileExistsError when it holds another one."""
+    marker = root / ".complete"
+    if not marker.exists():
+        return False
+    if json.loads(marker.read_text()) == stamp:
+        return True
+    raise FileExistsError(f"{root} ya contiene un conjunto sintético con otros parámetros; usa otra carpeta.")
+
+
+def _write(root: Path, counts: dict[str, int], seed: int, stamp: dict) -> None:
+    staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
+    try:
+        for s_idx, split in enumerate(SPLITS):
+            for label, cls in enumerate(CLASSES):
+                folder = staging / split / cls
+                folder.mkdir(parents=True)
+                rng = np.random.default_rng([seed, s_idx, label])
+                stem = cls[:-1]
+                for i in range(counts[split]):
+                    _draw(rng, label).save(folder / f"{stem}.{i + 1}.jpg", quality=90)
+        (staging / ".complete").write_text(json.dumps(stamp))
+        if root.exists():
+            root.rmdir()
+        os.replace(staging, root)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -1,5 +1,7 @@
 """The course's downloadable files, declared once: the datasets, the external photos, the trained model.
 
+Each entry names the file, where it is (Google Drive ids, other addresses), its sha256 and,
+for an archive, what it must hold.  :mod:`course_utils.data.course_data` fetches them;
 ``data/datasets.json`` in the repository is :func:`registry_records` written out.
 """
 

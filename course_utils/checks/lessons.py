@@ -1,4 +1,4 @@
-"""The checks of notebooks 01-05's exercises (data, MLP, CNN, augmentation, a modern CNN), registered in :data:`course_utils.exercise_registry.EXERCISES`.
+"""The checks of notebooks 01-05's exercises (data, MLP, CNN, augmentation, a modern CNN), registered in :data:`course_utils.checks.registry.EXERCISES`.
 
 Each check receives the student's answer (and what it needs from the
 notebook) and raises ``AssertionError`` with a Spanish explanation when the
@@ -12,7 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from .exercise_registry import close, exercise, expect, numbers, to_numpy, whole_number
+from ..data.loaders import STRENGTHS, make_augmentation
+from ..models.networks import build_cnn as lesson_cnn
+from .registry import close, exercise, expect, numbers, to_numpy, whole_number
 
 
 def _augmentation_signature(model: Any) -> list[tuple[str, dict]]:
@@ -175,9 +177,6 @@ def _small_cnn(model: Any, *, image_shape: tuple, images: Any, labels: Any) -> N
     'RandomTranslation(0.1, 0.1) y RandomZoom(0.15), todas con fill_mode="nearest" salvo el espejo.',
 )
 def _moderate_augmentation(augmenter: Any) -> None:
-    from .augmentation import STRENGTHS
-    from .pipelines import make_augmentation
-
     expected = _augmentation_signature(make_augmentation(**STRENGTHS["moderate"]))
     got = _augmentation_signature(augmenter)
     expect(bool(got), "moderate_augmenter debe ser un keras.Sequential con las capas de aumento.")
@@ -202,8 +201,6 @@ def _moderate_augmentation(augmenter: Any) -> None:
 )
 def _augmented_cnn(build_cnn: Any, *, image_shape: tuple[int, int, int]) -> None:
     import keras
-
-    from .models import build_cnn as lesson_cnn
 
     augmenter = keras.Sequential([keras.layers.RandomFlip("horizontal")], name="aumento_de_prueba")
     expect(callable(build_cnn), "build_cnn debe ser una función: def build_cnn(augmenter=None, dropout=0.0): ...")

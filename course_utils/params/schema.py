@@ -1,10 +1,16 @@
-"""Every notebook parameter, declared once: type, range, Spanish help and value per set.
+"""Every notebook parameter, declared once: kind, range, Spanish help, allowed values and value per set.
 
 :data:`PARAMETERS` describes each parameter (what it is and which values it
-accepts); :data:`SETS` holds the values common to a parameter set;
-:data:`NOTEBOOKS` lists the notebooks in order, each with the values it
-overrides per set and its own parameters.  :mod:`course_utils.params`
-resolves and checks values from here, a test compares each notebook's
+accepts, with the words each allowed value is described with: :data:`WEIGHTS_CHOICES`,
+:data:`BACKBONES`, :data:`PRECISIONS`, :data:`AUGMENTATIONS`, :data:`DRIVE`);
+:data:`SETS` holds the values common to a parameter set; :data:`NOTEBOOKS` lists
+the notebooks in order, each with the values it overrides per set and its own
+parameters.  In a notebook's ``parameters`` cell, ``None`` always means "the
+set's value" (:data:`NONE_MEANS`), for every parameter.
+
+:mod:`course_utils.params.resolve` resolves and checks values from here, and
+every message that suggests a value builds it with :func:`suggest`;
+``start`` reads the cell's names from here; a test compares each notebook's
 ``parameters`` cell with its entry, and ``python -m course_tools.readme``
 writes the README's notebook and parameter tables from it.
 
@@ -18,12 +24,42 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .backbones import BACKBONES
-from .config import DRIVE, DRIVE_ARTIFACTS_SUBFOLDER
-from .layout import MAX_IMG_SIZE
-
 #: Parameter sets, smallest first.
 PARAM_SET_NAMES: tuple[str, ...] = ("smoke", "cpu", "gpu")
+#: What ``None`` means in a notebook's ``parameters`` cell, for every parameter.
+NONE_MEANS = "el valor del conjunto"
+#: The course's seed (``SEED``'s value when nothing else is said; functions with a seed default to it).
+SEED = 42
+#: Largest image side (IMG_SIZE, TRANSFER_IMG_SIZE): at 512 px a cached float32 image takes
+#: 3 MB (at 10000 px it would take 1.2 GB and kill the kernel without a message).
+MAX_IMG_SIZE = 512
+#: ``ARTIFACTS_DIR`` value that keeps models and results on the student's Google Drive (Colab only).
+DRIVE = "drive"
+#: Folder inside the student's Drive ("Mi unidad") where ``ARTIFACTS_DIR = "drive"`` keeps them.
+DRIVE_ARTIFACTS_SUBFOLDER = "curso-cnn/artifacts"
+
+
+@dataclass(frozen=True)
+class Backbone:
+    """One ``keras.applications`` model usable as a feature extractor (a value of ``BACKBONES``)."""
+
+    constructor: str  # attribute of keras.applications
+    preprocessing: str  # mode of course_utils.data.loaders.preprocess_function
+
+
+#: The pretrained backbones the course offers: the allowed values of ``BACKBONES``.  Their loading
+#: and their ImageNet files are :mod:`course_utils.models.backbones`; CONTRIBUTING says which other
+#: files a new backbone touches.
+BACKBONES: dict[str, Backbone] = {
+    "efficientnetb0": Backbone("EfficientNetB0", "efficientnet"),
+    "mobilenetv2": Backbone("MobileNetV2", "mobilenet_v2"),
+    "resnet50": Backbone("ResNet50", "resnet"),
+}
+#: ``WEIGHTS`` values that are not a file, and what each one gives; any other value is the path of
+#: a ``.weights.h5`` file (:data:`WEIGHTS_FILE_SUFFIX`) saved from the same backbone.
+WEIGHTS_CHOICES: dict[str, str] = {"imagenet": "pesos ImageNet", "random": "pesos aleatorios"}
+#: How a ``WEIGHTS`` file's name ends (Keras 3 ``save_weights``; ``keras.applications`` files end in ``.h5``).
+WEIGHTS_FILE_SUFFIX = ".weights.h5"
 
 
 @dataclass(frozen=True)
@@ -34,8 +70,10 @@ class Param:
     ``"optional_int"`` (the same or ``None``), ``"float"`` (a number from ``minimum``
     to ``maximum``, e.g. a learning rate), ``"bool"``, ``"choice"`` (one of
     ``choices``), ``"choices"`` (a non-empty list of ``choices``), ``"text"``,
-    ``"weights"`` (``"imagenet"``, ``"random"`` or a ``.weights.h5`` path).
+    ``"weights"`` (one of ``choices``, or a ``.weights.h5`` path).
     ``minimum`` defaults to 1 for the integer kinds and to 0 for ``"float"``.
+    ``none_is``: what a resolved ``None`` means (a set's ``MAX_PER_CLASS=None``: every image);
+    in the notebook's cell ``None`` means :data:`NONE_MEANS`.
     """
 
     kind: str
@@ -47,13 +85,15 @@ class Param:
     maximum: int | float | None = None
     #: Value when neither the set nor the notebook gives one (parameters outside the sets).
     default: Any = None
+    #: What a resolved ``None`` means, for the kinds that accept it ("" where None is not a value).
+    none_is: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"Param: tipo {self.kind!r} desconocido; usa uno de: {', '.join(KINDS)}.")
-        if bool(self.choices) != (self.kind in ("choice", "choices")):
+        if bool(self.choices) != (self.kind in CHOICE_KINDS):
             raise ValueError(
-                f"Param({self.kind!r}): 'choices' va con los tipos 'choice' y 'choices', y solo con ellos."
+                f"Param({self.kind!r}): 'choices' va con los tipos {', '.join(map(repr, CHOICE_KINDS))}, y solo con ellos."
             )
         if self.minimum is None:
             object.__setattr__(self, "minimum", 0 if self.kind == "float" else 1)
@@ -71,8 +111,10 @@ class Param:
         return value < self.minimum or (self.maximum is not None and value > self.maximum)
 
 
-#: The kinds of value a :class:`Param` can declare (``params.check`` knows each one).
+#: The kinds of value a :class:`Param` can declare (``resolve.check`` knows each one).
 KINDS: tuple[str, ...] = ("int", "optional_int", "float", "bool", "choice", "choices", "text", "weights")
+#: The kinds whose values are (or include) the ``choices`` of their :class:`Param`.
+CHOICE_KINDS: tuple[str, ...] = ("choice", "choices", "weights")
 
 
 #: Strengths of notebook 05's augmentation: the course's CPU strength, and the lesson's.
@@ -109,14 +151,23 @@ PARAMETERS: dict[str, Param] = {
     "img_size": Param("int", "lado de las imágenes en píxeles", maximum=MAX_IMG_SIZE),
     "epochs": Param("int", "épocas de entrenamiento", maximum=MAX_EPOCHS),
     "batch_size": Param("int", "imágenes por batch", maximum=MAX_BATCH_SIZE),
-    "max_per_class": Param("optional_int", "tope de imágenes por clase y partición (None: todas)"),
-    "weights": Param("weights", "pesos de los modelos base: 'imagenet', 'random' (aleatorios) o ruta .weights.h5"),
-    "seed": Param("int", "semilla de los generadores aleatorios", minimum=0, maximum=MAX_SEED, default=42),
+    "max_per_class": Param(
+        "optional_int", "tope de imágenes por clase y partición (None: todas)", none_is="todas las imágenes"
+    ),
+    "weights": Param(
+        "weights",
+        "pesos de los modelos base: "
+        + ", ".join(f"'{v}' ({what})" for v, what in WEIGHTS_CHOICES.items())
+        + f" o la ruta de un archivo {WEIGHTS_FILE_SUFFIX}",
+        choices=tuple(WEIGHTS_CHOICES),
+    ),
+    "seed": Param("int", "semilla de los generadores aleatorios", minimum=0, maximum=MAX_SEED, default=SEED),
     "artifacts_dir": Param(
         "text",
         "carpeta de modelos y resultados (None: artifacts/ del repositorio; "
         f"'{DRIVE}': solo en Colab, la carpeta {DRIVE_ARTIFACTS_SUBFOLDER} de tu Google Drive, "
         "para que 06 y 08 usen los modelos de 03 y 05)",
+        none_is="la carpeta artifacts/ del repositorio (o de la carpeta de trabajo)",
     ),
     # Notebook-specific.
     "n_sample_images": Param("int", "fotos de ejemplo a mostrar (mitad gatos, mitad perros)", maximum=64),
@@ -139,7 +190,9 @@ PARAMETERS: dict[str, Param] = {
     ),
     "pca_components": Param("int", "componentes de PCA"),
     "transfer_img_size": Param("int", "tamaño de imagen para transfer learning", minimum=32, maximum=MAX_IMG_SIZE),
-    "transfer_max_per_class": Param("optional_int", "tope de imágenes por clase para transfer learning"),
+    "transfer_max_per_class": Param(
+        "optional_int", "tope de imágenes por clase para transfer learning", none_is="todas las imágenes"
+    ),
     "fine_tune_layers": Param("int", "capas finales del modelo base que se descongelan"),
     "fine_tune_epochs": Param("int", "épocas de ajuste fino", maximum=MAX_EPOCHS),
     "n_filters": Param("int", "filtros por capa en los patrones de filtros"),
@@ -384,3 +437,29 @@ BY_NAME: dict[str, Notebook] = {nb.name: nb for nb in NOTEBOOKS}
 def notebook(name: str) -> Notebook:
     """The schema entry of ``name`` (``KeyError`` if there is none)."""
     return BY_NAME[name]
+
+
+def label(value: str) -> str:
+    """The Spanish name of a parameter value, for titles (``label("improved") == "mejorada"``)."""
+    return LABELS.get(value, value)
+
+
+def suggest(name: str, value: Any) -> str:
+    """``NAME=value (what it gives)``: how every message suggests a value, with the words of this schema.
+
+    ``None`` is :data:`NONE_MEANS` (with what a set's ``None`` means, where it is a value); a
+    value of ``WEIGHTS`` is described by :data:`WEIGHTS_CHOICES`.
+    """
+    shown = f"{name.upper()}={value!r}"
+    if value is None:
+        spec = PARAMETERS[name]
+        return f"{shown} ({NONE_MEANS}" + (f"; None en un conjunto es «{spec.none_is}»)" if spec.none_is else ")")
+    if name == "weights" and value in WEIGHTS_CHOICES:
+        return f"{shown} ({WEIGHTS_CHOICES[value]})"
+    return shown
+
+
+def weights_ways() -> str:
+    """The ways to give ``WEIGHTS``, in Spanish, from :data:`WEIGHTS_CHOICES` (for messages)."""
+    named = ", ".join(suggest("weights", v) for v in WEIGHTS_CHOICES)
+    return f"Usa {named} o la ruta de un archivo {WEIGHTS_FILE_SUFFIX} guardado con modelo_base.save_weights(...)"

@@ -74,13 +74,13 @@ def run_one(
     """In this process: load the splits, read each once, train; peak RSS after each stage (GB)."""
     import keras
 
-    from course_utils.models import build_cnn_improved
-    from course_utils.pipelines import load_datasets
+    from course_utils.data.loaders import load_datasets
+    from course_utils.models.networks import build_cnn_improved
 
     from .precision import policy as dtype_policy
 
     t0 = time.perf_counter()
-    from course_utils.pipelines import DEFAULT_BUDGET_FRACTION
+    from course_utils.data.loaders import DEFAULT_BUDGET_FRACTION
 
     # the loaders' default share of a machine with budget_gb of memory (e.g. a free Colab runtime)
     ds = load_datasets(root, size, batch_size, memory_budget_gb=DEFAULT_BUDGET_FRACTION * budget_gb, augment="lesson")
@@ -115,7 +115,7 @@ def run_one(
 
 def run_in_child(root: Path, size: int, **kwargs: Any) -> dict[str, Any]:
     """:func:`run_one` in a fresh Python process (its own peak memory); returns its JSON result."""
-    args = [sys.executable, "-m", "benchmarks.memory", "--child", str(root), str(size), json.dumps(kwargs)]
+    args = [sys.executable, "-m", "benchmarks.loader_memory", "--child", str(root), str(size), json.dumps(kwargs)]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     proc = subprocess.run(args, capture_output=True, text=True, env=env, cwd=Path(__file__).resolve().parent.parent)
     if proc.returncode != 0:

@@ -89,7 +89,7 @@ def build_model(spec: ModelSpec, size: int, cfg: BenchConfig) -> tuple[Any, Any]
     """The lesson's model and optimizer for ``spec`` (MLP: Adam; CNN: Adam 1e-4; augmented: RMSprop 1e-4)."""
     import keras
 
-    from course_utils.models import build_cnn, build_mlp
+    from course_utils.models.networks import build_cnn, build_mlp
 
     shape = (size, size, 3)
     if spec.key == "mlp":
