@@ -3,9 +3,9 @@
 Run it in a throw-away venv with torch and timm (never the project's ``.venv``, never in ``make test``);
 timm runs in a subprocess of it (TensorFlow and torch crash when imported into one process)::
 
-    python3.11 -m venv /tmp/portcheck
-    /tmp/portcheck/bin/pip install -e ".[tf,port-check]"
-    COURSE_DATA_MIRROR=../shared/data /tmp/portcheck/bin/python benchmarks/lite0_port_check.py
+    python3.11 -m venv build/venv-port-check
+    build/venv-port-check/bin/pip install -e ".[tf,port-check]"
+    COURSE_DATA_MIRROR=../shared/data build/venv-port-check/bin/python benchmarks/lite0_port_check.py
 
 Both networks get the same weights (the pinned ``.pth``: timm through ``torch.load``, the port through
 :mod:`course_utils.torch_pickle` and the converted Keras file of the registry) and the same images
