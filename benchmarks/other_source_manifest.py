@@ -11,7 +11,7 @@ a folder of the kept files that ``COURSE_DATA_MIRROR`` can point to::
 
     python -m benchmarks.other_source_manifest \\
         --git-dir LTSACH/AILearningHub=PATH --git-dir Naveen-Dodda/Sample_Pets_dataset=PATH \\
-        --course-zip ../shared/data/cnn_perros_gatos-small.zip --mirror /tmp/photos-mirror
+        --course-zip ../shared/data/cnn_perros_gatos-small.zip --mirror MIRROR
 
 ``course_utils.photo_sets.fetch_photo_set`` downloads the photos the manifest lists.
 """
