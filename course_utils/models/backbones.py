@@ -446,9 +446,14 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyError, DownloadError) as exc:
         print(exc.args[0] if isinstance(exc, KeyError) else exc, file=sys.stderr)
         return 1
+    return print_filled(paths, args.folder)
+
+
+def print_filled(paths: list[Path], folder: str | os.PathLike) -> int:
+    """Print each file put into a mirror folder with its sha256, and how a classroom uses the folder; 0."""
     for p in paths:
         print(f"{p}  sha256 {sha256sum(p)}")
-    print(f"Listo: {len(paths)} archivos en {args.folder}. En cada máquina del aula: {ENV_MIRROR}={args.folder}")
+    print(f"Listo: {len(paths)} archivos en {folder}. En cada máquina del aula: {ENV_MIRROR}={folder}")
     return 0
 
 

