@@ -32,6 +32,7 @@ def _norm(text: str) -> str:
 
 def _first_line(text: str) -> str:
     lines = [line for line in text.strip().splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    lines = [line for line in lines if "check(" in line] or lines  # a check cell is named by its call
     return (lines[0] if lines else text.strip()[:60])[:70]
 
 

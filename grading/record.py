@@ -183,8 +183,10 @@ class Encoder:
             if id(v) in self._owners:
                 owner, where = self._owners[id(v)]
                 return {"$": "layer_of", "owner": owner, "path": where}
+            import keras
+
             path = self._file(".keras")
-            v.save(path)
+            keras.saving.save_model(v, path)
             self._spend(path)
             node = {"$": "keras", "file": path.name}
             self._note_sublayers(v, self._ids[id(v)], [])

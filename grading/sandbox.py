@@ -309,7 +309,12 @@ def run(
         plan = _plan(sandbox, repo, cache, hidden or [], uid, env)
         cmd = [*_unshare(os.geteuid() == 0), sys.executable, "-I", "-c", _NS_ENTRY]
         proc = subprocess.Popen(
-            cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
         )
         proc.stdin.write(json.dumps(plan) + "\n")
         proc.stdin.close()
