@@ -212,6 +212,12 @@ def _plan(sandbox: Path, repo: Path, cache: Path | None, hidden: list[Path], uid
     if mirror and os.path.isdir(mirror):
         visible.add(os.path.realpath(mirror))
     visible = {os.path.realpath(p) for p in visible if os.path.isdir(p)}
+    closed = set()  # a folder others cannot enter (/root) above a visible one: hidden, the visible one bound inside
+    for path in visible:
+        for parent in Path(path).parents:
+            if parent != Path("/") and not os.stat(parent).st_mode & 0o001:
+                closed.add(str(parent))
+    hidden = [*hidden, *(Path(p) for p in sorted(closed))]
     return {
         "sandbox": str(sandbox),
         "repo": str(repo),
