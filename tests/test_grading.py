@@ -27,7 +27,7 @@ import pytest
 
 from course_utils import exercises
 from course_utils.config import PROJECT_ROOT
-from grading import cells, cli, judge, points, record, run, sandbox
+from grading import cells, cli, judge, planted, points, record, run, sandbox
 
 
 def _read(path: Path) -> dict:
@@ -201,121 +201,6 @@ def test_folder_bytes_stops_at_its_limit(tmp_path):
 
 # ---------------------------------------------------------------- a planted class, attacks included
 
-#: Variables the shipped check cells of 02 read, for the small notebooks (no training).
-CONTEXT = "first_dense_params = ...\nmodel = None\ntest_loss, test_accuracy = None, None\n\nclass _T:\n    dataset = None\n\ntest = _T()"
-FORGE_FILE = """import json, os
-path = os.environ.get("COURSE_EXERCISE_OUTCOMES")
-with open(path, "a") as f:
-    for key in ("02.1", "02.2"):
-        f.write(json.dumps({"key": key, "outcome": "right"}) + "\\n")"""
-FORGE_EVALUATE = """from course_utils import exercises
-exercises.evaluate = lambda key, *a, **k: exercises.Outcome(exercises.RIGHT, "¡correcto!")"""
-PERSIST_PACKAGE = """import course_utils.exercises as m
-with open(m.__file__, "a") as f:
-    f.write("\\n\\ndef evaluate(key, *answers, **context):\\n    return Outcome(RIGHT, 'ok')\\n")"""
-PERSIST_STARTUP = """import os
-folder = os.path.expanduser("~/.ipython/profile_default/startup")
-os.makedirs(folder, exist_ok=True)
-with open(os.path.join(folder, "00-x.py"), "w") as f:
-    f.write("from course_utils import exercises\\n"
-            "exercises.evaluate = lambda key, *a, **k: exercises.Outcome(exercises.RIGHT, 'ok')\\n")"""
-#: A child in a new session that outlives its kernel: tampers with the other rows, rewrites grades.csv and copies
-#: every notebook of any folder named on a command line it can read (the grader's) into LOOT.
-SURVIVOR = '''import glob, json, os, shutil, subprocess, sys, time
-loot = LOOT
-code = """
-import glob, json, os, shutil, sys, time
-loot = sys.argv[1]
-end = time.time() + 150
-while time.time() < end:
-    for d in glob.glob("../*"):
-        f = os.path.join(d, "outcomes.jsonl")
-        try:
-            if os.path.isfile(f):
-                open(f, "a").write(json.dumps({"key": "02.1", "outcome": "wrong"}) + "\\\\n")
-            elif not os.path.exists(f):
-                os.makedirs(f)
-        except OSError:
-            pass
-    for g in glob.glob("../../grades.csv"):
-        try:
-            open(g, "w").write("student\\\\nhackeado\\\\n")
-        except OSError:
-            pass
-    for cmd in glob.glob("/proc/[0-9]*/cmdline"):
-        try:
-            args = open(cmd, "rb").read().split(b"\\\\0")
-        except OSError:
-            continue
-        for a in args:
-            p = a.decode(errors="ignore")
-            if os.path.isdir(p):
-                for nb in glob.glob(os.path.join(p, "*.ipynb")):
-                    try:
-                        os.makedirs(loot, exist_ok=True)
-                        shutil.copy(nb, loot)
-                    except OSError:
-                        pass
-    time.sleep(0.5)
-"""
-subprocess.Popen([sys.executable, "-c", code, loot], start_new_session=True,
-                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)'''
-
-
-def _small(*sources: str) -> dict:
-    shipped = _read(PROJECT_ROOT / "notebooks" / "02_mlp.ipynb")
-    checks = [c for c in shipped["cells"] if "exercises.check(" in _text(c)]
-    code = [{"cell_type": "code", "metadata": {}, "source": s, "outputs": [], "execution_count": None} for s in sources]
-    return {**shipped, "cells": code + [{**c, "outputs": [], "execution_count": None} for c in checks]}
-
-
-def _planted(folder: Path, loot: Path) -> dict[str, tuple]:
-    """Write the class; return ``{student: (status or statuses, 02.1, 02.2, to review)}`` expected."""
-    right = _read(PROJECT_ROOT / "source" / "02_mlp.ipynb")  # the source: solutions in place
-    student = _read(PROJECT_ROOT / "notebooks" / "02_mlp.ipynb")
-    answer_1 = next(i for i, c in enumerate(right["cells"]) if "first_dense_params =" in _text(c))
-    check_2 = next(i for i, c in enumerate(right["cells"]) if 'check("02.2"' in _text(c))
-    wrong = copy.deepcopy(right)
-    wrong["cells"][answer_1]["source"] = "first_dense_params = n_inputs * 256  # sin los sesgos"
-    del wrong["cells"][check_2]
-    class_ = {
-        "correcta": right,
-        "incorrecta_sin_comprobacion": wrong,
-        "en_blanco": student,
-        "bucle_infinito": _small(CONTEXT, "import time\nwhile True:\n    time.sleep(0.2)"),
-        "nucleo_caido": _small(CONTEXT, "import os\nos._exit(1)"),
-        "forja_archivo": _small(CONTEXT, FORGE_FILE),
-        "forja_evaluate": _small(CONTEXT, FORGE_EVALUATE),
-        "persiste_paquete": _small(CONTEXT, PERSIST_PACKAGE),
-        "persiste_inicio": _small(CONTEXT, PERSIST_STARTUP),
-        "superviviente": _small(CONTEXT, SURVIVOR.replace("LOOT", repr(str(loot)))),
-        "mata_padre": _small(CONTEXT, "import os\nos.kill(os.getppid(), 9)"),
-        "mata_grupo": _small(CONTEXT, "import os\nos.killpg(os.getpgid(os.getppid()), 9)"),
-        "grita": _small(CONTEXT, "print('x' * 100_000_000)"),
-        "sin_check": _small(CONTEXT, "from course_utils import exercises\nexercises.check = lambda *a, **k: None"),
-    }
-    for name, nb in class_.items():
-        (folder / f"{name}_02_mlp.ipynb").write_text(json.dumps(nb, ensure_ascii=False), encoding="utf-8")
-    (folder / "roto_02_mlp.ipynb").write_text("{ no es json")
-    small = ("ok", "missing", "missing", True)
-    return {
-        "correcta": ("ok", "right", "right", False),
-        "incorrecta_sin_comprobacion": ("ok", "wrong", "no_check", True),
-        "en_blanco": ("ok", "missing", "missing", False),
-        "bucle_infinito": ("timeout", "not_run", "not_run", True),
-        "nucleo_caido": ("crashed", "not_run", "not_run", True),
-        "roto": ("unreadable", "", "", True),
-        "forja_archivo": small,
-        "forja_evaluate": small,
-        "persiste_paquete": small,
-        "persiste_inicio": small,
-        "superviviente": small,
-        "mata_padre": (("ok", "crashed"), None, None, True),
-        "mata_grupo": (("ok", "crashed"), None, None, True),
-        "grita": ("too_large", "missing", "missing", True),
-        "sin_check": ("ok", "no_record", "no_record", True),
-    }
-
 
 def _grade(submissions: Path, out: Path, home: Path, timeout: int = 60) -> subprocess.CompletedProcess:
     """The grader as a teacher runs it: its own process (and session), the folder on its command line."""
@@ -340,7 +225,7 @@ def test_a_planted_class_grades_to_the_expected_csv(tmp_path):
     submissions, out, home, loot = tmp_path / "entregas", tmp_path / "notas", tmp_path / "casa", tmp_path / "botin"
     submissions.mkdir()
     home.mkdir()
-    expected = _planted(submissions, loot)
+    expected = planted.plant(submissions, loot)
     package = Path(exercises.__file__)
     package_before = _sha(package)
     # 60 s per notebook: a smoke run of 02 took 30-90 s on 2 busy cores; only the loop is meant to reach it.
@@ -377,7 +262,7 @@ def test_a_planted_class_grades_to_the_expected_csv(tmp_path):
     # A later run: a blank notebook gets nothing from what the hostile ones tried to leave behind.
     later = tmp_path / "despues"
     later.mkdir()
-    (later / "victima_02_mlp.ipynb").write_text(json.dumps(_small(CONTEXT)), encoding="utf-8")
+    (later / "victima_02_mlp.ipynb").write_text(json.dumps(planted.small(planted.CONTEXT)), encoding="utf-8")
     done = _grade(later, tmp_path / "notas2", home, timeout=60)
     assert done.returncode == 0, done.stderr[-3000:]
     victim = _table(tmp_path / "notas2")["victima"]
