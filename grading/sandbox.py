@@ -41,8 +41,9 @@ NAMESPACES, BASIC = "namespaces", "basic"
 UID_BASE = 62300
 #: Largest file a submission may write.
 MAX_FILE_BYTES = 1 * 2**30
-#: Where the sandbox's folder and the data cache appear inside the mount namespace.
-INSIDE, INSIDE_CACHE = "/tmp/entrega", "/tmp/datos"
+#: The sandbox's own /tmp (a tmpfs), and where its folder and the data cache appear in it.
+PRIVATE_TMP = "/tmp"
+INSIDE, INSIDE_CACHE = os.path.join(PRIVATE_TMP, "entrega"), os.path.join(PRIVATE_TMP, "datos")
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC = 1, 2, 4, 8, 32, 4096, 16384
 MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 1024, 2048, 1 << 21
@@ -105,7 +106,7 @@ def ns_main(plan: dict) -> None:
         path: os.open(path, os.O_PATH) for path in [plan["sandbox"], *plan["visible"], *filter(None, [plan["cache"]])]
     }
     hidden = [p for p in plan["hidden"] if os.path.isdir(p)]
-    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=2g")
+    _mount("tmpfs", PRIVATE_TMP, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=2g")
     _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=512m")
     binds = [(p, p) for p in plan["visible"]] + [(plan["sandbox"], INSIDE)]
     if plan["cache"]:
