@@ -100,12 +100,8 @@ def main() -> None:
             answer = {"error": f"{type(exc).__name__}: {exc}", "trace": traceback.format_exc(limit=3)}
         out.write(json.dumps(answer) + "\n")
         out.flush()
-        try:
-            import keras
-
-            keras.backend.clear_session()
-        except Exception:  # noqa: BLE001, S110 - nothing loaded
-            pass
+        if "keras" in sys.modules:
+            sys.modules["keras"].backend.clear_session()
         gc.collect()
 
 

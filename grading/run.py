@@ -216,7 +216,8 @@ def grade(setup: Setup, path: Path, student: str, slot: int, notebook: str | Non
 
     job = {"timeout": setup.limits.timeout, "repo": str(setup.repo), "kernel": setup.kernel}
     (box / "job.json").write_text(json.dumps(job | {"kernel_arguments": KERNEL_ARGUMENTS}), encoding="utf-8")
-    before = trusted.snapshot(setup.repo)
+    whole = setup.level == sandbox.BASIC  # with namespaces the environment is mounted read-only
+    before = trusted.snapshot(setup.repo, whole)
     seen = sandbox.run(
         box,
         setup.repo,
@@ -228,7 +229,7 @@ def grade(setup: Setup, path: Path, student: str, slot: int, notebook: str | Non
         hidden=setup.hidden,
         extra_env={"COURSE_PARAM_SET": setup.params},
     )
-    changed = trusted.changes(before, trusted.snapshot(setup.repo))
+    changed = trusted.changes(before, trusted.snapshot(setup.repo, whole))
     if changed:
         trusted.restore(setup.repo, setup.copy, changed)
         sub.review.append(

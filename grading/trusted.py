@@ -56,9 +56,9 @@ def environment_stats() -> dict[str, tuple[int, int]]:
     return out
 
 
-def snapshot(repo: Path) -> tuple[dict, dict]:
-    """The packages' hashes and the environment's file stats, to compare before and after a submission."""
-    return package_hashes(repo), environment_stats()
+def snapshot(repo: Path, environment: bool = True) -> tuple[dict, dict]:
+    """The packages' hashes and (if ``environment``) the environment's file stats, to compare before and after."""
+    return package_hashes(repo), environment_stats() if environment else {}
 
 
 def changes(before: tuple[dict, dict], after: tuple[dict, dict]) -> list[str]:
