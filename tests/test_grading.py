@@ -27,7 +27,7 @@ import pytest
 
 from course_utils import exercises
 from course_utils.config import PROJECT_ROOT
-from grading import cells, cli, judge, planted, points, record, run, sandbox
+from grading import cells, cli, judge, planted, points, record, run, sandbox, trusted
 
 
 def _read(path: Path) -> dict:
@@ -297,3 +297,19 @@ def test_sandbox_kills_every_process_it_started(tmp_path):
         if "while True: time.sleep(0.2)" in " ".join(p.info["cmdline"] or [])
     ]
     assert not stray, "a child in a new session outlived its sandbox"
+
+
+def test_a_changed_package_is_found_and_put_back(tmp_path):
+    repo, copy_ = tmp_path / "repo", tmp_path / "copia"
+    for name in ("course_utils", "grading"):
+        (repo / name).mkdir(parents=True)
+        (repo / name / "a.py").write_text("x = 1\n")
+    (repo / "notebooks").mkdir()
+    trusted.make_copy(repo, copy_)
+    before = trusted.snapshot(repo, environment=False)
+    (repo / "course_utils" / "a.py").write_text("x = 1\ndef evaluate(*a): return 'right'\n")
+    (repo / "grading" / "new.py").write_text("")
+    changed = trusted.changes(before, trusted.snapshot(repo, environment=False))
+    assert changed == ["course_utils/a.py", "grading/new.py"]
+    trusted.restore(repo, copy_, changed)
+    assert trusted.changes(before, trusted.snapshot(repo, environment=False)) == []
