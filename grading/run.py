@@ -115,20 +115,21 @@ class Judge:
         env |= {"MPLCONFIGDIR": str(self.home / "mpl"), "PYTHONNOUSERSITE": "1", "CUDA_VISIBLE_DEVICES": ""}
         code = f"import sys; sys.path.insert(0, {str(self.copy)!r}); from grading.judge import main; main()"
         log = open(self.home / "judge.log", "ab")  # noqa: SIM115 - the child keeps it
-        self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-c", code],
-            cwd=self.home,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-            pass_fds=(write,),
-            text=True,
-        )
+        with self.reaper.lock:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-I", "-c", code],
+                cwd=self.home,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                pass_fds=(write,),
+                text=True,
+            )
+            self.reaper.trusted.add(self.proc.pid)
         os.close(write)
         log.close()
         self.answers = os.fdopen(read, "r", encoding="utf-8")
-        self.reaper.trusted.add(self.proc.pid)
         ready = self._read(300)
         where = Path(str((ready or {}).get("course_utils", ""))).resolve()
         if not ready or where.parent != self.copy.resolve():

@@ -19,6 +19,16 @@ from pathlib import Path
 #: Bytes of output (text, images) kept per notebook; beyond it outputs are dropped and the row says ``too_large``.
 MAX_OUTPUT_BYTES = 5 * 2**20
 PR_SET_CHILD_SUBREAPER = 36
+#: Largest file a submission may write (RLIMIT_FSIZE, soft and hard: the kernel cannot raise it).
+MAX_FILE_BYTES = 1 * 2**30
+
+
+def limit_files() -> None:
+    """No file larger than MAX_FILE_BYTES, no core dumps, for this process and everything it starts."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 def become_subreaper() -> None:
@@ -47,6 +57,7 @@ def main(folder: str) -> int:
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     become_subreaper()
+    limit_files()
     root = Path(folder)
     job = json.loads((root / "job.json").read_text(encoding="utf-8"))
     nb = nbformat.read(root / "submission.ipynb", as_version=4)

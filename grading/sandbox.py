@@ -23,7 +23,6 @@ from __future__ import annotations
 import ctypes
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -34,13 +33,11 @@ from pathlib import Path
 
 import psutil
 
-from .runner import PR_SET_CHILD_SUBREAPER
+from .runner import PR_SET_CHILD_SUBREAPER, limit_files
 
 NAMESPACES, BASIC = "namespaces", "basic"
 #: First user id of the sandboxes when the grader runs as root (one per slot, no account needed).
 UID_BASE = 62300
-#: Largest file a submission may write.
-MAX_FILE_BYTES = 1 * 2**30
 #: The sandbox's own /tmp (a tmpfs), and where its folder and the data cache appear in it.
 PRIVATE_TMP = "/tmp"
 INSIDE, INSIDE_CACHE = os.path.join(PRIVATE_TMP, "entrega"), os.path.join(PRIVATE_TMP, "datos")
@@ -128,7 +125,7 @@ def ns_main(plan: dict) -> None:
         _loopback_up()
     except OSError:
         pass
-    _limit_files()
+    limit_files()
     if plan.get("uid") is not None:
         os.setgroups([])
         os.setgid(plan["uid"])
@@ -143,11 +140,6 @@ def ns_main(plan: dict) -> None:
 
 def _bootstrap(repo: str, folder: str) -> str:
     return f"import sys; sys.path.insert(0, {repo!r}); from grading.runner import main; sys.exit(main({folder!r}))"
-
-
-def _limit_files() -> None:
-    resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 def choose_isolation(repo: Path, probe_dir: Path, hidden: list[Path]) -> tuple[str, bool]:
@@ -264,7 +256,9 @@ class Reaper:
     def kill_orphans(self) -> None:
         """Kill the grader's children that belong to no running sandbox nor helper (a killed runner's orphans)."""
         with self.lock:
-            known = set(self.running) | self.trusted
+            self._kill_unknown(set(self.running) | self.trusted)
+
+    def _kill_unknown(self, known: set[int]) -> None:
         for child in psutil.Process().children():
             if child.pid not in known:
                 try:
@@ -312,41 +306,34 @@ def run(
         for path in [sandbox, *sandbox.rglob("*")]:
             os.lchown(path, uid, uid)
     start = time.monotonic()
-    if level == NAMESPACES:
-        plan = _plan(sandbox, repo, cache, hidden or [], uid, env)
-        cmd = [*_unshare(os.geteuid() == 0), sys.executable, "-I", "-c", _NS_ENTRY]
-        proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            start_new_session=True,
-        )
+    plan = _plan(sandbox, repo, cache, hidden or [], uid, env) if level == NAMESPACES else None
+    with reaper.lock:  # registered before another thread looks for orphans
+        if plan is not None:
+            cmd = [*_unshare(os.geteuid() == 0), sys.executable, "-I", "-c", _NS_ENTRY]
+            proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                text=True,
+                start_new_session=True,
+            )
+        else:
+            drop = {"user": uid, "group": uid, "extra_groups": []} if uid is not None else {}
+            proc = subprocess.Popen(
+                [sys.executable, "-I", "-c", _bootstrap(str(repo), str(sandbox))],
+                cwd=sandbox,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                **drop,
+            )
+        reaper.running[proc.pid] = sandbox.name
+    if plan is not None:
         proc.stdin.write(json.dumps(plan) + "\n")
         proc.stdin.close()
-    else:
-
-        def drop() -> None:
-            _limit_files()
-            _libc().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-            if uid is not None:
-                os.setgroups([])
-                os.setgid(uid)
-                os.setuid(uid)
-
-        proc = subprocess.Popen(
-            [sys.executable, "-I", "-c", _bootstrap(str(repo), str(sandbox))],
-            cwd=sandbox,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-            preexec_fn=drop,  # noqa: PLW1509 - single-threaded child before exec
-        )
-    with reaper.lock:
-        reaper.running[proc.pid] = sandbox.name
     status, detail, peak = "", "", 0
     hard_deadline = start + limits.timeout + 60  # the runner stops cells at the limit; this is for a stuck runner
     last_disk = 0.0
