@@ -85,11 +85,18 @@ subprocess.Popen([sys.executable, "-c", code, loot], start_new_session=True,
                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)'''
 
 
-def small(*sources: str) -> dict:
+def small(*sources: str, after: str = "") -> dict:
+    """A notebook named like 02: code cells ``sources``, the shipped check cells of 02, then ``after`` (a hidden cell)."""
     shipped = _read(PROJECT_ROOT / "notebooks" / "02_mlp.ipynb")
-    checks = [c for c in shipped["cells"] if "exercises.check(" in source(c)]
-    code = [{"cell_type": "code", "metadata": {}, "source": s, "outputs": [], "execution_count": None} for s in sources]
-    return {**shipped, "cells": code + [{**c, "outputs": [], "execution_count": None} for c in checks]}
+    checks = [
+        {**c, "outputs": [], "execution_count": None} for c in shipped["cells"] if "exercises.check(" in source(c)
+    ]
+    code = [_code(s) for s in sources]
+    return {**shipped, "cells": code + checks + ([_code(after)] if after else [])}
+
+
+def _code(text: str) -> dict:
+    return {"cell_type": "code", "metadata": {}, "source": text, "outputs": [], "execution_count": None}
 
 
 def plant(folder: Path, loot: Path, copies: int = 1, real: int | None = None) -> dict[str, tuple]:
@@ -112,7 +119,7 @@ def plant(folder: Path, loot: Path, copies: int = 1, real: int | None = None) ->
         "en_blanco": student,
         "bucle_infinito": small(CONTEXT, "import time\nwhile True:\n    time.sleep(0.2)"),
         "nucleo_caido": small(CONTEXT, "import os\nos._exit(1)"),
-        "forja_archivo": small(CONTEXT, FORGE_FILE),
+        "forja_archivo": small(CONTEXT, after=FORGE_FILE),
         "forja_evaluate": small(CONTEXT, FORGE_EVALUATE),
         "persiste_paquete": small(CONTEXT, PERSIST_PACKAGE),
         "persiste_inicio": small(CONTEXT, PERSIST_STARTUP),
