@@ -106,13 +106,15 @@ test: venv check-notebooks lint
 test-fast: venv
 	$(PY) -m pytest -p no:cacheprovider -q tests -m "not notebooks and not slow" $(ARGS)
 
-# A copy of the files git tracks or would track (as they are in the work tree: a new test counts before
-# `git add`) in a temporary folder with no ../shared beside it, COURSE_DATA_MIRROR unset: what a clone
-# from GitHub runs. The copy is removed afterwards.
+# A fresh machine: a copy of the files git tracks or would track (as they are in the work tree: a new test
+# counts before `git add`) in a temporary folder with no ../shared beside it, COURSE_DATA_MIRROR unset, and
+# an empty home folder (HOME: no ~/.cache/curso-cnn, no ~/.keras, no IPython profile) with COURSE_CACHE_DIR
+# and KERAS_HOME unset: what a new user's clone from GitHub runs. The copy is removed afterwards.
 PLAIN_DIR := $(shell mktemp -u -d -t curso-cnn-plain-XXXXXX)
-PLAIN_PASS = ( mkdir -p $(PLAIN_DIR)/repo && \
+PLAIN_PASS = ( mkdir -p $(PLAIN_DIR)/repo $(PLAIN_DIR)/home && \
 	git ls-files -z --cached --others --exclude-standard | tar --null -T - --ignore-failed-read -cf - | tar -xf - -C $(PLAIN_DIR)/repo && \
-	cd $(PLAIN_DIR)/repo && env -u COURSE_DATA_MIRROR -u COURSE_SHARED_DATA $(abspath $(PY)) -m pytest \
+	cd $(PLAIN_DIR)/repo && env -u COURSE_DATA_MIRROR -u COURSE_SHARED_DATA -u COURSE_CACHE_DIR -u KERAS_HOME \
+	  -u XDG_CACHE_HOME -u XDG_CONFIG_HOME -u MPLCONFIGDIR -u IPYTHONDIR HOME=$(PLAIN_DIR)/home $(abspath $(PY)) -m pytest \
 	  -p no:cacheprovider -q tests -m "not notebooks and not slow" $(ARGS); \
 	status=$$?; rm -rf $(PLAIN_DIR); exit $$status )
 test-plain: venv
