@@ -217,8 +217,10 @@ def grade(setup: Setup, path: Path, student: str, slot: int, notebook: str | Non
 
     job = {"timeout": setup.limits.timeout, "repo": str(setup.repo), "kernel": setup.kernel}
     (box / "job.json").write_text(json.dumps(job | {"kernel_arguments": KERNEL_ARGUMENTS}), encoding="utf-8")
-    whole = setup.level == sandbox.BASIC  # with namespaces the environment is mounted read-only
-    before = trusted.snapshot(setup.repo, whole)
+    # With namespaces the repository and the environment are read-only to the sandbox; otherwise they are
+    # fingerprinted before and after (a change made meanwhile by anyone is put back and flagged).
+    basic = setup.level == sandbox.BASIC
+    before = trusted.snapshot(setup.repo) if basic else None
     seen = sandbox.run(
         box,
         setup.repo,
@@ -230,7 +232,7 @@ def grade(setup: Setup, path: Path, student: str, slot: int, notebook: str | Non
         hidden=setup.hidden,
         extra_env={"COURSE_PARAM_SET": setup.params},
     )
-    changed = trusted.changes(before, trusted.snapshot(setup.repo, whole))
+    changed = trusted.changes(before, trusted.snapshot(setup.repo)) if before is not None else []
     if changed:
         trusted.restore(setup.repo, setup.copy, changed)
         sub.review.append(
