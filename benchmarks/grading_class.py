@@ -2,7 +2,7 @@
 
 ``python -m benchmarks grading-class [--real 16] [--jobs 2] [--timeout 180]`` plants
 ``grading.planted``'s class (one of each hostile or broken notebook, ``--real`` of
-each real one: right, wrong, blank; 60 submissions by default) in a temporary folder,
+each real one: right, wrong, blank; 61 submissions by default) in a temporary folder,
 runs ``python -m grading`` on it and records ``benchmarks/results/grading_class.json``.
 """
 
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     from grading import planted
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks grading-class")
-    parser.add_argument("--real", type=int, default=16, help="copies of each real notebook (16: 60 submissions)")
+    parser.add_argument("--real", type=int, default=16, help="copies of each real notebook (16: 61 submissions)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=180)
     parser.add_argument("--out", type=Path, default=RESULT)

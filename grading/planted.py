@@ -128,6 +128,8 @@ def plant(folder: Path, loot: Path, copies: int = 1, real: int | None = None) ->
         "mata_grupo": small(CONTEXT, "import os\nos.killpg(os.getpgid(os.getppid()), 9)"),
         "grita": small(CONTEXT, "print('x' * 100_000_000)"),
         "sin_check": small(CONTEXT, "from course_utils import exercises\nexercises.check = lambda *a, **k: None"),
+        # Blank, and last (by name): it runs after what the hostile ones tried to leave behind for later students.
+        "zz_victima": small(CONTEXT),
     }
     real_kinds = ("correcta", "incorrecta_sin_comprobacion", "en_blanco")
     count = {name: real if real is not None and name in real_kinds else copies for name in [*class_, "roto"]}
@@ -152,6 +154,7 @@ def plant(folder: Path, loot: Path, copies: int = 1, real: int | None = None) ->
         "mata_grupo": (("ok", "crashed"), None, None, True),
         "grita": ("too_large", "missing", "missing", True),
         "sin_check": ("ok", "no_record", "no_record", True),
+        "zz_victima": blank,
     }
     return {name + suffix: want for name, want in expected.items() for suffix in _suffixes(count[name])}
 
