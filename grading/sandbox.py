@@ -103,8 +103,8 @@ def ns_main(plan: dict) -> None:
         path: os.open(path, os.O_PATH) for path in [plan["sandbox"], *plan["visible"], *filter(None, [plan["cache"]])]
     }
     hidden = [p for p in plan["hidden"] if os.path.isdir(p)]
-    _mount("tmpfs", PRIVATE_TMP, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=2g")
-    _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=512m")
+    _mount("tmpfs", PRIVATE_TMP, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=256m")
+    _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=64m")
     binds = [(p, p) for p in plan["visible"]] + [(plan["sandbox"], INSIDE)]
     if plan["cache"]:
         binds.append((plan["cache"], INSIDE_CACHE))
