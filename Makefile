@@ -53,7 +53,7 @@ help:
 	@echo "make compat [STACK=pins|colab|floor] [COMPAT_PYTHON=3.12]  fresh venv per stack (ci/stacks/), unit tests,"
 	@echo "                          smoke series; default colab on Python 3.13 and floor on 3.11 (ci/results/compat.json)"
 	@echo "make compat-all           the three stacks (build/compat/summary.md)"
-	@echo "make grade SUBMISSIONS=dir [ARGS=\"--timeout 600 --jobs 2\"]  grade student notebooks (build/grading/grades.csv)"
+	@echo "make grade SUBMISSIONS=dir [ARGS=\"--timeout 600 --jobs 2\"]  grade student notebooks (build/grading/grades.csv, moodle.csv)"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -166,8 +166,10 @@ bench-memory: venv
 ablation: venv
 	nice -n 5 $(PY) -m benchmarks ablation $(ARGS)
 
-# Instructor tool (grading/, not part of the installed package): each notebook of SUBMISSIONS in its
-# own kernel with a time limit, graded by the checks the students see; build/grading/grades.csv and summary.md.
+# Instructor tool (grading/, not part of the installed package): each notebook of SUBMISSIONS in its own
+# sandbox (Linux namespaces via unshare when available) with time/memory/disk limits; its check calls recorded
+# as data and judged by a separate process with the checks the students see; build/grading/grades.csv
+# (appended as rows finish; a rerun resumes), summary.md and moodle.csv.
 SUBMISSIONS ?=
 grade: venv
 	@test -n "$(SUBMISSIONS)" || { echo "Falta la carpeta: make grade SUBMISSIONS=<carpeta con los .ipynb entregados>"; exit 2; }

@@ -295,12 +295,13 @@ def no_network(monkeypatch):
 
 @pytest.fixture
 def demo_exercise():
-    """A registered exercise ``"99.1"`` (the answer is 4), removed from the registry afterwards."""
+    """A registered exercise ``"99.1"`` (the answer is 4; ``parts=`` is what it returns), removed afterwards."""
     from course_utils.checks import registry
 
     @registry.exercise("99.1", "demo", "suma dos y dos")
-    def _demo(answer):
+    def _demo(answer, *, parts=1.0):
         registry.expect(answer == 4, f"{answer} no es 4.")
+        return parts  # a check may return the fraction of the points it gives (grading)
 
     yield "99.1"
     registry.EXERCISES.pop("99.1")
