@@ -1,4 +1,4 @@
-"""Parameter values written by hand in a notebook's markdown agree with ``course_utils.schema``.
+"""Parameter values written by hand in a notebook's markdown agree with ``course_utils.params.schema``.
 
 The notebooks' text names numbers, not ``P[...]`` (CONVENTIONS.md), so a value changed
 in the schema would leave the text saying the old one.  Each hand-written value is
@@ -61,7 +61,7 @@ def test_hand_written_value_matches_the_schema(name, pattern, param, param_set):
     for m in matches:
         assert _written(m.group(1)) == expected, (
             f"source/{name}: «{m.group(0)}» dice {m.group(1)}, pero `{param}` vale {expected!r} en el "
-            f"conjunto {param_set} (course_utils/schema.py): corrige el texto."
+            f"conjunto {param_set} (course_utils/params/schema.py): corrige el texto."
         )
 
 
