@@ -40,7 +40,7 @@ help:
 	@echo "make nbval [NB=03]        nbval itself on the sources (make test compares their reference outputs without it)"
 	@echo "make bench | bench-quick  pipelines, training and precision benchmark (build/bench.md, bench.json)"
 	@echo "make bench-memory         25,000 synthetic images at 150/224 px: peak memory (build/bench-memory.md)"
-	@echo "make ablation             05's ablation, one change at a time (course_utils/recorded/ablation_04_cpu.json)"
+	@echo "make ablation             05's ablation, one change at a time (course_utils/recorded/ablation_05_cpu.json)"
 	@echo "make student              write the student notebooks (notebooks/) from their sources (source/)"
 	@echo "make solutions            write the instructor's versions, with solutions, to build/solutions/"
 	@echo "make refresh-outputs      re-execute the sources (smoke), keep only checked outputs, write notebooks/"
@@ -89,7 +89,7 @@ check-site: $(VENV)/.site-installed
 
 
 # `make test`: lint; the tests that need the data at hand (../shared/data as a mirror when it exists) or take
-# long: the notebooks, each executed once (tests/test_notebooks.py: its source with the student's blank
+# long: the notebooks, each executed once (tests/notebooks/test_notebooks.py: its source with the student's blank
 # exercises before each solution; the reference outputs of source/ compared with nbval's rules; `make nbval`
 # runs nbval), the slow ones and those reading files outside git (marker local_files); and, at the same time
 # (two processes: the notebook pass leaves a core idle much of the time), every other test, once, as a plain
@@ -127,7 +127,7 @@ test-notebooks: venv
 	$(PY) -m pytest -p no:cacheprovider tests -m notebooks $(ARGS)
 
 # nbval itself on the sources (a second execution of each: `make test` compares the same outputs without it).
-NBVAL = $(PY) -m pytest -p no:cacheprovider --nbval-lax --sanitize-with tests/nbval_sanitize.cfg $(SOURCES)
+NBVAL = $(PY) -m pytest -p no:cacheprovider --nbval-lax --sanitize-with tests/notebooks/nbval_sanitize.cfg $(SOURCES)
 nbval: venv
 	$(NBVAL)
 

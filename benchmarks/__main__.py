@@ -9,7 +9,7 @@ import sys
 
 #: Studies with their own arguments: command -> module of ``benchmarks`` with a ``main(argv)``.
 STUDIES = {
-    "ablation": "ablation",  # notebook 05's ablation (course_utils/recorded/ablation_04_cpu.json)
+    "ablation": "ablation",  # notebook 05's ablation (course_utils/recorded/ablation_05_cpu.json)
     "augmentation-experiment": "augmentation_experiment",  # notebook 04's three seeds, with and without augmentation
     "preprocessing-paths": "preprocessing_paths",  # one model through three loaders
     "filter-patterns": "filter_patterns",  # filter patterns before/after the ReLU

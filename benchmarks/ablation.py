@@ -1,7 +1,7 @@
-"""Ablation of notebook 04 and the search for a better from-scratch CNN (issue 13, target 1).
+"""Ablation of notebook 05 and the search for a better from-scratch CNN (issue 13, target 1).
 
-Run once on the real data (``make ablation``); notebook 04 draws its figure from the
-JSON this writes (``course_utils/recorded/ablation_04_cpu.json``, shipped with
+Run once on the real data (``make ablation``); notebook 05 draws its figure from the
+JSON this writes (``course_utils/recorded/ablation_05_cpu.json``, shipped with
 the package so that the notebook finds it in Colab too) and never retrains these models.
 
 **Ablation** (``--steps``): each step adds one change to the previous one:
@@ -13,7 +13,7 @@ the package so that the notebook finds it in Colab too) and never retrains these
 3. ``+dense256``: Dense 256 instead of 512.
 4. ``+adam_cosine``: Adam with cosine decay from 2e-3 instead of RMSprop 1e-4.
 5. ``+moderate_aug``: the moderate augmentation instead of the lesson's strong one
-   (this is notebook 04's improved recipe).
+   (the improved recipe, as notebook 05's figure shows it).
 6. ``+early_stopping``: the weights of the best validation epoch of step 5 (no new run:
    the best weights are kept while step 5 trains, as ``EarlyStopping(restore_best_weights=True)``
    would).
@@ -54,8 +54,8 @@ if __package__ in (None, ""):  # run as a script (python benchmarks/ablation.py)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.resumable import epoch_dataset, fit_resumable, load_images  # noqa: E402
-from course_utils.augmentation import STRENGTHS  # noqa: E402
 from course_utils.config import portable  # noqa: E402
+from course_utils.data.loaders import STRENGTHS  # noqa: E402
 
 STEPS = ("original", "+batchnorm", "+gap", "+dense256", "+adam_cosine", "+moderate_aug")
 STRONG = STRENGTHS["strong"]
@@ -112,7 +112,7 @@ WARPS = dict(
     chollet_warp=dict(rotation=0.1, shift=0.0, zoom=0.2, shear=0.0, flip=True),
 )
 ROOT = Path(__file__).parents[1]
-DEFAULT_OUT = ROOT / "course_utils" / "recorded" / "ablation_04_cpu.json"
+DEFAULT_OUT = ROOT / "course_utils" / "recorded" / "ablation_05_cpu.json"
 DEFAULT_VARIANTS_OUT = ROOT / "benchmarks" / "results" / "from_scratch_cpu.json"
 DEFAULT_CHECKPOINTS = ROOT / "build" / "checkpoints"
 
@@ -186,8 +186,8 @@ def train(cfg: dict, args, course, splits, seed: int, images: tuple, name: str =
     import keras
 
     from benchmarks.scratch_models import optimizer_for
-    from course_utils.augmentation import lesson_augment
-    from course_utils.setup import set_seed
+    from course_utils.data.loaders import lesson_augment
+    from course_utils.start import set_seed
 
     set_seed(seed)
     kind = cfg["augmentation"]
@@ -195,7 +195,7 @@ def train(cfg: dict, args, course, splits, seed: int, images: tuple, name: str =
     if kind in WARPS:
         warp_factory = lambda s: lesson_augment(s, **WARPS[kind])  # noqa: E731
     else:
-        from course_utils.augmentation import make_augmentation
+        from course_utils.data.loaders import make_augmentation
 
         ranges = STRONG if kind == "strong" else MODERATE
         augment_factory = lambda s: make_augmentation(seed=s, **ranges)  # noqa: E731
@@ -288,11 +288,12 @@ def main(argv: list[str] | None = None) -> int:
     import keras
 
     from benchmarks.machine import cpu_flags_summary, load_text
-    from course_utils import data, hardware, pipelines
+    from course_utils import hardware
+    from course_utils.data import course_data, loaders
 
     precision = hardware.choose_precision().policy if args.precision == "auto" else args.precision
     keras.mixed_precision.set_global_policy(precision)
-    course = data.get_course_data(args.data)
+    course = course_data.get_course_data(args.data)
     head = dict(
         command=portable(
             "python "
@@ -312,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
         keras=keras.__version__,
         started=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
     )
-    splits = pipelines.load_datasets(
+    splits = loaders.load_datasets(
         course.root,
         args.img_size,
         args.batch_size,

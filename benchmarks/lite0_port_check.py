@@ -8,7 +8,7 @@ timm runs in a subprocess of it (TensorFlow and torch crash when imported into o
     COURSE_DATA_MIRROR=../shared/data build/venv-port-check/bin/python benchmarks/lite0_port_check.py
 
 Both networks get the same weights (the pinned ``.pth``: timm through ``torch.load``, the port through
-:mod:`course_utils.torch_pickle` and the converted Keras file of the registry) and the same images
+:mod:`course_utils.models.torch_pickle` and the converted Keras file of the registry) and the same images
 (the first test photos of each class of the course's real data, resized to 224 x 224); the logits
 must agree within ``--tolerance`` and give the same top-5 classes.  Also checked: the restricted
 reader gives exactly ``torch.load``'s arrays.  The JSON record (``benchmarks/results/lite0_port_check.json``)
@@ -44,7 +44,7 @@ ZIP_NAME = "cnn_perros_gatos-small.zip"
 
 def timm_key(name: str) -> str:
     """The name timm's ``tf_efficientnet_lite0`` gives a tensor of the ``.pth`` (``_blocks.N._expand_conv``...)."""
-    from course_utils.efficientnet_lite import STAGES
+    from course_utils.models.efficientnet_lite import STAGES
 
     top = {"_conv_stem": "conv_stem", "_bn0": "bn1", "_conv_head": "conv_head", "_bn1": "bn2", "_fc": "classifier"}
     module, _, leaf = name.rpartition(".")
@@ -93,11 +93,11 @@ def torch_side(pth: str, images_npy: str, out_json: str) -> None:
     import timm
     import torch
 
-    from course_utils import efficientnet_lite as lite
-    from course_utils.torch_pickle import load_state_dict
-    from course_utils.weights import WEIGHTS
+    from course_utils.models import efficientnet_lite
+    from course_utils.models.backbones import IMAGENET_FILES
+    from course_utils.models.torch_pickle import load_state_dict
 
-    ours = load_state_dict(pth, WEIGHTS[lite.PTH].sha256)
+    ours = load_state_dict(pth, IMAGENET_FILES[efficientnet_lite.PTH].sha256)
     theirs = torch.load(pth, map_location="cpu", weights_only=True)
     identical = list(ours) == list(theirs) and all(
         ours[k].dtype == theirs[k].numpy().dtype and np.array_equal(ours[k], theirs[k].numpy()) for k in ours
@@ -143,12 +143,12 @@ def main(argv: list[str] | None = None) -> int:
     if not zip_path.is_file():
         parser.error(f"no encuentro {zip_path}: da --data o define {ENV_MIRROR}")
     started = time.time()
-    from course_utils import efficientnet_lite as lite
-    from course_utils.download import sha256sum
+    from course_utils.data.download import sha256sum
+    from course_utils.models import efficientnet_lite
 
     files, images = test_photos(zip_path, args.per_class)
     with tempfile.TemporaryDirectory() as work:
-        pth = lite.obtain_pth(work, progress=False)
+        pth = efficientnet_lite.obtain_pth(work, progress=False)
         np.save(Path(work) / "images.npy", images)
         side = Path(work) / "torch_side.json"
         subprocess.run(
@@ -163,13 +163,13 @@ def main(argv: list[str] | None = None) -> int:
     import tensorflow as tf
 
     keras.config.set_dtype_policy("float32")
-    weights_file = lite.imagenet_weights_path(progress=False)
-    port = lite.EfficientNetLite0(weights=weights_file, classifier_activation=None)
+    weights_file = efficientnet_lite.imagenet_weights_path(progress=False)
+    port = efficientnet_lite.EfficientNetLite0(weights=weights_file, classifier_activation=None)
     keras_logits = keras.ops.convert_to_numpy(port(images, training=False))
     keras_trainable = int(sum(np.prod(w.shape) for w in port.trainable_weights))
 
     keras.config.set_dtype_policy("mixed_bfloat16")  # for information: the course's "auto" precision on bf16 CPUs
-    port_bf16 = lite.EfficientNetLite0(weights=weights_file, classifier_activation=None)
+    port_bf16 = efficientnet_lite.EfficientNetLite0(weights=weights_file, classifier_activation=None)
     bf16_logits = keras.ops.convert_to_numpy(keras.ops.cast(port_bf16(images, training=False), "float32"))
     keras.config.set_dtype_policy("float32")
     identical = timm_side["reader_equals_torch_load"]

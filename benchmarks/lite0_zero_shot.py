@@ -123,19 +123,19 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 
-    from course_utils import data, pipelines
-    from course_utils.download import sha256sum
-    from course_utils.efficientnet_lite import EfficientNetLite0, imagenet_weights_path
+    from course_utils.data import course_data, loaders
+    from course_utils.data.download import sha256sum
+    from course_utils.models.efficientnet_lite import EfficientNetLite0, imagenet_weights_path
 
     keras.config.set_dtype_policy("float32")
     started, cpu_started = time.time(), cpu_seconds()
-    info = data.get_course_data("course", progress=False)
+    info = course_data.get_course_data("course", progress=False)
     if info.kind != "real":
         raise SystemExit(f"Se necesitan las fotos reales del curso, no {info.kind}: define COURSE_DATA_MIRROR.")
     shape = (args.img_size, args.img_size, 3)
     splits = {}
     for split in ("train", "validation", "test"):
-        splits[split] = pipelines.load_split(
+        splits[split] = loaders.load_split(
             info.root / split, args.img_size, args.batch_size, preprocessing="none", cache=False
         )
     names = splits["train"].class_names
@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         "precision": "float32",
         "keras": keras.__version__,
         "img_size": args.img_size,
-        "loader": "course_utils.pipelines.load_split(preprocessing='none'): pixels in [0, 255], the port rescales",
+        "loader": "course_utils.data.loaders.load_split(preprocessing='none'): pixels in [0, 255], the port rescales",
         "data": {"source": info.description, "counts": {k: len(s) for k, s in splits.items()}},
         "weights_sha256": sha256sum(weights_file),
         "classes": {

@@ -2,12 +2,12 @@
 
 Evaluates a ``.keras`` model that a notebook saved (03's CNN, 05's residual network, a
 transfer model...) on the photo set of ``data/other_source_photos.json`` (Oxford-IIIT Pet
-photos, fetched into the course cache by :func:`course_utils.photo_sets.fetch_photo_set`) and,
+photos, fetched into the course cache by :func:`course_utils.data.photo_sets.fetch_photo_set`) and,
 for comparison, on the test split of the course's own data, through both loaders of the course:
 
 1. ``keras.utils.image_dataset_from_directory`` (bilinear resizing, no antialiasing) plus
    ``Rescaling(1/255)``, as notebooks 03 and 04 load;
-2. the course loader ``course_utils.pipelines.load_split`` (antialiased resizing), as 05 and 07 load.
+2. the course loader ``course_utils.data.loaders.load_split`` (antialiased resizing), as 05 and 07 load.
 
 Which pixels a model takes is read from the model (:func:`pixel_range`): a model with a
 ``Rescaling`` layer anywhere inside (05's photo model, an EfficientNet) takes raw [0, 255]
@@ -79,8 +79,8 @@ def evaluate_folder(model: Any, folder: str | os.PathLike, img_size: int, pixels
     """Accuracy of ``model`` on ``folder`` (one subfolder per class) through both course loaders."""
     import keras
 
-    from course_utils import pipelines
-    from course_utils.split_folders import split_folder
+    from course_utils.data import loaders
+    from course_utils.data.image_files import split_folder
 
     if pixels not in ("unit", "raw"):
         raise ValueError(f"pixels={pixels!r}: usa 'unit' ([0, 1]) o 'raw' ([0, 255]).")
@@ -104,7 +104,7 @@ def evaluate_folder(model: Any, folder: str | os.PathLike, img_size: int, pixels
     out["image_dataset_from_directory"] = accuracy_by_class(model.predict(ds, verbose=0), labels, class_names)
 
     # 2. The course loader (antialiased resizing; bad files left out with a warning).
-    split = pipelines.load_split(
+    split = loaders.load_split(
         folder, img_size, batch_size, preprocessing="rescale" if pixels == "unit" else "none", cache=False
     )
     out["load_split"] = accuracy_by_class(model.predict(split.dataset, verbose=0), split.labels, split.class_names)
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fetch-only", action="store_true", help="only download the photos into the cache")
     args = parser.parse_args(argv)
 
-    from course_utils import photo_sets
+    from course_utils.data import photo_sets
 
     manifest = photo_sets.load_manifest(args.manifest or photo_sets.DEFAULT_MANIFEST)
     photos = Path(args.photos) if args.photos else photo_sets.fetch_photo_set(manifest)
@@ -147,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import keras
 
-    from course_utils import artifacts, data, download
+    from course_utils import artifacts
+    from course_utils.data import course_data, download
 
     from . import machine
 
@@ -160,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("el modelo acepta cualquier tamaño y no tiene capa Resizing: indica --img-size")
     results = {"other_source": evaluate_folder(model, photos, size, pixels, args.batch_size)}
     if not args.no_course_test:
-        course = data.get_course_data(args.data)
+        course = course_data.get_course_data(args.data)
         results["course_test"] = evaluate_folder(model, course.root / "test", size, pixels, args.batch_size)
     given = argv if argv is not None else sys.argv[1:]
     record = {

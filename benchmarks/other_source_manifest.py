@@ -13,7 +13,7 @@ a folder of the kept files that ``COURSE_DATA_MIRROR`` can point to::
         --git-dir LTSACH/AILearningHub=PATH --git-dir Naveen-Dodda/Sample_Pets_dataset=PATH \\
         --course-zip ../shared/data/cnn_perros_gatos-small.zip --mirror MIRROR
 
-``course_utils.photo_sets.fetch_photo_set`` downloads the photos the manifest lists.
+``course_utils.data.photo_sets.fetch_photo_set`` downloads the photos the manifest lists.
 """
 
 from __future__ import annotations
@@ -211,7 +211,7 @@ SOURCE_ORDER = {s["repo"]: i for i, s in enumerate(SOURCES)}
 
 
 def manifest_record(chosen: list[Candidate], name: str, dropped: dict[str, int], command: str) -> dict:
-    """The manifest as a JSON-ready dict (the format :func:`course_utils.photo_sets.load_manifest` reads)."""
+    """The manifest as a JSON-ready dict (the format :func:`course_utils.data.photo_sets.load_manifest` reads)."""
     files = [
         {
             "file": f"{c.label}/{c.name}",

@@ -47,13 +47,11 @@ def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
 def load_images(split_dir: Path, img_size: int, max_per_class: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """All images of a split folder as ``uint8`` (n, img_size, img_size, 3) and their labels.
 
-    Decoded by :func:`course_utils.pipelines.load_split` (same resizing as the course's loaders).
+    Decoded by :func:`course_utils.data.loaders.load_split` (same resizing as the course's loaders).
     """
-    from course_utils import pipelines
+    from course_utils.data import loaders
 
-    split = pipelines.load_split(
-        split_dir, img_size, 256, max_per_class=max_per_class, preprocessing="none", cache=False
-    )
+    split = loaders.load_split(split_dir, img_size, 256, max_per_class=max_per_class, preprocessing="none", cache=False)
     images = np.concatenate([np.asarray(x) for x, _ in split.dataset]).astype("uint8")
     return images, split.labels.astype("float32")
 
@@ -69,7 +67,7 @@ def epoch_dataset(
 ):
     """The batches of epoch ``epoch``: images in :func:`epoch_order`, rescaled to [0, 1], augmented.
 
-    ``warp_factory(seed)``: a batch function on ``uint8`` (e.g. :func:`course_utils.augmentation.lesson_augment`);
+    ``warp_factory(seed)``: a batch function on ``uint8`` (e.g. :func:`course_utils.data.loaders.lesson_augment`);
     ``augment_factory(seed)``: a Keras layer applied to the float batch.  Both are built with
     :func:`epoch_seed` and mapped sequentially, so that the epoch's random draws do not depend on
     thread timing nor on the epochs before it.

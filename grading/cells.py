@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 MARK = "tu código aquí"  # the placeholder's text in every exercise cell of the student version
 #: Code a solution never needs: reaching the grader, the checks, other processes or the kernel's start-up.
 SUSPICIOUS = re.compile(
-    r"COURSE_EXERCISE_OUTCOMES|exercises\.(check|evaluate)\s*=|EXERCISES|exercise_checks|exercise_registry"
+    r"COURSE_EXERCISE_OUTCOMES|exercises\.(check|evaluate)\s*=|EXERCISES|exercise_checks|exercise_registry|checks\.(registry|lessons|features)"
     r"|os\.kill|killpg|getppid|/proc/|subprocess|Popen|os\.fork|setsid|start_new_session|ctypes"
     r"|__import__|\bexec\(|\beval\(|globals\(\)|\.ipython|site-packages|startup|grading"
 )

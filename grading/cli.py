@@ -394,11 +394,11 @@ def grade_all(args: argparse.Namespace, found: list[tuple[str, Path]]) -> int:
 
 def _prepare_data() -> Path | None:
     """Fill the course data cache before any submission runs (the sandboxes get it read-only)."""
-    from course_utils import data
     from course_utils.config import cache_dir
+    from course_utils.data import course_data
 
     try:
-        data.get_course_data("auto", progress=False)
+        course_data.get_course_data("auto", progress=False)
     except Exception as exc:  # noqa: BLE001 - the notebooks will say what is missing
         print(f"Aviso: no se pudieron preparar los datos del curso ({type(exc).__name__}: {exc}).", file=sys.stderr)
     root = cache_dir()

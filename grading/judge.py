@@ -28,7 +28,8 @@ MAX_FILE_BYTES = 512 * 2**20
 
 def _evaluate(key: str, answers: tuple, context: dict) -> tuple[str, str, float]:
     """``(status, message, score)`` of the trusted check; ``score`` is the fraction a check returns, else 1 or 0."""
-    from course_utils.exercises import EXERCISES, RIGHT, evaluate
+    from course_utils.checks.registry import EXERCISES
+    from course_utils.exercises import RIGHT, evaluate
 
     ex = EXERCISES.get(key)
     returned: dict[str, Any] = {}

@@ -22,7 +22,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from course_utils.exercises import EXERCISES, NOT_ANSWERED, RIGHT, WRONG_ANSWER
+from course_utils.checks.registry import EXERCISES
+from course_utils.exercises import NOT_ANSWERED, RIGHT, WRONG_ANSWER
 
 from . import cells, points, sandbox, trusted
 

@@ -96,14 +96,14 @@ def fetch_at(start_time: float, name: str, cache: str, mirrors: str, spec_change
     import dataclasses
     import time
 
-    from course_utils import data
+    from course_utils.data import catalog, course_data
 
-    known = {f.name for f in dataclasses.fields(data.DatasetSpec)}
-    data.DATASETS[name] = dataclasses.replace(
-        data.DATASETS[name], **{k: v for k, v in spec_changes.items() if k in known}
+    known = {f.name for f in dataclasses.fields(catalog.DatasetSpec)}
+    catalog.DATASETS[name] = dataclasses.replace(
+        catalog.DATASETS[name], **{k: v for k, v in spec_changes.items() if k in known}
     )
     time.sleep(max(0.0, start_time - time.time()))
-    return str(data.fetch(name, cache, mirrors=mirrors, progress=False))
+    return str(course_data.fetch(name, cache, mirrors=mirrors, progress=False))
 
 
 # --------------------------------------------------------------------------- corrupt but complete images
