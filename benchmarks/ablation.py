@@ -37,6 +37,14 @@ at most N epochs in this sitting (for the long ``gpu`` recipe, a few hours on CP
 CNNs (:mod:`benchmarks.scratch_models`) with a stride-2 stem, label smoothing and AdamW
 with warm-up and cosine decay (``res_*``, ``xcep_*``), and ``gpu`` (the book's
 mini-Xception with that training recipe, at 180 px).
+
+**Progressive resizing** (issue 33, variants ``res_s2_prog*``): a config with ``phases``
+(``[[size, epochs], ...]``) trains the same model at each size in turn under one learning-rate
+schedule, validates only in its last ``validate_last`` epochs (the best epoch is chosen there),
+and scores the best model at each of ``eval_sizes``; ``mixup`` (alpha) mixes pairs of training
+images.  ``--epochs`` and ``--img-size`` do not apply to such a variant.  The cpu recipe's search
+is recorded in ``benchmarks/results/cpu_recipe_search.json`` (one run per file under ``build/runs``,
+then collected; the commands are in ``benchmarks/results/README.md``).
 """
 
 from __future__ import annotations
