@@ -113,6 +113,9 @@ VARIANTS: dict[str, dict] = {
     "res_s2_prog": dict(RES_S2, **PROGRESSIVE),
     "res_s2_prog112": dict(RES_S2, phases=[[64, 18], [96, 16], [112, 10]], validate_last=10, eval_sizes=[112, 128, 96]),
     "res_s2_prog_mixup": dict(RES_S2, **PROGRESSIVE, mixup=0.2),
+    "res_s2_prog112_mixup": dict(
+        RES_S2, phases=[[64, 18], [96, 16], [112, 10]], validate_last=10, eval_sizes=[112, 128, 96], mixup=0.2
+    ),
     # the book's mini-Xception (721,857 parameters at 180 px), the book's augmentation, AdamW with
     # warm-up and cosine decay, label smoothing (not run: the gpu recipe is res_s2 at 180 px, 100 epochs)
     "book_xception": dict(
