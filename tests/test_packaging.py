@@ -74,6 +74,11 @@ def test_declared_floors_are_the_tested_floor_stack():
     assert set(floor) == set(declared), set(floor) ^ set(declared)
 
 
+#: Extras only for a maintainer's check in a throw-away venv, never the project's .venv
+#: (`port-check`: torch + timm for benchmarks/lite0_port_check.py).
+MAINTAINER_EXTRAS = ("port-check",)
+
+
 def test_environment_yml_agrees_with_pyproject():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     deps = env["dependencies"]
@@ -84,8 +89,9 @@ def test_environment_yml_agrees_with_pyproject():
     spec = pip[0]
     assert spec.startswith("-e .[") or spec.startswith(".[")
     extras = set(spec[spec.index("[") + 1 : spec.index("]")].split(","))
-    assert extras == set(PROJECT["optional-dependencies"]) - {"gpu", "site"}, (
-        "environment.yml: todos los extras salvo gpu y site (el sitio no es parte de la instalación del alumno)"
+    assert extras == set(PROJECT["optional-dependencies"]) - {"gpu", "site", *MAINTAINER_EXTRAS}, (
+        "environment.yml: todos los extras salvo gpu, site y los del mantenedor (no son parte de la instalación "
+        "del alumno)"
     )
     major, minor = 3, 11
     low = re.search(r">=\s*(\d+)\.(\d+)", PROJECT["requires-python"])
@@ -103,7 +109,8 @@ def test_every_declared_dependency_is_importable():
         "jupyterlab": "jupyterlab",
         "ipykernel": "ipykernel",
     }
-    extras = {k: v for k, v in PROJECT["optional-dependencies"].items() if k != "site"}  # only `make site` installs it
+    # `site`: only `make site` installs it; the maintainer's extras go into a throw-away venv.
+    extras = {k: v for k, v in PROJECT["optional-dependencies"].items() if k not in ("site", *MAINTAINER_EXTRAS)}
     for req in PROJECT["dependencies"] + sum(extras.values(), []):
         name = _name(req)
         importlib.import_module(modules.get(name, name.replace("-", "_")))

@@ -170,3 +170,27 @@ def test_check_catches_a_drift_of_the_same_length(tmp_path):
     assert readme.main(["--check", "--readme", str(path)]) == 1
     path.write_text(text)
     assert readme.main(["--check", "--readme", str(path)]) == 0
+
+
+def test_the_readme_counts_the_notebooks_it_has():
+    """Every "N cuadernos"/"N notebooks" in the README's and guides' prose is the schema's count."""
+    import re
+
+    from course_utils.config import PROJECT_ROOT
+    from course_utils.schema import NOTEBOOKS
+
+    words = {
+        **dict.fromkeys(("uno", "one"), 1), **dict.fromkeys(("dos", "two"), 2), **dict.fromkeys(("tres", "three"), 3),
+        **dict.fromkeys(("cuatro", "four"), 4), **dict.fromkeys(("cinco", "five"), 5), **dict.fromkeys(("seis", "six"), 6),
+        **dict.fromkeys(("siete", "seven"), 7), **dict.fromkeys(("ocho", "eight"), 8), **dict.fromkeys(("nueve", "nine"), 9),
+        **dict.fromkeys(("diez", "ten"), 10),
+    }  # fmt: skip
+    pattern = re.compile(rf"\b({'|'.join(words)}|\d+) (cuadernos|notebooks)\b", re.IGNORECASE)
+    found = []
+    for name in ("README.md", "CONTRIBUTING.md", "INSTRUCTORES.md", "GLOSARIO.md"):
+        text = (PROJECT_ROOT / name).read_text(encoding="utf-8")
+        found += [(name, m.group(0)) for m in pattern.finditer(text)]
+    assert found, "the README says how many notebooks the course has"
+    wrong = [(f, said) for f, said in found if words.get(said.split()[0].lower(), None) not in (len(NOTEBOOKS), None)
+             and not said.split()[0].isdigit() or said.split()[0].isdigit() and int(said.split()[0]) != len(NOTEBOOKS)]  # fmt: skip
+    assert not wrong, f"the course has {len(NOTEBOOKS)} notebooks: {wrong}"

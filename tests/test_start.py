@@ -34,7 +34,7 @@ def test_start_resolves_seeds_fetches_and_prints_one_table(synthetic, capsys):
     p, data, art = start.start("02_mlp", {"PARAM_SET": "smoke", "EPOCHS": 1, **synthetic})
     out = capsys.readouterr().out
     assert p.param_set == "smoke" and p.epochs == 1 and p.img_size == 16
-    assert data.kind == "synthetic" and art.is_dir() and str(art) in out
+    assert data.kind == "synthetic" and art.is_dir() and start.shown_path(art) in out
     assert "EPOCHS         1" in out and "PARAM_SET      'smoke'" in out
     assert start.SMOKE_NOTE in out
     assert "WEIGHTS" not in out, "02 does not use WEIGHTS: the table shows only the cell's parameters"
@@ -55,7 +55,7 @@ def test_start_reports_the_precision_only_where_a_notebook_trains_with_it(synthe
 
     start.start("03_cnn", {"PARAM_SET": "smoke", **synthetic})
     out = capsys.readouterr().out
-    assert hardware.choose_precision().description in out
+    assert start.PRECISION_WORDS[hardware.choose_precision().policy] in out
     start.start("02_mlp", {"PARAM_SET": "smoke", **synthetic})
     assert "Precisión" not in capsys.readouterr().out
 
@@ -64,7 +64,7 @@ def test_start_keeps_artifacts_on_google_drive_in_colab(synthetic, fake_colab_dr
     p, _, art = start.start("02_mlp", {"PARAM_SET": "smoke", "EPOCHS": 1, **synthetic, "ARTIFACTS_DIR": "drive"})
     assert p.artifacts_dir == "drive" and len(fake_colab_drive.calls) == 1
     assert art == (tmp_path / "drive" / "MyDrive" / config.DRIVE_ARTIFACTS_SUBFOLDER).resolve() and art.is_dir()
-    assert str(art) in capsys.readouterr().out
+    assert "Modelos        tu Google Drive: curso-cnn/artifacts/" in capsys.readouterr().out
 
 
 def test_start_with_drive_stops_in_spanish_when_mounting_fails(synthetic, fake_colab_drive, tmp_path, monkeypatch):
@@ -93,6 +93,33 @@ def test_artifacts_folder_is_the_named_folder_or_the_drive_folder(fake_colab_dri
 
 
 def test_start_shows_the_expected_duration_or_says_it_was_not_measured(synthetic, capsys):
-    start.start("02_mlp", {"PARAM_SET": "smoke", "EPOCHS": 1, **synthetic})
+    start.start("02_mlp", {"PARAM_SET": "cpu", "EPOCHS": 1, **synthetic})
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("Duración"))
-    assert "min (" in line or "no medida" in line
+    assert "min en una computadora de 2 núcleos sin GPU" in line or "no medida" in line
+    start.start("02_mlp", {"PARAM_SET": "smoke", "EPOCHS": 1, **synthetic})
+    assert "Duración" not in capsys.readouterr().out, "the smoke set is for CI: no duration for students"
+
+
+def test_a_fresh_machine_offline_gets_a_quiet_table_that_says_where_the_data_came_from(
+    tmp_path, monkeypatch, capsys, closed_port_url, offline_gdown
+):
+    """Empty cache, no mirror, no network: the start cell shows information (Spanish, no path, no stderr)."""
+    import warnings
+
+    from course_utils import synthetic
+
+    monkeypatch.setattr(synthetic, "DEFAULT_COUNTS", {"train": 2, "validation": 1, "test": 1})
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("COURSE_CACHE_DIR", raising=False)
+    monkeypatch.setenv("COURSE_DATA_MIRROR", closed_port_url)
+    monkeypatch.chdir(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p, info, art = start.start("03_cnn", {"PARAM_SET": "cpu", "ARTIFACTS_DIR": str(tmp_path / "art")})
+    out, err = capsys.readouterr()
+    assert err == "", "nothing red in the start cell"
+    assert info.kind == "synthetic" and "Aviso: sin conexión no se pudo descargar el conjunto real" in out
+    assert "DATA.error" in out and info.error, "the download's whole report stays available"
+    assert "~/.cache/curso-cnn/" in out and "Modelos        art/" in out
+    for detail in (str(tmp_path), "avx", "AVX", "carga media", "unidades bf16", "(real)"):
+        assert detail not in out, detail
