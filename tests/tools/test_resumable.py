@@ -114,3 +114,65 @@ def test_residual_cnn_with_the_books_settings_is_its_mini_xception():
 def test_run_name_is_a_plain_file_name():
     assert run_name("+batchnorm", 42) == "plus_batchnorm_seed42.npz"
     assert run_name("bn0.9+label_smoothing", 1) == "bn0.9plus_label_smoothing_seed1.npz"
+
+
+def test_validation_only_in_the_last_epochs(tmp_path):
+    """A validation function returning None skips that epoch's validation: val_* is None there and the
+    best epoch is chosen among the validated ones only."""
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(7)
+    images, labels = _data()
+    model = residual_cnn(None, **SMALL)
+    model.compile(optimizer=optimizer_for(CFG, 3, 3), loss="binary_crossentropy", metrics=["accuracy"])
+    val = tf.data.Dataset.from_tensor_slices((images[:6].astype("float32") / 255, labels[:6])).batch(4)
+    sizes = [16, 16, 24]  # the last epoch at another size: the model takes any size
+    resize = lambda x, y, s: (tf.image.resize(x, (s, s)), y)  # noqa: E731
+    state = resumable.fit_resumable(
+        model,
+        lambda e: resumable.epoch_dataset(images, labels, 4, 42, e).map(lambda x, y: resize(x, y, sizes[e])),
+        lambda e: val.map(lambda x, y: resize(x, y, 24)) if e == 2 else None,
+        3,
+        tmp_path / "late.npz",
+        identity={"name": "late"},
+        verbose=0,
+    )
+    assert state["history"]["val_accuracy"][:2] == [None, None] and state["history"]["val_accuracy"][2] is not None
+    assert len(state["history"]["loss"]) == len(state["history"]["val_loss"]) == 3
+    assert state["best_epoch"] == 3 and state["best_weights"] is not None
+
+
+def test_mixup_mixes_images_and_labels_with_one_weight_per_image():
+    import tensorflow as tf
+
+    x = tf.constant(np.stack([np.full((2, 2, 3), v, "float32") for v in (0.0, 1.0, 0.25, 0.75)]))
+    y = tf.constant([0.0, 1.0, 0.0, 1.0])
+    mixed, soft = resumable.mixup_batch(0.4, 3)(x, y)
+    lam = (np.asarray(mixed)[:, 0, 0, 0] - np.asarray(x)[::-1, 0, 0, 0]) / (
+        np.asarray(x)[:, 0, 0, 0] - np.asarray(x)[::-1, 0, 0, 0]
+    )
+    assert np.all((lam >= 0) & (lam <= 1)) and not np.allclose(lam, 1.0)
+    np.testing.assert_allclose(np.asarray(soft), lam * np.asarray(y) + (1 - lam) * np.asarray(y)[::-1], atol=1e-5)
+    again, _ = resumable.mixup_batch(0.4, 3)(x, y)
+    np.testing.assert_array_equal(np.asarray(mixed), np.asarray(again))  # a function of the seed
+
+
+def test_phases_and_their_timing():
+    from types import SimpleNamespace
+
+    from benchmarks.ablation import PROGRESSIVE, VARIANTS, phase_timing, phases_of
+
+    args = SimpleNamespace(img_size=96, epochs=48)
+    assert phases_of(VARIANTS["res_s2"], args) == [[96, 48]]
+    assert phases_of(dict(VARIANTS["res_s2"], **PROGRESSIVE), args) == PROGRESSIVE["phases"]
+    state = dict(
+        epoch_seconds=[1.0, 3.0, 5.0, 7.0],
+        epoch_cpu_seconds=[2.0, 6.0, 10.0, 12.0],
+        history=dict(val_accuracy=[None, None, None, 0.5]),
+    )
+    rows = phase_timing([[64, 2], [96, 2]], state)
+    assert [(r["size"], r["validated"], r["epochs"], r["wall_per_epoch"], r["cpu_per_epoch"]) for r in rows] == [
+        (64, False, 2, 2.0, 4.0),
+        (96, False, 1, 5.0, 10.0),
+        (96, True, 1, 7.0, 12.0),
+    ]
