@@ -40,7 +40,7 @@ help:
 	@echo "make nbval [NB=03]        nbval itself on the sources (make test compares their reference outputs without it)"
 	@echo "make bench | bench-quick  pipelines, training and precision benchmark (build/bench.md, bench.json)"
 	@echo "make bench-memory         25,000 synthetic images at 150/224 px: peak memory (build/bench-memory.md)"
-	@echo "make ablation             05's ablation, one change at a time (course_utils/recorded/ablation_04_cpu.json)"
+	@echo "make ablation             05's ablation, one change at a time (course_utils/recorded/ablation_05_cpu.json)"
 	@echo "make student              write the student notebooks (notebooks/) from their sources (source/)"
 	@echo "make solutions            write the instructor's versions, with solutions, to build/solutions/"
 	@echo "make refresh-outputs      re-execute the sources (smoke), keep only checked outputs, write notebooks/"
@@ -53,7 +53,7 @@ help:
 	@echo "make compat [STACK=pins|colab|floor] [COMPAT_PYTHON=3.12]  fresh venv per stack (ci/stacks/), unit tests,"
 	@echo "                          smoke series; default colab on Python 3.13 and floor on 3.11 (ci/results/compat.json)"
 	@echo "make compat-all           the three stacks (build/compat/summary.md)"
-	@echo "make grade SUBMISSIONS=dir [ARGS=\"--timeout 600 --jobs 2\"]  grade student notebooks (build/grading/grades.csv)"
+	@echo "make grade SUBMISSIONS=dir [ARGS=\"--timeout 600 --jobs 2\"]  grade student notebooks (build/grading/grades.csv, moodle.csv)"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -89,7 +89,7 @@ check-site: $(VENV)/.site-installed
 
 
 # `make test`: lint; the tests that need the data at hand (../shared/data as a mirror when it exists) or take
-# long: the notebooks, each executed once (tests/test_notebooks.py: its source with the student's blank
+# long: the notebooks, each executed once (tests/notebooks/test_notebooks.py: its source with the student's blank
 # exercises before each solution; the reference outputs of source/ compared with nbval's rules; `make nbval`
 # runs nbval), the slow ones and those reading files outside git (marker local_files); and, at the same time
 # (two processes: the notebook pass leaves a core idle much of the time), every other test, once, as a plain
@@ -106,13 +106,15 @@ test: venv check-notebooks lint
 test-fast: venv
 	$(PY) -m pytest -p no:cacheprovider -q tests -m "not notebooks and not slow" $(ARGS)
 
-# A copy of the files git tracks or would track (as they are in the work tree: a new test counts before
-# `git add`) in a temporary folder with no ../shared beside it, COURSE_DATA_MIRROR unset: what a clone
-# from GitHub runs. The copy is removed afterwards.
+# A fresh machine: a copy of the files git tracks or would track (as they are in the work tree: a new test
+# counts before `git add`) in a temporary folder with no ../shared beside it, COURSE_DATA_MIRROR unset, and
+# an empty home folder (HOME: no ~/.cache/curso-cnn, no ~/.keras, no IPython profile) with COURSE_CACHE_DIR
+# and KERAS_HOME unset: what a new user's clone from GitHub runs. The copy is removed afterwards.
 PLAIN_DIR := $(shell mktemp -u -d -t curso-cnn-plain-XXXXXX)
-PLAIN_PASS = ( mkdir -p $(PLAIN_DIR)/repo && \
+PLAIN_PASS = ( mkdir -p $(PLAIN_DIR)/repo $(PLAIN_DIR)/home && \
 	git ls-files -z --cached --others --exclude-standard | tar --null -T - --ignore-failed-read -cf - | tar -xf - -C $(PLAIN_DIR)/repo && \
-	cd $(PLAIN_DIR)/repo && env -u COURSE_DATA_MIRROR -u COURSE_SHARED_DATA $(abspath $(PY)) -m pytest \
+	cd $(PLAIN_DIR)/repo && env -u COURSE_DATA_MIRROR -u COURSE_SHARED_DATA -u COURSE_CACHE_DIR -u KERAS_HOME \
+	  -u XDG_CACHE_HOME -u XDG_CONFIG_HOME -u MPLCONFIGDIR -u IPYTHONDIR HOME=$(PLAIN_DIR)/home $(abspath $(PY)) -m pytest \
 	  -p no:cacheprovider -q tests -m "not notebooks and not slow" $(ARGS); \
 	status=$$?; rm -rf $(PLAIN_DIR); exit $$status )
 test-plain: venv
@@ -125,7 +127,7 @@ test-notebooks: venv
 	$(PY) -m pytest -p no:cacheprovider tests -m notebooks $(ARGS)
 
 # nbval itself on the sources (a second execution of each: `make test` compares the same outputs without it).
-NBVAL = $(PY) -m pytest -p no:cacheprovider --nbval-lax --sanitize-with tests/nbval_sanitize.cfg $(SOURCES)
+NBVAL = $(PY) -m pytest -p no:cacheprovider --nbval-lax --sanitize-with tests/notebooks/nbval_sanitize.cfg $(SOURCES)
 nbval: venv
 	$(NBVAL)
 
@@ -164,8 +166,10 @@ bench-memory: venv
 ablation: venv
 	nice -n 5 $(PY) -m benchmarks ablation $(ARGS)
 
-# Instructor tool (grading/, not part of the installed package): each notebook of SUBMISSIONS in its
-# own kernel with a time limit, graded by the checks the students see; build/grading/grades.csv and summary.md.
+# Instructor tool (grading/, not part of the installed package): each notebook of SUBMISSIONS in its own
+# sandbox (Linux namespaces via unshare when available) with time/memory/disk limits; its check calls recorded
+# as data and judged by a separate process with the checks the students see; build/grading/grades.csv
+# (appended as rows finish; a rerun resumes), summary.md and moodle.csv.
 SUBMISSIONS ?=
 grade: venv
 	@test -n "$(SUBMISSIONS)" || { echo "Falta la carpeta: make grade SUBMISSIONS=<carpeta con los .ipynb entregados>"; exit 2; }

@@ -3,8 +3,11 @@
 The stored notebooks run with the smoke parameter set (their PARAM_SET="auto"
 reads COURSE_PARAM_SET), write artifacts to a git-ignored build folder, and
 use ../shared/data as a local mirror of the course data when it exists.
-Keras' cache (``KERAS_HOME``) is an empty build folder, so that no test relies
-on weights downloaded earlier (Keras reads it once, at import).
+Keras' cache (``KERAS_HOME``) and the course's cache (``COURSE_CACHE_DIR``) are
+build folders, so that no test relies on weights or data that an earlier run left
+in the user's home (Keras reads its home once, at import); ``tests/conftest.py``
+fails the run if a test reads the home caches anyway.  A fresh clone's build
+folder is empty: what a new user's machine has.
 """
 
 import os
@@ -15,6 +18,7 @@ os.environ.setdefault("COURSE_PARAM_SET", "smoke")
 os.environ.setdefault("COURSE_ARTIFACTS_DIR", str(ROOT / "build" / "nbval-artifacts"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ["KERAS_HOME"] = str(ROOT / "build" / "test-keras-home")
+os.environ["COURSE_CACHE_DIR"] = str(ROOT / "build" / "test-cache")
 _shared = ROOT.parent / "shared" / "data"
 if (_shared / "cnn_perros_gatos-small.zip").exists():
     os.environ.setdefault("COURSE_DATA_MIRROR", str(_shared))

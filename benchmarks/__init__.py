@@ -3,12 +3,12 @@
 Run from the repository root: ``python -m benchmarks --help`` (or ``make bench``,
 ``make bench-quick``, ``make bench-memory``).  Modules, one job each:
 
-* :mod:`benchmarks.config`   - what to measure (settings, the lesson's recipes);
+* :mod:`benchmarks.bench_settings` - what to measure (settings, the lesson's recipes);
 * :mod:`benchmarks.machine`  - load average, peak memory, machine description;
 * :mod:`benchmarks.measure`  - pipeline throughput and training time/accuracy, interleaved repeats;
 * :mod:`benchmarks.precision` - training throughput and accuracy per precision policy;
-* :mod:`benchmarks.memory`   - synthetic 25,000-image set, peak memory of loading and training;
+* :mod:`benchmarks.loader_memory` - synthetic 25,000-image set, peak memory of loading and training;
 * :mod:`benchmarks.targets`  - the project's targets and whether each is met;
-* :mod:`benchmarks.report`   - rows, Markdown table and ``bench.json``;
+* :mod:`benchmarks.bench_report` - rows, Markdown table and ``bench.json``;
 * :mod:`benchmarks.cli`      - command line (the only place with exit codes).
 """

@@ -9,11 +9,12 @@ import sys
 
 #: Studies with their own arguments: command -> module of ``benchmarks`` with a ``main(argv)``.
 STUDIES = {
-    "ablation": "ablation",  # notebook 05's ablation (course_utils/recorded/ablation_04_cpu.json)
+    "ablation": "ablation",  # notebook 05's ablation (course_utils/recorded/ablation_05_cpu.json)
     "augmentation-experiment": "augmentation_experiment",  # notebook 04's three seeds, with and without augmentation
     "preprocessing-paths": "preprocessing_paths",  # one model through three loaders
     "filter-patterns": "filter_patterns",  # filter patterns before/after the ReLU
     "train-lesson-cnn": "train_lesson_cnn",  # the short lesson CNN the two studies above use
+    "grading-class": "grading_class",  # a planted class of 60 graded as a teacher grades it
 }
 
 if len(sys.argv) > 1 and sys.argv[1] in STUDIES:

@@ -1,7 +1,7 @@
-"""Ablation of notebook 04 and the search for a better from-scratch CNN (issue 13, target 1).
+"""Ablation of notebook 05 and the search for a better from-scratch CNN (issue 13, target 1).
 
-Run once on the real data (``make ablation``); notebook 04 draws its figure from the
-JSON this writes (``course_utils/recorded/ablation_04_cpu.json``, shipped with
+Run once on the real data (``make ablation``); notebook 05 draws its figure from the
+JSON this writes (``course_utils/recorded/ablation_05_cpu.json``, shipped with
 the package so that the notebook finds it in Colab too) and never retrains these models.
 
 **Ablation** (``--steps``): each step adds one change to the previous one:
@@ -13,7 +13,7 @@ the package so that the notebook finds it in Colab too) and never retrains these
 3. ``+dense256``: Dense 256 instead of 512.
 4. ``+adam_cosine``: Adam with cosine decay from 2e-3 instead of RMSprop 1e-4.
 5. ``+moderate_aug``: the moderate augmentation instead of the lesson's strong one
-   (this is notebook 04's improved recipe).
+   (the improved recipe, as notebook 05's figure shows it).
 6. ``+early_stopping``: the weights of the best validation epoch of step 5 (no new run:
    the best weights are kept while step 5 trains, as ``EarlyStopping(restore_best_weights=True)``
    would).
@@ -37,6 +37,14 @@ at most N epochs in this sitting (for the long ``gpu`` recipe, a few hours on CP
 CNNs (:mod:`benchmarks.scratch_models`) with a stride-2 stem, label smoothing and AdamW
 with warm-up and cosine decay (``res_*``, ``xcep_*``), and ``gpu`` (the book's
 mini-Xception with that training recipe, at 180 px).
+
+**Progressive resizing** (issue 33, variants ``res_s2_prog*``): a config with ``phases``
+(``[[size, epochs], ...]``) trains the same model at each size in turn under one learning-rate
+schedule, validates only in its last ``validate_last`` epochs (the best epoch is chosen there),
+and scores the best model at each of ``eval_sizes``; ``mixup`` (alpha) mixes pairs of training
+images.  ``--epochs`` and ``--img-size`` do not apply to such a variant.  The cpu recipe's search
+is recorded in ``benchmarks/results/cpu_recipe_search.json`` (one run per file under ``build/runs``,
+then collected; the commands are in ``benchmarks/results/README.md``).
 """
 
 from __future__ import annotations
@@ -54,8 +62,8 @@ if __package__ in (None, ""):  # run as a script (python benchmarks/ablation.py)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.resumable import epoch_dataset, fit_resumable, load_images  # noqa: E402
-from course_utils.augmentation import STRENGTHS  # noqa: E402
 from course_utils.config import portable  # noqa: E402
+from course_utils.data.loaders import STRENGTHS  # noqa: E402
 
 STEPS = ("original", "+batchnorm", "+gap", "+dense256", "+adam_cosine", "+moderate_aug")
 STRONG = STRENGTHS["strong"]
@@ -85,6 +93,12 @@ RESIDUAL = dict(
     label_smoothing=0.1,
     model=dict(stem_kernel=3, stem_stride=2, stem_padding="same", stem_bn=True, final_bn=True, bn_momentum=0.9),
 )
+RES_S2 = dict(RESIDUAL, model=dict(RESIDUAL["model"], widths=(32, 64, 128, 256), separable=False))
+#: Progressive resizing (issue 33): ``phases`` = [size, epochs] in order (one learning-rate schedule over
+#: all of them; the model takes any size); validation only in the last ``validate_last`` epochs (the best
+#: epoch is chosen among them; validating every epoch costs a sixth of an epoch); the best model is
+#: scored at each of ``eval_sizes`` (the last phase's size first), plain and with test-time flip.
+PROGRESSIVE = dict(phases=[[64, 16], [96, 14], [128, 10]], validate_last=10, eval_sizes=[128, 112, 144])
 #: Variants of the improved recipe tried for a better from-scratch model (overrides of IMPROVED).
 VARIANTS: dict[str, dict] = {
     "improved": {},
@@ -95,6 +109,13 @@ VARIANTS: dict[str, dict] = {
     "xcep_s2": dict(RESIDUAL, model=dict(RESIDUAL["model"], widths=(64, 128, 256, 512), separable=True)),
     "res_s2": dict(RESIDUAL, model=dict(RESIDUAL["model"], widths=(32, 64, 128, 256), separable=False)),
     "res_s2_wide": dict(RESIDUAL, model=dict(RESIDUAL["model"], widths=(48, 96, 192, 384), separable=False)),
+    # issue 33's search for the cpu recipe (see PROGRESSIVE): res_s2 with progressive resizing
+    "res_s2_prog": dict(RES_S2, **PROGRESSIVE),
+    "res_s2_prog112": dict(RES_S2, phases=[[64, 18], [96, 16], [112, 10]], validate_last=10, eval_sizes=[112, 128, 96]),
+    "res_s2_prog_mixup": dict(RES_S2, **PROGRESSIVE, mixup=0.2),
+    "res_s2_prog112_mixup": dict(
+        RES_S2, phases=[[64, 18], [96, 16], [112, 10]], validate_last=10, eval_sizes=[112, 128, 96], mixup=0.2
+    ),
     # the book's mini-Xception (721,857 parameters at 180 px), the book's augmentation, AdamW with
     # warm-up and cosine decay, label smoothing (not run: the gpu recipe is res_s2 at 180 px, 100 epochs)
     "book_xception": dict(
@@ -112,7 +133,7 @@ WARPS = dict(
     chollet_warp=dict(rotation=0.1, shift=0.0, zoom=0.2, shear=0.0, flip=True),
 )
 ROOT = Path(__file__).parents[1]
-DEFAULT_OUT = ROOT / "course_utils" / "recorded" / "ablation_04_cpu.json"
+DEFAULT_OUT = ROOT / "course_utils" / "recorded" / "ablation_05_cpu.json"
 DEFAULT_VARIANTS_OUT = ROOT / "benchmarks" / "results" / "from_scratch_cpu.json"
 DEFAULT_CHECKPOINTS = ROOT / "build" / "checkpoints"
 
@@ -177,17 +198,48 @@ def run_name(name: str, seed: int) -> str:
     return f"{safe}_seed{seed}.npz"
 
 
-def train(cfg: dict, args, course, splits, seed: int, images: tuple, name: str = "run") -> dict:
+def phases_of(cfg: dict, args) -> list[list[int]]:
+    """``[[size, epochs], ...]`` of a run: the config's ``phases``, or ``--img-size`` for ``--epochs``."""
+    return [list(p) for p in cfg.get("phases") or [[args.img_size, args.epochs]]]
+
+
+def phase_timing(phases: list[list[int]], state: dict) -> list[dict]:
+    """Mean wall and CPU seconds per epoch of each phase, apart for the epochs that were validated."""
+    rows, start = [], 0
+    val = state["history"].get("val_accuracy", [])
+    for size, epochs in phases:
+        idx = range(start, min(start + epochs, len(state["epoch_seconds"])))
+        for validated in (False, True):
+            picked = [i for i in idx if (i < len(val) and val[i] is not None) == validated]
+            if picked:
+                rows.append(
+                    dict(
+                        size=size,
+                        validated=validated,
+                        epochs=len(picked),
+                        wall_per_epoch=round(sum(state["epoch_seconds"][i] for i in picked) / len(picked), 2),
+                        cpu_per_epoch=round(
+                            sum(state.get("epoch_cpu_seconds", [0] * len(val))[i] for i in picked) / len(picked), 2
+                        ),
+                    )
+                )
+        start += epochs
+    return rows
+
+
+def train(cfg: dict, args, course, splits, seed: int, images, name: str = "run") -> dict:
     """Train ``cfg`` once (resumable, see :mod:`benchmarks.resumable`); the final and the best-validation model's scores.
 
-    ``images``: the training split as ``uint8`` arrays and labels (:func:`benchmarks.resumable.load_images`).
+    ``images(size)``: the training split at ``size`` as ``uint8`` arrays and labels
+    (:func:`benchmarks.resumable.load_images`); ``splits(size)``: the validation and test splits at ``size``.
+    A config with ``phases`` trains at each size in turn (see :data:`PROGRESSIVE`).
     Returns ``None`` in place of the scores when ``--stop-after`` stopped the run before its last epoch.
     """
     import keras
 
     from benchmarks.scratch_models import optimizer_for
-    from course_utils.augmentation import lesson_augment
-    from course_utils.setup import set_seed
+    from course_utils.data.loaders import lesson_augment
+    from course_utils.start import set_seed
 
     set_seed(seed)
     kind = cfg["augmentation"]
@@ -195,50 +247,75 @@ def train(cfg: dict, args, course, splits, seed: int, images: tuple, name: str =
     if kind in WARPS:
         warp_factory = lambda s: lesson_augment(s, **WARPS[kind])  # noqa: E731
     else:
-        from course_utils.augmentation import make_augmentation
+        from course_utils.data.loaders import make_augmentation
 
         ranges = STRONG if kind == "strong" else MODERATE
         augment_factory = lambda s: make_augmentation(seed=s, **ranges)  # noqa: E731
-    steps = -(-len(images[0]) // args.batch_size)
-    model = build(cfg, args.img_size)
+    phases = phases_of(cfg, args)
+    epochs = sum(e for _, e in phases)
+    size_of = [size for size, e in phases for _ in range(e)]
+    final_size = phases[-1][0]
+    eval_sizes = list(cfg.get("eval_sizes") or [final_size])
+    steps = -(-len(images(final_size)[0]) // args.batch_size)
+    any_size = len(phases) > 1 or eval_sizes != [final_size]
+    model = build(cfg, None if any_size else final_size)
     loss = keras.losses.BinaryCrossentropy(label_smoothing=cfg["label_smoothing"])
-    model.compile(optimizer=optimizer_for(cfg, steps, args.epochs), loss=loss, metrics=["accuracy"])
+    model.compile(optimizer=optimizer_for(cfg, steps, epochs), loss=loss, metrics=["accuracy"])
     identity = dict(
         name=name,
         seed=seed,
         config=cfg,
-        epochs=args.epochs,
-        img_size=args.img_size,
+        epochs=epochs,
+        img_size=final_size,
         batch_size=args.batch_size,
         max_per_class=args.max_per_class,
         data=course.kind,
         precision=keras.mixed_precision.global_policy().name,
     )
+    first_validated = epochs - cfg["validate_last"] if cfg.get("validate_last") else 0
+    validation = splits(final_size)["validation"].dataset
     state = fit_resumable(
         model,
-        lambda epoch: epoch_dataset(*images, args.batch_size, seed, epoch, augment_factory, warp_factory),
-        splits["validation"].dataset,
-        args.epochs,
+        lambda epoch: epoch_dataset(
+            *images(size_of[epoch]),
+            args.batch_size,
+            seed,
+            epoch,
+            augment_factory,
+            warp_factory,
+            mixup=cfg.get("mixup", 0.0),
+        ),
+        (lambda epoch: validation if epoch >= first_validated else None) if first_validated else validation,
+        epochs,
         Path(args.checkpoint_dir) / run_name(name, seed),
         identity=identity,
         resume=args.resume,
         stop_after=args.stop_after,
     )
-    done = state["epochs_done"] == args.epochs
-    final = {n: scores(model, splits[n]) for n in ("validation", "test")} if done else None
+    done = state["epochs_done"] == epochs
+    final = {n: scores(model, splits(final_size)[n]) for n in ("validation", "test")} if done else None
     if done:
         model.set_weights(state["best_weights"])
-    at_best = {n: scores(model, splits[n]) for n in ("validation", "test")} if done else None
+    at_best = {n: scores(model, splits(final_size)[n]) for n in ("validation", "test")} if done else None
+    by_size = (
+        {str(size): {n: scores(model, splits(size)[n]) for n in ("validation", "test")} for size in eval_sizes}
+        if done and any_size
+        else None
+    )
     return dict(
         seed=seed,
         params=int(model.count_params()),
+        phases=phases,
         train_seconds=state["train_seconds"],
+        train_cpu_seconds=round(sum(state.get("epoch_cpu_seconds", [])), 1),
         epoch_seconds=state["epoch_seconds"],
         epoch_cpu_seconds=state.get("epoch_cpu_seconds", []),
+        phase_timing=phase_timing(phases, state),
         epochs_done=state["epochs_done"],
         best_epoch=state["best_epoch"],
         final=final,
         best=at_best,
+        best_by_size=by_size,
         history=state["history"],
         model=model,
     )
@@ -288,11 +365,12 @@ def main(argv: list[str] | None = None) -> int:
     import keras
 
     from benchmarks.machine import cpu_flags_summary, load_text
-    from course_utils import data, hardware, pipelines
+    from course_utils import hardware
+    from course_utils.data import course_data, loaders
 
     precision = hardware.choose_precision().policy if args.precision == "auto" else args.precision
     keras.mixed_precision.set_global_policy(precision)
-    course = data.get_course_data(args.data)
+    course = course_data.get_course_data(args.data)
     head = dict(
         command=portable(
             "python "
@@ -312,15 +390,25 @@ def main(argv: list[str] | None = None) -> int:
         keras=keras.__version__,
         started=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
     )
-    splits = pipelines.load_datasets(
-        course.root,
-        args.img_size,
-        args.batch_size,
-        max_per_class=args.max_per_class,
-        seed=args.seed,
-        splits=("validation", "test"),
-    )
-    images = load_images(course.root / "train", args.img_size, args.max_per_class)
+    loaded: dict = {}
+
+    def splits(size: int) -> dict:
+        if ("splits", size) not in loaded:
+            loaded["splits", size] = loaders.load_datasets(
+                course.root,
+                size,
+                args.batch_size,
+                max_per_class=args.max_per_class,
+                seed=args.seed,
+                splits=("validation", "test"),
+            )
+        return loaded["splits", size]
+
+    def images(size: int) -> tuple:
+        if ("train", size) not in loaded:
+            loaded["train", size] = load_images(course.root / "train", size, args.max_per_class)
+        return loaded["train", size]
+
     steps = [s for s in args.steps.split(",") if s]
     record = dict(head, steps=[])
     order = STEPS + ("+early_stopping",)
@@ -370,10 +458,11 @@ def main(argv: list[str] | None = None) -> int:
         for name in variants:
             cfg = dict(IMPROVED, **VARIANTS[name])
             for seed in (int(s) for s in args.seeds.split(",")):
+                load_at_start = load_text()
                 run = train(cfg, args, course, splits, seed, images, name=name)
                 model = run.pop("model")
                 if run["final"] is None:
-                    print(f"{name} seed {seed}: {run['epochs_done']} de {args.epochs} épocas; sigue con --resume")
+                    print(f"{name} seed {seed}: {run['epochs_done']} épocas hechas; sigue con --resume")
                     continue
                 model.save(Path(args.checkpoint_dir) / run_name(name, seed).replace(".npz", "_best.keras"))
                 vrecord["runs"].append(
@@ -383,6 +472,7 @@ def main(argv: list[str] | None = None) -> int:
                         settings=head["settings"],
                         precision=precision,
                         cpu_flags=head["cpu_flags"],
+                        load_average_at_start=load_at_start,
                         load_average_at_end=load_text(),
                         command=head["command"],
                         **run,

@@ -57,26 +57,17 @@ def keras_split(folder: Path, img_size: int, batch_size: int, *, shuffle: bool, 
 
 
 def moderate_augmenter(seed: int):
-    """Exercise 4.1's solution: flip, ±18° rotation, 10 % shift, 15 % zoom."""
-    import keras
-    from keras import layers
+    """Exercise 4.1's solution: flip, ±18° rotation, 10 % shift, 15 % zoom (the course's moderate strength)."""
+    from course_utils.data.loaders import STRENGTHS, make_augmentation
 
-    return keras.Sequential(
-        [
-            layers.RandomFlip("horizontal", seed=seed),
-            layers.RandomRotation(0.05, fill_mode="nearest", seed=seed),
-            layers.RandomTranslation(0.1, 0.1, fill_mode="nearest", seed=seed),
-            layers.RandomZoom(0.15, fill_mode="nearest", seed=seed),
-        ],
-        name="aumento_moderado",
-    )
+    return make_augmentation(seed, **STRENGTHS["moderate"], name="aumento_moderado")
 
 
 def build_cnn(img_size: int, augmenter=None, dropout: float = 0.0, learning_rate: float | None = None):
     """03's CNN compiled as in 04, with the augmenter first and Dropout if asked: exercise 4.2's answer."""
-    from course_utils.augmentation_experiment import LEARNING_RATE, course_build_cnn
+    from course_utils.models.networks import AUGMENTATION_LEARNING_RATE, course_build_cnn
 
-    rate = LEARNING_RATE if learning_rate is None else learning_rate
+    rate = AUGMENTATION_LEARNING_RATE if learning_rate is None else learning_rate
     return course_build_cnn((img_size, img_size, 3), learning_rate=rate)(augmenter=augmenter, dropout=dropout)
 
 
@@ -107,7 +98,7 @@ def run_arm(arm: str, seed: int, args, folders: dict) -> dict:
     """Train one arm with one seed to its best validation epoch; test once, with that epoch's weights."""
     import keras
 
-    from course_utils.setup import set_seed
+    from course_utils.start import set_seed
 
     set_seed(seed)
     train = keras_split(folders["train"], args.img_size, args.batch_size, shuffle=True, seed=seed)
@@ -149,7 +140,7 @@ def run_arm(arm: str, seed: int, args, folders: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from course_utils.augmentation_experiment import LEARNING_RATE
+    from course_utils.models.networks import AUGMENTATION_LEARNING_RATE
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=50, help="most epochs of each arm (notebook 04's EPOCHS)")
@@ -162,7 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--patience", type=int, default=10, help="stop after this many epochs without a better val_accuracy (0: never)"
     )
-    parser.add_argument("--learning-rate", type=float, default=LEARNING_RATE, help="Adam's rate, both arms")
+    parser.add_argument(
+        "--learning-rate", type=float, default=AUGMENTATION_LEARNING_RATE, help="Adam's rate, both arms"
+    )
     parser.add_argument("--img-size", type=int, default=96)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-per-class", type=int, default=None)
@@ -181,12 +174,13 @@ def main(argv: list[str] | None = None) -> int:
     import keras
 
     from benchmarks.machine import cpu_flags_summary
-    from course_utils import data, hardware
-    from course_utils.split_folders import split_folder
+    from course_utils import hardware
+    from course_utils.data import course_data
+    from course_utils.data.image_files import split_folder
 
     precision = hardware.choose_precision().policy if args.precision == "auto" else args.precision
     keras.mixed_precision.set_global_policy(precision)
-    course = data.get_course_data(args.data)
+    course = course_data.get_course_data(args.data)
     folders = {s: split_folder(course.root, s, args.max_per_class) for s in ("train", "validation", "test")}
     out = Path(args.out)
     stored = json.loads(out.read_text()) if out.exists() and (args.resume or args.trial) else {}

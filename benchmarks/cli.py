@@ -16,9 +16,9 @@ from pathlib import Path
 
 from course_utils.config import portable
 
-from . import machine, report
-from .config import MODEL_SPECS, SPLIT_NAMES, BenchConfig
-from .report import BenchResult, Row
+from . import bench_report, machine
+from .bench_report import BenchResult, Row
+from .bench_settings import MODEL_SPECS, SPLIT_NAMES, BenchConfig
 from .targets import apply_targets
 
 Progress = Callable[[str], None]
@@ -59,8 +59,8 @@ def run_benchmark(
         def emit(new: list[Row], t0: float) -> None:
             for r in new:
                 progress(
-                    f"{r.label}: original {report._fmt(r.original, r.unit)}, course "
-                    f"{report._fmt(r.course, r.unit)} {r.unit} -> {r.ratio_text()} [{r.spread_text()}]"
+                    f"{r.label}: original {bench_report._fmt(r.original, r.unit)}, course "
+                    f"{bench_report._fmt(r.course, r.unit)} {r.unit} -> {r.ratio_text()} [{r.spread_text()}]"
                     f"  ({time.perf_counter() - t0:.0f} s)"
                 )
             rows.extend(new)
@@ -117,18 +117,20 @@ def run_memory(
     progress: Progress = print,
 ) -> BenchResult:
     """The memory mode: a synthetic full-size set, then one child process per image size."""
-    from . import memory
+    from . import loader_memory
 
     started = time.perf_counter()
     load_start = machine.load_text()
-    counts = {k: round(v * n_images / sum(memory.FULL_SPLITS.values())) for k, v in memory.FULL_SPLITS.items()}
+    counts = {
+        k: round(v * n_images / sum(loader_memory.FULL_SPLITS.values())) for k, v in loader_memory.FULL_SPLITS.items()
+    }
     if not (dest / "train").is_dir():
         t0 = time.perf_counter()
-        total = memory.make_synthetic_jpegs(dest, counts)
+        total = loader_memory.make_synthetic_jpegs(dest, counts)
         progress(f"Synthetic set: {total} JPEGs in {dest} ({time.perf_counter() - t0:.0f} s)")
     rows = []
     for size in sizes:
-        r = memory.run_in_child(dest, size, train_steps=train_steps, budget_gb=budget_gb)
+        r = loader_memory.run_in_child(dest, size, train_steps=train_steps, budget_gb=budget_gb)
         progress(
             f"{size} px: cache {r['cache']}, peak after loading {r['load_peak_gb']:.2f} GB "
             f"({r['load_s']} s), after training {r['train_steps']} steps {r['train_peak_gb']:.2f} GB "
@@ -239,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
             result = run_memory(dest, tuple(args.sizes), args.budget_gb, args.train_steps, args.images, say)
             out, title = args.out or "build/bench-memory.md", "Memory benchmark"
         else:
-            from course_utils.data import get_course_data
+            from course_utils.data.course_data import get_course_data
 
             info = get_course_data(args.data, progress=False)
             if args.command == "precision-accuracy":
@@ -262,8 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, RuntimeError, ValueError) as exc:
         print(f"Benchmark failed: {exc}", file=sys.stderr)
         return 1
-    md, js = report.write_outputs(result, out, title)
+    md, js = bench_report.write_outputs(result, out, title)
     print()
-    print(report.render_markdown(result, title))
+    print(bench_report.render_markdown(result, title))
     print(f"Written: {md} and {js}")
     return 0

@@ -35,16 +35,18 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
     import tensorflow as tf
 
-    from course_utils import data, models, pipelines, visualization
+    from course_utils import visualization
+    from course_utils.data import course_data, loaders
+    from course_utils.models import networks
 
     model = keras.models.load_model(args.model)
     size = int(model.input_shape[1])
     layer = model.get_layer(args.layer)
-    extractor = models.sub_model(model, layer)
+    extractor = networks.sub_model(model, layer)
     start = np.random.default_rng(42).uniform(0.4, 0.6, (1, size, size, 3)).astype("float32")
     on_start = extractor(start, training=False).numpy()[0].max(axis=(0, 1))
-    course = data.get_course_data("course")
-    test = pipelines.load_split(course.root / "test", size, 50, max_per_class=args.images // 2)
+    course = course_data.get_course_data("course")
+    test = loaders.load_split(course.root / "test", size, 50, max_per_class=args.images // 2)
     peak = np.zeros(layer.output.shape[-1])
     for x, _ in test.dataset:
         peak = np.maximum(peak, extractor(x, training=False).numpy().max(axis=(0, 1, 2)))

@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from .config import SPLIT_NAMES, BenchConfig, ModelSpec, build_model
+from .bench_report import Row
+from .bench_settings import SPLIT_NAMES, BenchConfig, ModelSpec, build_model
 from .machine import load_average
-from .report import Row
 
 # ---------------------------------------------------------------------------
 # Data
@@ -35,11 +35,11 @@ def make_subset_view(
 ) -> dict[str, int]:
     """Mirror ``root`` in ``dest`` with symlinks to the first N valid images per class.
 
-    Files are chosen by :func:`course_utils.inspection.list_images` (sorted by
+    Files are chosen by :func:`course_utils.data.image_files.list_images` (sorted by
     name, undecodable files left out), so the legacy generator and the modern
     loader both read exactly the same images.  Returns the image count per split.
     """
-    from course_utils.inspection import list_images
+    from course_utils.data.image_files import list_images
 
     root, dest = Path(root), Path(dest)
     counts: dict[str, int] = {}
@@ -83,12 +83,12 @@ def touch(x: Any) -> float:
     return float(np.asarray(x).sum())
 
 
-def legacy_train_iterator(root: Path, size: int, augment: bool, cfg: BenchConfig) -> Any:
-    """The lesson's training generator (``ImageDataGenerator``, rescale, optional augmentation)."""
-    from course_utils.pipelines import get_generators
+def lesson_generators(root: Path, size: int, augment: bool, cfg: BenchConfig) -> tuple[Any, Any, Any]:
+    """The lesson's generators ``(train, validation, test)`` (``ImageDataGenerator``, rescale, optional augmentation)."""
+    from course_utils.data.loaders import get_generators
 
     with quiet():
-        train, _, _ = get_generators(
+        return get_generators(
             root / "train",
             root / "validation",
             root / "test",
@@ -97,12 +97,16 @@ def legacy_train_iterator(root: Path, size: int, augment: bool, cfg: BenchConfig
             batch_size=cfg.batch_size,
             seed=cfg.seed,
         )
-    return train
+
+
+def legacy_train_iterator(root: Path, size: int, augment: bool, cfg: BenchConfig) -> Any:
+    """The lesson's training generator (``ImageDataGenerator``, rescale, optional augmentation)."""
+    return lesson_generators(root, size, augment, cfg)[0]
 
 
 def course_train_dataset(root: Path, size: int, augment: bool, cfg: BenchConfig) -> Any:
     """The course loader's training split (checked file list, decode once, cache, lesson augmentation)."""
-    from course_utils.pipelines import load_split
+    from course_utils.data.loaders import load_split
 
     with quiet():
         return load_split(
@@ -253,19 +257,8 @@ def measure_throughput(root: Path, size: int, augment: bool, cfg: BenchConfig) -
 
 def fit_original(model: Any, root: Path, size: int, augment: bool, epochs: int, cfg: BenchConfig) -> dict[str, float]:
     """The lesson's recipe: generators, ``steps_per_epoch = samples // batch``, validation each epoch."""
-    from course_utils.pipelines import get_generators
-
     start, cpu = time.perf_counter(), time.process_time()
-    with quiet():
-        train, val, test = get_generators(
-            root / "train",
-            root / "validation",
-            root / "test",
-            (size, size),
-            preprocessing_mode="augmenting" if augment else "rescaling",
-            batch_size=cfg.batch_size,
-            seed=cfg.seed,
-        )
+    train, val, test = lesson_generators(root, size, augment, cfg)
     setup = time.perf_counter() - start
     with quiet():
         model.fit(
@@ -276,9 +269,27 @@ def fit_original(model: Any, root: Path, size: int, augment: bool, epochs: int, 
             validation_steps=max(1, val.samples // val.batch_size),
             verbose=0,
         )
+    test.reset()
+    return _tested(model, test, int(test.samples), setup, start, cpu)
+
+
+def fit_course(model: Any, root: Path, size: int, augment: bool, epochs: int, cfg: BenchConfig) -> dict[str, float]:
+    """The course's loaders (checked file list, decode once, cache, prefetch), same epochs."""
+    from course_utils.data.loaders import load_datasets
+
+    start, cpu = time.perf_counter(), time.process_time()
+    with quiet():
+        ds = load_datasets(root, size, cfg.batch_size, seed=cfg.seed, augment="lesson" if augment else None)
+    setup = time.perf_counter() - start
+    with quiet():
+        model.fit(ds["train"].dataset, epochs=epochs, validation_data=ds["validation"].dataset, verbose=0)
+    return _tested(model, ds["test"].dataset, len(ds["test"]), setup, start, cpu)
+
+
+def _tested(model: Any, test: Any, test_images: int, setup: float, start: float, cpu: float) -> dict[str, float]:
+    """The record of one training (wall time since ``start``, CPU time since ``cpu``) and its test evaluation."""
     train_time, cpu = time.perf_counter() - start, time.process_time() - cpu
     t0 = time.perf_counter()
-    test.reset()
     with quiet():
         acc = model.evaluate(test, verbose=0, return_dict=True)["accuracy"]
     return {
@@ -287,31 +298,7 @@ def fit_original(model: Any, root: Path, size: int, augment: bool, epochs: int, 
         "cpu_s": cpu,
         "eval_s": time.perf_counter() - t0,
         "accuracy": float(acc),
-        "test_images": int(test.samples),
-    }
-
-
-def fit_course(model: Any, root: Path, size: int, augment: bool, epochs: int, cfg: BenchConfig) -> dict[str, float]:
-    """The course's loaders (checked file list, decode once, cache, prefetch), same epochs."""
-    from course_utils.pipelines import load_datasets
-
-    start, cpu = time.perf_counter(), time.process_time()
-    with quiet():
-        ds = load_datasets(root, size, cfg.batch_size, seed=cfg.seed, augment="lesson" if augment else None)
-    setup = time.perf_counter() - start
-    with quiet():
-        model.fit(ds["train"].dataset, epochs=epochs, validation_data=ds["validation"].dataset, verbose=0)
-    train_time, cpu = time.perf_counter() - start, time.process_time() - cpu
-    t0 = time.perf_counter()
-    with quiet():
-        acc = model.evaluate(ds["test"].dataset, verbose=0, return_dict=True)["accuracy"]
-    return {
-        "setup_s": setup,
-        "time_s": train_time,
-        "cpu_s": cpu,
-        "eval_s": time.perf_counter() - t0,
-        "accuracy": float(acc),
-        "test_images": len(ds["test"]),
+        "test_images": test_images,
     }
 
 
@@ -388,8 +375,8 @@ def measure_mlp_recipe(root: Path, cfg: BenchConfig) -> list[Row]:
     """
     import keras
 
-    from course_utils.models import build_mlp
-    from course_utils.pipelines import get_generators, load_datasets
+    from course_utils.data.loaders import get_generators, load_datasets
+    from course_utils.models.networks import build_mlp
 
     size = cfg.small_size
     out = {}

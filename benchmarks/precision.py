@@ -20,7 +20,7 @@ from typing import Any
 from .machine import load_average
 
 POLICIES = ("float32", "mixed_bfloat16")
-#: Models measured: key -> (builder in course_utils.models, keyword arguments).
+#: Models measured: key -> (builder in course_utils.models.networks, keyword arguments).
 MODELS = {"cnn": ("build_cnn", {}), "cnn_improved": ("build_cnn_improved", {})}
 
 
@@ -41,11 +41,11 @@ def build(model_key: str, size: int, seed: int = 0) -> Any:
     """The course model ``model_key`` at ``size`` px, compiled (Adam, binary cross-entropy)."""
     import keras
 
-    from course_utils import models
+    from course_utils.models import networks
 
     builder, kwargs = MODELS[model_key]
     keras.utils.set_random_seed(seed)
-    model = getattr(models, builder)((size, size, 3), **kwargs)
+    model = getattr(networks, builder)((size, size, 3), **kwargs)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"])
     return model
 
@@ -117,16 +117,15 @@ def train_once(
     """
     import keras
 
-    from course_utils.pipelines import load_datasets
+    from course_utils.data.loaders import load_datasets
+    from course_utils.models import networks
 
     keras.backend.clear_session()
     ds = load_datasets(root, size, batch_size, seed=seed, augment="lesson")
     with policy(policy_name):
         keras.utils.set_random_seed(seed)
         builder, kwargs = MODELS[model_key]
-        from course_utils import models
-
-        model = getattr(models, builder)((size, size, 3), **kwargs)
+        model = getattr(networks, builder)((size, size, 3), **kwargs)
         steps = epochs * -(-len(ds["train"]) // batch_size)
         schedule = keras.optimizers.schedules.CosineDecay(lr, steps)
         model.compile(optimizer=keras.optimizers.Adam(schedule), loss="binary_crossentropy", metrics=["accuracy"])

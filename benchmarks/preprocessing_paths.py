@@ -2,12 +2,12 @@
 
 Loads a CNN trained on ``img_size`` px images with pixels in [0, 1] (e.g. the one
 ``python -m benchmarks ablation --save-model`` saves), wraps it with
-:func:`course_utils.models.with_photo_preprocessing` (resizing with antialiasing and
+:func:`course_utils.models.networks.with_photo_preprocessing` (resizing with antialiasing and
 rescaling inside the model) and measures the test accuracy through:
 
 1. ``keras.utils.load_img(path)`` with default arguments, one photo at a time (any size);
 2. ``keras.utils.image_dataset_from_directory(test_dir)`` with default arguments (256 x 256);
-3. the course loader ``pipelines.load_split(..., preprocessing="none")``;
+3. the course loader ``loaders.load_split(..., preprocessing="none")``;
 
 and, for contrast, the bare model fed by ``image_dataset_from_directory(image_size=(s, s))``
 plus ``Rescaling(1/255)`` (resizing without antialiasing: the failure the wrapper removes).
@@ -36,18 +36,19 @@ def main(argv: list[str] | None = None) -> int:
     import keras
     import numpy as np
 
-    from course_utils import data, models, pipelines
+    from course_utils.data import course_data, loaders
+    from course_utils.models import networks
 
-    course = data.get_course_data(args.data)
+    course = course_data.get_course_data(args.data)
     test_dir = course.root / "test"
     bare = keras.models.load_model(args.model)
     size = int(bare.input_shape[1])
-    photo_model = models.with_photo_preprocessing(bare)
+    photo_model = networks.with_photo_preprocessing(bare)
     results: dict[str, float] = {}
     t0 = time.perf_counter()
 
     # 1. keras.utils.load_img with default arguments: each photo at its own size.
-    split = pipelines.load_split(test_dir, size, preprocessing="none", check_files=False)
+    split = loaders.load_split(test_dir, size, preprocessing="none", check_files=False)
     correct = 0
     for path, label in zip(split.paths, split.labels, strict=True):
         x = keras.utils.img_to_array(keras.utils.load_img(path))[None]
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     results["image_dataset_from_directory (por defecto, 256 px)"] = accuracy(photo_model, ds)
 
     # 3. The course loader, raw pixels at the training size.
-    results[f"pipelines.load_split ({size} px, antialias)"] = accuracy(photo_model, split.dataset)
+    results[f"loaders.load_split ({size} px, antialias)"] = accuracy(photo_model, split.dataset)
 
     # Contrast: the bare model, image_dataset_from_directory at the training size, no antialiasing.
     ds_small = keras.utils.image_dataset_from_directory(

@@ -47,13 +47,11 @@ def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
 def load_images(split_dir: Path, img_size: int, max_per_class: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """All images of a split folder as ``uint8`` (n, img_size, img_size, 3) and their labels.
 
-    Decoded by :func:`course_utils.pipelines.load_split` (same resizing as the course's loaders).
+    Decoded by :func:`course_utils.data.loaders.load_split` (same resizing as the course's loaders).
     """
-    from course_utils import pipelines
+    from course_utils.data import loaders
 
-    split = pipelines.load_split(
-        split_dir, img_size, 256, max_per_class=max_per_class, preprocessing="none", cache=False
-    )
+    split = loaders.load_split(split_dir, img_size, 256, max_per_class=max_per_class, preprocessing="none", cache=False)
     images = np.concatenate([np.asarray(x) for x, _ in split.dataset]).astype("uint8")
     return images, split.labels.astype("float32")
 
@@ -66,10 +64,15 @@ def epoch_dataset(
     epoch: int,
     augment_factory: Callable[[int], Any] | None = None,
     warp_factory: Callable[[int], Any] | None = None,
+    mixup: float = 0.0,
 ):
     """The batches of epoch ``epoch``: images in :func:`epoch_order`, rescaled to [0, 1], augmented.
 
-    ``warp_factory(seed)``: a batch function on ``uint8`` (e.g. :func:`course_utils.augmentation.lesson_augment`);
+    ``mixup`` (alpha > 0): after augmentation, each image and its label are mixed with those of the
+    batch read backwards, weight ``lam ~ Beta(alpha, alpha)`` per image (mixup, Zhang et al. 2018),
+    drawn from the epoch's seed as well.
+
+    ``warp_factory(seed)``: a batch function on ``uint8`` (e.g. :func:`course_utils.data.loaders.lesson_augment`);
     ``augment_factory(seed)``: a Keras layer applied to the float batch.  Both are built with
     :func:`epoch_seed` and mapped sequentially, so that the epoch's random draws do not depend on
     thread timing nor on the epochs before it.
@@ -86,7 +89,28 @@ def epoch_dataset(
     if augment_factory is not None:
         augment = augment_factory(s)
         ds = ds.map(lambda x, y: (augment(x, training=True), y))
+    if mixup > 0:
+        ds = ds.map(mixup_batch(mixup, s + 1))
     return ds.prefetch(2)
+
+
+def mixup_batch(alpha: float, seed: int) -> Callable:
+    """A ``tf.data`` batch function mixing each (image, label) with the batch's reverse: mixup."""
+    import tensorflow as tf
+
+    gen = tf.random.Generator.from_seed(seed)
+
+    def fn(x, y):
+        n = tf.shape(x)[0]
+        seeds = gen.make_seeds(2)
+        a = tf.random.stateless_gamma([n], seeds[:, 0], alpha)  # Beta(alpha, alpha) = a / (a + b)
+        b = tf.random.stateless_gamma([n], seeds[:, 1], alpha)
+        lam = a / (a + b)
+        y = tf.cast(y, tf.float32)
+        mixed = lam[:, None, None, None] * x + (1 - lam[:, None, None, None]) * tf.reverse(x, [0])
+        return mixed, lam * y + (1 - lam) * tf.reverse(y, [0])
+
+    return fn
 
 
 def save_checkpoint(path: Path, model, best_weights: list[np.ndarray] | None, state: dict[str, Any]) -> None:
@@ -144,7 +168,9 @@ def fit_resumable(
 ) -> dict[str, Any]:
     """Train ``model`` (compiled) for ``epochs`` epochs, one ``fit`` call per epoch, checkpointing each.
 
-    ``make_train(epoch)``: the training dataset of that epoch.  ``identity``: what must match for a
+    ``make_train(epoch)``: the training dataset of that epoch.  ``validation``: a dataset scored after
+    every epoch, or a function ``epoch -> dataset or None`` (``None``: no validation after that epoch,
+    its ``val_*`` history is ``None`` and it cannot be the best epoch).  ``identity``: what must match for a
     resume (settings, configuration, precision); a checkpoint of another run is refused.
     ``stop_after``: train at most this many epochs in this sitting (then return, resumable).
     Returns the state: ``epochs_done``, ``history``, ``best_val``, ``best_epoch``,
@@ -166,16 +192,19 @@ def fit_resumable(
     while state["epochs_done"] < epochs and (stop_after is None or sitting < stop_after):
         epoch = state["epochs_done"]
         t0, c0 = time.perf_counter(), time.process_time()
+        val_data = validation(epoch) if callable(validation) else validation
         hist = model.fit(
-            make_train(epoch), validation_data=validation, epochs=epoch + 1, initial_epoch=epoch, verbose=verbose
+            make_train(epoch), validation_data=val_data, epochs=epoch + 1, initial_epoch=epoch, verbose=verbose
         )
         state["epoch_seconds"].append(round(time.perf_counter() - t0, 2))
         # CPU seconds of all this process's threads: with N free cores, wall time is about cpu / N
         state.setdefault("epoch_cpu_seconds", []).append(round(time.process_time() - c0, 2))
         for key, values in hist.history.items():
-            state["history"].setdefault(key, []).append(round(float(values[-1]), 4))
-        val = float(hist.history["val_accuracy"][-1])
-        if val > state["best_val"]:
+            state["history"].setdefault(key, [None] * epoch).append(round(float(values[-1]), 4))
+        for values in state["history"].values():  # no validation this epoch: val_* is None
+            values.extend([None] * (epoch + 1 - len(values)))
+        val = float(hist.history["val_accuracy"][-1]) if val_data is not None else None
+        if val is not None and val > state["best_val"]:
             state.update(best_val=val, best_epoch=epoch + 1)
             best = [np.array(w) for w in model.get_weights()]
         state["epochs_done"] = epoch + 1

@@ -3,7 +3,10 @@
 :func:`residual_cnn` with ``chollet_xception()``'s settings is the mini-Xception of *Deep
 Learning with Python* (ch. 9: 721,857 parameters at 180 px); the cpu candidates change its
 stem (a stride-2 convolution halves the resolution before the blocks, 4x less compute) and
-its widths.
+its widths.  Its blocks are the course's (:func:`course_utils.models.networks.residual_block`,
+exercise 5.1's block), with the momentum and the convolution each recipe asks for; the layer
+names, and so the order of the variables that ``benchmarks.resumable``'s checkpoints list,
+are those of the blocks written here before (``b<i>_bn1`` ... ``b<i>_add``).
 """
 
 from __future__ import annotations
@@ -36,8 +39,9 @@ def residual_cnn(img_size: int, **cfg: Any):
     import keras
     from keras import layers
 
+    from course_utils.models.networks import residual_block
+
     c = dict(CHOLLET_XCEPTION, **cfg)
-    conv = layers.SeparableConv2D if c["separable"] else layers.Conv2D
     bn = lambda name: layers.BatchNormalization(momentum=c["bn_momentum"], name=name)  # noqa: E731
     inputs = keras.Input(shape=(img_size, img_size, 3))
     x = layers.Conv2D(
@@ -51,14 +55,7 @@ def residual_cnn(img_size: int, **cfg: Any):
     if c["stem_bn"]:
         x = layers.ReLU(name="stem_relu")(bn("stem_bn")(x))
     for i, size in enumerate(c["widths"], start=1):
-        residual = x
-        for j in (1, 2):
-            x = bn(f"b{i}_bn{j}")(x)
-            x = layers.ReLU(name=f"b{i}_relu{j}")(x)
-            x = conv(size, 3, padding="same", use_bias=False, name=f"b{i}_conv{j}")(x)
-        x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"b{i}_pool")(x)
-        residual = layers.Conv2D(size, 1, strides=2, padding="same", use_bias=False, name=f"b{i}_proj")(residual)
-        x = layers.add([x, residual], name=f"b{i}_add")
+        x = residual_block(x, size, suffix=str(i), momentum=c["bn_momentum"], separable=c["separable"])
     if c["final_bn"]:
         x = layers.ReLU(name="final_relu")(bn("final_bn")(x))
     x = layers.GlobalAveragePooling2D(name="gap")(x)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .config import BenchConfig
-from .report import Row
+from .bench_report import Row
+from .bench_settings import BenchConfig
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Train the lesson's CNN briefly on the real data and save it (for the measurements of
 ``preprocessing_paths.py`` and of the filter patterns of notebook 08).
 
-The lesson's architecture (:func:`course_utils.models.build_cnn` with Dropout 0.5), Adam 1e-3,
+The lesson's architecture (:func:`course_utils.models.networks.build_cnn` with Dropout 0.5), Adam 1e-3,
 no augmentation, pixels in [0, 1].  Prints the test accuracy.
 """
 
@@ -21,13 +21,14 @@ def main(argv: list[str] | None = None) -> int:
 
     import keras
 
-    from course_utils import data, models, pipelines
-    from course_utils.setup import set_seed
+    from course_utils.data import course_data, loaders
+    from course_utils.models import networks
+    from course_utils.start import set_seed
 
     set_seed(args.seed)
-    course = data.get_course_data("course")
-    splits = pipelines.load_datasets(course.root, args.img_size, 32, seed=args.seed)
-    model = models.build_cnn((args.img_size, args.img_size, 3), dropout=0.5)
+    course = course_data.get_course_data("course")
+    splits = loaders.load_datasets(course.root, args.img_size, 32, seed=args.seed)
+    model = networks.build_cnn((args.img_size, args.img_size, 3), dropout=0.5)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"])
     model.fit(splits["train"].dataset, validation_data=splits["validation"].dataset, epochs=args.epochs, verbose=2)
     print(f"test accuracy {model.evaluate(splits['test'].dataset, verbose=0)[1]:.3f}")

@@ -24,9 +24,7 @@ from typing import Any
 import nbformat
 from nbval.plugin import coalesce_streams, get_sanitize_patterns, transform_streams_for_comparison
 
-from course_utils.exercises import blank_solutions, has_solution
-
-from .nbtools import is_checked, read, source_text, strip
+from .nbtools import blank_solutions, has_solution, is_checked, read, source_text, strip
 
 #: Metadata key of every cell of a :func:`merged_version`: ``{"cell": i}`` for the source's cell ``i``,
 #: ``{"student": i}`` for the student's copy of it (blanked solution or its check, before the source's).

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from course_utils.config import BRANCH, PROJECT_ROOT, REPO_URL, binder_url, colab_url
-from course_utils.schema import NOTEBOOKS
+from course_utils.params.schema import NOTEBOOKS
 
 SITE_DIR = PROJECT_ROOT / "build" / "site"
 CONF_DIR = PROJECT_ROOT / "docs"

@@ -4,7 +4,9 @@
 exercises' solutions between ``# BEGIN SOLUTION``/``# END SOLUTION`` markers and
 the reference outputs nbval compares (only in cells tagged ``nbval-check-output``).
 ``notebooks/<name>.ipynb`` is the student version Colab and JupyterLab open:
-written from the source by ``build`` (solutions blanked, no outputs at all).
+written from the source by ``build`` (solutions blanked, no outputs at all):
+:func:`blank_solutions` turns each solution into ``...`` (a one-line solution, a line
+ending in ``# SOLUTION``) or ``pass`` (a block between the markers).
 
 ``python -m course_tools.nbtools build``      write notebooks/ from source/
 ``python -m course_tools.nbtools check``      fail on drift, stray outputs or house-rule problems
@@ -21,7 +23,45 @@ import sys
 from pathlib import Path
 
 from course_utils.config import PROJECT_ROOT
-from course_utils.exercises import BEGIN, ONE_LINE, blank_solutions
+
+BEGIN, END, ONE_LINE = "# BEGIN SOLUTION", "# END SOLUTION", "# SOLUTION"
+PLACEHOLDER = "...  # ✏️ tu código aquí"
+#: What a solution block becomes: a statement, so that a cell ending in it shows no ``Ellipsis``.
+BLOCK_PLACEHOLDER = "pass  # ✏️ tu código aquí"
+_ASSIGN = re.compile(r"^(\s*)([\w.\[\]\"', ]+?)\s*=(?!=).*?#\s*SOLUTION\s*$")
+
+
+def blank_solutions(source: str) -> str:
+    """The student's version of a cell: each solution replaced by ``...``, markers removed."""
+    out: list[str] = []
+    inside = False
+    for line in source.split("\n"):
+        stripped = line.strip()
+        if stripped == BEGIN:
+            inside = True
+            out.append(line[: len(line) - len(line.lstrip())] + BLOCK_PLACEHOLDER)
+            continue
+        if stripped == END:
+            if not inside:
+                raise ValueError(f"{END} sin {BEGIN}")
+            inside = False
+            continue
+        if inside:
+            continue
+        match = _ASSIGN.match(line)
+        if match:
+            out.append(f"{match.group(1)}{match.group(2)} = {PLACEHOLDER}")
+            continue
+        out.append(line)
+    if inside:
+        raise ValueError(f"{BEGIN} sin {END}")
+    return "\n".join(out)
+
+
+def has_solution(source: str) -> bool:
+    """True when a cell carries a solution block or line."""
+    return blank_solutions(source) != source
+
 
 SOURCE_DIR = PROJECT_ROOT / "source"
 STUDENT_DIR = PROJECT_ROOT / "notebooks"

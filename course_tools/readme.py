@@ -2,7 +2,7 @@
 
 ``python -m course_tools.readme`` (``make readme``) rewrites every block
 between ``<!-- generado: NAME -->`` and ``<!-- fin: NAME -->`` in README.md:
-the notebook table (from :mod:`course_utils.schema`, with Colab links from
+the notebook table (from :mod:`course_utils.params.schema`, with Colab links from
 :mod:`course_utils.config`), the parameter tables, the English notebook list
 and the results recorded under ``results/`` (``<set>/summary.json`` written by
 the series, ``bench.json`` written by the benchmark).  ``--check`` writes
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from course_utils.config import PROJECT_ROOT, binder_url, colab_url
-from course_utils.schema import COMMON, NOTEBOOKS, PARAM_SET_NAMES, PARAMETERS, SETS
+from course_utils.params.schema import COMMON, NOTEBOOKS, PARAM_SET_NAMES, PARAMETERS, SETS
 
 from . import report
 
@@ -224,7 +224,7 @@ def from_scratch_section(variants_path: Path, ablation: dict[str, Any] | None) -
                 if settings.get("img_size")
                 else "("
             )
-            + f"órdenes: {commands}; archivos `course_utils/recorded/ablation_04_cpu.json` y "
+            + f"órdenes: {commands}; archivos `course_utils/recorded/ablation_05_cpu.json` y "
             f"`benchmarks/results/{variants_path.name}`):",
             "",
             report.markdown_table(header, rows, (False, True, True, True, True, True, True)),
@@ -269,8 +269,8 @@ def gpu_recipe_section(path: Path) -> str:
 def times_section(times: dict[str, Any] | None = None) -> str:
     """Minutes per notebook of the cpu set in float32 and with bf16, where measured, with the CPU and the load."""
     from course_utils.artifacts import recorded
-    from course_utils.expected_time import RECORDED
     from course_utils.levels import NOTEBOOK_MINUTES, SERIES_MINUTES
+    from course_utils.start import SERIES_TIMES as RECORDED
 
     times = recorded(RECORDED) if times is None else times
     cpu = (times or {}).get("cpu", {})
@@ -331,7 +331,7 @@ def results_section(results_dir: Path = RESULTS_DIR, bench_dir: Path = BENCH_DIR
         ]
     from course_utils.artifacts import recorded
 
-    scratch = from_scratch_section(bench_dir / "from_scratch_cpu.json", recorded("ablation_04_cpu"))
+    scratch = from_scratch_section(bench_dir / "from_scratch_cpu.json", recorded("ablation_05_cpu"))
     if scratch is not None:
         parts += [scratch, "", gpu_recipe_section(bench_dir / "from_scratch_gpu_recipe.json"), ""]
     bench = latest_bench(bench_dir)

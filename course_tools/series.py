@@ -27,7 +27,8 @@ from course_utils import config, quiet
 from course_utils.artifacts import read_results, write_json
 from course_utils.config import PROJECT_ROOT
 from course_utils.levels import REFERENCES
-from course_utils.params import NOTEBOOKS, PARAM_SET_NAMES
+from course_utils.params.resolve import NOTEBOOKS
+from course_utils.params.schema import PARAM_SET_NAMES
 
 from . import report
 from .kernel import clean_notebook

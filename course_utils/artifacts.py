@@ -124,7 +124,7 @@ def load_model(path: str | os.PathLike, *, safe_mode: bool = True, compile: bool
     if not path.exists():
         raise ModelLoadError(
             f"No existe el modelo {path}. Ejecuta antes el cuaderno que lo entrena y lo guarda, "
-            "o descarga el modelo entrenado del curso (course_utils.data.fetch('cnn_improved_model'))."
+            "o descarga el modelo entrenado del curso (course_utils.data.course_data.fetch('cnn_improved_model'))."
         )
     if path.stat().st_size == 0:
         raise ModelLoadError(f"El modelo {path} está vacío (0 bytes): vuelve a entrenarlo o descargarlo.")

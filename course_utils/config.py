@@ -1,8 +1,10 @@
-"""Configuration: repository address, environment variables and default folders.
+"""Configuration: repository address, environment variables, default folders and the data's folder names.
 
 This module is the only place where the course's repository address lives; the
 README's Colab and Binder badges are generated from it (``course_tools.readme``) and the
-notebooks' Colab install cell is checked against it (``tests/test_packaging.py``).
+notebooks' Colab install cell is checked against it (``tests/repository/test_packaging.py``).
+The data's layout, ``<root>/<split>/<class>/*.jpg``, is named here once too: the loaders,
+the synthetic set and the checks read :data:`SPLITS`, :data:`CLASSES` and :data:`IMAGE_EXTENSIONS`.
 """
 
 from __future__ import annotations
@@ -25,10 +27,12 @@ ENV_ARTIFACTS_DIR = "COURSE_ARTIFACTS_DIR"  # where notebooks save models and re
 ENV_PARAM_SET = "COURSE_PARAM_SET"  # default parameter set for notebooks
 ENV_PRECISION = "COURSE_PRECISION"  # what PRECISION="auto" becomes (e.g. float32 to test as on a CPU without bf16)
 
-#: ``ARTIFACTS_DIR`` value that keeps models and results on the student's Google Drive (Colab only).
-DRIVE = "drive"
-#: Folder inside the student's Drive ("Mi unidad") where ``ARTIFACTS_DIR = "drive"`` keeps them.
-DRIVE_ARTIFACTS_SUBFOLDER = "curso-cnn/artifacts"
+#: Split folders, in the order the course uses them.
+SPLITS: tuple[str, ...] = ("train", "validation", "test")
+#: Class folders; the index is the label (0 = cats, 1 = dogs).
+CLASSES: tuple[str, ...] = ("cats", "dogs")
+#: File endings of the images the course reads (the loaders also check each file's content).
+IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

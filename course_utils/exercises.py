@@ -1,67 +1,25 @@
-"""Exercises with automatic feedback: the checks (Spanish messages) and the student/solution split.
+"""What an exercise's check cell calls: :func:`check` prints the verdict in Spanish; :func:`evaluate` gives it as data.
 
-In a source notebook (``source/*.ipynb``) a solution is written between
-``# BEGIN SOLUTION`` and ``# END SOLUTION`` lines, or on one line ending in
-``# SOLUTION`` (``x = 3  # SOLUTION``).  :func:`blank_solutions` turns that into
-the student's version (``...`` in place of a one-line solution, ``pass`` in
-place of a block); the check cell calls :func:`check`, which prints whether the
-answer is right, with a hint when not, returns nothing (the cell shows only the
-message) and never raises, so the student notebook runs top to bottom unanswered.
-:func:`evaluate` gives the same verdict as data, for tests and grading.
+In a source notebook (``source/*.ipynb``) a solution is written between ``# BEGIN SOLUTION``
+and ``# END SOLUTION`` lines, or on one line ending in ``# SOLUTION``; ``make student``
+(``course_tools.nbtools``) blanks it in the student's version.  The check cell calls
+:func:`check`, which prints whether the answer is right, with a hint when not, returns
+nothing (the cell shows only the message) and never raises, so the student notebook runs
+top to bottom unanswered.  :func:`evaluate` gives the same verdict as data, for tests and
+grading.  The checks themselves are registered in :mod:`course_utils.checks`.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import re
 from typing import Any, NamedTuple
 
-from . import exercise_checks, exercise_checks_features  # noqa: F401  (register every notebook's checks)
-from .exercise_registry import EXERCISES, Exercise, NotAnswered, exercise, expect  # noqa: F401  (re-exported)
-
-BEGIN, END, ONE_LINE = "# BEGIN SOLUTION", "# END SOLUTION", "# SOLUTION"
-PLACEHOLDER = "...  # ✏️ tu código aquí"
-#: What a solution block becomes: a statement, so that a cell ending in it shows no ``Ellipsis``.
-BLOCK_PLACEHOLDER = "pass  # ✏️ tu código aquí"
-_ASSIGN = re.compile(r"^(\s*)([\w.\[\]\"', ]+?)\s*=(?!=).*?#\s*SOLUTION\s*$")
+from .checks import features, lessons  # noqa: F401  (register every notebook's checks)
+from .checks.registry import EXERCISES, NotAnswered
 
 #: What :func:`check` prints first: right, wrong, missing.
 OK, WRONG, MISSING = "✅", "❌", "✏️"
 #: :attr:`Outcome.status` values.
 RIGHT, WRONG_ANSWER, NOT_ANSWERED = "right", "wrong", "missing"
-
-
-def blank_solutions(source: str) -> str:
-    """The student's version of a cell: each solution replaced by ``...``, markers removed."""
-    out: list[str] = []
-    inside = False
-    for line in source.split("\n"):
-        stripped = line.strip()
-        if stripped == BEGIN:
-            inside = True
-            out.append(line[: len(line) - len(line.lstrip())] + BLOCK_PLACEHOLDER)
-            continue
-        if stripped == END:
-            if not inside:
-                raise ValueError(f"{END} sin {BEGIN}")
-            inside = False
-            continue
-        if inside:
-            continue
-        match = _ASSIGN.match(line)
-        if match:
-            out.append(f"{match.group(1)}{match.group(2)} = {PLACEHOLDER}")
-            continue
-        out.append(line)
-    if inside:
-        raise ValueError(f"{BEGIN} sin {END}")
-    return "\n".join(out)
-
-
-def has_solution(source: str) -> bool:
-    """True when a cell carries a solution block or line."""
-    return blank_solutions(source) != source
 
 
 def missing(*answers: Any) -> bool:
@@ -108,23 +66,6 @@ def check(key: str, *answers: Any, **context: Any) -> None:
     """Print whether the answer to exercise ``key`` is right (Spanish, with a hint); never raises.
 
     It returns nothing, so that the exercise's cell shows the message only (no ``True``/``False``).
-    When ``$COURSE_EXERCISE_OUTCOMES`` is set (the grader), the verdict is also recorded there.
     """
     outcome = evaluate(key, *answers, **context)
     print(outcome.message)
-    record_outcome(key, outcome)
-
-
-#: Environment variable naming a JSON-lines file where every :func:`check` appends its verdict
-#: (``{"key", "outcome", "message"}``, outcome :data:`RIGHT`, :data:`WRONG_ANSWER` or :data:`NOT_ANSWERED`).
-ENV_OUTCOMES = "COURSE_EXERCISE_OUTCOMES"
-
-
-def record_outcome(key: str, outcome: Outcome) -> None:
-    """Append ``outcome`` of exercise ``key`` to the file of ``$COURSE_EXERCISE_OUTCOMES``, if set (else nothing)."""
-    path = os.environ.get(ENV_OUTCOMES)
-    if not path:
-        return
-    line = json.dumps({"key": key, "outcome": outcome.status, "message": outcome.message}, ensure_ascii=False)
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(line + "\n")

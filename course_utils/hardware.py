@@ -4,11 +4,13 @@
   train in ``"mixed_bfloat16"``; elsewhere bf16 is emulated and slower, so
   ``"float32"``.  Detected from the ``flags`` line of ``/proc/cpuinfo`` (Linux
   only; other systems report no fast bf16).
+* ``PARAM_SET = "auto"`` becomes ``gpu`` when a GPU is visible, else ``cpu``
+  (:func:`default_param_set`).
 * GPUs with tensor cores (compute capability 7.0 or higher) train in
   ``"mixed_float16"``.
 
 A model trained under a mixed policy must keep its output layer in
-``float32`` (``dtype="float32"``), as the builders in :mod:`course_utils.models` do.
+``float32`` (``dtype="float32"``), as the builders in :mod:`course_utils.models.networks` do.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import ENV_PRECISION
+from .config import ENV_PARAM_SET, ENV_PRECISION
 
 #: CPU flags (as in ``/proc/cpuinfo``) of units that make bf16 faster than float32.
 FAST_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
@@ -110,3 +112,18 @@ def choose_precision(cpuinfo: str | None = None, gpus: list[str] | None = None) 
             "mixed_bfloat16", f"mixed_bfloat16: la CPU tiene unidades bf16 rápidas ({', '.join(units)})"
         )
     return PrecisionChoice("float32", "float32: sin unidades bf16 rápidas ni GPU con tensor cores")
+
+
+def default_param_set(gpu_available: bool | None = None) -> str:
+    """``$COURSE_PARAM_SET`` if set, else ``gpu`` when a GPU is visible, else ``cpu``."""
+    env = os.environ.get(ENV_PARAM_SET)
+    if env:
+        return env
+    if gpu_available is None:
+        try:
+            import tensorflow as tf
+
+            gpu_available = bool(tf.config.list_physical_devices("GPU"))
+        except ImportError:
+            gpu_available = False
+    return "gpu" if gpu_available else "cpu"

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .submodels import _layer, sub_model
+from .models.networks import find_layer, sub_model
 
 
 def load_thumbnails(paths: Sequence[str], size: int = 160) -> list[np.ndarray]:
@@ -222,7 +222,7 @@ def filter_response(model: Any, layer: Any) -> Any:
     """
     from keras import layers
 
-    layer = _layer(model, layer)
+    layer = find_layer(model, layer)
     if not isinstance(layer, layers.Conv2D):
         extractor = sub_model(model, layer, name="filtro")
         return lambda images: extractor(images, training=False)

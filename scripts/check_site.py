@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from course_tools.course_site import launch_urls  # noqa: E402
-from course_utils.schema import NOTEBOOKS  # noqa: E402
+from course_utils.params.schema import NOTEBOOKS  # noqa: E402
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -2,7 +2,7 @@
 
 ``python scripts/loader_speed.py [DATA_ROOT]`` times three passes (epochs) over the course's
 train split at 150 px, batches of 32, with ``keras.utils.image_dataset_from_directory`` +
-``Rescaling(1/255)`` and with ``course_utils.pipelines.load_split`` (decoded once, cached),
+``Rescaling(1/255)`` and with ``course_utils.data.loaders.load_split`` (decoded once, cached),
 and writes ``results/loader_speed.json``.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import keras
 
 from course_tools.series import provenance
-from course_utils import data, pipelines
+from course_utils.data import course_data, loaders
 
 
 def passes(dataset, n: int = 3) -> list[float]:
@@ -30,14 +30,14 @@ def passes(dataset, n: int = 3) -> list[float]:
 
 
 def main() -> None:
-    root = Path(sys.argv[1]) if len(sys.argv) > 1 else data.get_course_data("course").root
+    root = Path(sys.argv[1]) if len(sys.argv) > 1 else course_data.get_course_data("course").root
     size, batch = 150, 32
     rescale = keras.layers.Rescaling(1 / 255)
     keras_ds = keras.utils.image_dataset_from_directory(
         root / "train", label_mode="binary", image_size=(size, size), batch_size=batch, seed=42
     )
     keras_ds = keras_ds.map(lambda x, y: (rescale(x), y))
-    split = pipelines.load_split(root / "train", size, batch, shuffle=True)
+    split = loaders.load_split(root / "train", size, batch, shuffle=True)
     course = split.dataset
     result = {
         "img_size": size,
@@ -45,7 +45,7 @@ def main() -> None:
         "n_images": len(split),
         "seconds_per_pass": {
             "image_dataset_from_directory + Rescaling": passes(keras_ds),
-            "pipelines.load_split (caché)": passes(course),
+            "loaders.load_split (caché)": passes(course),
         },
         "recorded": provenance("python scripts/loader_speed.py"),
     }

@@ -13,6 +13,7 @@ import http.server
 import os
 import shutil
 import socket
+import sys
 import threading
 import zipfile
 from pathlib import Path
@@ -27,7 +28,36 @@ import matplotlib  # noqa: E402
 matplotlib.use("Agg")
 
 import pytest  # noqa: E402
-from course_testing import TINY_COUNTS, jpeg_bytes, snapshot_tree, temp_leftovers, write_solid_image  # noqa: E402
+from course_testing import (  # noqa: E402
+    HOME_CACHE_READS,
+    TINY_COUNTS,
+    home_cache_read,
+    jpeg_bytes,
+    snapshot_tree,
+    temp_leftovers,
+    write_solid_image,
+)
+
+# --------------------------------------------------------------------------- a fresh machine
+
+
+def _watch_home_caches(event: str, args: tuple) -> None:
+    if event in ("open", "os.listdir", "os.scandir") and args and home_cache_read(args[0]):
+        HOME_CACHE_READS.append(f"{event} {args[0]}")
+
+
+sys.addaudithook(_watch_home_caches)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Fail the run if any test read the user's home caches: a new user's machine has none."""
+    if HOME_CACHE_READS:
+        print(
+            "\nLas pruebas leyeron las cachés del usuario (un ordenador nuevo no las tiene; usa las de build/):\n  "
+            + "\n  ".join(sorted(set(HOME_CACHE_READS))[:20])
+        )
+        session.exitstatus = 1
+
 
 # --------------------------------------------------------------------------- fixtures
 
@@ -93,7 +123,7 @@ def fake_colab_drive(tmp_path, monkeypatch):
     import sys
     import types
 
-    from course_utils import setup
+    from course_utils import start
 
     drive = types.ModuleType("google.colab.drive")
     drive.calls, drive.error = [], None
@@ -109,7 +139,7 @@ def fake_colab_drive(tmp_path, monkeypatch):
     colab.drive = drive
     monkeypatch.setitem(sys.modules, "google.colab", colab)
     monkeypatch.setitem(sys.modules, "google.colab.drive", drive)
-    monkeypatch.setattr(setup, "COLAB_DRIVE_MOUNT", tmp_path / "drive")
+    monkeypatch.setattr(start, "COLAB_DRIVE_MOUNT", tmp_path / "drive")
     return drive
 
 
@@ -119,7 +149,7 @@ def tiny_dataset(tmp_path_factory) -> Path:
 
     Shared by the whole session: READ ONLY.  Copy it (``dataset_copy``) to change it.
     """
-    from course_utils.synthetic import make_synthetic_dataset
+    from course_utils.data.course_data import make_synthetic_dataset
 
     root = make_synthetic_dataset(tmp_path_factory.mktemp("tiny") / "sintetico", counts=dict(TINY_COUNTS))
     before = snapshot_tree(root)
@@ -164,7 +194,7 @@ def course_zip_factory():
     def make(
         path: Path, *, top: str = "cnn_perros_gatos", per_class: int = 1, extra: dict[str, bytes] | None = None
     ) -> Path:
-        from course_utils.layout import CLASSES, SPLITS
+        from course_utils.config import CLASSES, SPLITS
 
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -264,6 +294,20 @@ def no_network(monkeypatch):
 
 
 @pytest.fixture
+def demo_exercise():
+    """A registered exercise ``"99.1"`` (the answer is 4; ``parts=`` is what it returns), removed afterwards."""
+    from course_utils.checks import registry
+
+    @registry.exercise("99.1", "demo", "suma dos y dos")
+    def _demo(answer, *, parts=1.0):
+        registry.expect(answer == 4, f"{answer} no es 4.")
+        return parts  # a check may return the fraction of the points it gives (grading)
+
+    yield "99.1"
+    registry.EXERCISES.pop("99.1")
+
+
+@pytest.fixture
 def tiny_cnn_factory():
     """``make(img_size=16, conv_names=("c1", "c2"))`` -> a compiled tiny functional CNN with a sigmoid output."""
 
@@ -295,7 +339,7 @@ BAD_INPUTS = "test_bad_inputs.py"
 
 
 def pytest_terminal_summary(terminalreporter):
-    """One line with how many bad-input cases ran (tests/test_bad_inputs.py) and how they ended."""
+    """One line with how many bad-input cases ran (tests/unit/test_bad_inputs.py) and how they ended."""
     outcomes: dict[str, str] = {}
     for key in ("passed", "failed", "skipped", "error", "xfailed", "xpassed"):
         for rep in terminalreporter.stats.get(key, []):

@@ -96,14 +96,14 @@ def fetch_at(start_time: float, name: str, cache: str, mirrors: str, spec_change
     import dataclasses
     import time
 
-    from course_utils import data
+    from course_utils.data import catalog, course_data
 
-    known = {f.name for f in dataclasses.fields(data.DatasetSpec)}
-    data.DATASETS[name] = dataclasses.replace(
-        data.DATASETS[name], **{k: v for k, v in spec_changes.items() if k in known}
+    known = {f.name for f in dataclasses.fields(catalog.DatasetSpec)}
+    catalog.DATASETS[name] = dataclasses.replace(
+        catalog.DATASETS[name], **{k: v for k, v in spec_changes.items() if k in known}
     )
     time.sleep(max(0.0, start_time - time.time()))
-    return str(data.fetch(name, cache, mirrors=mirrors, progress=False))
+    return str(course_data.fetch(name, cache, mirrors=mirrors, progress=False))
 
 
 # --------------------------------------------------------------------------- corrupt but complete images
@@ -208,3 +208,20 @@ CORRUPT_IMAGES = {
     "jpeg_bad_dht": ("jpg", jpeg_bad_dht),
     "jpeg_patched_sof": ("jpg", jpeg_patched_sof),
 }
+
+
+#: The user's own caches (the course's data and Keras' weights). A test run uses build folders instead
+#: (the repository's conftest.py), so that what passes here passes on a new machine; ``tests/conftest.py``
+#: watches file reads and fails the run when one reaches these folders.
+HOME_CACHES = tuple(str(Path(p).expanduser().resolve()) + os.sep for p in ("~/.cache/curso-cnn", "~/.keras"))
+#: Reads of :data:`HOME_CACHES` seen during this run (``"open <path>"``).
+HOME_CACHE_READS: list[str] = []
+
+
+def home_cache_read(path: object) -> bool:
+    """True when ``path`` lies in one of the user's home caches (:data:`HOME_CACHES`)."""
+    try:
+        text = os.path.abspath(os.fsdecode(path))
+    except (TypeError, ValueError):
+        return False
+    return any(text.startswith(root) or text + os.sep == root for root in HOME_CACHES)

@@ -1,0 +1,359 @@
+"""The checks of notebooks 01-05's exercises (data, MLP, CNN, augmentation, a modern CNN), registered in :data:`course_utils.checks.registry.EXERCISES`.
+
+Each check receives the student's answer (and what it needs from the
+notebook) and raises ``AssertionError`` with a Spanish explanation when the
+answer is wrong.  Keys: ``"<notebook number>.<exercise number>"``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..data.loaders import STRENGTHS, make_augmentation
+from ..models.networks import AUGMENTATION_LEARNING_RATE as EXPERIMENT_LEARNING_RATE
+from ..models.networks import build_cnn as lesson_cnn
+from .registry import close, exercise, expect, numbers, to_numpy, whole_number
+
+
+def _augmentation_signature(model: Any) -> list[tuple[str, dict]]:
+    drop = {"name", "seed", "trainable", "dtype"}
+    return [
+        (type(layer).__name__, {k: v for k, v in layer.get_config().items() if k not in drop})
+        for layer in getattr(model, "layers", [])
+    ]
+
+
+@exercise("01.1", "contar imágenes", "Path.iterdir() da los archivos de una carpeta; len(list(...)) los cuenta.")
+def _count_images(n_cats: int, n_dogs: int, *, root: Any) -> None:
+    for name, answer in (("cats", n_cats), ("dogs", n_dogs)):
+        folder = Path(root) / "validation" / name
+        expected = sum(1 for p in folder.iterdir() if p.is_file())
+        expect(
+            answer == expected,
+            f"En validation/{name} hay {'más' if expected > answer else 'menos'} archivos que {answer}.",
+        )
+
+
+@exercise(
+    "01.2",
+    "reescalar con Rescaling",
+    "layers.Rescaling(1 / 255) multiplica por 1/255; aplícala con keras_train.map(lambda x, y: (rescale(x), y)).",
+)
+def _rescaled_loader(dataset: Any, *, img_size: int) -> None:
+    expect(
+        hasattr(dataset, "take") and hasattr(dataset, "element_spec"),
+        f"rescaled_train debe ser un tf.data.Dataset (es {type(dataset).__name__}).",
+    )
+    x, y = next(iter(dataset.take(1)))
+    x = to_numpy(x)
+    expect(
+        x.ndim == 4 and x.shape[1:] == (img_size, img_size, 3),
+        f"Cada batch de imágenes debe tener forma (batch, {img_size}, {img_size}, 3); tiene {x.shape}.",
+    )
+    expect(
+        x.min() >= 0.0 and x.max() <= 1.0 + 1e-6,
+        f"Los píxeles deben quedar en [0, 1]; van de {x.min():.2f} a {x.max():.2f}.",
+    )
+    expect(x.max() > 0.05, "Los píxeles son casi todos 0: ¿dividiste dos veces?")
+    expect(x.std() > 0.02, "Todos los píxeles valen casi lo mismo: la capa debe reescalar la foto, no reemplazarla.")
+    expect(
+        np.mean(x >= 1.0 - 1e-6) < 0.5,
+        "Más de la mitad de los píxeles valen exactamente 1: recortar (clip) a [0, 1] no es reescalar; divide entre 255.",
+    )
+    expect(len(to_numpy(y)) == len(x), "Cada batch debe conservar sus etiquetas.")
+
+
+@exercise(
+    "02.1",
+    "parámetros de una capa densa",
+    "Cada neurona tiene un peso por entrada y un sesgo: entradas · neuronas + neuronas.",
+)
+def _dense_params(answer: int, *, model: Any) -> None:
+    import keras
+
+    answer = whole_number(answer, "first_dense_params")
+    dense = next(layer for layer in model.layers if isinstance(layer, keras.layers.Dense))
+    expected = dense.count_params()
+    expect(answer == expected, f"{answer:,} no es el número de parámetros de la primera Dense.")
+
+
+@exercise(
+    "02.2",
+    "model.evaluate",
+    "model.evaluate(test.dataset, verbose=0) devuelve [pérdida, accuracy] (las métricas de compile).",
+)
+def _evaluate(loss: float, accuracy: float, *, model: Any, dataset: Any) -> None:
+    loss, accuracy = numbers((loss, accuracy), "(test_loss, test_accuracy)", 2)
+    want_loss, want_accuracy = (float(v) for v in model.evaluate(dataset, verbose=0)[:2])
+    expect(
+        not (close(loss, want_accuracy) and close(accuracy, want_loss)),
+        "Tienes la pérdida y la accuracy intercambiadas: model.evaluate devuelve [pérdida, accuracy], en ese orden.",
+    )
+    expect(
+        close(loss, want_loss) and close(accuracy, want_accuracy),
+        f"(pérdida {loss:.4f}, accuracy {accuracy:.4f}) no es lo que da model.evaluate sobre la partición de "
+        "prueba: ¿evaluaste test.dataset (y no la de validación o la de entrenamiento)?",
+    )
+
+
+@exercise(
+    "03.1",
+    "formas a mano",
+    "Conv2D 3×3 sin relleno: s → s − 2; MaxPooling 2×2: s → s // 2; los canales son los filtros de la "
+    "última Conv2D (64 en conv2).",
+)
+def _pool2_shape(answer: tuple) -> None:
+    size = 200
+    for _ in range(2):
+        size = (size - 2) // 2
+    expected = (size, size, 64)
+    expect(tuple(answer) == expected, f"{tuple(answer)} no es la forma de la salida de pool2.")
+
+
+@exercise("03.2", "guardar y cargar", "keras.models.load_model(model_path) devuelve el modelo completo.")
+def _reloaded(reloaded: Any, *, model: Any, images: Any) -> None:
+    import keras
+
+    expect(isinstance(reloaded, keras.Model), f"reloaded debe ser un modelo de Keras (es {type(reloaded).__name__}).")
+    expect(reloaded is not model, "reloaded debe cargarse del archivo, no ser el mismo objeto que model.")
+    same = np.allclose(to_numpy(reloaded(images, training=False)), to_numpy(model(images, training=False)), atol=1e-5)
+    expect(same, "El modelo cargado no predice lo mismo que model: ¿cargaste model_path?")
+
+
+@exercise(
+    "03.3",
+    "tu propia CNN, definida y compilada",
+    "keras.Sequential([keras.Input(shape=P.image_shape), layers.Conv2D(16, 3, activation='relu'), "
+    "layers.MaxPooling2D(), layers.Conv2D(32, 3, activation='relu'), layers.MaxPooling2D(), "
+    "layers.GlobalAveragePooling2D(), layers.Dense(1, activation='sigmoid')]); después "
+    "my_cnn.compile(optimizer='adam', loss='binary_crossentropy', metrics=['accuracy']).",
+)
+def _small_cnn(model: Any, *, image_shape: tuple, images: Any, labels: Any) -> None:
+    import keras
+
+    expect(isinstance(model, keras.Model), f"my_cnn debe ser un modelo de Keras (es {type(model).__name__}).")
+    expect(
+        tuple(model.input_shape[1:]) == tuple(image_shape),
+        f"La entrada debe ser {tuple(image_shape)} (keras.Input(shape=P.image_shape)); es {model.input_shape[1:]}.",
+    )
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    expect(len(convs) >= 2, f"Se piden dos capas Conv2D; tu modelo tiene {len(convs)}.")
+    expect(
+        any(
+            isinstance(layer, (keras.layers.MaxPooling2D, keras.layers.GlobalAveragePooling2D))
+            for layer in model.layers
+        ),
+        "Falta el pooling (MaxPooling2D y GlobalAveragePooling2D) entre las convoluciones y la salida.",
+    )
+    expect(
+        tuple(model.output_shape) == (None, 1),
+        f"La salida debe ser una sola probabilidad por imagen, forma (None, 1); es {model.output_shape}.",
+    )
+    last = model.layers[-1]
+    expect(
+        getattr(getattr(last, "activation", None), "__name__", "") == "sigmoid",
+        "La última capa debe usar activation='sigmoid': da P(perro) entre 0 y 1.",
+    )
+    expect(
+        getattr(model, "compiled", False),
+        "Falta compilar el modelo: my_cnn.compile(optimizer=..., loss=..., metrics=...).",
+    )
+    config = {k: str(v).lower() for k, v in (model.get_compile_config() or {}).items()}
+    expect(
+        "binary" in config.get("loss", "") and "crossentropy" in config.get("loss", ""),
+        f"Con dos clases y una salida sigmoide la pérdida es 'binary_crossentropy' (tienes {config.get('loss')}).",
+    )
+    expect("accuracy" in config.get("metrics", ""), "Añade metrics=['accuracy'] al compilar.")
+    loss = float(np.asarray(model.train_on_batch(images, labels, return_dict=True)["loss"]))
+    expect(np.isfinite(loss), f"Un paso de entrenamiento dio una pérdida no finita ({loss}).")
+
+
+@exercise(
+    "04.1",
+    "el aumento moderado, capa a capa",
+    'Cuatro capas, en este orden: RandomFlip("horizontal"), RandomRotation(0.05), '
+    'RandomTranslation(0.1, 0.1) y RandomZoom(0.15), todas con fill_mode="nearest" salvo el espejo.',
+)
+def _moderate_augmentation(augmenter: Any) -> None:
+    expected = _augmentation_signature(make_augmentation(**STRENGTHS["moderate"]))
+    got = _augmentation_signature(augmenter)
+    expect(bool(got), "moderate_augmenter debe ser un keras.Sequential con las capas de aumento.")
+    kinds = [k for k, _ in got]
+    expect(
+        kinds == [k for k, _ in expected],
+        f"Las capas son {', '.join(kinds)}; se esperaban {', '.join(k for k, _ in expected)}.",
+    )
+    for (kind, cfg), (_, want) in zip(got, expected, strict=True):
+        wrong = sorted(k for k in want if cfg.get(k) != want[k])
+        expect(
+            not wrong, f"{kind}: revisa {', '.join(wrong)} (tienes {', '.join(f'{k}={cfg.get(k)!r}' for k in wrong)})."
+        )
+
+
+@exercise(
+    "04.2",
+    "el aumento dentro del modelo",
+    "build_cnn(augmenter, dropout) construye la CNN de 03: si hay augmenter, es la primera etapa "
+    "(x = augmenter(inputs)); Dropout(dropout) va entre Flatten y Dense(512) solo si dropout > 0; "
+    f"compila con Adam({EXPERIMENT_LEARNING_RATE:g}) y binary_crossentropy.",
+)
+def _augmented_cnn(build_cnn: Any, *, image_shape: tuple[int, int, int]) -> None:
+    import keras
+
+    augmenter = keras.Sequential([keras.layers.RandomFlip("horizontal")], name="aumento_de_prueba")
+    expect(callable(build_cnn), "build_cnn debe ser una función: def build_cnn(augmenter=None, dropout=0.0): ...")
+    plain, augmented = build_cnn(augmenter=None, dropout=0.0), build_cnn(augmenter=augmenter, dropout=0.5)
+    for model, call in ((plain, "build_cnn(None, 0.0)"), (augmented, "build_cnn(augmenter, 0.5)")):
+        expect(
+            hasattr(model, "layers") and hasattr(model, "count_params"),
+            f"{call} debe devolver un modelo de Keras (return model); devuelve {type(model).__name__}.",
+        )
+        expect(
+            tuple(model.input_shape[1:]) == tuple(image_shape),
+            f"{call}: la entrada debe ser keras.Input(shape={tuple(image_shape)}); es {model.input_shape}.",
+        )
+    expect(
+        plain.count_params() == lesson_cnn(tuple(image_shape)).count_params(),
+        f"Sin aumento ni Dropout debe ser la CNN de 03 ({lesson_cnn(tuple(image_shape)).count_params():,} "
+        f"parámetros); la tuya tiene {plain.count_params():,}.",
+    )
+    kinds = [type(layer).__name__ for layer in plain.layers]
+    expect("Dropout" not in kinds, "Con dropout=0.0 no debe haber capa Dropout: añádela solo si dropout > 0.")
+    expect(augmenter not in plain.layers, "Con augmenter=None el modelo no debe llevar aumento.")
+    layers_ = augmented.layers
+    expect(
+        augmenter in layers_,
+        "El aumento no está dentro del modelo: aplícalo a la entrada, x = augmenter(inputs), antes de la "
+        "primera Conv2D (dentro del modelo se desactiva solo al predecir).",
+    )
+    kinds = [type(layer).__name__ for layer in layers_]
+    expect(
+        layers_.index(augmenter) < kinds.index("Conv2D"),
+        "El aumento debe ser la primera etapa, antes de la primera Conv2D: se aumenta la imagen, no los mapas.",
+    )
+    drops = [i for i, k in enumerate(kinds) if k == "Dropout"]
+    expect(len(drops) == 1, f"Con dropout=0.5 debe haber una capa Dropout; hay {len(drops)}.")
+    expect(
+        close(layers_[drops[0]].rate, 0.5), f"Dropout debe usar la tasa que recibe (0.5); usa {layers_[drops[0]].rate}."
+    )
+    expect(
+        kinds.index("Flatten") < drops[0] < kinds.index("Dense"),
+        "Dropout va entre Flatten y la Dense de 512 neuronas, como en la lección.",
+    )
+    config = {k: str(v).lower() for k, v in (augmented.get_compile_config() or {}).items()}
+    expect(getattr(augmented, "compiled", False), "Falta compilar el modelo dentro de build_cnn (model.compile(...)).")
+    expect(
+        "adam" in config.get("optimizer", "")
+        and abs(float(augmented.optimizer.learning_rate) - EXPERIMENT_LEARNING_RATE) < 1e-9,
+        f"Compila con keras.optimizers.Adam(learning_rate={EXPERIMENT_LEARNING_RATE:g}), la tasa de los dos brazos del "
+        "experimento: solo debe cambiar lo que se mide.",
+    )
+    expect("binary" in config.get("loss", ""), f"La pérdida es 'binary_crossentropy' (tienes {config.get('loss')}).")
+
+
+@exercise(
+    "05.1",
+    "el bloque residual: atajo 1x1, dos veces BatchNorm + ReLU + Conv2D, MaxPooling, suma",
+    "residual_block(x, filters): shortcut = Conv2D(filters, 1, strides=2, padding='same', use_bias=False)(x); "
+    "dos veces BatchNormalization(momentum=0.9), ReLU, Conv2D(filters, 3, padding='same', use_bias=False); "
+    "MaxPooling2D(3, strides=2, padding='same'); return layers.add([x, shortcut]).",
+)
+def _residual_block(residual_block: Any) -> None:
+    import keras
+
+    expect(
+        callable(residual_block), "residual_block debe ser una función: def residual_block(x, filters): ... return x"
+    )
+    inputs = keras.Input(shape=(16, 16, 4))
+    try:
+        out = residual_block(inputs, 8)
+    except ValueError as exc:
+        if "incompatible shapes" not in str(exc):
+            raise
+        expect(
+            False,
+            "La suma recibe dos formas distintas: el atajo va con strides=2, las convoluciones con padding='same' "
+            f"y el MaxPooling con strides=2, para que los dos caminos midan la mitad ({exc}).",
+        )
+    expect(
+        isinstance(out, keras.KerasTensor),
+        f"residual_block debe devolver el tensor de salida del bloque (return ...); devuelve {type(out).__name__}.",
+    )
+    model = keras.Model(inputs, out)
+    layers_ = model.layers[1:]
+    kind = lambda layer: type(layer).__name__  # noqa: E731
+    adds = [layer for layer in layers_ if kind(layer) == "Add"]
+    expect(
+        len(adds) == 1 and layers_[-1] is adds[0],
+        "El bloque termina sumando los dos caminos: return layers.add([x, shortcut]) (falta la suma del atajo).",
+    )
+    convs = [layer for layer in layers_ if kind(layer) == "Conv2D"]
+    shortcut = [c for c in convs if tuple(c.kernel_size) == (1, 1)]
+    main = [c for c in convs if tuple(c.kernel_size) == (3, 3)]
+    expect(
+        len(shortcut) == 1 and shortcut[0].input is inputs,
+        "El atajo es una sola Conv2D(filters, 1, strides=2) aplicada a la entrada del bloque.",
+    )
+    expect(
+        tuple(shortcut[0].strides) == (2, 2),
+        "La convolución 1 × 1 del atajo va con strides=2: reduce a la mitad, como el MaxPooling del otro camino.",
+    )
+    expect(len(main) == 2, f"El camino principal tiene dos Conv2D de 3 × 3; el tuyo tiene {len(main)}.")
+    for conv in convs:
+        config = conv.get_config()
+        expect(conv.filters == 8, f"Usa el argumento filters en cada Conv2D: con filters=8, una tiene {conv.filters}.")
+        expect(not conv.use_bias, "Las Conv2D van sin sesgo (use_bias=False): BatchNorm ya suma uno.")
+        expect(
+            config.get("padding") == "same", "Las Conv2D usan padding='same': solo los pasos de 2 reducen el tamaño."
+        )
+        expect(
+            config.get("activation") == "linear",
+            "Las Conv2D van sin activación: la ReLU es una capa aparte, antes de cada convolución.",
+        )
+    kinds = [kind(layer) for layer in layers_ if layer not in shortcut]
+    kinds = ["ReLU" if k == "Activation" else k for k in kinds]
+    want = ["BatchNormalization", "ReLU", "Conv2D", "BatchNormalization", "ReLU", "Conv2D", "MaxPooling2D", "Add"]
+    expect(
+        kinds == want,
+        f"El camino principal es {', '.join(kinds)}; se esperaba, en este orden: {', '.join(want)} "
+        "(pre-activación: BatchNorm y ReLU van antes de cada convolución).",
+    )
+    for bn in (layer for layer in layers_ if kind(layer) == "BatchNormalization"):
+        expect(
+            close(bn.momentum, 0.9),
+            f"BatchNormalization(momentum=0.9): con {bn.momentum}, sus promedios siguen a los pesos demasiado despacio.",
+        )
+    pool = next(layer for layer in layers_ if kind(layer) == "MaxPooling2D")
+    expect(
+        tuple(pool.pool_size) == (3, 3) and tuple(pool.strides) == (2, 2) and pool.get_config()["padding"] == "same",
+        "El MaxPooling es MaxPooling2D(3, strides=2, padding='same').",
+    )
+    expect(
+        tuple(out.shape[1:]) == (8, 8, 8),
+        f"Con 16 × 16 × 4 de entrada y filters=8, la salida debe ser (8, 8, 8); es {tuple(out.shape[1:])}.",
+    )
+
+
+@exercise(
+    "05.2",
+    "parámetros del segundo bloque residual",
+    "Conv2D 3x3 sin sesgo: 3·3·entradas·filtros; la 1x1 del atajo: entradas·filtros; cada BatchNorm: "
+    "4 por canal de lo que normaliza (la primera, los 32 de la entrada; la segunda, 64).",
+)
+def _block_params(answer: int) -> None:
+    answer = whole_number(answer, "block2_params")
+    conv1, conv2, proj, bn1, bn2 = 3 * 3 * 32 * 64, 3 * 3 * 64 * 64, 32 * 64, 4 * 32, 4 * 64
+    right = conv1 + conv2 + proj + bn1 + bn2
+    hints = {
+        right - proj: "Falta la convolución 1 × 1 del atajo (32 · 64 pesos).",
+        right - bn1 - bn2: "Faltan las dos BatchNorm: 4 números por canal (γ, β, media y varianza).",
+        right - (bn1 + bn2) // 2: "Cada BatchNorm guarda 4 números por canal: γ y β (entrenables), y la media y la "
+        "varianza acumuladas (no entrenables).",
+        right + 3 * 64: "Las convoluciones del bloque no tienen sesgo (use_bias=False).",
+        right - bn1 + 4 * 64: "La primera BatchNorm normaliza la entrada del bloque: 32 canales, no 64.",
+        right + conv2 - conv1: "La primera Conv2D recibe 32 canales (la salida del bloque 1), no 64.",
+    }
+    expect(answer == right, hints.get(answer, f"{answer:,} no es el número de parámetros del bloque."))
