@@ -303,7 +303,8 @@ def _runs(record: dict, arm: str) -> list[dict]:
 def recorded_summary(record: dict) -> dict[str, dict[str, Any]]:
     """Per arm, over the recorded seeds: best epochs, validation and test at them (mean, min, max), the gap.
 
-    Also ``"ganancia"``: the augmented arm's test accuracy minus the plain one's, mean and per seed.
+    Also ``"ganancia"``: the augmented arm's test accuracy minus the plain one's over the seeds recorded in
+    both arms (``seeds``): per seed and their mean (a seed run in one arm only does not count).
     """
     summary: dict[str, dict[str, Any]] = {}
     for arm in ARM_LABELS:
@@ -325,10 +326,16 @@ def recorded_summary(record: dict) -> dict[str, dict[str, Any]]:
         )
     if len(summary) == len(ARM_LABELS):
         plain = {r["seed"]: r["test_accuracy"] for r in _runs(record, "sin_aumento")}
-        per_seed = [r["test_accuracy"] - plain[r["seed"]] for r in _runs(record, "con_aumento") if r["seed"] in plain]
-        summary["ganancia"] = dict(
-            test=summary["con_aumento"]["test"] - summary["sin_aumento"]["test"], per_seed=per_seed
+        pairs = sorted(
+            (r["seed"], r["test_accuracy"] - plain[r["seed"]])
+            for r in _runs(record, "con_aumento")
+            if r["seed"] in plain
         )
+        if pairs:
+            per_seed = [gain for _, gain in pairs]
+            summary["ganancia"] = dict(
+                seeds=[seed for seed, _ in pairs], per_seed=per_seed, test=float(np.mean(per_seed))
+            )
     return summary
 
 

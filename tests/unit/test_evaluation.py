@@ -189,7 +189,13 @@ def test_recorded_summary_means_over_seeds_and_the_gain_per_seed():
     assert augmented["val"] == pytest.approx(0.76)
     assert plain["gap"] == pytest.approx(((0.9 - 0.70) + (0.8 - 0.72)) / 2)
     assert summary["ganancia"]["test"] == pytest.approx(0.06)
-    assert summary["ganancia"]["per_seed"] == pytest.approx([0.06, 0.06])
+    assert summary["ganancia"]["per_seed"] == pytest.approx([0.06, 0.06]) and summary["ganancia"]["seeds"] == [1, 2]
+    # A seed recorded in one arm only counts in that arm's mean, not in the gain (paired seeds only).
+    record = _record()
+    record["runs"].append(_run("sin_aumento", 3, [0.60, 0.80, 0.70], 0.80))
+    summary = evaluation.recorded_summary(record)
+    assert summary["sin_aumento"]["test"] == pytest.approx(0.74) and summary["ganancia"]["seeds"] == [1, 2]
+    assert summary["ganancia"]["test"] == pytest.approx(0.06)
 
 
 def test_recorded_table_has_one_row_per_arm():
