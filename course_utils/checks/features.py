@@ -234,7 +234,14 @@ def _unfreeze_last_layers(base: Any, *, n_layers: int) -> None:
 )
 def _filter_weights(answer: int, *, layer: Any) -> None:
     answer = whole_number(answer, "filter_weights")
-    expected = int(np.prod(layer.kernel.shape[:3]))
+    height, width, channels = (int(v) for v in layer.kernel.shape[:3])
+    expected = height * width * channels
+    if answer != expected and answer > 0 and answer % (height * width) == 0:
+        raise AssertionError(
+            f"{answer:,} = {height} · {width} · {answer // (height * width)}: supone "
+            f"{answer // (height * width)} canales de entrada, y a '{layer.name}' le llegan otros. Cuéntalos en "
+            "model.summary(): son los canales de salida de la capa anterior."
+        )
     expect(answer == expected, f"{answer:,} no es el número de pesos (sin sesgo) de un filtro de '{layer.name}'.")
 
 

@@ -148,6 +148,14 @@ def test_08_1_after_a_name_error_says_to_define_the_name_first(monkeypatch, tiny
     assert _status("08.1", 3 * 3 * 4, layer=layer).status == exercises.RIGHT
 
 
+def test_08_1_a_count_for_other_input_channels_says_so(tiny_cnn_factory):
+    """3 · 3 · 128 where the layer receives another number of channels: the message names the channels."""
+    layer = tiny_cnn_factory(img_size=16).get_layer("c2")  # receives 4 channels
+    outcome = _status("08.1", 3 * 3 * 128, layer=layer)
+    assert outcome.status == exercises.WRONG_ANSWER
+    assert "128 canales de entrada" in outcome.message and "model.summary()" in outcome.message, outcome.message
+
+
 def test_03_3_accepts_acc_and_binary_accuracy_as_the_metric():
     import keras
     from keras import layers
