@@ -76,7 +76,7 @@ def _knn1(answer: float, *, data: tuple) -> None:
     "un modelo con dos salidas",
     "keras.Model acepta una lista de salidas: la misma entrada que model y las salidas de las dos capas, "
     "primero la convolucional.",
-    solution="two_outputs = keras.Model(inputs=model.input, outputs=[conv_output.output, penultimate.output])",
+    solution="two_outputs = keras.Model(inputs=model.inputs[0], outputs=[conv_output.output, penultimate.output])",
 )
 def _two_outputs(two_outputs: Any, *, images: Any, expected: tuple) -> None:
     import keras

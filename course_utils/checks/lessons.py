@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..config import IMAGE_EXTENSIONS
 from ..data.image_files import count_images
 from ..data.loaders import STRENGTHS, make_augmentation
 from ..models.networks import build_cnn as lesson_cnn
@@ -56,10 +57,11 @@ def _count_images(n_cats: int, n_dogs: int, *, root: Any) -> None:
         others = sorted(p.name for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
         extra = len(others) - expected
         if answer == len(others) and extra > 0:
-            strays = [n for n in others if n.startswith(".") or not n.lower().endswith((".jpg", ".jpeg", ".png"))]
+            strays = [n for n in others if n.startswith(".") or not n.lower().endswith(IMAGE_EXTENSIONS)]
+            example = f" (p. ej. {strays[0]!r})" if strays else ""
             raise AssertionError(
-                f"En validation/{name} cuentas {answer} archivos, pero {extra} no son fotos "
-                f"(p. ej. {strays[0]!r}): cuenta solo las imágenes, por ejemplo con .glob('*.jpg')."
+                f"En validation/{name} cuentas {answer} archivos, pero {extra} no son fotos{example}: "
+                "cuenta solo las imágenes, por ejemplo con .glob('*.jpg')."
             )
         expect(
             answer == expected,
