@@ -1286,3 +1286,158 @@ def test_weights_file_of_another_model_is_named_when_loading(tmp_path):
     with pytest.raises(ValueError) as exc:
         backbones.load_backbone("mobilenetv2", weights=p.weights, input_shape=(32, 32, 3))
     assert "no corresponden a MobileNetV2" in str(exc.value) and "WEIGHTS='imagenet'" in str(exc.value)
+
+
+# =========================================================================== round 4: results, artifacts, caches, mirrors
+
+
+def test_two_processes_recording_results_at_once_keep_every_key(tmp_path):
+    import multiprocessing
+    import time
+
+    from course_testing import record_keys_at
+
+    ctx = multiprocessing.get_context("spawn")
+    start_at = time.time() + 3  # both children start writing at the same moment
+    with ctx.Pool(2) as pool:
+        pool.starmap(record_keys_at, [(start_at, str(tmp_path), "03_cnn", p, 60) for p in ("a", "b")])
+    data = json.loads((tmp_path / "results" / "03_cnn.json").read_text())
+    assert {f"{p}{i}" for p in "ab" for i in range(60)} <= set(data), f"{len(data) - 2} of 120 keys kept"
+    assert not list((tmp_path / "results").glob(".*partial*"))
+
+
+def _read_only_below(folder: Path, monkeypatch) -> None:
+    """Make every write below ``folder`` fail with EROFS, as a disk remounted read-only (root ignores chmod)."""
+    import errno
+    import os
+
+    real_open, real_mkdir = os.open, os.mkdir
+    below = str(folder.resolve())
+
+    def refuse(path, *args, **kwargs):
+        if os.path.abspath(os.fsdecode(path)).startswith(below):
+            raise OSError(errno.EROFS, "Read-only file system", os.fsdecode(path))
+        return None
+
+    def open_(path, flags, *args, **kwargs):
+        if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            refuse(path)
+        return real_open(path, flags, *args, **kwargs)
+
+    def mkdir_(path, *args, **kwargs):
+        refuse(path)
+        return real_mkdir(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", open_)
+    monkeypatch.setattr(os, "mkdir", mkdir_)
+
+
+@pytest.mark.parametrize("what", ["record_results", "save_model", "record_results_first_time"])
+def test_artifacts_dir_that_became_read_only_after_start(what, tmp_path, monkeypatch, tree_snapshot):
+    art = tmp_path / "art"
+    if what != "record_results_first_time":
+        artifacts.record_results(art, "02_mlp", accuracy=0.5)
+    else:
+        art.mkdir()
+    before = tree_snapshot(art)
+    _read_only_below(art, monkeypatch)
+    with pytest.raises(OSError) as exc:
+        if what == "save_model":
+            artifacts.save_model(_tiny((8, 8, 3)), art / "models" / "m.keras")
+        else:
+            artifacts.record_results(art, "02_mlp", accuracy=0.7)
+    text = str(exc.value)
+    for words in ("solo lectura", "ARTIFACTS_DIR", "sigue intacto"):
+        assert words in text, f"{words!r} missing from: {text}"
+    monkeypatch.undo()
+    assert tree_snapshot(art) == before
+
+
+def test_synthetic_set_folder_is_readable_by_others(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        root = course_data.make_synthetic_dataset(tmp_path / "sintetico", {"train": 1, "validation": 1, "test": 1})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(root.stat().st_mode) == 0o755
+
+
+def test_mirror_entry_that_is_a_folder_is_named_as_a_folder(tmp_path):
+    spec = catalog.DATASETS["external_cat"]
+    mirror = tmp_path / "espejo"
+    (mirror / spec.filename).mkdir(parents=True)
+    with pytest.raises(download.DownloadError) as exc:
+        course_data.fetch("external_cat", tmp_path / "cache", mirrors=str(mirror), progress=False)
+    line = next(s for s in str(exc.value).splitlines() if str(mirror) in s)
+    assert "es una carpeta" in line and "no existe" not in line, line
+
+
+def test_complete_extraction_with_an_empty_image_is_not_accepted(tmp_path, course_zip_factory, tree_snapshot):
+    spec = catalog.DATASETS["cats_dogs_small"]
+    mirror = tmp_path / "espejo"
+    mirror.mkdir()
+    zip_path = course_zip_factory(mirror / spec.filename, per_class=1)
+    changes = dict(mirror_sha256=sha256_of(zip_path), expected_images=6, max_unpacked_bytes=None)
+    catalog_spec = dataclasses.replace(spec, **changes)
+    cache = tmp_path / "cache"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(catalog.DATASETS, spec.name, catalog_spec)
+        root = course_data.fetch(spec.name, cache, mirrors=str(mirror), progress=False)
+        assert (root / ".complete").exists()
+        victim = sorted((root / "train" / "cats").iterdir())[0]
+        victim.write_bytes(b"")
+        before = tree_snapshot(cache)
+        with pytest.raises(download.ArchiveError) as exc:
+            course_data.fetch(spec.name, cache, mirrors=str(mirror), progress=False)
+    assert "0 bytes" in str(exc.value) and victim.name in str(exc.value) and "vuelve a ejecutar" in str(exc.value)
+    assert tree_snapshot(cache) == before
+
+
+@pytest.mark.parametrize(
+    "name, value, words",
+    [
+        ("pca_components", 10**6, ("PCA_COMPONENTS", "2048")),
+        ("tsne_points", 10**6, ("TSNE_POINTS", "10000")),
+        ("n_filters", 10**6, ("N_FILTERS", "64")),
+    ],
+)
+def test_huge_counts_are_refused(name, value, words):
+    notebook = next(nb for nb, entry in resolve.BY_NAME.items() if name in entry.parameters)
+    with pytest.raises(resolve.ParameterError) as exc:
+        resolve.resolve(notebook, "smoke", **{name: value})
+    for w in words:
+        assert w in str(exc.value), f"{w!r} missing from: {exc.value}"
+
+
+@pytest.mark.parametrize(
+    "variable, value, words",
+    [
+        ("COURSE_PARAM_SET", "SMOKE", ("COURSE_PARAM_SET='SMOKE'", "'smoke'", "smoke, cpu, gpu")),
+        ("COURSE_PRECISION", "float64", ("COURSE_PRECISION='float64'", "64 bits", "float32")),
+        ("COURSE_PRECISION", "fp16", ("COURSE_PRECISION='fp16'", "mixed_float16", "quítala")),
+    ],
+)
+def test_bad_environment_variable_is_named(variable, value, words, monkeypatch):
+    monkeypatch.setenv(variable, value)
+    for notebook in ("02_mlp", "05_hacia_el_90"):  # also notebooks that never use the variable
+        with pytest.raises(resolve.ParameterError) as exc:
+            resolve.resolve(notebook, "auto")
+        for w in words:
+            assert w in str(exc.value), f"{w!r} missing from: {exc.value}"
+
+
+def test_mixed_float16_on_a_cpu_is_warned(monkeypatch):
+    from course_utils import hardware
+
+    monkeypatch.setenv("COURSE_PRECISION", "mixed_float16")
+    monkeypatch.setattr(hardware, "tensor_core_gpus", lambda devices=None: [])
+    with pytest.warns(UserWarning, match="sin una GPU con tensor cores") as caught:
+        p = resolve.resolve("05_hacia_el_90", "smoke")
+    assert p.precision == "mixed_float16" and "float32" in str(caught[0].message)
+    monkeypatch.setattr(hardware, "tensor_core_gpus", lambda devices=None: ["NVIDIA T4"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert resolve.resolve("05_hacia_el_90", "smoke").precision == "mixed_float16"
