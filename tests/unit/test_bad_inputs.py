@@ -1261,7 +1261,7 @@ WEIGHTS_CASES = {
     "one_file_for_two_backbones": (
         lambda d: _dense_weights(d / "propios.weights.h5"),
         {"backbones": ("efficientnetb0", "mobilenetv2")},
-        ("sirve para un solo modelo base", "BACKBONES=('efficientnetb0',)"),
+        ("sirve para un solo modelo base", "no se reconoce como ninguno de efficientnetb0, mobilenetv2, resnet50"),
     ),
 }
 
@@ -1441,3 +1441,17 @@ def test_mixed_float16_on_a_cpu_is_warned(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert resolve.resolve("05_hacia_el_90", "smoke").precision == "mixed_float16"
+
+
+@pytest.mark.filterwarnings("ignore:Skipping nested container")
+def test_weights_file_with_two_backbones_suggests_the_files_backbone(tmp_path):
+    import keras
+
+    path = tmp_path / "mi_resnet.weights.h5"
+    base = keras.applications.ResNet50(weights=None, include_top=False, input_shape=(32, 32, 3), pooling="avg")
+    keras.Sequential([base, keras.layers.Dense(1)]).save_weights(path)  # a student's model: backbone and head
+    with pytest.raises(resolve.ParameterError) as exc:
+        resolve.resolve("07_modelos_preentrenados", "smoke", weights=str(path), backbones=("efficientnetb0", "resnet50"))
+    text = str(exc.value)
+    assert "BACKBONES=('resnet50',)" in text and "ResNet50" in text, text
+    assert "efficientnetb0'," not in text, text
