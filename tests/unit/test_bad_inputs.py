@@ -1451,7 +1451,9 @@ def test_weights_file_with_two_backbones_suggests_the_files_backbone(tmp_path):
     base = keras.applications.ResNet50(weights=None, include_top=False, input_shape=(32, 32, 3), pooling="avg")
     keras.Sequential([base, keras.layers.Dense(1)]).save_weights(path)  # a student's model: backbone and head
     with pytest.raises(resolve.ParameterError) as exc:
-        resolve.resolve("07_modelos_preentrenados", "smoke", weights=str(path), backbones=("efficientnetb0", "resnet50"))
+        resolve.resolve(
+            "07_modelos_preentrenados", "smoke", weights=str(path), backbones=("efficientnetb0", "resnet50")
+        )
     text = str(exc.value)
     assert "BACKBONES=('resnet50',)" in text and "ResNet50" in text, text
     assert "efficientnetb0'," not in text, text
