@@ -224,3 +224,30 @@ def test_resume_sets_a_damaged_checkpoint_aside_and_starts_afresh(name, tmp_path
     assert (sorted(p.name for p in aside.rglob("*")) if aside.is_dir() else aside.read_bytes()) == before
     _, again = _run(ckpt, epochs=1, resume=True)  # the next --resume finds the finished run: no loop
     assert again["epochs_done"] == 1 and "Reanudando" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("size", [32, 8])
+def test_ablation_refuses_images_too_small_for_the_model_before_loading_anything(size, tmp_path, capsys, monkeypatch):
+    from benchmarks import ablation
+    from course_utils.data import course_data
+
+    monkeypatch.setattr(course_data, "get_course_data", lambda *a, **k: pytest.fail("no data may be loaded"))
+    args = ["--img-size", str(size), "--steps", "original", "--variants", "res_s2", "--data", "synthetic"]
+    with pytest.raises(SystemExit) as exc:
+        ablation.main([*args, "--out", str(tmp_path / "a.json"), "--checkpoint-dir", str(tmp_path)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "original: imágenes de" in err and "al menos 46 px" in err and "--img-size 46" in err, err
+
+
+def test_smallest_size_of_each_ablation_model_is_the_smallest_keras_builds():
+    from benchmarks import ablation
+
+    configs = {s: ablation.config_for(s) for s in ("original", "+gap")}
+    configs |= {v: dict(ablation.IMPROVED, **ablation.VARIANTS[v]) for v in ("wide_same_5blocks", "res_s2")}
+    for name, cfg in configs.items():
+        need = ablation.min_img_size(cfg)
+        assert ablation.build(cfg, need).output_shape == (None, 1), name
+        if need > 1:
+            with pytest.raises(ValueError):
+                ablation.build(cfg, need - 1)
