@@ -236,3 +236,26 @@ def record_keys_at(start_time: float, folder: str, notebook: str, prefix: str, n
     time.sleep(max(0.0, start_time - time.time()))
     for i in range(n):
         artifacts.record_results(folder, notebook, **{f"{prefix}{i}": i})
+
+
+def applications_weights_file(path: Path, constructor: str, size: int = 96, trained: bool = True) -> Path:
+    """A notop weights file laid out as ``keras.applications``' own (legacy HDF5) with random weights.
+
+    ``trained``: BatchNormalization statistics moved away from their initial 0 and 1, as in any
+    trained file (the weights are still random: not ImageNet's, which cannot be had offline).
+    """
+    import keras
+    from keras.src.legacy.saving import legacy_h5_format  # the writer of Keras' own .h5 weights files
+
+    model = getattr(keras.applications, constructor)(weights=None, include_top=False, input_shape=(size, size, 3))
+    if trained:
+        rng = np.random.default_rng(0)
+        for layer in model.layers:
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.moving_mean.assign(rng.normal(0, 0.1, layer.moving_mean.shape).astype("float32"))
+                layer.moving_variance.assign(rng.uniform(0.5, 2, layer.moving_variance.shape).astype("float32"))
+    import h5py
+
+    with h5py.File(path, "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, model)
+    return path

@@ -1457,3 +1457,68 @@ def test_weights_file_with_two_backbones_suggests_the_files_backbone(tmp_path):
     text = str(exc.value)
     assert "BACKBONES=('resnet50',)" in text and "ResNet50" in text, text
     assert "efficientnetb0'," not in text, text
+
+
+# =========================================================================== round 4: ImageNet weights files
+
+
+@pytest.fixture
+def keras_cache_file():
+    """``cached(spec)`` -> its path in Keras' (test) cache; every file of that name is removed afterwards."""
+    made = []
+
+    def cached(spec):
+        path = backbones.keras_models_dir() / spec.filename
+        path.parent.mkdir(parents=True, exist_ok=True)
+        made.append(path)
+        return path
+
+    yield cached
+    for path in made:
+        for p in path.parent.glob(f"{path.name}*"):
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+
+
+def test_damaged_weights_file_in_keras_cache_is_replaced_from_the_mirror(
+    tmp_path, monkeypatch, no_network, keras_cache_file
+):
+    from course_testing import applications_weights_file
+
+    spec = backbones.spec_for("mobilenetv2", (96, 96, 3))
+    mirror = tmp_path / "espejo"
+    mirror.mkdir()
+    good = applications_weights_file(mirror / spec.filename, "MobileNetV2", 96).read_bytes()
+    cached = keras_cache_file(spec)
+    cached.write_bytes(good[: len(good) // 3])  # a download cut short, kept by Keras in its cache
+    monkeypatch.setenv(ENV_MIRROR, str(mirror))
+    with pytest.warns(UserWarning, match="no pasó la comprobación") as caught:
+        model = backbones.load_backbone("mobilenetv2", weights="imagenet", input_shape=(96, 96, 3))
+    assert model.count_params() > 0 and not no_network
+    assert cached.read_bytes() == good, "the mirror's good copy replaced it"
+    (aside,) = cached.parent.glob(f"{spec.filename}.damaged-*")
+    assert aside.read_bytes() == good[: len(good) // 3], "the damaged copy is kept aside, not deleted"
+    assert any("se apartó" in str(w.message) for w in caught)
+
+
+@pytest.mark.parametrize("wrong", ["untrained_mobilenetv2", "resnet50_under_mobilenetv2s_name"])
+def test_wrong_weights_file_in_the_mirror_is_refused_before_keras_reads_it(
+    wrong, tmp_path, monkeypatch, no_network, keras_cache_file, tree_snapshot
+):
+    from course_testing import applications_weights_file
+
+    spec = backbones.spec_for("mobilenetv2", (96, 96, 3))
+    mirror = tmp_path / "espejo"
+    mirror.mkdir()
+    if wrong == "untrained_mobilenetv2":
+        applications_weights_file(mirror / spec.filename, "MobileNetV2", 96, trained=False)
+        words = "pesos sin entrenar"
+    else:
+        applications_weights_file(mirror / spec.filename, "ResNet50", 32)
+        words = "no tiene las capas de MobileNetV2"
+    monkeypatch.setenv(ENV_MIRROR, str(mirror))
+    cached = keras_cache_file(spec)
+    before = tree_snapshot(mirror)
+    with pytest.raises(backbones.WeightsUnavailableError) as exc, pytest.warns(UserWarning, match="no sirven"):
+        backbones.load_backbone("mobilenetv2", weights="imagenet", input_shape=(96, 96, 3))
+    assert words in str(exc.value) and "WEIGHTS='random'" in str(exc.value), str(exc.value)
+    assert not cached.exists() and tree_snapshot(mirror) == before
