@@ -201,6 +201,33 @@ def gif_without_trailer() -> bytes:
     return _encoded(_noise_image().convert("P"), "GIF")[:-1]
 
 
+def jpeg_arithmetic_sof9() -> bytes:
+    """A JPEG whose frame header says arithmetic coding (SOF9), which TensorFlow and PIL decode differently."""
+    data = bytearray(jpeg_bytes(5, (64, 48)))
+    data[_jpeg_segment(bytes(data), 0xC0) + 1] = 0xC9
+    return bytes(data)
+
+
+def jpeg_lying_header(side: int = 7000) -> bytes:
+    """A small JPEG whose frame header claims ``side`` x ``side`` pixels (decoders fill the rest with grey)."""
+    data = bytearray(jpeg_bytes(6, (64, 48)))
+    i = _jpeg_segment(bytes(data), 0xC0)
+    data[i + 5 : i + 9] = side.to_bytes(2, "big") * 2
+    return bytes(data)
+
+
+def gif_large_screen(side: int = 7000) -> bytes:
+    """A 40x30 GIF on a ``side`` x ``side`` logical screen (TensorFlow and PIL fill the screen differently)."""
+    data = bytearray(_encoded(_noise_image((40, 30)).convert("P"), "GIF"))
+    data[6:10] = side.to_bytes(2, "little") * 2
+    return bytes(data)
+
+
+def png_sixteen_bit_grey(value: int = 30000, side: int = 14) -> bytes:
+    """A 16-bit grey PNG (PIL mode I;16), every pixel ``value`` of 65535."""
+    return _encoded(Image.fromarray(np.full((side, side), value, dtype=np.uint16)), "PNG")
+
+
 CORRUPT_IMAGES = {
     "png_truncated_with_iend": ("png", png_truncated_with_iend),
     "png_corrupt_idat": ("png", png_corrupt_idat),

@@ -20,7 +20,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from course_testing import CORRUPT_IMAGES, TINY_COUNTS, gif_without_trailer, huge_png_bytes, jpeg_bytes, sha256_of
+from course_testing import (
+    CORRUPT_IMAGES,
+    TINY_COUNTS,
+    gif_large_screen,
+    gif_without_trailer,
+    huge_png_bytes,
+    jpeg_arithmetic_sof9,
+    jpeg_bytes,
+    jpeg_lying_header,
+    png_sixteen_bit_grey,
+    sha256_of,
+)
 from PIL import Image
 
 from course_utils import artifacts
@@ -53,8 +64,6 @@ class FolderCase:
     train_delta: int = 0
     #: Words expected when the folder is given as DATA_SOURCE (get_course_data), if it must refuse it.
     data_source_words: tuple[str, ...] = ()
-    #: Files (relative) the legacy generators leave out although the modern loader reads them.
-    legacy_skips: tuple[str, ...] = ()
     #: A file name the loaders' warnings (modern and legacy) must name.
     named: str = ""
 
@@ -253,13 +262,40 @@ FOLDER_CASES = {
         report=lambda r: [Path(p).name for p in r.too_large] == ["enorme.png"],
         not_loaded=("train/dogs/enorme.png",),
     ),
+    # One verdict per file for every loader (issue 31): TensorFlow reads 16-bit PNGs, Keras' load_img and PIL's
+    # convert("RGB") whiten them; arithmetic JPEGs and GIFs on a larger screen decode differently in TF and PIL;
+    # a JPEG whose header claims 7000x7000 would be a flat grey image.
     "sixteen_bit_png": FolderCase(
         _sixteen_bit,
-        "load",
-        train_delta=1,
-        report=lambda r: r.ok,
-        loaded=("train/cats/dieciseis.png",),
-        legacy_skips=("train/cats/dieciseis.png",),
+        "skip",
+        skipped=1,
+        report=lambda r: list(r.unsupported.values()) == ["16 bits (I;16)"],
+        not_loaded=("train/cats/dieciseis.png",),
+        named="dieciseis.png",
+    ),
+    "jpeg_arithmetic_sof9": FolderCase(
+        lambda root: _write(root, "train/dogs/aritmetica.jpg", jpeg_arithmetic_sof9()),
+        "skip",
+        skipped=1,
+        report=lambda r: [Path(p).name for p in r.unsupported] == ["aritmetica.jpg"],
+        not_loaded=("train/dogs/aritmetica.jpg",),
+        named="aritmetica.jpg",
+    ),
+    "gif_on_a_7000_px_screen": FolderCase(
+        lambda root: _write(root, "train/cats/pantalla.gif", gif_large_screen()),
+        "skip",
+        skipped=1,
+        report=lambda r: [Path(p).name for p in r.unsupported] == ["pantalla.gif"],
+        not_loaded=("train/cats/pantalla.gif",),
+        named="pantalla.gif",
+    ),
+    "jpeg_header_claims_7000_px": FolderCase(
+        lambda root: _write(root, "train/cats/mentira.jpg", jpeg_lying_header()),
+        "skip",
+        skipped=1,
+        report=lambda r: [Path(p).name for p in r.truncated] == ["mentira.jpg"],
+        not_loaded=("train/cats/mentira.jpg",),
+        named="mentira.jpg",
     ),
     "empty_extra_class_folder_in_train": FolderCase(
         lambda root: (root / "train" / "birds").mkdir(),
@@ -362,13 +398,13 @@ def test_bad_dataset_folder(name, dataset_copy, tree_snapshot, shared_tiny_cnn):
         assert skip_msgs == []
     assert case.named in " ".join(skip_msgs)
     all_paths = {p for s in ds.values() for p in s.paths}
-    # The legacy generators see the same files (minus the 16-bit images they cannot read).
+    # The legacy generators see the same files: one verdict per file.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         legacy = _legacy(root)
     assert case.named in " ".join(str(w.message) for w in caught)
     for split, gen in zip(("train", "validation", "test"), legacy, strict=True):
-        assert sorted(gen.filenames) == sorted(set(ds[split].paths) - {str(root / r) for r in case.legacy_skips})
+        assert sorted(gen.filenames) == sorted(ds[split].paths)
     for rel in case.loaded:
         assert str(root / rel) in all_paths
     for rel in case.not_loaded:
@@ -1522,3 +1558,27 @@ def test_wrong_weights_file_in_the_mirror_is_refused_before_keras_reads_it(
         backbones.load_backbone("mobilenetv2", weights="imagenet", input_shape=(96, 96, 3))
     assert words in str(exc.value) and "WEIGHTS='random'" in str(exc.value), str(exc.value)
     assert not cached.exists() and tree_snapshot(mirror) == before
+
+
+ONE_VERDICT_FILES = {
+    "dieciseis.png": png_sixteen_bit_grey,
+    "aritmetica.jpg": jpeg_arithmetic_sof9,
+    "pantalla.gif": gif_large_screen,
+    "mentira.jpg": jpeg_lying_header,
+}
+
+
+@pytest.mark.parametrize("name", list(ONE_VERDICT_FILES))
+def test_figures_follow_the_loaders_verdict(name, tmp_path):
+    """The PIL path (thumbnails, image grids) leaves out what the loaders leave out, and says so."""
+    from course_utils import visualization
+
+    good = tmp_path / "buena.jpg"
+    good.write_bytes(jpeg_bytes(1, (40, 30)))
+    odd = tmp_path / name
+    odd.write_bytes(ONE_VERDICT_FILES[name]())
+    assert image_files.check_images([odd], cache=False)[0][0] != "ok"
+    with pytest.warns(UserWarning, match=f"No se muestran 1 archivo.*{name}"):
+        good_thumb, odd_thumb = visualization.load_thumbnails([good, odd], size=32)
+    assert good_thumb.shape[2] == 3 and good_thumb.std() > 0
+    assert odd_thumb.shape == (32, 32, 3) and np.all(odd_thumb == 128)
