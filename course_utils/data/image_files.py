@@ -94,7 +94,7 @@ def _jpeg_status(path: Path) -> str:
     """
     size = path.stat().st_size
     with open(path, "rb") as f:
-        data = f.read(1 << 16)
+        data = f.read(1 << 18)  # the frame header follows the metadata segments (EXIF, ICC: up to 64 KB each)
     i = 2
     while i + 4 <= len(data) and data[i] == 0xFF:
         marker, length = data[i + 1], int.from_bytes(data[i + 2 : i + 4], "big")
