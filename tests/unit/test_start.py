@@ -331,7 +331,10 @@ def test_readme_times_block_gives_verdicts_per_notebook_and_for_the_series():
     assert "Serie completa ≤ 25 min en float32 (≤ 20 min medidos): MET" in text
     slow = {"cpu": {"float32": {"seconds": {**{n: 120.0 for n in names}, names[4]: 1200.0}, "where": where}}}
     text = times_section(slow)
-    assert f"NOT MET: {names[4]} (20.0 min)" in text and "Serie completa ≤ 25 min en float32 (≤ 20 min medidos): NOT MET" in text
+    assert (
+        f"NOT MET: {names[4]} (20.0 min)" in text
+        and "Serie completa ≤ 25 min en float32 (≤ 20 min medidos): NOT MET" in text
+    )
     partial = {"cpu": {"float32": {"seconds": {names[0]: 60.0}, "where": where}}}
     assert "no medido (faltan" in times_section(partial)
     assert "Todavía no hay tiempos" in times_section({})
