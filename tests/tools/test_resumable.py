@@ -207,7 +207,13 @@ DAMAGED_CHECKPOINTS = {
 }
 
 
-@pytest.mark.parametrize("name", list(DAMAGED_CHECKPOINTS))
+#: Each case trains a tiny model twice (tens of seconds): `make test-fast` keeps two, `make test` runs all.
+FAST_CASES = ("truncated", "epochs_beyond_the_budget")
+
+
+@pytest.mark.parametrize(
+    "name", [n if n in FAST_CASES else pytest.param(n, marks=pytest.mark.slow) for n in DAMAGED_CHECKPOINTS]
+)
 def test_resume_sets_a_damaged_checkpoint_aside_and_starts_afresh(name, tmp_path, capsys):
     ckpt = tmp_path / "run.npz"
     if DAMAGED_CHECKPOINTS[name] is None:
