@@ -36,7 +36,10 @@ MENTIONS: dict[str, tuple[tuple[str, str, str], ...]] = {
 }
 #: Per notebook: numbers that equal a parameter's value but mean something else.
 NOT_PARAMETERS: dict[str, tuple[str, ...]] = {
-    "04_aumento_datos": (r"de 32, 64, 128 y 128\s+filtros",),  # 03's CNN, not the batch size
+    "04_aumento_datos": (
+        r"de 32, 64, 128 y 128\s+filtros",  # 03's CNN, not the batch size
+        r"\(épocas? \d+(?:, \d+)*(?: y \d+)?\)",  # the recorded seeds' best epochs (the last may be 50), not EPOCHS
+    ),
     "07_modelos_preentrenados": (r"gatos y perros, 160 px\)",),  # the TensorFlow tutorial's image size
 }
 #: Smaller numbers (2 épocas, cuaderno 03, Fase 1...) are too common in prose to police.
