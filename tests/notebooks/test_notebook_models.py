@@ -231,13 +231,18 @@ def test_residual_cnn_written_in_05_is_the_recorded_res_s2():
     from benchmarks.scratch_models import residual_cnn
 
     shape = (64, 64, 3)
-    solution = _exec_cell("05_hacia_el_90", "def residual_block(x, filters):", "# END SOLUTION", {"layers": layers})
+    solution = _exec_cell("05_hacia_el_90", "def shortcut(x, filters):", "# END SOLUTION", {"layers": layers})
     recorded = residual_cnn(shape[0], **VARIANTS["res_s2"]["model"])
 
     def kinds(model):
         return sorted((kind, str(sorted(config.items()))) for kind, config in _signature(model)[0])
 
-    for block in (solution["residual_block"], networks.residual_block):
+    blocks = []
+    for answer in (solution["shortcut"], None):  # the solution, and the course's shortcut after a blank answer
+        ns = {"layers": layers, "networks": networks, "shortcut": answer}
+        exec(_notebook_cell("05_hacia_el_90", "if not callable(shortcut):"), ns)
+        blocks.append(ns["residual_block"])
+    for block in (*blocks, networks.residual_block):
         ns = _exec_cell(
             "05_hacia_el_90",
             "inputs = keras.Input(",
@@ -316,9 +321,44 @@ def test_04_and_05_train_with_the_course_answers_when_the_exercises_are_blank(ca
     assert model.layers[0] is ns["train_augmenter"] and model.input_shape == (None, *shape)
     ns = _exec_cell(
         "05_hacia_el_90",
-        "if not callable(residual_block):",
-        "inputs = keras.Input(",
-        {"residual_block": None, "networks": networks},
+        "if not callable(shortcut):",
+        "def residual_block(",
+        {"shortcut": None, "networks": networks},
     )
-    assert ns["residual_block"] is networks.residual_block
+    assert ns["shortcut"] is networks.projection_shortcut
     assert "ejercicio 5.1 aún no está resuelto" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("strength", ["moderate", "strong"])
+def test_augmentation_written_in_05_equals_make_augmentation(strength):
+    """05 writes its augmentation layer by layer (in tf.data); loaders.make_augmentation builds the same stack."""
+    import keras
+    from keras import layers
+
+    from course_utils.data import loaders
+
+    source = _notebook_cell("05_hacia_el_90", "augmenter = keras.Sequential(")
+    source = source[source.index("ranges = ") : source.index("train_augmented = ")]
+    namespace = {
+        "keras": keras,
+        "layers": layers,
+        "loaders": loaders,
+        "P": SimpleNamespace(seed=7, augmentation=strength),
+    }
+    exec(source, namespace)
+    notebook = _augmentation_signature(namespace["augmenter"])
+    assert notebook == _augmentation_signature(loaders.make_augmentation(seed=7, **loaders.STRENGTHS[strength]))
+    assert notebook != _augmentation_signature(loaders.make_augmentation(seed=7, zoom=0.1))
+
+
+def test_05_text_on_the_progressive_recipe_and_mixup_is_the_recorded_search():
+    """05 quotes benchmarks/results/cpu_recipe_search.json (res_s2_prog112, three seeds; mixup, one seed)."""
+    from quoted_05 import quoted_search
+
+    record = json.loads((PROJECT_ROOT / "benchmarks" / "results" / "cpu_recipe_search.json").read_text())
+    cells = json.loads((PROJECT_ROOT / "source" / "05_hacia_el_90.ipynb").read_text())["cells"]
+    text = " ".join(" ".join("".join(c["source"]).split()) for c in cells if c["cell_type"] == "markdown")
+    q = quoted_search(record)
+    assert q["N_PROG"] == "3"
+    assert f"llega al {q['TEST_PROG']} en prueba de media con 3 semillas ({q['VAL_PROG']} en validación)" in text
+    assert f"{q['TEST_MIXUP']} en prueba frente al {q['TEST_NO_MIXUP']} sin él, con la misma semilla" in text
