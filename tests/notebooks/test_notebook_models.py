@@ -127,6 +127,7 @@ def test_grad_cam_written_in_07_equals_visualization_grad_cam(tiny_cnn_factory):
         "tf": tf,
         "networks": networks,
         "model": model,
+        "model_input": model.inputs[0],
         "gradcam_layer": model.get_layer("c2"),
     }
     exec(source, namespace)
@@ -136,6 +137,28 @@ def test_grad_cam_written_in_07_equals_visualization_grad_cam(tiny_cnn_factory):
         expected, p_expected = visualization.grad_cam(model, x, conv_layer="c2")
         np.testing.assert_allclose(cam, expected, atol=1e-5)
         assert p == pytest.approx(p_expected, abs=1e-6)
+
+
+def test_activation_grid_written_in_08_leaves_constant_channels_black_and_counts_them(monkeypatch):
+    """08 writes the lesson's channel grid: a constant channel (std 0) is black, not NaN, and counted."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    act = rng.random((1, 6, 5, 7)).astype("float32")
+    act[..., 2] = 0.0
+    act[..., 5] = 4.2
+    shown = []
+    monkeypatch.setattr(plt, "show", lambda: shown.append(plt.gca().get_images()[0].get_array().copy()))
+    namespace = {"np": np, "plt": plt, "layer_names": ["capa_a", "capa_b"], "activations": [act, act[..., :2]]}
+    with np.errstate(all="raise"):
+        exec(_notebook_cell("08_mapas_caracteristicas", "constant_channels = {}"), namespace)
+    plt.close("all")
+    assert namespace["constant_channels"] == {"capa_a": 2, "capa_b": 0}
+    grid = np.asarray(shown[0])
+    assert grid.shape == (6, 5 * 7) and np.isfinite(grid).all()
+    assert (grid[:, 10:15] == 0).all() and (grid[:, 25:30] == 0).all()  # channels 2 and 5: black
+    assert grid[:, 0:5].std() > 0
 
 
 @pytest.mark.parametrize("layer", ["conv1", "conv2"])
