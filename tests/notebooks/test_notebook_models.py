@@ -385,3 +385,15 @@ def test_05_text_on_the_progressive_recipe_and_mixup_is_the_recorded_search():
     assert q["N_PROG"] == "3"
     assert f"llega al {q['TEST_PROG']} en prueba de media con 3 semillas ({q['VAL_PROG']} en validación)" in text
     assert f"{q['TEST_MIXUP']} en prueba frente al {q['TEST_NO_MIXUP']} sin él, con la misma semilla" in text
+
+
+def test_05_text_on_its_own_cpu_run_is_the_record():
+    """05 quotes benchmarks/results/notebook05_cpu_f32.json (the notebook as shipped, cpu set, float32)."""
+    from quoted_05 import percent
+
+    record = json.loads((PROJECT_ROOT / "benchmarks" / "results" / "notebook05_cpu_f32.json").read_text())
+    assert record["precision"] == "float32" and record["epochs_run"] == 48
+    cells = json.loads((PROJECT_ROOT / "source" / "05_hacia_el_90.ipynb").read_text())["cells"]
+    text = " ".join(" ".join("".join(c["source"]).split()) for c in cells if c["cell_type"] == "markdown")
+    val, test = percent(record["val_accuracy_best"]), percent(record["test_accuracy"])
+    assert f"se quedó con la época {record['best_epoch']} ({val} % en validación) y dio un {test} % en prueba" in text
