@@ -397,3 +397,22 @@ def test_05_text_on_its_own_cpu_run_is_the_record():
     text = " ".join(" ".join("".join(c["source"]).split()) for c in cells if c["cell_type"] == "markdown")
     val, test = percent(record["val_accuracy_best"]), percent(record["test_accuracy"])
     assert f"se quedó con la época {record['best_epoch']} ({val} % en validación) y dio un {test} % en prueba" in text
+
+
+def test_08_text_on_the_zeros_is_the_recorded_cpu_run():
+    """08 quotes benchmarks/results/relu_zeros_08_cpu.json (its ReLU table on 05's network, cpu set): text follows data."""
+    record = json.loads((PROJECT_ROOT / "benchmarks" / "results" / "relu_zeros_08_cpu.json").read_text())
+    zeros, off, dead = (
+        record["relu_zeros"][k]
+        for k in ("activaciones_cero", "canales_apagados_por_foto", "canales_muertos_en_el_batch")
+    )
+    cells = json.loads((PROJECT_ROOT / "source" / "08_mapas_caracteristicas.ipynb").read_text())["cells"]
+    text = " ".join(" ".join("".join(c["source"]).split()) for c in cells if c["cell_type"] == "markdown")
+
+    def pct(x: float) -> str:
+        return f"{100 * x:.0f} %"
+
+    assert f"entre el {pct(min(zeros.values()))} y el {pct(max(zeros.values()))}" in text
+    first, last = list(off)[0], list(off)[-1]
+    assert f"{pct(off[first])} en `{first}`" in text and f"{pct(off[last])} en `{last}`" in text
+    assert ("ninguno en ninguna capa" in text) == (sum(dead.values()) == 0)
