@@ -152,6 +152,7 @@ LABELS: dict[str, str] = {
     "float32": "float32",
     "mixed_bfloat16": "mixta bfloat16",
     "mixed_float16": "mixta float16",
+    **{name: backbone.name for name, backbone in BACKBONES.items()},
 }
 
 #: Values of PRECISION: "auto" (course_utils.hardware.choose_precision) or a Keras dtype policy.
