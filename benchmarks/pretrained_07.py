@@ -9,6 +9,8 @@ line (``course_tools.readme``) and the numbers notebook 07's text quotes come fr
 
     COURSE_PRECISION=float32 python -m course_tools.series --params cpu --notebooks 07 --out build/cpu-07
     python -m benchmarks.pretrained_07 build/cpu-07/summary.json
+
+(with ``--time-log`` the CPU seconds of ``/usr/bin/time -v`` around the series are recorded too).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -38,6 +41,22 @@ def cpu_model(lscpu_text: str | None = None) -> str:
         if line.strip().startswith("Model name:"):
             return line.split(":", 1)[1].strip()
     return platform.processor()
+
+
+def fit_validation(notebook: dict[str, Any]) -> list[float]:
+    """The ``val_accuracy`` of every epoch the executed notebook's ``fit`` calls printed, in order."""
+    found = []
+    for cell in notebook.get("cells", []):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                found += [float(v) for v in re.findall(r"val_accuracy: ([0-9.]+)", "".join(out.get("text", "")))]
+    return found
+
+
+def cpu_seconds(time_log: str) -> float | None:
+    """User + system seconds from ``/usr/bin/time -v``'s report (None if it is not there)."""
+    got = [float(v) for v in re.findall(r"(?:User|System) time \(seconds\): ([0-9.]+)", time_log)]
+    return round(sum(got), 1) if len(got) == 2 else None
 
 
 def record_from_summary(summary: dict[str, Any], cpu: str) -> dict[str, Any]:
@@ -101,9 +120,18 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.pretrained_07", description=__doc__.splitlines()[0])
     ap.add_argument("summary", type=Path, help="summary.json de la serie que ejecutó el cuaderno 07")
     ap.add_argument("--out", type=Path, default=RECORD)
+    ap.add_argument("--time-log", type=Path, help="salida de `/usr/bin/time -v` de la serie: sus segundos de CPU")
     args = ap.parse_args(argv)
-    record = record_from_summary(json.loads(args.summary.read_text()), cpu_model())
+    summary = json.loads(args.summary.read_text())
+    record = record_from_summary(summary, cpu_model())
     record["summary"] = portable(str(args.summary))
+    executed = args.summary.parent / "notebooks" / f"{NOTEBOOK}.ipynb"
+    if executed.is_file():  # the same run's validation accuracy per epoch: what the settings are chosen on
+        val = fit_validation(json.loads(executed.read_text()))
+        head = record["settings"]["epochs"]
+        record["validation_accuracy_per_epoch"] = {"frozen_head": val[:head], "fine_tune": val[head:]}
+    if args.time_log is not None:
+        record["cpu_seconds"] = cpu_seconds(args.time_log.read_text())
     args.out.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
     print(json.dumps(record["targets"], ensure_ascii=False))
     return 0

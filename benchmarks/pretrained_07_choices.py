@@ -144,35 +144,29 @@ def main(argv: list[str] | None = None) -> int:
     from course_utils.data.course_data import get_course_data
 
     root = Path(get_course_data("course", progress=False).root)
-    runs = []
-    for size in args.feature_sizes:
-        runs.append(features_run(root, size, args.pca, args.seed))
-        print(json.dumps(runs[-1]), flush=True)
-        keras.backend.clear_session()
-    for spec in args.transfer:
-        size, mpc, unfreeze = spec.split(":")
-        runs.append(
-            transfer_run(
-                root,
-                int(size),
-                None if mpc == "none" else int(mpc),
-                args.head_epochs,
-                int(unfreeze),
-                args.fine_tune_epochs,
-                args.seed,
-            )
-        )
-        print(json.dumps(runs[-1]), flush=True)
-        keras.backend.clear_session()
-    record = {
+    record: dict[str, Any] = {
         "command": "python -m benchmarks.pretrained_07_choices " + " ".join(sys.argv[1:] if argv is None else argv),
         "precision": "float32",
         "split": "validation",
         "machine": {**describe(), "cpu_model": cpu_model(), "cpu_flags": cpu_flags_summary()},
-        "load_at_end": [round(v, 2) for v in os.getloadavg()],
-        "runs": runs,
+        "runs": [],
     }
-    args.out.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+
+    def done(run: dict[str, Any]) -> None:  # the record is rewritten after every run: a long search loses nothing
+        record["runs"].append(run)
+        record["load_at_end"] = [round(v, 2) for v in os.getloadavg()]
+        args.out.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+        print(json.dumps(run), flush=True)
+        keras.backend.clear_session()
+
+    for size in args.feature_sizes:
+        done(features_run(root, size, args.pca, args.seed))
+    for spec in args.transfer:
+        size, mpc, unfreeze = spec.split(":")
+        mpc_value = None if mpc == "none" else int(mpc)
+        done(
+            transfer_run(root, int(size), mpc_value, args.head_epochs, int(unfreeze), args.fine_tune_epochs, args.seed)
+        )
     return 0
 
 
