@@ -98,11 +98,14 @@ def _prepare_weights(name: str, weights: str, input_shape: tuple[int, int, int])
 
 
 def _course_port_weights(name: str) -> None:
-    """Make the ImageNet file of a backbone written in the course (EfficientNet-Lite0) ready in Keras' cache."""
-    from .efficientnet_lite import imagenet_weights_path
+    """Make the ImageNet file of a backbone written in the course ready in Keras' cache.
 
+    Its module (``BACKBONES[name].module``, e.g. :mod:`course_utils.models.efficientnet_lite`)
+    provides ``imagenet_weights_path``, which raises ``DownloadError`` when no source gives the file.
+    """
+    port = importlib.import_module(BACKBONES[name].module)
     try:
-        imagenet_weights_path(progress=False)
+        port.imagenet_weights_path(progress=False)
     except DownloadError as exc:
         raise WeightsUnavailableError(
             f"{exc}\nO usa {suggest('weights', 'random')} para seguir con pesos ALEATORIOS "
