@@ -194,7 +194,9 @@ def pretrained_line(path: Path = PRETRAINED_RECORD) -> str:
         f"características + PCA({r['settings']['pca_components']}) + SVC "
         f"{acc['features_svc_by_backbone'][main]:.3f} (los otros clasificadores de la lección: {others}), "
         f"cabeza nueva con la base congelada {acc['frozen_head']:.3f}, ajuste fino {acc['fine_tune']:.3f}. "
-        f"Objetivos: {verdicts}. {r['minutes']:.1f} min en {r['precision']} en CPU {r['cpu_model']} "
+        f"Objetivos: {verdicts}. {r['minutes']:.1f} min de reloj"
+        + (f" y {r['cpu_seconds'] / 60:.1f} min de CPU" if r.get("cpu_seconds") else "")
+        + f" en {r['precision']} en CPU {r['cpu_model']} "
         f"({r['cpu_flags']}), carga al terminar {r['load_at_end']}; orden `{r['command']}`; archivo "
         f"`{_shown(path)}`. Son cifras de {main}, no de EfficientNetB0 (no medido aquí).\n"
     )
