@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from course_utils.config import PROJECT_ROOT, binder_url, colab_url
-from course_utils.params.schema import COMMON, NOTEBOOKS, PARAM_SET_NAMES, PARAMETERS, SETS
+from course_utils.params.schema import BACKBONES, COMMON, NOTEBOOKS, PARAM_SET_NAMES, PARAMETERS, SETS
 
 from . import report
 
@@ -180,11 +180,11 @@ def pretrained_line(path: Path = PRETRAINED_RECORD) -> str:
         f"{name} {value:.3f}" for name, value in acc["features_pca_classifiers"].items() if name != "SVC"
     )
     verdicts = "; ".join(
-        f"{label} ≥ {t['target']:g}: {'MET' if t['met'] else 'NOT MET'} ({t['value']:g})"
-        for label, t in (
-            ("características + SVC", r["targets"]["features_svc"]),
-            ("ajuste fino", r["targets"]["fine_tune"]),
-            ("minutos en float32", r["targets"]["minutes_float32"]),
+        f"{label} {sign} {t['target']:g}: {'MET' if t['met'] else 'NOT MET'} ({t['value']:g})"
+        for label, sign, t in (
+            ("características + SVC", "≥", r["targets"]["features_svc"]),
+            ("ajuste fino", "≥", r["targets"]["fine_tune"]),
+            ("minutos de reloj en float32", "≤", r["targets"]["minutes_float32"]),
         )
     )
     main = r["main_backbone"]
@@ -198,7 +198,8 @@ def pretrained_line(path: Path = PRETRAINED_RECORD) -> str:
         + (f" y {r['cpu_seconds'] / 60:.1f} min de CPU" if r.get("cpu_seconds") else "")
         + f" en {r['precision']} en CPU {r['cpu_model']} "
         f"({r['cpu_flags']}), carga al terminar {r['load_at_end']}; orden `{r['command']}`; archivo "
-        f"`{_shown(path)}`. Son cifras de {main}, no de EfficientNetB0 (no medido aquí).\n"
+        f"`{_shown(path)}`; los minutos de reloj dependen de la carga, los de CPU no. Son cifras de "
+        f"{BACKBONES[main].name}, no de EfficientNetB0 (no medido aquí).\n"
     )
 
 
