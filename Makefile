@@ -103,8 +103,10 @@ test: venv check-notebooks lint
 	cat $(SLOW_LOG); rm -f $(SLOW_LOG); \
 	test $$first -eq 0 -a $$plain -eq 0
 
+# The same tests spread over the cores by pytest-xdist (one file per worker at a time; at most 4 workers:
+# each imports TensorFlow).
 test-fast: venv
-	$(PY) -m pytest -p no:cacheprovider -q tests -m "not notebooks and not slow" $(ARGS)
+	$(PY) -m pytest -p no:cacheprovider -q tests -m "not notebooks and not slow" -n auto --maxprocesses 4 --dist loadfile $(ARGS)
 
 # A fresh machine: a copy of the files git tracks or would track (as they are in the work tree: a new test
 # counts before `git add`) in a temporary folder with no ../shared beside it, COURSE_DATA_MIRROR unset, and

@@ -88,10 +88,9 @@ SUMMARY_HEADER = (
     "Métrica",
     "Valor",
     "Nivel de la lección",
-    "Receta original aquí",
     "Épocas",
 )
-SUMMARY_NUMERIC = (False, False, True, True, False, False, True, True, True, True)
+SUMMARY_NUMERIC = (False, False, True, True, False, False, True, True, True)
 
 
 def table_cells(row: dict[str, Any]) -> list[Any]:
@@ -105,6 +104,5 @@ def table_cells(row: dict[str, Any]) -> list[Any]:
         row["metric"],
         row["value"],
         row["lesson_level"],
-        row["original_recipe_here"],
         row["epochs"],
     ]

@@ -240,7 +240,6 @@ def summary_rows(runs: list[NotebookRun]) -> list[dict[str, Any]]:
                 "metric": ref.metric if ref else None,
                 "value": value,
                 "lesson_level": ref.lesson.value if ref and ref.lesson else None,
-                "original_recipe_here": ref.original_here.value if ref and ref.original_here else None,
                 "epochs": r.metrics.get("epochs_run"),
                 "train_seconds": r.metrics.get("train_seconds"),
                 "error": r.error or None,

@@ -1,4 +1,4 @@
-"""Reference levels: what the lesson reports, what its recipe gave here, what CI asserts.
+"""Reference levels: what the lesson reports and what CI asserts.
 
 Each number is declared once, with where it comes from.  Notebook 05's
 comparison reads them from here, and so do the maintainer's verdicts
@@ -19,10 +19,6 @@ class Level:
 
 
 _LESSON = "lección 06-CNN-II, de la que deriva el curso"
-_HERE = (
-    "receta original de la lección ejecutada en la máquina del curso (2 núcleos, datos reales "
-    "reducidos, conjunto cpu); medida a mano, ver README «Resultados»"
-)
 
 #: The lesson's CNN + Dropout + augmentation, 30 epochs, reduced real data: "a bit above 80 %".
 LESSON_AUGMENTED_CNN = Level(0.80, f"{_LESSON}: CNN + Dropout + aumento, 30 épocas («un poco más de 80 %»)")
@@ -77,6 +73,9 @@ FROM_SCRATCH_TRAIN_MINUTES: dict[str, Level] = {
     ),
 }
 #: Wall time of one notebook of the cpu set (minutes) on 2 cores in float32.
+#: Share of a time limit a run measured here may use: another 2-core CPU (AVX2 only, an older laptop, Colab's
+#: CPU runtime) can be slower than the one that measured it, so a limit counts as kept only with this margin.
+TIME_MARGIN = Level(0.8, "margen del curso: lo medido aquí en float32 ≤ 80 % de cada límite de tiempo (issue 33)")
 NOTEBOOK_MINUTES: dict[str, Level] = {
     "cpu": Level(
         15.0, "objetivo del curso: cada cuaderno del conjunto cpu en ≤ 15 min en float32 con 2 núcleos (issue 18)"
@@ -88,20 +87,22 @@ FROM_SCRATCH_NOTEBOOK = "05_hacia_el_90"
 
 @dataclass(frozen=True)
 class Reference:
-    """The metric a notebook's summary row shows, and the levels it is compared with."""
+    """The metric a notebook's summary row shows, and the lesson's level it is compared with.
+
+    What the lesson's own recipe gives on the course's data is not declared here: it is
+    measured and recorded (02's MLP recipe in the benchmark, ``benchmarks/results/bench_full_*.json``;
+    05's in the ablation, ``course_utils/recorded/ablation_05_cpu.json``, step ``original``).
+    """
 
     metric: str
     label: str
     lesson: Level | None = None
-    original_here: Level | None = None
 
 
 REFERENCES: dict[str, Reference] = {
-    "02_mlp": Reference("test_accuracy", "MLP 16x16", original_here=Level(0.616, _HERE)),
-    "03_cnn": Reference("test_accuracy", "CNN de la lección", original_here=Level(0.745, _HERE)),
+    "02_mlp": Reference("test_accuracy", "MLP 16x16"),
+    "03_cnn": Reference("test_accuracy", "CNN de la lección"),
     "04_aumento_datos": Reference("test_accuracy", "la misma CNN con aumento de datos y Dropout"),
-    "05_hacia_el_90": Reference(
-        "test_accuracy", "CNN moderna desde cero", lesson=LESSON_AUGMENTED_CNN, original_here=Level(0.724, _HERE)
-    ),
+    "05_hacia_el_90": Reference("test_accuracy", "CNN moderna desde cero", lesson=LESSON_AUGMENTED_CNN),
     "06_embeddings": Reference("svc_test_accuracy", "SVC sobre embeddings de la CNN"),
 }

@@ -21,9 +21,11 @@ from .registry import NotAnswered, exercise, expect, numbers, to_numpy, whole_nu
 @exercise(
     "06.2",
     "el bucle para datos barajados",
-    "Dentro del for x, y in train_shuffled.dataset: añade a una lista los vectores de "
-    "features_model(x, training=False) y a otra las etiquetas y de ese mismo batch; al final, "
-    "np.concatenate de cada lista.",
+    "Recorre train_shuffled.dataset batch a batch y guarda, de cada batch, sus vectores y SUS etiquetas "
+    "(las del mismo batch, no train_shuffled.labels); al final, une las listas.",
+    solution="vectors, labels = [], []\nfor x, y in train_shuffled.dataset:\n"
+    "    vectors.append(keras.ops.convert_to_numpy(features_model(x, training=False)))\n"
+    "    labels.append(keras.ops.convert_to_numpy(y))\nX_mine, y_mine = np.concatenate(vectors), np.concatenate(labels)",
 )
 def _embedding_loop(X: Any, y: Any, *, expected: tuple) -> None:
     """Each vector must come with its own label; the order is free (the data are shuffled)."""
@@ -50,8 +52,10 @@ def _embedding_loop(X: Any, y: Any, *, expected: tuple) -> None:
 @exercise(
     "06.3",
     "1 vecino más cercano",
-    'Pipeline([("scaler", StandardScaler()), ("clf", KNeighborsClassifier(n_neighbors=1))]), '
-    ".fit(X_train, y_train) y .score(X_test, y_test).",
+    "Como el clasificador de arriba, pero con un solo vecino (n_neighbors=1) y sin olvidar el "
+    "StandardScaler; entrena en X_train y puntúa en X_test.",
+    solution='knn1 = Pipeline([("scaler", StandardScaler()), ("clf", KNeighborsClassifier(n_neighbors=1))])\n'
+    "knn1_test_accuracy = knn1.fit(X_train, y_train).score(X_test, y_test)",
 )
 def _knn1(answer: float, *, data: tuple) -> None:
     from sklearn.neighbors import KNeighborsClassifier
@@ -71,8 +75,9 @@ def _knn1(answer: float, *, data: tuple) -> None:
 @exercise(
     "06.1",
     "un modelo con dos salidas",
-    "keras.Model(inputs=model.input, outputs=[conv_output.output, penultimate.output]): la lista de "
-    "salidas, en ese orden.",
+    "keras.Model acepta una lista de salidas: la misma entrada que model y las salidas de las dos capas, "
+    "primero la convolucional.",
+    solution="two_outputs = keras.Model(inputs=model.inputs[0], outputs=[conv_output.output, penultimate.output])",
 )
 def _two_outputs(two_outputs: Any, *, images: Any, expected: tuple) -> None:
     import keras
@@ -102,6 +107,8 @@ def _two_outputs(two_outputs: Any, *, images: Any, expected: tuple) -> None:
     "el preprocesamiento de cada modelo base",
     "Relee la sección 1: EfficientNet reescala por dentro, MobileNetV2 quiere [-1, 1] y "
     "ResNet50 usa el modo 'caffe' (BGR menos la media).",
+    solution='preprocessing_for = {"efficientnetb0": "efficientnet", "mobilenetv2": "mobilenet_v2", '
+    '"resnet50": "resnet"}',
 )
 def _backbone_preprocessing(answer: dict) -> None:
     expect(isinstance(answer, dict), "preprocessing_for debe ser un diccionario {modelo base: modo}.")
@@ -121,6 +128,8 @@ def _backbone_preprocessing(answer: dict) -> None:
     "07.2",
     "el rango de MobileNetV2",
     "Aplica keras.applications.mobilenet_v2.preprocess_input a np.array([0., 255.]) y mira el resultado.",
+    solution="mobilenet_range = tuple(float(v) for v in "
+    "keras.applications.mobilenet_v2.preprocess_input(np.array([0.0, 255.0])))",
 )
 def _mobilenet_range(answer: Any) -> None:
     from keras.applications.mobilenet_v2 import preprocess_input
@@ -133,9 +142,11 @@ def _mobilenet_range(answer: Any) -> None:
 @exercise(
     "07.3",
     "una cabeza nueva sobre otro modelo base",
-    "head_base.trainable = False; inputs = keras.Input(shape=(T, T, 3)); x = head_base(inputs, training=False); "
-    "x = layers.GlobalAveragePooling2D()(x); outputs = layers.Dense(1, activation='sigmoid')(x); "
-    "head_model = keras.Model(inputs, outputs).",
+    "Como la cabeza de la fase 1: congela la base, llámala como una capa (en modo inferencia) sobre una "
+    "entrada nueva, reduce sus mapas a un vector y termina en una probabilidad.",
+    solution="head_base.trainable = False\ninputs = keras.Input(shape=(T, T, 3))\n"
+    "x = head_base(inputs, training=False)\nx = layers.GlobalAveragePooling2D()(x)\n"
+    "outputs = layers.Dense(1, activation='sigmoid')(x)\nhead_model = keras.Model(inputs, outputs)",
 )
 def _transfer_head(head_model: Any, *, base: Any) -> None:
     import keras
@@ -168,8 +179,11 @@ def _transfer_head(head_model: Any, *, base: Any) -> None:
 @exercise(
     "07.4",
     "descongelar las últimas N capas",
-    "exercise_base.trainable = True; después, layer.trainable = False para cada capa de "
-    "exercise_base.layers[:-N] y para cada capa con isinstance(layer, layers.BatchNormalization).",
+    "Primero descongela el modelo entero; después vuelve a congelar lo que no debe entrenar: las capas "
+    "anteriores a las últimas N y todas las BatchNormalization.",
+    solution="exercise_base.trainable = True\nfor layer in exercise_base.layers[:-N]:\n"
+    "    layer.trainable = False\nfor layer in exercise_base.layers:\n"
+    "    if isinstance(layer, layers.BatchNormalization):\n        layer.trainable = False",
 )
 def _unfreeze_last_layers(base: Any, *, n_layers: int) -> None:
     import keras
@@ -220,29 +234,65 @@ def _unfreeze_last_layers(base: Any, *, n_layers: int) -> None:
     "08.1",
     "pesos de un filtro",
     "Un filtro de 3×3 mira todos los canales de su entrada: 3 · 3 · canales de entrada (sin el sesgo).",
+    solution="filter_weights = 3 * 3 * networks.conv_layers(model, spatial_only=True)[-1].input.shape[-1]",
 )
 def _filter_weights(answer: int, *, layer: Any) -> None:
     answer = whole_number(answer, "filter_weights")
-    expected = int(np.prod(layer.kernel.shape[:3]))
+    height, width, channels = (int(v) for v in layer.kernel.shape[:3])
+    expected = height * width * channels
+    if answer != expected and answer > 0 and answer % (height * width) == 0:
+        raise AssertionError(
+            f"{answer:,} = {height} · {width} · {answer // (height * width)}: supone "
+            f"{answer // (height * width)} canales de entrada, y a '{layer.name}' le llegan otros. Cuéntalos en "
+            "model.summary(): son los canales de salida de la capa anterior."
+        )
     expect(answer == expected, f"{answer:,} no es el número de pesos (sin sesgo) de un filtro de '{layer.name}'.")
 
 
 @exercise(
     "08.2",
     "la foto peor clasificada, explicada con Grad-CAM",
-    "scores = model.predict(test.dataset, verbose=0)[:, 0]; el error de cada foto es "
-    "abs(test.labels - scores); np.argmax da la peor. Después, grad_cam(get_images(test, [i])[0]).",
+    "model.predict da una columna de P(dogs) por foto; el error de cada foto es la distancia entre su "
+    "etiqueta y esa probabilidad, y np.argmax da la peor. grad_cam devuelve dos cosas: el mapa y P(dogs).",
+    solution="scores = model.predict(test.dataset, verbose=0)[:, 0]\n"
+    "worst_index = int(np.argmax(np.abs(test.labels - scores)))\n"
+    "worst_heatmap, worst_p_dog = grad_cam(get_images(test, [worst_index])[0])",
 )
 def _worst_photo_grad_cam(index: Any, heatmap: Any, *, model: Any, split: Any, conv_layer: Any) -> None:
-    scores = model.predict(split.dataset, verbose=0)[:, 0]
+    predictions = model.predict(split.dataset, verbose=0)
+    scores = predictions[:, 0]
     errors = np.abs(split.labels - scores)
-    expect(isinstance(index, (int, np.integer)), f"worst_index debe ser un entero (es {type(index).__name__}).")
+    expect(
+        isinstance(index, (int, np.integer)) and not isinstance(index, bool),
+        f"worst_index debe ser un entero (es {type(index).__name__}).",
+    )
+    n = len(errors)
+    broadcast = int(np.argmax(np.abs(split.labels - predictions)))  # without [:, 0]: an n × n matrix
+    without_column = (
+        f"model.predict devuelve una columna por foto, forma ({n}, 1); restarla de test.labels, forma ({n},), "
+        f"da una matriz de {n} × {n} y np.argmax cuenta sus casillas, no las fotos. Toma la columna: "
+        "scores = model.predict(...)[:, 0]."
+    )
+    expect(
+        0 <= index < n,
+        f"worst_index = {index}, pero la partición de prueba tiene {n} fotos (posiciones 0 a {n - 1}). "
+        + (without_column if index == broadcast else ""),
+    )
+    expect(
+        index != broadcast or np.isclose(errors[index], errors.max(), atol=1e-6),
+        f"La foto {index} no es la peor: {without_column}",
+    )
     expect(
         np.isclose(errors[index], errors.max(), atol=1e-6),
         f"La foto {index} tiene un error de {errors[index]:.3f}; la peor llega a {errors.max():.3f}.",
     )
     image = next(x for i, (x, _) in enumerate(split.dataset.unbatch().as_numpy_iterator()) if i == index)
     expected, _ = grad_cam(model, image, conv_layer=conv_layer)
+    if isinstance(heatmap, (tuple, list)) and len(heatmap) == 2 and np.ndim(heatmap[1]) == 0:
+        raise AssertionError(
+            "worst_heatmap es la pareja (mapa, P(dogs)) que devuelve grad_cam; guarda solo el mapa: "
+            "worst_heatmap, worst_p_dog = grad_cam(...)."
+        )
     heatmap = np.asarray(heatmap)
     expect(
         heatmap.shape == expected.shape,
@@ -254,9 +304,12 @@ def _worst_photo_grad_cam(index: Any, heatmap: Any, *, model: Any, split: Any, c
 @exercise(
     "08.3",
     "un mapa de saliencia con GradientTape",
-    "image = tf.convert_to_tensor(x[np.newaxis]); with tf.GradientTape() as tape: tape.watch(image); "
-    "p_dog = model(image, training=False)[0, 0]; grads = tape.gradient(p_dog, image); "
-    "saliency = np.max(np.abs(grads[0]), axis=-1).",
+    "La imagen es la variable: pídele a la cinta que la vigile (tape.watch) antes de pasarla por el "
+    "modelo; después, el gradiente de P(dogs) respecto a la imagen, en valor absoluto y con el máximo "
+    "sobre los canales.",
+    solution="image = tf.convert_to_tensor(img_tensor)\nwith tf.GradientTape() as tape:\n"
+    "    tape.watch(image)\n    p_dog = model(image, training=False)[0, 0]\n"
+    "grads = tape.gradient(p_dog, image)\nsaliency = np.max(np.abs(grads[0]), axis=-1)",
 )
 def _saliency(saliency: Any, *, model: Any, image: Any) -> None:
     import tensorflow as tf

@@ -12,34 +12,69 @@ from typing import Any
 
 import numpy as np
 
+from ..config import IMAGE_EXTENSIONS
+from ..data.image_files import count_images
 from ..data.loaders import STRENGTHS, make_augmentation
 from ..models.networks import build_cnn as lesson_cnn
 from .registry import close, exercise, expect, numbers, to_numpy, whole_number
 
 
+def _factor(value: Any) -> Any:
+    """A Keras augmentation factor in one form: ``f`` and ``(-f, f)`` mean the same range."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (-abs(float(value)), abs(float(value)))
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        return tuple(float(v) for v in value)
+    return value
+
+
 def _augmentation_signature(model: Any) -> list[tuple[str, dict]]:
     drop = {"name", "seed", "trainable", "dtype"}
+    factors = {"factor", "height_factor", "width_factor"}
     return [
-        (type(layer).__name__, {k: v for k, v in layer.get_config().items() if k not in drop})
+        (
+            type(layer).__name__,
+            {k: _factor(v) if k in factors else v for k, v in layer.get_config().items() if k not in drop},
+        )
         for layer in getattr(model, "layers", [])
     ]
 
 
-@exercise("01.1", "contar imágenes", "Path.iterdir() da los archivos de una carpeta; len(list(...)) los cuenta.")
+@exercise(
+    "01.1",
+    "contar imágenes",
+    "Cuenta solo las fotos: en una carpeta puede haber otros archivos (el .DS_Store de macOS, un "
+    "README); quédate con los que terminan en .jpg.",
+    solution='n_validation_cats = len(list((DATA.root / "validation" / "cats").glob("*.jpg")))\n'
+    'n_validation_dogs = len(list((DATA.root / "validation" / "dogs").glob("*.jpg")))',
+)
 def _count_images(n_cats: int, n_dogs: int, *, root: Any) -> None:
+    table = count_images(root, splits=("validation",))  # the same count as the notebook's table
     for name, answer in (("cats", n_cats), ("dogs", n_dogs)):
+        answer = whole_number(answer, f"n_validation_{name}")
         folder = Path(root) / "validation" / name
-        expected = sum(1 for p in folder.iterdir() if p.is_file())
+        expected = int(table.loc["validation", name])
+        others = sorted(p.name for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+        extra = len(others) - expected
+        if answer == len(others) and extra > 0:
+            strays = [n for n in others if n.startswith(".") or not n.lower().endswith(IMAGE_EXTENSIONS)]
+            example = f" (p. ej. {strays[0]!r})" if strays else ""
+            raise AssertionError(
+                f"En validation/{name} cuentas {answer} archivos, pero {extra} no son fotos{example}: "
+                "cuenta solo las imágenes, por ejemplo con .glob('*.jpg')."
+            )
         expect(
             answer == expected,
-            f"En validation/{name} hay {'más' if expected > answer else 'menos'} archivos que {answer}.",
+            f"En validation/{name} hay {'más' if expected > answer else 'menos'} imágenes que {answer}.",
         )
 
 
 @exercise(
     "01.2",
     "reescalar con Rescaling",
-    "layers.Rescaling(1 / 255) multiplica por 1/255; aplícala con keras_train.map(lambda x, y: (rescale(x), y)).",
+    "Los píxeles llegan en [0, 255]: crea una capa Rescaling que los lleve a [0, 1] y aplícala solo a las "
+    "imágenes de cada batch con .map (las etiquetas pasan tal cual).",
+    solution="rescale = layers.Rescaling(1 / 255)\nrescaled_train = keras_train.map(lambda x, y: (rescale(x), y))",
 )
 def _rescaled_loader(dataset: Any, *, img_size: int) -> None:
     expect(
@@ -69,6 +104,7 @@ def _rescaled_loader(dataset: Any, *, img_size: int) -> None:
     "02.1",
     "parámetros de una capa densa",
     "Cada neurona tiene un peso por entrada y un sesgo: entradas · neuronas + neuronas.",
+    solution="first_dense_params = n_inputs * 256 + 256",
 )
 def _dense_params(answer: int, *, model: Any) -> None:
     import keras
@@ -82,7 +118,8 @@ def _dense_params(answer: int, *, model: Any) -> None:
 @exercise(
     "02.2",
     "model.evaluate",
-    "model.evaluate(test.dataset, verbose=0) devuelve [pérdida, accuracy] (las métricas de compile).",
+    "model.evaluate devuelve [pérdida, accuracy] (las métricas de compile); evalúa la partición de prueba.",
+    solution="test_loss, test_accuracy = model.evaluate(test.dataset, verbose=0)",
 )
 def _evaluate(loss: float, accuracy: float, *, model: Any, dataset: Any) -> None:
     loss, accuracy = numbers((loss, accuracy), "(test_loss, test_accuracy)", 2)
@@ -103,16 +140,23 @@ def _evaluate(loss: float, accuracy: float, *, model: Any, dataset: Any) -> None
     "formas a mano",
     "Conv2D 3×3 sin relleno: s → s − 2; MaxPooling 2×2: s → s // 2; los canales son los filtros de la "
     "última Conv2D (64 en conv2).",
+    solution="pool2_shape_200 = (((200 - 2) // 2 - 2) // 2, ((200 - 2) // 2 - 2) // 2, 64)  # (48, 48, 64)",
 )
 def _pool2_shape(answer: tuple) -> None:
     size = 200
     for _ in range(2):
         size = (size - 2) // 2
     expected = (size, size, 64)
-    expect(tuple(answer) == expected, f"{tuple(answer)} no es la forma de la salida de pool2.")
+    shape = numbers(answer, "pool2_shape_200", 3)
+    expect(shape == expected, f"{tuple(answer)} no es la forma de la salida de pool2.")
 
 
-@exercise("03.2", "guardar y cargar", "keras.models.load_model(model_path) devuelve el modelo completo.")
+@exercise(
+    "03.2",
+    "guardar y cargar",
+    "Keras carga un modelo completo (arquitectura y pesos) desde el archivo .keras que guardaste.",
+    solution="reloaded = keras.models.load_model(model_path)",
+)
 def _reloaded(reloaded: Any, *, model: Any, images: Any) -> None:
     import keras
 
@@ -125,10 +169,13 @@ def _reloaded(reloaded: Any, *, model: Any, images: Any) -> None:
 @exercise(
     "03.3",
     "tu propia CNN, definida y compilada",
-    "keras.Sequential([keras.Input(shape=P.image_shape), layers.Conv2D(16, 3, activation='relu'), "
-    "layers.MaxPooling2D(), layers.Conv2D(32, 3, activation='relu'), layers.MaxPooling2D(), "
-    "layers.GlobalAveragePooling2D(), layers.Dense(1, activation='sigmoid')]); después "
-    "my_cnn.compile(optimizer='adam', loss='binary_crossentropy', metrics=['accuracy']).",
+    "Sigue el esquema de la CNN de arriba, en pequeño: entrada, dos bloques convolución + pooling, un "
+    "pooling global y una salida de una neurona; después compila con una pérdida para dos clases.",
+    solution="my_cnn = keras.Sequential([\n    keras.Input(shape=P.image_shape),\n"
+    "    layers.Conv2D(16, 3, activation='relu'),\n    layers.MaxPooling2D(),\n"
+    "    layers.Conv2D(32, 3, activation='relu'),\n    layers.MaxPooling2D(),\n"
+    "    layers.GlobalAveragePooling2D(),\n    layers.Dense(1, activation='sigmoid'),\n])\n"
+    "my_cnn.compile(optimizer='adam', loss='binary_crossentropy', metrics=['accuracy'])",
 )
 def _small_cnn(model: Any, *, image_shape: tuple, images: Any, labels: Any) -> None:
     import keras
@@ -165,7 +212,10 @@ def _small_cnn(model: Any, *, image_shape: tuple, images: Any, labels: Any) -> N
         "binary" in config.get("loss", "") and "crossentropy" in config.get("loss", ""),
         f"Con dos clases y una salida sigmoide la pérdida es 'binary_crossentropy' (tienes {config.get('loss')}).",
     )
-    expect("accuracy" in config.get("metrics", ""), "Añade metrics=['accuracy'] al compilar.")
+    expect(
+        "acc" in config.get("metrics", "") and "categorical" not in config.get("metrics", ""),
+        "Añade metrics=['accuracy'] (o 'acc', o keras.metrics.BinaryAccuracy()) al compilar.",
+    )
     loss = float(np.asarray(model.train_on_batch(images, labels, return_dict=True)["loss"]))
     expect(np.isfinite(loss), f"Un paso de entrenamiento dio una pérdida no finita ({loss}).")
 
@@ -173,8 +223,12 @@ def _small_cnn(model: Any, *, image_shape: tuple, images: Any, labels: Any) -> N
 @exercise(
     "04.1",
     "el aumento moderado, capa a capa",
-    'Cuatro capas, en este orden: RandomFlip("horizontal"), RandomRotation(0.05), '
-    'RandomTranslation(0.1, 0.1) y RandomZoom(0.15), todas con fill_mode="nearest" salvo el espejo.',
+    "Un keras.Sequential con cuatro capas Random..., en el orden del texto: espejo, giro, desplazamiento y "
+    "zoom; los giros se dan en fracciones de vuelta, los desplazamientos y el zoom en fracciones del tamaño.",
+    solution='moderate_augmenter = keras.Sequential([\n    layers.RandomFlip("horizontal"),\n'
+    '    layers.RandomRotation(0.05, fill_mode="nearest"),\n'
+    '    layers.RandomTranslation(0.1, 0.1, fill_mode="nearest"),\n'
+    '    layers.RandomZoom(0.15, fill_mode="nearest"),\n])',
 )
 def _moderate_augmentation(augmenter: Any) -> None:
     expected = _augmentation_signature(make_augmentation(**STRENGTHS["moderate"]))
@@ -186,18 +240,37 @@ def _moderate_augmentation(augmenter: Any) -> None:
         f"Las capas son {', '.join(kinds)}; se esperaban {', '.join(k for k, _ in expected)}.",
     )
     for (kind, cfg), (_, want) in zip(got, expected, strict=True):
+        if kind == "RandomZoom" and want.get("width_factor") is None and cfg.get("width_factor") is not None:
+            raise AssertionError(
+                "RandomZoom: su segundo argumento es width_factor, el zoom del ancho por separado; con "
+                f"RandomZoom({', '.join(str(v) for v in _zoom_args(cfg))}) el alto y el ancho cambian cada uno a "
+                "su aire y la foto se deforma. Con un solo factor, RandomZoom(0.15), el ancho sigue al alto y "
+                "se conservan las proporciones."
+            )
         wrong = sorted(k for k in want if cfg.get(k) != want[k])
         expect(
             not wrong, f"{kind}: revisa {', '.join(wrong)} (tienes {', '.join(f'{k}={cfg.get(k)!r}' for k in wrong)})."
         )
 
 
+def _zoom_args(cfg: dict) -> list[Any]:
+    """RandomZoom's two factors as the student may have written them (``f`` for ``(-f, f)``)."""
+    return [v[1] if isinstance(v, tuple) and v[0] == -v[1] else v for v in (cfg["height_factor"], cfg["width_factor"])]
+
+
 @exercise(
     "04.2",
     "el aumento dentro del modelo",
-    "build_cnn(augmenter, dropout) construye la CNN de 03: si hay augmenter, es la primera etapa "
-    "(x = augmenter(inputs)); Dropout(dropout) va entre Flatten y Dense(512) solo si dropout > 0; "
-    "compila con Adam(1e-4) y binary_crossentropy.",
+    "Parte de la CNN de 03: el aumento, si lo hay, es lo primero que recibe la entrada; el Dropout, "
+    "solo si dropout > 0, va entre Flatten y la Dense de 512; compila como en 03.",
+    solution="def build_cnn(augmenter=None, dropout=0.0):\n    inputs = keras.Input(shape=P.image_shape)\n"
+    "    x = augmenter(inputs) if augmenter is not None else inputs\n"
+    "    for filters in (32, 64, 128, 128):\n        x = layers.Conv2D(filters, 3, activation='relu')(x)\n"
+    "        x = layers.MaxPooling2D()(x)\n    x = layers.Flatten()(x)\n    if dropout > 0:\n"
+    "        x = layers.Dropout(dropout)(x)\n    x = layers.Dense(512, activation='relu')(x)\n"
+    "    outputs = layers.Dense(1, activation='sigmoid')(x)\n    model = keras.Model(inputs, outputs)\n"
+    "    model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-4),\n"
+    "                  loss='binary_crossentropy', metrics=['accuracy'])\n    return model",
 )
 def _augmented_cnn(build_cnn: Any, *, image_shape: tuple[int, int, int]) -> None:
     import keras
@@ -254,9 +327,14 @@ def _augmented_cnn(build_cnn: Any, *, image_shape: tuple[int, int, int]) -> None
 @exercise(
     "05.1",
     "el bloque residual: atajo 1x1, dos veces BatchNorm + ReLU + Conv2D, MaxPooling, suma",
-    "residual_block(x, filters): shortcut = Conv2D(filters, 1, strides=2, padding='same', use_bias=False)(x); "
-    "dos veces BatchNormalization(momentum=0.9), ReLU, Conv2D(filters, 3, padding='same', use_bias=False); "
-    "MaxPooling2D(3, strides=2, padding='same'); return layers.add([x, shortcut]).",
+    "Dos caminos desde la misma entrada x: el atajo (una convolución 1 × 1 que reduce a la mitad) y el "
+    "principal (pre-activación: BatchNorm y ReLU antes de cada convolución, y un MaxPooling que también "
+    "reduce a la mitad); al final se suman.",
+    solution="def residual_block(x, filters):\n"
+    "    shortcut = layers.Conv2D(filters, 1, strides=2, padding='same', use_bias=False)(x)\n"
+    "    for _ in range(2):\n        x = layers.BatchNormalization(momentum=0.9)(x)\n"
+    "        x = layers.ReLU()(x)\n        x = layers.Conv2D(filters, 3, padding='same', use_bias=False)(x)\n"
+    "    x = layers.MaxPooling2D(3, strides=2, padding='same')(x)\n    return layers.add([x, shortcut])",
 )
 def _residual_block(residual_block: Any) -> None:
     import keras
@@ -339,6 +417,7 @@ def _residual_block(residual_block: Any) -> None:
     "parámetros del segundo bloque residual",
     "Conv2D 3x3 sin sesgo: 3·3·entradas·filtros; la 1x1 del atajo: entradas·filtros; cada BatchNorm: "
     "4 por canal de lo que normaliza (la primera, los 32 de la entrada; la segunda, 64).",
+    solution="block2_params = 3 * 3 * 32 * 64 + 3 * 3 * 64 * 64 + 32 * 64 + 4 * 32 + 4 * 64",
 )
 def _block_params(answer: int) -> None:
     answer = whole_number(answer, "block2_params")

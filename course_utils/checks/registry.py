@@ -20,26 +20,31 @@ class NotAnswered(Exception):
 
 @dataclass(frozen=True)
 class Exercise:
-    """One exercise: its number, what it asks, its check and the hint shown when the answer is wrong.
+    """One exercise: its number, what it asks, its check, a hint and its solution.
 
     ``check(answer, **context)`` raises :class:`AssertionError` with a Spanish
     explanation when the answer is wrong (``NotAnswered`` when it is missing).
+    ``hint`` is a nudge, shown with every wrong answer; ``solution`` is the full
+    answer, shown only when the student asks for it (``exercises.solution(key)``).
     """
 
     key: str
     title: str
     check: Callable[..., None]
     hint: str
+    solution: str = ""
 
 
 EXERCISES: dict[str, Exercise] = {}
 
 
-def exercise(key: str, title: str, hint: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Register a check function under ``key`` (``"02.1"``: notebook 02, exercise 1)."""
+def exercise(
+    key: str, title: str, hint: str, solution: str = ""
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register a check function under ``key`` (``"02.1"``: notebook 02, exercise 1), with its hint and solution."""
 
     def register(fn: Callable[..., None]) -> Callable[..., None]:
-        EXERCISES[key] = Exercise(key, title, fn, hint)
+        EXERCISES[key] = Exercise(key, title, fn, hint, solution)
         return fn
 
     return register
@@ -65,6 +70,11 @@ def whole_number(answer: Any, name: str) -> int:
 
 def numbers(answer: Any, name: str, count: int) -> tuple[float, ...]:
     """``answer`` as a tuple of ``count`` numbers, or a Spanish explanation of what was expected."""
+    expect(
+        not isinstance(answer, str),
+        f"{name} debe ser una tupla de {count} números, sin comillas: escribe ({', '.join(['...'] * count)}), "
+        f"no el texto {answer!r}.",
+    )
     expect(
         isinstance(answer, (tuple, list)) and len(answer) == count,
         f"{name} debe ser una tupla de {count} números, como ({', '.join(['...'] * count)}) "

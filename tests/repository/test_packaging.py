@@ -105,6 +105,7 @@ def test_every_declared_dependency_is_importable():
         "pillow": "PIL",
         "scikit-learn": "sklearn",
         "pyyaml": "yaml",
+        "pytest-xdist": "xdist",
         "tensorflow": "tensorflow",
         "jupyterlab": "jupyterlab",
         "ipykernel": "ipykernel",

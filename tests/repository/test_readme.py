@@ -194,3 +194,20 @@ def test_the_readme_counts_the_notebooks_it_has():
     wrong = [(f, said) for f, said in found if words.get(said.split()[0].lower(), None) not in (len(NOTEBOOKS), None)
              and not said.split()[0].isdigit() or said.split()[0].isdigit() and int(said.split()[0]) != len(NOTEBOOKS)]  # fmt: skip
     assert not wrong, f"the course has {len(NOTEBOOKS)} notebooks: {wrong}"
+
+
+def test_time_verdicts_keep_the_margin_for_slower_cpus():
+    from course_tools.readme import times_section
+    from course_utils.levels import NOTEBOOK_MINUTES, TIME_MARGIN
+    from course_utils.params.schema import NOTEBOOKS
+
+    limit = NOTEBOOK_MINUTES["cpu"].value
+    between = limit * (1 + TIME_MARGIN.value) / 2  # under the limit, over the margin
+    seconds = {nb.name: 30.0 for nb in NOTEBOOKS}
+    seconds[NOTEBOOKS[4].name] = between * 60
+    times = {"cpu": {"float32": {"seconds": seconds, "where": "2 núcleos AVX2; carga 1.0"}}}
+    text = times_section(times)
+    assert f"NOT MET: {NOTEBOOKS[4].name}" in text
+    assert "2 núcleos sin GPU" in text and "AVX2; carga" not in text, "the student reads plain words"
+    seconds[NOTEBOOKS[4].name] = limit * TIME_MARGIN.value * 60 - 1
+    assert "Cada cuaderno ≤ 15 min en float32 (≤ 12 min medidos): MET" in times_section(times)
