@@ -178,6 +178,37 @@ def build(cfg: dict, img_size: int):
     return keras.Model(inputs, outputs)
 
 
+def min_img_size(cfg: dict) -> int:
+    """The smallest input side :func:`build` accepts for ``cfg`` (no layer's output may reach zero pixels).
+
+    Plain CNN: per block a 3x3 convolution (``valid`` takes 2 px) and a 2x2 max-pooling (halves);
+    residual CNN: only a ``valid`` stem shrinks by its kernel (the blocks use ``same`` padding).
+    """
+    if cfg.get("family", "plain") == "residual":
+        from benchmarks.scratch_models import CHOLLET_XCEPTION
+
+        stem = dict(CHOLLET_XCEPTION, **cfg["model"])
+        return stem["stem_kernel"] if stem["stem_padding"] == "valid" else 1
+    side = 1
+    for _ in cfg["widths"]:
+        side = 2 * side + (2 if cfg["padding"] == "valid" else 0)
+    return side
+
+
+def too_small(runs: list[tuple[str, dict]], args) -> str | None:
+    """A Spanish message when a run would train or be scored at a size its model cannot take, else None."""
+    for label, cfg in runs:
+        sizes = [size for size, _ in phases_of(cfg, args)] + list(cfg.get("eval_sizes") or [])
+        need = min_img_size(cfg)
+        if min(sizes) < need:
+            flag = "--img-size" if not cfg.get("phases") else "el tamaño de sus fases"
+            return (
+                f"{label}: imágenes de {min(sizes)} px son demasiado pequeñas para su modelo (sus capas de "
+                f"convolución y pooling necesitan al menos {need} px). Usa {flag} {need} o más."
+            )
+    return None
+
+
 def scores(model, split) -> dict:
     """Accuracy on ``split`` (unshuffled), plain and with test-time flip."""
     import numpy as np
@@ -361,6 +392,13 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [v for v in args.variants.split(",") if v and v not in VARIANTS]
     if unknown:
         parser.error(f"variantes desconocidas: {', '.join(unknown)}; las que hay: {', '.join(VARIANTS)}")
+    unknown_steps = [s for s in args.steps.split(",") if s and s not in STEPS]
+    if unknown_steps:
+        parser.error(f"pasos desconocidos: {', '.join(unknown_steps)}; los que hay: {', '.join(STEPS)}")
+    planned = [(s, config_for(s)) for s in args.steps.split(",") if s]
+    planned += [(v, dict(IMPROVED, **VARIANTS[v])) for v in args.variants.split(",") if v]
+    if problem := too_small(planned, args):
+        parser.error(problem)
 
     import keras
 

@@ -5,7 +5,9 @@ every epoch (written to a temporary file, then renamed): the model's variables (
 BatchNorm statistics, random-generator states), the optimizer's variables (step count and
 Adam moments, so that the learning-rate schedule carries on), the best validation epoch's
 weights, the history and the training seconds so far.  ``resume`` continues from the last
-finished epoch.
+finished epoch; a checkpoint that cannot be read (truncated, empty, not a checkpoint, keys
+missing, an epoch count beyond the run's) is set aside as ``<name>.damaged-<time>``, with a
+Spanish message, and that run starts afresh.
 
 What is and is not exactly reproducible after a resume:
 
@@ -25,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -128,6 +131,37 @@ def save_checkpoint(path: Path, model, best_weights: list[np.ndarray] | None, st
     os.replace(tmp, path)
 
 
+#: Keys every checkpoint's state has (written by :func:`fit_resumable`).
+STATE_KEYS = ("identity", "epochs_done", "history", "best_val", "best_epoch", "epoch_seconds")
+#: What reading a damaged checkpoint raises (truncated, empty, an HTML page, keys missing, not UTF-8, a folder).
+DAMAGED = (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile)
+
+
+def state_problem(state: Any, epochs: int) -> str | None:
+    """Why ``state`` cannot resume a run of ``epochs`` epochs (Spanish), or None."""
+    if not isinstance(state, dict):
+        return "su estado no es un diccionario"
+    missing = [k for k in STATE_KEYS if k not in state]
+    if missing:
+        return f"a su estado le falta {', '.join(missing)}"
+    done = state["epochs_done"]
+    if isinstance(done, bool) or not isinstance(done, int) or not 0 <= done <= epochs:
+        return f"dice que hizo {done!r} épocas de {epochs}"
+    return None
+
+
+def set_aside(path: Path, problem: str) -> Path:
+    """Rename a checkpoint that cannot be used (file or folder) to ``<name>.damaged-<time>``, say so; the new name."""
+    aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+    os.replace(path, aside)
+    print(
+        f"El punto de control {path} no sirve para reanudar ({problem}); se apartó como {aside.name} (no se "
+        "borró) y esta ejecución empieza de cero. Si esperabas reanudarla, revisa ese archivo.",
+        flush=True,
+    )
+    return aside
+
+
 def read_state(path: Path) -> dict[str, Any] | None:
     """The ``state`` of a checkpoint (``None`` if there is none)."""
     if not path.exists():
@@ -179,15 +213,29 @@ def fit_resumable(
     state: dict[str, Any] = dict(identity=identity, epochs_done=0, history={}, best_val=-1.0, best_epoch=0)
     state["epoch_seconds"] = []
     best: list[np.ndarray] | None = None
+    if checkpoint.is_dir():  # never a checkpoint: the first save would fail on it
+        set_aside(checkpoint, "es una carpeta")
     if resume and checkpoint.exists():
-        saved = read_state(checkpoint)
-        if saved["identity"] != json.loads(json.dumps(identity)):
+        try:
+            saved = read_state(checkpoint)
+        except DAMAGED as exc:
+            saved, problem = None, f"{type(exc).__name__}: {exc}"
+        else:
+            problem = state_problem(saved, epochs)
+        if problem is not None:
+            set_aside(checkpoint, problem)
+        elif saved["identity"] != json.loads(json.dumps(identity)):
             raise ValueError(
                 f"El punto de control {checkpoint} es de otra configuración ({saved['identity']}): "
                 "usa la misma orden que lo creó, o bórralo para empezar de cero."
             )
-        best, state = load_checkpoint(checkpoint, model)
-        print(f"Reanudando {checkpoint} tras la época {state['epochs_done']} de {epochs}.", flush=True)
+        else:
+            try:
+                best, state = load_checkpoint(checkpoint, model)
+            except (OSError, EOFError, KeyError, zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                set_aside(checkpoint, f"{type(exc).__name__}: {exc}")
+            else:
+                print(f"Reanudando {checkpoint} tras la época {state['epochs_done']} de {epochs}.", flush=True)
     sitting = 0
     while state["epochs_done"] < epochs and (stop_after is None or sitting < stop_after):
         epoch = state["epochs_done"]

@@ -4,12 +4,17 @@ Every writer here writes to a temporary file in the target folder and renames
 it into place only when complete, so an interrupted run never leaves a
 half-written model or results file behind, and a failed save keeps the old one.
 A process killed mid-write leaves only a file named ``.<name>.<pid>.*.partial*``,
-which the next write to the same folder removes; a full disk gives a Spanish message.
+which the next write to the same folder removes; a full disk or a folder that cannot be
+written (read-only, no permission) gives a Spanish message.  :func:`record_results` reads,
+changes and writes its JSON holding a lock (``filelock``, a file in the system's temporary
+folder), so processes writing the same results file at once keep every key.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import hashlib
 import json
 import math
 import os
@@ -20,7 +25,12 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+
+#: errno values of a folder that cannot be written (read-only disk, no permission).
+NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
+#: Seconds :func:`record_results` waits for another process writing the same results file.
+RESULTS_LOCK_TIMEOUT = 120
 
 
 class ModelLoadError(RuntimeError):
@@ -63,11 +73,16 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     disk raises ``OSError(ENOSPC)`` with a Spanish message; the previous file stays.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_partial_files(path.parent)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}.{os.getpid()}.", suffix=".partial" + (suffix or path.suffix or ".tmp"), dir=path.parent
-    )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_partial_files(path.parent)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{path.name}.{os.getpid()}.",
+            suffix=".partial" + (suffix or path.suffix or ".tmp"),
+            dir=path.parent,
+        )
+    except OSError as exc:
+        _raise_write_error(path, exc)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -75,16 +90,35 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
         os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes it 0600
         os.replace(tmp_path, path)
     except OSError as exc:
-        if exc.errno == errno.ENOSPC:
-            raise OSError(
-                errno.ENOSPC,
-                f"No queda espacio en disco para guardar {path.name} en {path.parent}. Libera "
-                "espacio (o usa otra carpeta de artefactos, COURSE_ARTIFACTS_DIR) y vuelve a "
-                "ejecutar la celda; el archivo anterior, si lo había, sigue intacto.",
-            ) from exc
-        raise
+        _raise_write_error(path, exc)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+class ArtifactWriteError(OSError):
+    """A file of the artifacts folder could not be written (full disk, read-only folder); Spanish message."""
+
+
+def _raise_write_error(path: Path, exc: OSError) -> NoReturn:
+    """Raise :class:`ArtifactWriteError` (Spanish) for a full disk or a folder that cannot be written; else ``exc``."""
+    if isinstance(exc, ArtifactWriteError):
+        raise exc
+    if exc.errno == errno.ENOSPC:
+        raise ArtifactWriteError(
+            errno.ENOSPC,
+            f"No queda espacio en disco para guardar {path.name} en {path.parent}. Libera "
+            "espacio (o usa otra carpeta de artefactos, COURSE_ARTIFACTS_DIR) y vuelve a "
+            "ejecutar la celda; el archivo anterior, si lo había, sigue intacto.",
+        ) from exc
+    if exc.errno in NOT_WRITABLE:
+        raise ArtifactWriteError(
+            exc.errno,
+            f"No se puede guardar {path.name} en {path.parent} ({exc.strerror or exc}): la carpeta es de solo "
+            "lectura o no tienes permiso (¿se desmontó el disco o cambió de permisos después de start?). Pon en "
+            "ARTIFACTS_DIR una carpeta donde puedas escribir (o define COURSE_ARTIFACTS_DIR), vuelve a ejecutar la "
+            "celda de puesta en marcha y luego esta; el archivo anterior, si lo había, sigue intacto.",
+        ) from exc
+    raise exc
 
 
 def write_json(path: str | os.PathLike, data: Any) -> Path:
@@ -175,12 +209,42 @@ def _clean(value: Any) -> Any:
 
 
 def record_results(artifacts_dir: str | os.PathLike, notebook: str, **metrics: Any) -> Path:
-    """Merge ``metrics`` into ``<artifacts>/results/<notebook>.json`` (atomically).
+    """Merge ``metrics`` into ``<artifacts>/results/<notebook>.json`` (atomically, under a lock).
 
     Notebooks call this with their headline numbers; tests and the results
-    summary read these files.
+    summary read these files.  Processes writing the same file take turns
+    (a lock file in the system's temporary folder), so none loses another's keys.
     """
+    from filelock import FileLock, Timeout
+
     path = Path(artifacts_dir) / "results" / f"{notebook}.json"
+    lock = FileLock(str(_lock_file(path)), timeout=RESULTS_LOCK_TIMEOUT, mode=0o666)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with lock:
+            return _merge_results(path, notebook, metrics)
+    except Timeout as exc:
+        raise TimeoutError(
+            f"Otro proceso lleva más de {RESULTS_LOCK_TIMEOUT} s escribiendo {path}. Espera a que termine (o, si ya "
+            f"no existe, borra {lock.lock_file}) y vuelve a ejecutar la celda; los resultados no se guardaron."
+        ) from exc
+    except OSError as exc:
+        _raise_write_error(path, exc)
+
+
+def _lock_file(path: Path) -> Path:
+    """The lock file of ``path``: in the system's temporary folder, so that the artifacts folder (perhaps on
+    Google Drive, where file locks may not work) gets no extra file."""
+    folder = Path(tempfile.gettempdir()) / "curso-cnn-locks"
+    if not folder.is_dir():
+        folder.mkdir(exist_ok=True)
+        with contextlib.suppress(OSError):
+            os.chmod(folder, 0o1777)  # shared by every user of the machine, like /tmp itself
+    return folder / f"results-{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:24]}.lock"
+
+
+def _merge_results(path: Path, notebook: str, metrics: dict[str, Any]) -> Path:
+    """Read ``path``, add ``metrics`` and write it back (call it holding the results file's lock)."""
     data = _read_json_dict(path) if path.exists() else {}
     if data is None:  # unreadable: kept aside, never lost, and the new results are written
         aside = path.with_name(f"{path.name}.damaged")
@@ -188,7 +252,7 @@ def record_results(artifacts_dir: str | os.PathLike, notebook: str, **metrics: A
         warnings.warn(
             f"{path} estaba dañado o no era un diccionario JSON: se apartó como {aside.name} (no se borró) y "
             "se escriben los resultados nuevos. Si te sirve, recupera de él lo que necesites a mano.",
-            stacklevel=2,
+            stacklevel=4,
         )
         data = {}
     data.update(_clean(metrics))

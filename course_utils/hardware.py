@@ -16,6 +16,7 @@ A model trained under a mixed policy must keep its output layer in
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,12 +96,14 @@ def choose_precision(cpuinfo: str | None = None, gpus: list[str] | None = None) 
     machine has.  ``$COURSE_PRECISION`` (one of :data:`POLICIES`) overrides the
     choice, e.g. ``float32`` to run as on a CPU without bf16 units.
     """
-    forced = os.environ.get(ENV_PRECISION, "").strip()
+    forced = forced_precision()
     if forced:
-        if forced not in POLICIES:
-            raise ValueError(
-                f"{ENV_PRECISION}={forced!r} no es una política de precisión. Usa una de: {', '.join(POLICIES)}, "
-                f"o quita la variable para que se elija según el hardware."
+        if forced == "mixed_float16" and not (tensor_core_gpus() if gpus is None else gpus):
+            warnings.warn(
+                f"{ENV_PRECISION}='mixed_float16' sin una GPU con tensor cores: en la CPU los cálculos en float16 "
+                "se emulan y el entrenamiento es varias veces más lento que en float32 (y no más preciso). Quita la "
+                f"variable (o pon {ENV_PRECISION}=float32) salvo que quieras medir justamente eso.",
+                stacklevel=2,
             )
         return PrecisionChoice(forced, f"{forced}: fijada con la variable de entorno {ENV_PRECISION}")
     gpus = tensor_core_gpus() if gpus is None else gpus
@@ -112,6 +115,25 @@ def choose_precision(cpuinfo: str | None = None, gpus: list[str] | None = None) 
             "mixed_bfloat16", f"mixed_bfloat16: la CPU tiene unidades bf16 rápidas ({', '.join(units)})"
         )
     return PrecisionChoice("float32", "float32: sin unidades bf16 rápidas ni GPU con tensor cores")
+
+
+def forced_precision() -> str | None:
+    """The policy ``$COURSE_PRECISION`` forces (None when unset); ``ValueError`` (Spanish, naming the variable) otherwise."""
+    forced = os.environ.get(ENV_PRECISION, "").strip()
+    if not forced:
+        return None
+    if forced not in POLICIES:
+        why = (
+            "el curso no entrena en 64 bits (Keras lo admite, pero es varias veces más lento y no mejora la exactitud)"
+            if "64" in forced
+            else "no es una política de precisión"
+        )
+        raise ValueError(
+            f"La variable de entorno {ENV_PRECISION}={forced!r}: {why}. Pon en ella una de: {', '.join(POLICIES)} "
+            f"(float32 para probar como en una CPU sin bf16), o quítala (`unset {ENV_PRECISION}`) para que se elija "
+            "según el hardware."
+        )
+    return forced
 
 
 def default_param_set(gpu_available: bool | None = None) -> str:

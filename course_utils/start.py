@@ -80,7 +80,7 @@ def table(p: Params, info: DataInfo, art: Path) -> str:
     """What the student needs: the cell's values, how long the notebook takes, the data and where models go."""
     shown = ("param_set", *BY_NAME[p.notebook].cell_parameters)
     rows = [(name.upper(), repr(p[name])) for name in shown]
-    policy = p.extra.get("precision", choose_precision().policy)
+    policy = p.extra["precision"] if "precision" in p.extra else choose_precision().policy
     if "precision" in p.extra:
         rows.append(("Precisión", PRECISION_WORDS.get(policy, policy)))
     if p.param_set != "smoke":

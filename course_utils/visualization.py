@@ -17,16 +17,38 @@ def load_thumbnails(paths: Sequence[str], size: int = 160) -> list[np.ndarray]:
     ipyplot 1.1.2 with NumPy 2 fails on PIL images ("Cannot handle this data
     type"); it works with file paths or ``uint8`` arrays, and arrays are embedded
     in the notebook, so they show in Colab, JupyterLab and exported HTML alike.
+    A file the course's loaders leave out is a grey square (one warning names it).
     """
     from PIL import Image
 
     out = []
-    for p in paths:
+    for p, ok in zip(paths, _readable(paths), strict=True):
+        if not ok:
+            out.append(np.full((size, size, 3), 128, dtype=np.uint8))
+            continue
         with Image.open(p) as im:
             im = im.convert("RGB")
             im.thumbnail((size, size))
             out.append(np.asarray(im, dtype=np.uint8))
     return out
+
+
+def _readable(paths: Sequence[str | Path]) -> list[bool]:
+    """Whether each file is an image the loaders read (:func:`~course_utils.data.image_files.check_image`,
+    the one verdict per file); the others are named in one warning and drawn as a grey square."""
+    import warnings
+
+    from .data.image_files import SKIP_REASONS, check_images
+
+    found = check_images(paths)
+    bad = [f"{Path(p).name} ({SKIP_REASONS.get(s, s)})" for p, (s, _) in zip(paths, found, strict=True) if s != "ok"]
+    if bad:
+        warnings.warn(
+            f"No se muestran {len(bad)} archivo(s) que los cargadores del curso tampoco leen: {', '.join(bad[:5])}. "
+            "Aparecen como un cuadrado gris; revísalos con image_files.validate_dataset.",
+            stacklevel=3,
+        )
+    return [s == "ok" for s, _ in found]
 
 
 def show_images(
@@ -64,8 +86,11 @@ def plot_image_grid(
         ax.axis("off")
     for k, (ax, img) in enumerate(zip(axes.flat, images, strict=False)):
         if isinstance(img, (str, Path)):
-            with Image.open(img) as im:
-                img = np.asarray(im.convert("RGB"))
+            if not _readable([img])[0]:
+                img = np.full((8, 8, 3), 128, dtype=np.uint8)
+            else:
+                with Image.open(img) as im:
+                    img = np.asarray(im.convert("RGB"))
         img = np.asarray(img)
         if img.dtype != np.uint8:
             img = np.clip(img / 255.0 if img.max() > 1.5 else img, 0, 1)

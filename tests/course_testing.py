@@ -201,6 +201,33 @@ def gif_without_trailer() -> bytes:
     return _encoded(_noise_image().convert("P"), "GIF")[:-1]
 
 
+def jpeg_arithmetic_sof9() -> bytes:
+    """A JPEG whose frame header says arithmetic coding (SOF9), which TensorFlow and PIL decode differently."""
+    data = bytearray(jpeg_bytes(5, (64, 48)))
+    data[_jpeg_segment(bytes(data), 0xC0) + 1] = 0xC9
+    return bytes(data)
+
+
+def jpeg_lying_header(side: int = 7000) -> bytes:
+    """A small JPEG whose frame header claims ``side`` x ``side`` pixels (decoders fill the rest with grey)."""
+    data = bytearray(jpeg_bytes(6, (64, 48)))
+    i = _jpeg_segment(bytes(data), 0xC0)
+    data[i + 5 : i + 9] = side.to_bytes(2, "big") * 2
+    return bytes(data)
+
+
+def gif_large_screen(side: int = 7000) -> bytes:
+    """A 40x30 GIF on a ``side`` x ``side`` logical screen (TensorFlow and PIL fill the screen differently)."""
+    data = bytearray(_encoded(_noise_image((40, 30)).convert("P"), "GIF"))
+    data[6:10] = side.to_bytes(2, "little") * 2
+    return bytes(data)
+
+
+def png_sixteen_bit_grey(value: int = 30000, side: int = 14) -> bytes:
+    """A 16-bit grey PNG (PIL mode I;16), every pixel ``value`` of 65535."""
+    return _encoded(Image.fromarray(np.full((side, side), value, dtype=np.uint16)), "PNG")
+
+
 CORRUPT_IMAGES = {
     "png_truncated_with_iend": ("png", png_truncated_with_iend),
     "png_corrupt_idat": ("png", png_corrupt_idat),
@@ -225,3 +252,37 @@ def home_cache_read(path: object) -> bool:
     except (TypeError, ValueError):
         return False
     return any(text.startswith(root) or text + os.sep == root for root in HOME_CACHES)
+
+
+def record_keys_at(start_time: float, folder: str, notebook: str, prefix: str, n: int) -> None:
+    """Child-process worker: wait until ``start_time``, then record ``n`` keys ``<prefix><i>`` one call each."""
+    import time
+
+    from course_utils import artifacts
+
+    time.sleep(max(0.0, start_time - time.time()))
+    for i in range(n):
+        artifacts.record_results(folder, notebook, **{f"{prefix}{i}": i})
+
+
+def applications_weights_file(path: Path, constructor: str, size: int = 96, trained: bool = True) -> Path:
+    """A notop weights file laid out as ``keras.applications``' own (legacy HDF5) with random weights.
+
+    ``trained``: BatchNormalization statistics moved away from their initial 0 and 1, as in any
+    trained file (the weights are still random: not ImageNet's, which cannot be had offline).
+    """
+    import keras
+    from keras.src.legacy.saving import legacy_h5_format  # the writer of Keras' own .h5 weights files
+
+    model = getattr(keras.applications, constructor)(weights=None, include_top=False, input_shape=(size, size, 3))
+    if trained:
+        rng = np.random.default_rng(0)
+        for layer in model.layers:
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.moving_mean.assign(rng.normal(0, 0.1, layer.moving_mean.shape).astype("float32"))
+                layer.moving_variance.assign(rng.uniform(0.5, 2, layer.moving_variance.shape).astype("float32"))
+    import h5py
+
+    with h5py.File(path, "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, model)
+    return path

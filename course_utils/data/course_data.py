@@ -53,6 +53,7 @@ from .download import (
     remove_orphans,
     safe_extract,
     sha256sum,
+    share_like_umask,
 )
 
 
@@ -85,7 +86,26 @@ def _usable(spec: DatasetSpec, folder: Path) -> Path | None:
                 f"{spec.expected_images}. No se tocó nada: muévela o bórrala y vuelve a ejecutar la "
                 "celda para extraerla de nuevo."
             )
+    empty = empty_images(folder)
+    if empty:
+        raise ArchiveError(
+            f"La carpeta {folder} de '{spec.name}' tiene {len(empty)} imagen(es) vacía(s) (0 bytes), p. ej. "
+            f"{', '.join(empty[:3])}: la extracción se dañó después de terminar. No se tocó nada: muévela o bórrala "
+            "y vuelve a ejecutar la celda para extraerla de nuevo."
+        )
     return folder
+
+
+def empty_images(folder: str | os.PathLike) -> list[str]:
+    """Image files of an extracted dataset that have 0 bytes (paths relative to ``folder``, sorted)."""
+    out = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".") and d != "__MACOSX"]
+        for f in filenames:
+            path = Path(dirpath) / f
+            if not f.startswith(".") and f.lower().endswith(IMAGE_EXTENSIONS) and path.stat().st_size == 0:
+                out.append(str(path.relative_to(folder)))
+    return sorted(out)
 
 
 def _migrate_legacy_folder(spec: DatasetSpec, root: Path, home: Path) -> Path | None:
@@ -455,6 +475,7 @@ def _finished(root: Path, stamp: dict) -> bool:
 
 def _write(root: Path, counts: dict[str, int], seed: int, stamp: dict) -> None:
     staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
+    share_like_umask(staging, directory=True)  # mkdtemp makes it 0700: others sharing the cache could not read it
     try:
         for s_idx, split in enumerate(SPLITS):
             for label, cls in enumerate(CLASSES):

@@ -200,6 +200,10 @@ def download_to(source: str, tmp: Path, progress: bool, timeout: float) -> None:
         return
     if "://" not in source:  # plain local path
         path = Path(source)
+        if path.is_dir():
+            raise IsADirectoryError(
+                f"{path} es una carpeta, no un archivo: pon en su lugar el archivo {path.name} (no una carpeta con su nombre)"
+            )
         if not path.is_file():
             raise FileNotFoundError(f"no existe {path}")
         with open(path, "rb") as src, open(tmp, "wb") as dst:

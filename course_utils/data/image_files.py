@@ -51,7 +51,12 @@ MAX_IMAGE_PIXELS = 50_000_000
 #: Folder of the cache that remembers each file's check (by size and modification time).
 CHECKS_SUBDIR = "image-checks"
 #: Bumped when the check changes, so that older remembered results are not trusted.
-CHECK_VERSION = 2
+CHECK_VERSION = 3
+#: PIL modes of 16-bit images.  TensorFlow reads them, Keras' ``load_img`` (the legacy generators) and PIL's
+#: ``convert("RGB")`` (the figures) clip them to almost white: every loader leaves them out (one verdict).
+SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I", "F")
+#: JPEG frame markers of arithmetic coding (SOF9-11, SOF13-15), which TensorFlow and PIL decode differently.
+ARITHMETIC_JPEG_MARKERS = (0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF)
 
 Status = tuple[str, "str | None"]
 _memory: dict[tuple[str, int, int, int], Status] = {}
@@ -80,14 +85,62 @@ def _bmp_status(path: Path) -> str:
     return "ok" if size >= offset + stride * abs(height) else "truncated"
 
 
+def _jpeg_status(path: Path) -> str:
+    """``ok``; ``unsupported`` for arithmetic coding; ``truncated`` when the file is too short for its frame.
+
+    Every 8x8 block of a Huffman-coded JPEG takes at least one bit, so a file smaller than
+    (blocks of its first component) / 8 bytes cannot hold the image its header announces (a
+    lying header, which decoders would fill with flat grey).
+    """
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        data = f.read(1 << 18)  # the frame header follows the metadata segments (EXIF, ICC: up to 64 KB each)
+    i = 2
+    while i + 4 <= len(data) and data[i] == 0xFF:
+        marker, length = data[i + 1], int.from_bytes(data[i + 2 : i + 4], "big")
+        if marker in ARITHMETIC_JPEG_MARKERS:
+            return "unsupported"
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC) and i + 9 <= len(data):
+            height, width = int.from_bytes(data[i + 5 : i + 7], "big"), int.from_bytes(data[i + 7 : i + 9], "big")
+            blocks = -(-height // 8) * -(-width // 8)
+            return "truncated" if size < blocks / 8 else "ok"
+        if marker == 0xDA:  # start of scan before any frame header
+            break
+        i += 2 + length
+    return "ok"
+
+
+def _gif_status(path: Path) -> str:
+    """``ok``, or ``unsupported`` when the first frame does not fill the logical screen (decoders differ there)."""
+    with open(path, "rb") as f:
+        data = f.read(1 << 16)
+    if len(data) < 13:
+        return "ok"  # too short: the decode says how
+    screen = (int.from_bytes(data[6:8], "little"), int.from_bytes(data[8:10], "little"))
+    i = 13 + (3 * 2 ** ((data[10] & 7) + 1) if data[10] & 0x80 else 0)
+    while i < len(data) and data[i] == 0x21:  # extensions: label, then sub-blocks up to a zero
+        i += 2
+        while i < len(data) and data[i]:
+            i += data[i] + 1
+        i += 1
+    if i + 9 > len(data) or data[i] != 0x2C:
+        return "ok"
+    left, top, width, height = (int.from_bytes(data[i + k : i + k + 2], "little") for k in (1, 3, 5, 7))
+    return "ok" if (left, top, (width, height)) == (0, 0, screen) else "unsupported"
+
+
 def check_image(path: str | os.PathLike) -> Status:
-    """Classify one file: ``("ok"|"not_image"|"unreadable"|"truncated"|"unsupported"|"too_large", mode)``.
+    """Classify one file: ``("ok"|"not_image"|"unreadable"|"truncated"|"unsupported"|"too_large"|"sixteen_bit", mode)``.
 
     Decodes the whole image.  A JPEG followed by extra bytes (a phone's "motion
     photo") is ``ok``; formats the loaders cannot decode (WebP, TIFF, palette or
-    compressed BMP) are ``unsupported``; images over :data:`MAX_IMAGE_PIXELS` are
-    ``too_large`` and never decoded; a file that is complete but corrupt inside
-    is ``unreadable`` (or ``truncated`` when its pixel data ends early).
+    compressed BMP) are ``unsupported``, and so are files that TensorFlow and PIL
+    decode differently (arithmetic-coded JPEGs, GIFs whose first frame does not
+    fill their logical screen); 16-bit images are ``sixteen_bit``; images over
+    :data:`MAX_IMAGE_PIXELS` are ``too_large`` and never decoded; a file that is
+    complete but corrupt inside is ``unreadable`` (or ``truncated`` when its pixel
+    data ends early, or is too short for the size its header announces).  Every
+    loader leaves out whatever is not ``ok``: one verdict per file.
     """
     path = Path(path)
     try:
@@ -104,6 +157,12 @@ def check_image(path: str | os.PathLike) -> Status:
                 return "too_large", mode
             if fmt == "BMP" and (status := _bmp_status(path)) != "ok":
                 return status, (mode if status == "unsupported" else None)
+            if fmt == "JPEG" and (status := _jpeg_status(path)) != "ok":
+                return status, (mode if status == "unsupported" else None)
+            if fmt == "GIF" and (status := _gif_status(path)) != "ok":
+                return status, mode
+            if mode in SIXTEEN_BIT_MODES:
+                return "sixteen_bit", mode
             if fmt == "JPEG":  # decode at 1/8 scale: every byte is still read, 10x faster
                 im.draft(im.mode, (max(1, im.width // 8), max(1, im.height // 8)))
             im.load()
@@ -225,7 +284,7 @@ SKIP_REASONS = {
     "unsupported": "formato no admitido: conviértela a JPEG o PNG",
     "too_large": f"más de {MAX_IMAGE_PIXELS // 1_000_000} megapíxeles: redúcela",
     "skip": "excluida",
-    "mode": "16 bits por canal, que el generador antiguo ve casi blancas: usa load_datasets o conviértelas a 8 bits",
+    "sixteen_bit": "16 bits por canal, que el generador antiguo y las figuras ven casi blancas: conviértelas a 8 bits",
 }
 
 
@@ -393,6 +452,8 @@ def validate_dataset(
             report.unsupported[str(p)] = mode or "?"
         elif status == "too_large":
             report.too_large.append(str(p))
+        elif status == "sixteen_bit":
+            report.unsupported[str(p)] = f"16 bits ({mode})"
         elif mode != "RGB":
             report.non_rgb[str(p)] = mode
     return report
@@ -405,15 +466,13 @@ def list_images(
     skip: set[str] | None = None,
     class_order: list[str] | None = None,
     check: bool = True,
-    refuse_modes: tuple[str, ...] = (),
 ) -> tuple[list[str], np.ndarray, list[str]]:
     """``(paths, labels, class_names)`` of a split, in a stable order.
 
     Labels follow the sorted class folder names (as ``image_dataset_from_directory``).
-    Files in ``skip``, files in a colour mode of ``refuse_modes`` and, with
-    ``check=True``, files that are not complete images of a format the loaders
-    read (see :func:`check_image`) are left out with one warning that counts
-    them by reason and names one.  ``max_per_class`` (a positive integer or
+    Files in ``skip`` and, with ``check=True``, files that :func:`check_image`
+    does not find ``ok`` (the one verdict every loader follows) are left out with
+    one warning that counts them by reason and names one.  ``max_per_class`` (a positive integer or
     None) keeps the first N files of each class (sorted by name), so every run
     sees the same subset.
     """
@@ -439,10 +498,8 @@ def list_images(
         step = 1024 if max_per_class is None else max(8, max_per_class)
         for i in range(0, len(cands), step):
             chunk = cands[i : i + step]
-            found = check_images(chunk) if check or refuse_modes else [("ok", None)] * len(chunk)
-            for p, (status, mode) in zip(chunk, found, strict=True):
-                if status == "ok" and refuse_modes and mode in refuse_modes:
-                    status = "mode"
+            found = check_images(chunk) if check else [("ok", None)] * len(chunk)
+            for p, (status, _mode) in zip(chunk, found, strict=True):
                 if status != "ok":
                     skipped.append((str(p), status))
                 elif max_per_class is None or len(kept) < max_per_class:

@@ -53,9 +53,6 @@ from .image_files import check_class_names, class_names, list_images
 PREPROCESSING_MODES = ("rescale", "efficientnet", "resnet", "mobilenet_v2", "none")
 #: Which preprocessing each backbone needs (from the backbones of the schema).
 BACKBONE_PREPROCESSING = {name: b.preprocessing for name, b in BACKBONES.items()}
-#: PIL modes of 16-bit images: Keras' ``load_img`` (the legacy generators) clips them to almost white,
-#: so the legacy path leaves them out with a warning; the modern loader decodes them correctly.
-SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I", "F")
 
 
 def preprocess_function(mode: str) -> Callable:
@@ -293,9 +290,9 @@ def get_generators(
     original, an unknown mode or model type raises ``ValueError``, and the
     generators read the same checked file lists as :func:`load_datasets`: the
     three splits must have the same class folders, and files the modern loader
-    skips (broken, unsupported formats such as WebP, too large) are skipped
-    here too, with a warning; so are 16-bit images, which Keras' legacy
-    loading would turn almost white.
+    skips (broken, unsupported formats such as WebP, too large, 16-bit images
+    that Keras' legacy loading would turn almost white) are skipped here too,
+    with a warning: one verdict per file (:func:`~course_utils.data.image_files.check_image`).
     """
     import pandas as pd
     from tensorflow.keras.preprocessing.image import ImageDataGenerator
@@ -318,7 +315,7 @@ def get_generators(
     _check_same_classes(found)
     frames = {}
     for split, d in dirs.items():
-        paths, labels, names = list_images(d, class_order=found["train"], refuse_modes=SIXTEEN_BIT_MODES)
+        paths, labels, names = list_images(d, class_order=found["train"])
         frames[split] = pd.DataFrame({"filename": paths, "class": [names[i] for i in labels]})
     eval_gen = ImageDataGenerator(**base)
     if preprocessing_mode == "augmenting":

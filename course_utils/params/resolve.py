@@ -15,14 +15,17 @@ backbone it loads into (:func:`weights_file_problem`).
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..hardware import choose_precision, default_param_set
+from ..config import ENV_PARAM_SET
+from ..hardware import choose_precision, default_param_set, forced_precision
 from .schema import (
+    BACKBONES,
     BY_NAME,
     COMMON,
     MAX_IMG_SIZE,
@@ -92,8 +95,24 @@ def resolve(notebook: str, param_set: str | None = "auto", **given: Any) -> Para
     """
     if notebook not in BY_NAME:
         raise ParameterError(f"Cuaderno desconocido: {notebook!r}. Opciones: {', '.join(NOTEBOOKS)}.")
+    try:
+        forced_precision()  # a bad $COURSE_PRECISION stops every notebook here, before any data is fetched
+    except ValueError as exc:
+        raise ParameterError(str(exc)) from None
     if param_set in (None, "auto"):
         param_set = default_param_set()
+        if param_set not in PARAM_SET_NAMES:  # only $COURSE_PARAM_SET gives a name that is not a set
+            like = (
+                f" (¿quisiste decir {param_set.strip().lower()!r}?)"
+                if param_set.strip().lower() in PARAM_SET_NAMES
+                else ""
+            )
+            raise ParameterError(
+                f"La variable de entorno {ENV_PARAM_SET}={param_set!r}{like}, que decide PARAM_SET='auto', no es un "
+                f"conjunto de parámetros. Pon en ella uno de: {', '.join(PARAM_SET_NAMES)}; o quítala (`unset "
+                f"{ENV_PARAM_SET}`, o del entorno del cuaderno) para que 'auto' elija según la máquina; o escribe "
+                "el conjunto en la celda (PARAM_SET='cpu')."
+            )
     if param_set not in PARAM_SET_NAMES:
         raise ParameterError(f"PARAM_SET={param_set!r} no existe. Usa uno de: {', '.join(PARAM_SET_NAMES)} (o 'auto').")
     entry = BY_NAME[notebook]
@@ -270,9 +289,53 @@ def weights_file_problem(value: str | os.PathLike, backbones: tuple[str, ...] | 
         return (
             f"WEIGHTS={str(value)!r} es un archivo de pesos, que sirve para un solo modelo base, pero BACKBONES "
             f"tiene {len(names)}: {', '.join(names)}. Deja en BACKBONES solo el modelo base de ese archivo "
-            f"(p. ej. BACKBONES=({names[0]!r},)) o usa {others}."
+            f"({_which_backbone(path)}) o usa {others}."
         )
     return None
+
+
+def _which_backbone(path: Path) -> str:
+    """``BACKBONES=('name',)`` for the backbone whose weights ``path`` holds, or how to find it out."""
+    found = saved_backbone(path)
+    if found is None:
+        return "el mismo con el que lo guardaste; no se reconoce como ninguno de " + ", ".join(BACKBONES)
+    return f"el archivo tiene los pesos de {BACKBONES[found].constructor}: BACKBONES=({found!r},)"
+
+
+def saved_backbone(path: str | os.PathLike) -> str | None:
+    """The backbone of :data:`~course_utils.params.schema.BACKBONES` whose weights ``path`` holds, or None.
+
+    Compared by the shapes of the variables (a file saved from a model with a head on the
+    backbone holds the backbone's variables and a few more); the backbone with most variables
+    that all appear in the file wins.
+    """
+    from collections import Counter
+
+    import h5py
+
+    shapes: Counter = Counter()
+    try:
+        with h5py.File(path, "r") as f:
+            f.visititems(lambda _name, obj: shapes.update([obj.shape]) if isinstance(obj, h5py.Dataset) else None)
+    except OSError:
+        return None
+    fits = [(sum(want.values()), name) for name, want in _backbone_shapes().items() if not want - shapes]
+    return max(fits)[1] if fits else None
+
+
+@functools.cache
+def _backbone_shapes() -> dict[str, Any]:
+    """For each backbone, the shapes of its variables without its top (random weights, built once)."""
+    import importlib
+    from collections import Counter
+
+    out = {}
+    for name, backbone in BACKBONES.items():  # keras.applications, or the course's module (EfficientNet-Lite0)
+        model = getattr(importlib.import_module(backbone.module), backbone.constructor)(
+            weights=None, include_top=False, input_shape=(96, 96, 3)
+        )
+        out[name] = Counter(tuple(v.shape) for v in model.weights)
+    return out
 
 
 def weights_mismatch(constructor: str, value: str | os.PathLike, exc: BaseException) -> WeightsFileError:
@@ -283,7 +346,6 @@ def weights_mismatch(constructor: str, value: str | os.PathLike, exc: BaseExcept
     detail = str(exc).splitlines()[0][:200]
     return WeightsFileError(
         f"Los pesos de {value} no corresponden a {constructor} ({type(exc).__name__}: {detail}). Un archivo de "
-        f"pesos sirve solo para el modelo base con el que se guardó: elige ese modelo en BACKBONES, o usa "
-        + " o ".join(suggest("weights", v) for v in WEIGHTS_CHOICES)
-        + "."
+        f"pesos sirve solo para el modelo base con el que se guardó: elige ese modelo en BACKBONES "
+        f"({_which_backbone(Path(value))}), o usa " + " o ".join(suggest("weights", v) for v in WEIGHTS_CHOICES) + "."
     )

@@ -207,7 +207,7 @@ PARAMETERS: dict[str, Param] = {
         "intensidad del aumento: 'moderate' (moderado) o 'strong' (fuerte, el de la lección)",
         choices=AUGMENTATIONS,
     ),
-    "tsne_points": Param("int", "máximo de puntos para t-SNE"),
+    "tsne_points": Param("int", "máximo de puntos para t-SNE (hasta 10000: más tarda demasiado)", maximum=10_000),
     "fallback_epochs": Param("int", "épocas del entrenamiento corto si no hay modelo guardado", maximum=MAX_EPOCHS),
     "backbones": Param(
         "choices",
@@ -220,14 +220,14 @@ PARAMETERS: dict[str, Param] = {
         "EfficientNet-Lite0, con los pesos ImageNet de un paquete de pip), 'efficientnetb0' o 'efficientnet_lite0'",
         choices=("auto", *MAIN_BACKBONES),
     ),
-    "pca_components": Param("int", "componentes de PCA"),
+    "pca_components": Param("int", "componentes de PCA (hasta 2048, los valores por imagen de ResNet50)", maximum=2048),
     "transfer_img_size": Param("int", "tamaño de imagen para transfer learning", minimum=32, maximum=MAX_IMG_SIZE),
     "transfer_max_per_class": Param(
         "optional_int", "tope de imágenes por clase para transfer learning", none_is="todas las imágenes"
     ),
     "fine_tune_layers": Param("int", "capas finales del modelo base que se descongelan"),
     "fine_tune_epochs": Param("int", "épocas de ajuste fino", maximum=MAX_EPOCHS),
-    "n_filters": Param("int", "filtros por capa en los patrones de filtros"),
+    "n_filters": Param("int", "filtros por capa en los patrones de filtros", maximum=64),
     "filter_steps": Param("int", "pasos de ascenso de gradiente por filtro", maximum=1000),
     "gradcam_images": Param("int", "imágenes de prueba para Grad-CAM"),
 }

@@ -176,3 +176,84 @@ def test_phases_and_their_timing():
         (96, False, 1, 5.0, 10.0),
         (96, True, 1, 7.0, 12.0),
     ]
+
+
+def _npz(arrays: dict) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def _state(**changes) -> np.ndarray:
+    import json
+
+    state = dict(identity={"name": "tiny", "epochs": 1}, epochs_done=1, history={}, best_val=0.5, best_epoch=1)
+    state.update(epoch_seconds=[1.0], format=resumable.FORMAT, **changes)
+    return np.frombuffer(json.dumps(state).encode(), dtype="uint8")
+
+
+#: Damaged checkpoints as --resume may meet them (issue 31): each is set aside and its run starts afresh.
+DAMAGED_CHECKPOINTS = {
+    "truncated": lambda: (lambda good: good[: len(good) // 2])(_npz({"state": _state(), "model_0": np.zeros(999)})),
+    "empty": lambda: b"",
+    "html_page": lambda: b"<!DOCTYPE html><html><body>Quota exceeded</body></html>",
+    "without_state": lambda: _npz({"model_0": np.zeros(3)}),
+    "without_identity": lambda: _npz({"state": np.frombuffer(b'{"epochs_done": 1, "history": {}}', dtype="uint8")}),
+    "state_not_utf8": lambda: _npz({"state": np.frombuffer(b"\xff\xfe\x00epochs", dtype="uint8")}),
+    "epochs_beyond_the_budget": lambda: _npz({"state": _state(epochs_done=99)}),
+    "folder": None,
+}
+
+
+#: Each case trains a tiny model twice (tens of seconds): `make test-fast` keeps two, `make test` runs all.
+FAST_CASES = ("truncated", "epochs_beyond_the_budget")
+
+
+@pytest.mark.parametrize(
+    "name", [n if n in FAST_CASES else pytest.param(n, marks=pytest.mark.slow) for n in DAMAGED_CHECKPOINTS]
+)
+def test_resume_sets_a_damaged_checkpoint_aside_and_starts_afresh(name, tmp_path, capsys):
+    ckpt = tmp_path / "run.npz"
+    if DAMAGED_CHECKPOINTS[name] is None:
+        (ckpt / "algo").mkdir(parents=True)
+    else:
+        ckpt.write_bytes(DAMAGED_CHECKPOINTS[name]())
+    before = sorted(p.name for p in ckpt.rglob("*")) if ckpt.is_dir() else ckpt.read_bytes()
+    _, state = _run(ckpt, epochs=1, resume=True)
+    out = capsys.readouterr().out
+    assert "no sirve para reanudar" in out and "empieza de cero" in out and "Reanudando" not in out, out
+    assert state["epochs_done"] == 1 and len(state["history"]["loss"]) == 1
+    assert resumable.read_state(ckpt)["epochs_done"] == 1, "a good checkpoint replaces it"
+    (aside,) = tmp_path.glob("run.npz.damaged-*")
+    assert (sorted(p.name for p in aside.rglob("*")) if aside.is_dir() else aside.read_bytes()) == before
+    _, again = _run(ckpt, epochs=1, resume=True)  # the next --resume finds the finished run: no loop
+    assert again["epochs_done"] == 1 and "Reanudando" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("size", [32, 8])
+def test_ablation_refuses_images_too_small_for_the_model_before_loading_anything(size, tmp_path, capsys, monkeypatch):
+    from benchmarks import ablation
+    from course_utils.data import course_data
+
+    monkeypatch.setattr(course_data, "get_course_data", lambda *a, **k: pytest.fail("no data may be loaded"))
+    args = ["--img-size", str(size), "--steps", "original", "--variants", "res_s2", "--data", "synthetic"]
+    with pytest.raises(SystemExit) as exc:
+        ablation.main([*args, "--out", str(tmp_path / "a.json"), "--checkpoint-dir", str(tmp_path)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "original: imágenes de" in err and "al menos 46 px" in err and "--img-size 46" in err, err
+
+
+def test_smallest_size_of_each_ablation_model_is_the_smallest_keras_builds():
+    from benchmarks import ablation
+
+    configs = {s: ablation.config_for(s) for s in ("original", "+gap")}
+    configs |= {v: dict(ablation.IMPROVED, **ablation.VARIANTS[v]) for v in ("wide_same_5blocks", "res_s2")}
+    for name, cfg in configs.items():
+        need = ablation.min_img_size(cfg)
+        assert ablation.build(cfg, need).output_shape == (None, 1), name
+        if need > 1:
+            with pytest.raises(ValueError):
+                ablation.build(cfg, need - 1)

@@ -87,6 +87,20 @@ def test_course_precision_with_an_unknown_policy_says_what_to_use(monkeypatch):
         hardware.choose_precision(OLD_CPU, [])
 
 
+@pytest.mark.parametrize(
+    "value, expected", [("", None), ("  ", None), (" float32 ", "float32"), ("mixed_bfloat16", "mixed_bfloat16")]
+)
+def test_forced_precision_reads_the_variable(value, expected, monkeypatch):
+    monkeypatch.setenv(config.ENV_PRECISION, value)
+    assert hardware.forced_precision() == expected
+
+
+def test_forced_precision_refuses_64_bits_naming_the_variable(monkeypatch):
+    monkeypatch.setenv(config.ENV_PRECISION, "float64")
+    with pytest.raises(ValueError, match=r"variable de entorno COURSE_PRECISION='float64': el curso no entrena en 64"):
+        hardware.forced_precision()
+
+
 def test_cpu_summary_names_the_vector_unit_and_the_bf16_units():
     from course_utils.hardware import cpu_summary, vector_unit
 

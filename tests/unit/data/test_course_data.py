@@ -920,3 +920,12 @@ def test_learnable_by_a_tiny_cnn(learn_set, tiny_cnn_factory):
     model.fit(ds["train"].dataset, epochs=8, verbose=0)
     res = evaluate(model, ds["test"], plot=False, verbose=False)
     assert res["accuracy"] >= 0.75, f"a tiny CNN reached only {res['accuracy']:.2f} on the synthetic test split"
+
+
+def test_empty_images_lists_the_zero_byte_images_only(tmp_path):
+    (tmp_path / "train" / "cats").mkdir(parents=True)
+    (tmp_path / "train" / "cats" / "vacia.jpg").write_bytes(b"")
+    (tmp_path / "train" / "cats" / "buena.jpg").write_bytes(b"\xff\xd8 no importa")
+    (tmp_path / "train" / "cats" / "notas.txt").write_bytes(b"")
+    (tmp_path / "train" / "cats" / ".oculta.jpg").write_bytes(b"")
+    assert course_data.empty_images(tmp_path) == [str(Path("train") / "cats" / "vacia.jpg")]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import warnings
+
 import numpy as np
 import pytest
 
@@ -155,16 +158,21 @@ def test_backbone_weights_imagenet_offline_explains_in_spanish(no_network):
     assert "pesos ImageNet de EfficientNetB0" in msg and "WEIGHTS='random'" in msg and "ALEATORIOS" in msg
 
 
-def test_backbone_weights_imagenet_file_in_keras_cache_is_not_downloaded_again(no_network):
-    """With the file in Keras' cache the answer is "imagenet" at once, as for keras.applications itself."""
+def test_backbone_weights_imagenet_file_in_keras_cache_is_not_downloaded_again(no_network, tmp_path):
+    """With a good file in Keras' cache the answer is "imagenet" at once, as for keras.applications itself."""
+    from course_testing import applications_weights_file
+
     from course_utils.models.backbones import keras_models_dir, spec_for
 
-    cached = keras_models_dir() / spec_for("resnet50").filename
+    cached = keras_models_dir() / spec_for("mobilenetv2", (96, 96, 3)).filename
     cached.parent.mkdir(parents=True, exist_ok=True)
-    cached.write_bytes(b"not read here")
+    applications_weights_file(cached, "MobileNetV2", 96)
     try:
-        assert backbones.backbone_weights("resnet50", "imagenet", (64, 64, 3)) == "imagenet"
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # verified quietly
+            assert backbones.backbone_weights("mobilenetv2", "imagenet", (96, 96, 3)) == "imagenet"
         assert not no_network, "no connection was tried"
+        assert cached.exists()
     finally:
         cached.unlink()
 
@@ -304,13 +312,33 @@ def test_without_mirror_nothing_happens(tiny_weights, tmp_path):
     assert not (tmp_path / "kh").exists()
 
 
-def test_a_file_already_in_keras_cache_is_kept(tiny_weights, tmp_path):
+def test_a_good_file_already_in_keras_cache_is_kept(tiny_weights, tmp_path):
     spec, mirror, _ = tiny_weights
     cached = _models(tmp_path / "kh") / spec.filename
     cached.parent.mkdir(parents=True)
-    cached.write_bytes(b"descargado antes por Keras")
+    shutil.copy2(mirror / spec.filename, cached)
+    (mirror / spec.filename).unlink()  # not copied again: the mirror is not even read
+    before = cached.stat().st_mtime_ns
     assert backbones.from_mirror(spec, mirrors=str(mirror), keras_home=tmp_path / "kh") == cached
-    assert cached.read_bytes() == b"descargado antes por Keras"
+    assert cached.stat().st_mtime_ns == before
+
+
+@pytest.mark.parametrize("damage", ["truncated", "other_bytes", "folder"])
+def test_a_damaged_file_in_keras_cache_is_set_aside_and_replaced_from_the_mirror(damage, tiny_weights, tmp_path):
+    spec, mirror, _ = tiny_weights
+    cached = _models(tmp_path / "kh") / spec.filename
+    cached.parent.mkdir(parents=True)
+    good = (mirror / spec.filename).read_bytes()
+    bad = good[: len(good) // 2] if damage == "truncated" else b"descargado antes por Keras"
+    if damage == "folder":
+        cached.mkdir()
+    else:
+        cached.write_bytes(bad)
+    with pytest.warns(UserWarning, match="no pasó la comprobación.*se apartó"):
+        assert backbones.from_mirror(spec, mirrors=str(mirror), keras_home=tmp_path / "kh") == cached
+    assert cached.read_bytes() == good
+    (aside,) = cached.parent.glob(f"{spec.filename}.damaged-*")
+    assert aside.is_dir() if damage == "folder" else aside.read_bytes() == bad, "the bad copy is kept aside"
 
 
 def test_keras_models_dir_follows_keras_home(monkeypatch, tmp_path):
@@ -364,35 +392,37 @@ def test_load_backbone_tries_the_mirror_first_and_keeps_the_offline_message(
     with pytest.raises(backbones.WeightsUnavailableError) as exc, pytest.warns(UserWarning, match="espejo local"):
         backbones.load_backbone("efficientnetb0", weights="imagenet", input_shape=(64, 64, 3))
     msg = str(exc.value)
-    assert "Tampoco del espejo local" in msg and "md5 no coincide" in msg and "WEIGHTS='random'" in msg
+    assert (
+        "Tampoco del espejo local" in msg
+        and "no tiene las capas de EfficientNetB0" in msg
+        and "WEIGHTS='random'" in msg
+    )
     assert tree_snapshot(models_dir) == before and not leftovers(models_dir)
 
 
 def test_keras_loads_the_file_the_mirror_put_in_its_cache_without_downloading(tmp_path, monkeypatch, no_network):
     """End to end with the real constructor: MobileNetV2(weights="imagenet") reads the mirrored file.
 
-    The file is a legacy-layout weights file with no layers (not ImageNet weights, for which
-    Keras publishes no hash): Keras opens it from its cache and says it holds 0 layers,
-    instead of trying the network; the unusable file is then set aside.
+    The file has the layout, layers and (moved) BatchNormalization statistics of Keras' file but random
+    weights (ImageNet's cannot be had offline, and Keras publishes no hash for it): it is copied with a
+    warning saying its content could not be checked, and Keras reads it from its cache instead of the network.
     """
-    import h5py
+    from course_testing import applications_weights_file
 
-    spec = backbones.spec_for("mobilenetv2", (224, 224, 3))
+    spec = backbones.spec_for("mobilenetv2", (96, 96, 3))
     mirror = tmp_path / "mirror"
     mirror.mkdir()
-    with h5py.File(mirror / spec.filename, "w") as h5:
-        h5.attrs["layer_names"] = []
+    applications_weights_file(mirror / spec.filename, "MobileNetV2", 96)
     monkeypatch.setenv(ENV_MIRROR, str(mirror))
     cached = backbones.keras_models_dir() / spec.filename
     assert not cached.exists(), "Keras' test cache must not hold this file before the test"
     try:
-        with pytest.raises(ValueError, match="0 saved layers"), pytest.warns(UserWarning, match="se apartó"):
-            backbones.load_backbone("mobilenetv2", weights="imagenet", input_shape=(224, 224, 3))
+        with pytest.warns(UserWarning, match="sin poder comprobar su suma"):
+            model = backbones.load_backbone("mobilenetv2", weights="imagenet", input_shape=(96, 96, 3))
         assert not no_network, "no connection was tried: Keras read the mirrored file from its cache"
-        # The file Keras could not use is set aside (not deleted), so Keras does not take it again.
-        assert not cached.exists()
-        (aside,) = cached.parent.glob(f"{spec.filename}.damaged-*")
-        assert aside.read_bytes() == (mirror / spec.filename).read_bytes()
+        assert cached.read_bytes() == (mirror / spec.filename).read_bytes()
+        bn = model.get_layer("bn_Conv1")
+        assert not np.allclose(np.asarray(bn.moving_variance), 1.0), "the file's weights were loaded"
     finally:
         for p in cached.parent.glob(f"{spec.filename}*"):  # the session's Keras cache stays empty
             p.unlink()
