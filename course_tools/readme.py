@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from course_utils.config import PROJECT_ROOT, binder_url, colab_url
-from course_utils.params.schema import COMMON, NOTEBOOKS, PARAM_SET_NAMES, PARAMETERS, SETS
+from course_utils.params.schema import BACKBONES, COMMON, NOTEBOOKS, PARAM_SET_NAMES, PARAMETERS, SETS
 
 from . import report
 
@@ -147,6 +147,59 @@ def bench_section(path: Path) -> str:
             "",
             report.markdown_table(header, table, (False, False, True, True, True, False, False, False)),
         ]
+    )
+
+
+#: Notebook 07's recorded run on the cpu set (``python -m benchmarks.pretrained_07``).
+PRETRAINED_RECORD = BENCH_DIR / "pretrained_07_cpu.json"
+
+
+def percent(value: float) -> str:
+    """``0.9934`` as ``"99,3 %"`` (Spanish decimal comma), as the notebooks write percentages."""
+    return f"{value * 100:.1f} %".replace(".", ",")
+
+
+def pretrained_quote(record: dict[str, Any]) -> str:
+    """The sentence notebook 07's text quotes from its record: weights, the three figures, where from."""
+    acc = record["test_accuracy"]
+    main = record["main_backbone"]
+    return (
+        f"con {record['weights_used']}, {record['precision']}: características + PCA + SVC "
+        f"**{percent(record['test_accuracy']['features_svc_by_backbone'][main])}**, cabeza nueva con la base "
+        f"congelada **{percent(acc['frozen_head'])}** y ajuste fino **{percent(acc['fine_tune'])}** en prueba"
+    )
+
+
+def pretrained_line(path: Path = PRETRAINED_RECORD) -> str:
+    """The README's line on notebook 07 with ImageNet weights, from its record (or that there is none)."""
+    if not path.is_file():
+        return "**Modelos preentrenados (cuaderno 07):** sin ejecución registrada con pesos ImageNet.\n"
+    r = json.loads(path.read_text())
+    acc = r["test_accuracy"]
+    others = ", ".join(
+        f"{name} {value:.3f}" for name, value in acc["features_pca_classifiers"].items() if name != "SVC"
+    )
+    verdicts = "; ".join(
+        f"{label} {sign} {t['target']:g}: {'MET' if t['met'] else 'NOT MET'} ({t['value']:g})"
+        for label, sign, t in (
+            ("características + SVC", "≥", r["targets"]["features_svc"]),
+            ("ajuste fino", "≥", r["targets"]["fine_tune"]),
+            ("minutos de reloj en float32", "≤", r["targets"]["minutes_float32"]),
+        )
+    )
+    main = r["main_backbone"]
+    return (
+        f"**Modelos preentrenados (cuaderno 07, conjunto `{r['param_set']}` tal como se distribuye, sin acceso a "
+        f"los pesos de EfficientNetB0)**, en el conjunto de prueba del curso, con {r['weights_used']}: "
+        f"características + PCA({r['settings']['pca_components']}) + SVC "
+        f"{acc['features_svc_by_backbone'][main]:.3f} (los otros clasificadores de la lección: {others}), "
+        f"cabeza nueva con la base congelada {acc['frozen_head']:.3f}, ajuste fino {acc['fine_tune']:.3f}. "
+        f"Objetivos: {verdicts}. {r['minutes']:.1f} min de reloj"
+        + (f" y {r['cpu_seconds'] / 60:.1f} min de CPU" if r.get("cpu_seconds") else "")
+        + f" en {r['precision']} en CPU {r['cpu_model']} "
+        f"({r['cpu_flags']}), carga al terminar {r['load_at_end']}; orden `{r['command']}`; archivo "
+        f"`{_shown(path)}`; los minutos de reloj dependen de la carga, los de CPU no. Son cifras de "
+        f"{BACKBONES[main].name}, no de EfficientNetB0 (no medido aquí).\n"
     )
 
 
@@ -345,6 +398,8 @@ def results_section(results_dir: Path = RESULTS_DIR, bench_dir: Path = BENCH_DIR
     scratch = from_scratch_section(bench_dir / "from_scratch_cpu.json", recorded("ablation_05_cpu"))
     if scratch is not None:
         parts += [scratch, "", gpu_recipe_section(bench_dir / "from_scratch_gpu_recipe.json"), ""]
+    if (bench_dir / PRETRAINED_RECORD.name).is_file():
+        parts += [pretrained_line(bench_dir / PRETRAINED_RECORD.name), ""]
     bench = latest_bench(bench_dir)
     if bench is not None:
         parts += [bench_section(bench), ""]

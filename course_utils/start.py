@@ -19,7 +19,7 @@ import os
 import platform
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -88,6 +88,10 @@ def table(p: Params, info: DataInfo, art: Path) -> str:
     where = "" if info.kind == "local" else f", en {shown_path(config.cache_dir(), from_home=True)}"
     rows.append(("Datos", f"{info.description}{where}" + (f". Aviso: {info.note}" if info.note else "")))
     rows.append(("Modelos", shown_path(art)))
+    if p.values.get("main_backbone", "auto") != "auto":
+        from .models.backbones import weights_description
+
+        rows.append(("Modelo base", weights_description(p.main_backbone, p.weights)))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
@@ -99,6 +103,7 @@ def start(notebook: str, namespace: Mapping[str, Any] | None = None, *, quiet: b
     art = artifacts_folder(p.artifacts_dir)  # before the data: a Drive mount asks the student first
     info = setup_notebook(p.seed, artifacts_dir=art, quiet=True)
     data_info = course_data.get_course_data(p.data_source)
+    p = with_main_backbone(p)
     if not quiet:
         print(table(p, data_info, art))
         hint = gpu_hint(info.colab, p.param_set) if not info.gpu else f"GPU: {', '.join(info.gpus)}"
@@ -111,6 +116,22 @@ def start(notebook: str, namespace: Mapping[str, Any] | None = None, *, quiet: b
 
 
 # --------------------------------------------------------------------------- the notebook's machine: seeds, versions, GPU, Drive, plots
+
+
+def with_main_backbone(p: Params) -> Params:
+    """``p`` with ``main_backbone="auto"`` replaced by the backbone whose weights this machine can have.
+
+    :func:`course_utils.models.backbones.choose_main_backbone`: EfficientNetB0 when Keras can
+    download (or a mirror has) its ImageNet weights, else EfficientNet-Lite0 (a pip package).
+    Notebooks without that parameter are returned as they are.
+    """
+    if p.values.get("main_backbone") != "auto":
+        return p
+    from .models.backbones import choose_main_backbone
+
+    side = p.values.get("img_size", 224)
+    chosen = choose_main_backbone("auto", p.weights, (side, side, 3))
+    return replace(p, values={**p.values, "main_backbone": chosen})
 
 
 def in_colab() -> bool:

@@ -162,63 +162,6 @@ def plot_augmentations(
     return plot_image_grid([np.clip(o, 0, 255).astype(np.uint8) for o in out], cols=cols, title=title)
 
 
-def normalize_channel(channel: np.ndarray) -> np.ndarray:
-    """Map one activation channel to ``uint8`` for display; constant (dead) channels become 0.
-
-    The lesson divided by ``channel.std()``, which is 0 for a dead channel and
-    fills the grid with NaN; here a constant channel is simply black.
-    """
-    c = np.asarray(channel, dtype="float64")
-    std = c.std()
-    if not np.isfinite(std) or std < 1e-8:
-        return np.zeros(c.shape, dtype=np.uint8)
-    c = (c - c.mean()) / std * 64 + 128
-    return np.clip(c, 0, 255).astype(np.uint8)
-
-
-def activation_grid(activation: np.ndarray, images_per_row: int = 16) -> np.ndarray:
-    """Tile every channel of one activation ``(1, h, w, c)`` or ``(h, w, c)`` into a 2-D ``uint8`` grid."""
-    a = np.asarray(activation)
-    if a.ndim == 4:
-        a = a[0]
-    h, w, c = a.shape
-    cols = min(images_per_row, c)
-    rows = int(np.ceil(c / cols))
-    grid = np.zeros((rows * h, cols * w), dtype=np.uint8)
-    for k in range(c):
-        r, q = divmod(k, cols)
-        grid[r * h : (r + 1) * h, q * w : (q + 1) * w] = normalize_channel(a[..., k])
-    return grid
-
-
-def plot_activation_grids(
-    activations: Sequence[np.ndarray],
-    names: Sequence[str],
-    images_per_row: int = 16,
-    max_channels: int | None = None,
-):
-    """One figure per layer with its channels (the first ``max_channels``, or all); returns the
-    number of dead channels per layer, counted over all of them."""
-    import matplotlib.pyplot as plt
-
-    dead = {}
-    for name, act in zip(names, activations, strict=True):
-        a = np.asarray(act)[0] if np.ndim(act) == 4 else np.asarray(act)
-        dead[name] = int(sum(a[..., k].std() < 1e-8 for k in range(a.shape[-1])))
-        shown = a[..., :max_channels] if max_channels else a
-        grid = activation_grid(shown, images_per_row)
-        scale = 1.0 / a.shape[0]
-        plt.figure(figsize=(max(4, scale * grid.shape[1] * 1.1), max(1.5, scale * grid.shape[0] * 1.1)))
-        plt.imshow(grid, aspect="auto", cmap="viridis")
-        which = (
-            f"{shown.shape[-1]} de {a.shape[-1]} canales" if shown.shape[-1] < a.shape[-1] else f"{a.shape[-1]} canales"
-        )
-        plt.title(f"{name}: {which} de {a.shape[0]}×{a.shape[1]} ({dead[name]} inactivos)")
-        plt.axis("off")
-        plt.show()
-    return dead
-
-
 def pre_activation(layer: Any, inputs: Any) -> Any:
     """What a ``Conv2D`` or ``Dense`` ``layer`` computes from ``inputs`` before its activation."""
     from keras import layers, ops

@@ -330,89 +330,86 @@ def _augmented_cnn(build_cnn: Any, *, image_shape: tuple[int, int, int]) -> None
 
 @exercise(
     "05.1",
-    "el bloque residual: atajo 1x1, dos veces BatchNorm + ReLU + Conv2D, MaxPooling, suma",
-    "Dos caminos desde la misma entrada x: el atajo (una convolución 1 × 1 que reduce a la mitad) y el "
-    "principal (pre-activación: BatchNorm y ReLU antes de cada convolución, y un MaxPooling que también "
-    "reduce a la mitad); al final se suman.",
-    solution="def residual_block(x, filters):\n"
-    "    shortcut = layers.Conv2D(filters, 1, strides=2, padding='same', use_bias=False)(x)\n"
-    "    for _ in range(2):\n        x = layers.BatchNormalization(momentum=0.9)(x)\n"
-    "        x = layers.ReLU()(x)\n        x = layers.Conv2D(filters, 3, padding='same', use_bias=False)(x)\n"
-    "    x = layers.MaxPooling2D(3, strides=2, padding='same')(x)\n    return layers.add([x, shortcut])",
+    "el atajo del bloque residual: la forma del camino principal",
+    "El atajo debe dar la forma del camino principal con lo mínimo: ¿qué capa cambia el número de canales "
+    "sin mirar a los píxeles vecinos, y con qué argumento reduce a la vez el alto y el ancho a la mitad, "
+    "redondeando hacia arriba como el MaxPooling con padding='same'?",
+    solution="def shortcut(x, filters):\n"
+    "    return layers.Conv2D(filters, 1, strides=2, padding='same', use_bias=False)(x)",
 )
-def _residual_block(residual_block: Any) -> None:
+def _shortcut(shortcut: Any) -> None:
+    for shape, filters in (((16, 16, 4), 8), ((15, 15, 8), 8), ((9, 7, 16), 32)):
+        _shortcut_fits(shortcut, shape, filters)
+
+
+def _shortcut_fits(shortcut: Any, shape: tuple[int, int, int], filters: int) -> None:
+    """Exercise 5.1 on one input: ``shortcut(x, filters)`` gives the main path's shape, from ``x``, cheaply."""
     import keras
 
-    expect(
-        callable(residual_block), "residual_block debe ser una función: def residual_block(x, filters): ... return x"
-    )
-    inputs = keras.Input(shape=(16, 16, 4))
+    expect(callable(shortcut), "shortcut debe ser una función: def shortcut(x, filters): ... return ...")
+    h, w, channels = shape
+    main = (-(-h // 2), -(-w // 2), filters)  # MaxPooling2D(3, strides=2, padding="same"): la mitad, hacia arriba
+    case = f"Con una entrada de forma {shape} y filters={filters}"
+    inputs = keras.Input(shape=shape)
     try:
-        out = residual_block(inputs, 8)
-    except ValueError as exc:
-        if "incompatible shapes" not in str(exc):
-            raise
+        out = shortcut(inputs, filters)
+    except Exception as exc:  # noqa: BLE001 (the student's code: any error is explained, not raised)
         expect(
             False,
-            "La suma recibe dos formas distintas: el atajo va con strides=2, las convoluciones con padding='same' "
-            f"y el MaxPooling con strides=2, para que los dos caminos midan la mitad ({exc}).",
+            f"{case}, tu atajo dio un error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}. "
+            "Aplica capas de Keras a x, por ejemplo layers.Conv2D(...)(x), y devuelve su resultado.",
         )
     expect(
         isinstance(out, keras.KerasTensor),
-        f"residual_block debe devolver el tensor de salida del bloque (return ...); devuelve {type(out).__name__}.",
+        f"shortcut debe devolver el tensor que sale de aplicar capas a x (return ...); devuelve {type(out).__name__}.",
     )
-    model = keras.Model(inputs, out)
-    layers_ = model.layers[1:]
-    kind = lambda layer: type(layer).__name__  # noqa: E731
-    adds = [layer for layer in layers_ if kind(layer) == "Add"]
-    expect(
-        len(adds) == 1 and layers_[-1] is adds[0],
-        "El bloque termina sumando los dos caminos: return layers.add([x, shortcut]) (falta la suma del atajo).",
-    )
-    convs = [layer for layer in layers_ if kind(layer) == "Conv2D"]
-    shortcut = [c for c in convs if tuple(c.kernel_size) == (1, 1)]
-    main = [c for c in convs if tuple(c.kernel_size) == (3, 3)]
-    expect(
-        len(shortcut) == 1 and shortcut[0].input is inputs,
-        "El atajo es una sola Conv2D(filters, 1, strides=2) aplicada a la entrada del bloque.",
-    )
-    expect(
-        tuple(shortcut[0].strides) == (2, 2),
-        "La convolución 1 × 1 del atajo va con strides=2: reduce a la mitad, como el MaxPooling del otro camino.",
-    )
-    expect(len(main) == 2, f"El camino principal tiene dos Conv2D de 3 × 3; el tuyo tiene {len(main)}.")
-    for conv in convs:
-        config = conv.get_config()
-        expect(conv.filters == 8, f"Usa el argumento filters en cada Conv2D: con filters=8, una tiene {conv.filters}.")
-        expect(not conv.use_bias, "Las Conv2D van sin sesgo (use_bias=False): BatchNorm ya suma uno.")
+    got = tuple(out.shape[1:])
+    if got != main:
         expect(
-            config.get("padding") == "same", "Las Conv2D usan padding='same': solo los pasos de 2 reducen el tamaño."
+            len(got) == 3,
+            f"{case}, tu atajo devuelve un tensor de forma {got}; el camino principal, {main} (alto, ancho, canales).",
         )
+        if got[:2] == main[:2]:
+            expect(
+                False,
+                f"{case}, tu atajo devuelve {got[2]} canales y el camino principal {filters}: layers.add solo suma "
+                "tensores de la misma forma. Hace falta una capa que dé `filters` canales: una Conv2D con filters "
+                "filtros; con un núcleo 1 × 1 mezcla los canales de cada píxel sin mirar a los vecinos.",
+            )
+        if got[:2] == (h, w):
+            channels_too = (
+                f" Y devuelve {got[2]} canales donde el camino principal da {filters}: cámbialos con una capa "
+                "de filters filtros."
+                if got[2] != filters
+                else ""
+            )
+            expect(
+                False,
+                f"{case}, tu atajo devuelve mapas de {h}×{w}, como la entrada, y el camino principal de "
+                f"{main[0]}×{main[1]}: su MaxPooling avanza de 2 en 2, y layers.add solo suma tensores de la "
+                f"misma forma. Reduce también el atajo a la mitad (strides=2).{channels_too}",
+            )
         expect(
-            config.get("activation") == "linear",
-            "Las Conv2D van sin activación: la ReLU es una capa aparte, antes de cada convolución.",
+            False,
+            f"{case}, tu atajo devuelve mapas de {got[0]}×{got[1]} y el camino principal de {main[0]}×{main[1]}: "
+            "con un lado impar, el MaxPooling con padding='same' redondea hacia arriba. Usa padding='same' "
+            "también en el atajo (y strides=2).",
         )
-    kinds = [kind(layer) for layer in layers_ if layer not in shortcut]
-    kinds = ["ReLU" if k == "Activation" else k for k in kinds]
-    want = ["BatchNormalization", "ReLU", "Conv2D", "BatchNormalization", "ReLU", "Conv2D", "MaxPooling2D", "Add"]
+    try:
+        model = keras.Model(inputs, out)
+    except ValueError:
+        expect(False, "Tu atajo no sale de x: aplica las capas a la entrada del bloque (la x que recibe la función).")
+    x = np.random.default_rng(0).random((1, *shape)).astype("float32")
     expect(
-        kinds == want,
-        f"El camino principal es {', '.join(kinds)}; se esperaba, en este orden: {', '.join(want)} "
-        "(pre-activación: BatchNorm y ReLU van antes de cada convolución).",
+        np.abs(to_numpy(model(x))).max() > 0,
+        "Tu atajo devuelve ceros sea cual sea la entrada: no lleva nada de x a la suma. Un atajo transforma x.",
     )
-    for bn in (layer for layer in layers_ if kind(layer) == "BatchNormalization"):
-        expect(
-            close(bn.momentum, 0.9),
-            f"BatchNormalization(momentum=0.9): con {bn.momentum}, sus promedios siguen a los pesos demasiado despacio.",
-        )
-    pool = next(layer for layer in layers_ if kind(layer) == "MaxPooling2D")
+    params, projection = model.count_params(), channels * filters
     expect(
-        tuple(pool.pool_size) == (3, 3) and tuple(pool.strides) == (2, 2) and pool.get_config()["padding"] == "same",
-        "El MaxPooling es MaxPooling2D(3, strides=2, padding='same').",
-    )
-    expect(
-        tuple(out.shape[1:]) == (8, 8, 8),
-        f"Con 16 × 16 × 4 de entrada y filters=8, la salida debe ser (8, 8, 8); es {tuple(out.shape[1:])}.",
+        params <= projection + 5 * filters,
+        f"{case}, tu atajo funciona pero tiene {params:,} pesos; una Conv2D 1 × 1 tiene {projection:,}. Un núcleo "
+        "más grande mira los píxeles vecinos, que ya mira el camino principal, y convierte el atajo en otro camino "
+        "largo: el atajo es el camino corto, usa kernel_size=1.",
     )
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib
 import os
 import sys
 import tempfile
@@ -44,7 +45,7 @@ from ..data.download import (
     sha256sum,
 )
 from ..params.resolve import is_weights_path, weights_mismatch
-from ..params.schema import BACKBONES, WEIGHTS_CHOICES, suggest, weights_ways
+from ..params.schema import BACKBONES, MAIN_BACKBONES, WEIGHTS_CHOICES, suggest, weights_ways
 
 
 class WeightsUnavailableError(RuntimeError):
@@ -84,6 +85,8 @@ def _prepare_weights(name: str, weights: str, input_shape: tuple[int, int, int])
         )
     import keras
 
+    if BACKBONES[name].module != "keras.applications":  # a course port: its own files (a pip package)
+        return "imagenet", _course_port_weights(name)
     spec = spec_for(name, input_shape)
     if spec is None or cached_file(spec, keras_models_dir()) is not None:
         return "imagenet", None  # verified in Keras' cache (or a backbone without a registered file)
@@ -103,6 +106,60 @@ def _prepare_weights(name: str, weights: str, input_shape: tuple[int, int, int])
                 f"buena; o usa {suggest('weights', 'random')} para seguir con pesos ALEATORIOS."
             )
     return "imagenet", copied
+
+
+def _course_port_weights(name: str) -> None:
+    """Make the ImageNet file of a backbone written in the course ready in Keras' cache.
+
+    Its module (``BACKBONES[name].module``, e.g. :mod:`course_utils.models.efficientnet_lite`)
+    provides ``imagenet_weights_path``, which raises ``DownloadError`` when no source gives the file.
+    """
+    port = importlib.import_module(BACKBONES[name].module)
+    try:
+        port.imagenet_weights_path(progress=False)
+    except DownloadError as exc:
+        raise WeightsUnavailableError(
+            f"{exc}\nO usa {suggest('weights', 'random')} para seguir con pesos ALEATORIOS "
+            "(el cuaderno corre, pero sus resultados no son los de un modelo preentrenado)."
+        ) from exc
+
+
+def choose_main_backbone(
+    choice: str = "auto", weights: str = "imagenet", input_shape: tuple[int, int, int] = (224, 224, 3)
+) -> str:
+    """The backbone ``MAIN_BACKBONE`` names: with ``"auto"``, the first of ``MAIN_BACKBONES`` whose weights are here.
+
+    ``"auto"`` with ImageNet weights tries EfficientNetB0 (Keras downloads its file, or
+    a mirror has it) and then EfficientNet-Lite0 (a pip package), leaving the chosen
+    one's file in Keras' cache; with random weights or a file it is EfficientNetB0, as
+    the notebook always was.  When no backbone's ImageNet weights can be had,
+    :class:`WeightsUnavailableError` gives every reason and how to go on.
+    """
+    if choice != "auto":
+        if choice not in MAIN_BACKBONES:
+            raise ValueError(f"MAIN_BACKBONE={choice!r} no existe. Opciones: 'auto', {', '.join(MAIN_BACKBONES)}.")
+        return choice
+    if weights != "imagenet":
+        return MAIN_BACKBONES[0]
+    reasons = []
+    for name in MAIN_BACKBONES:
+        try:
+            backbone_weights(name, weights, input_shape)
+        except WeightsUnavailableError as exc:
+            reasons.append(f"{BACKBONES[name].name}: {exc}")
+            continue
+        return name
+    raise WeightsUnavailableError("\n\n".join(reasons))
+
+
+def weights_description(name: str, weights: str) -> str:
+    """``"pesos ImageNet de EfficientNet-Lite0 (paquete de pip)"``: the start table's words for a backbone's weights."""
+    backbone = BACKBONES[name]
+    if weights == "imagenet":
+        return f"pesos ImageNet de {backbone.name} ({backbone.imagenet_source})"
+    if weights == "random":
+        return f"{backbone.name} con {WEIGHTS_CHOICES[weights].upper()}"
+    return f"{backbone.name} con los pesos del archivo {weights}"
 
 
 def _unavailable(constructor: str, network: BaseException, mirror_error: str | None) -> WeightsUnavailableError:
@@ -125,18 +182,18 @@ def load_backbone(
     pooling: str | None = "avg",
     trainable: bool = False,
 ) -> Any:
-    """A ``keras.applications`` backbone without its top, frozen by default.
+    """A backbone of ``BACKBONES`` (``keras.applications``, or the course's EfficientNet-Lite0) without its top,
+    frozen by default.
 
     ``weights`` as in :func:`backbone_weights` (``"imagenet"``, ``"random"`` or a
     ``.weights.h5`` path): with random weights the model runs, but its features are not
     pretrained features.  A weights file that does not fit the backbone gets a Spanish
     :class:`~course_utils.params.resolve.WeightsFileError`.
     """
-    import keras
 
     keras_weights, copied = _prepare_weights(name, weights, input_shape)
     constructor = BACKBONES[name].constructor
-    cls = getattr(keras.applications, constructor)
+    cls = getattr(importlib.import_module(BACKBONES[name].module), constructor)
     try:
         model = cls(weights=keras_weights, include_top=False, input_shape=input_shape, pooling=pooling)
     except Exception as exc:

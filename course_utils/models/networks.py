@@ -109,12 +109,23 @@ def conv_bn_block(x: Any, filters: int, suffix: str | None = None) -> Any:
 BN_MOMENTUM = 0.9
 
 
+def projection_shortcut(x: Any, filters: int, name: str | None = None) -> Any:
+    """Exercise 5.1's shortcut: a 1x1 ``Conv2D(filters, strides=2, "same")`` without bias of ``x``.
+
+    It gives the block's input the main path's shape (half the size, rounded up,
+    and ``filters`` channels) without looking at neighbouring pixels.
+    """
+    from keras import layers
+
+    return layers.Conv2D(filters, 1, strides=2, padding="same", use_bias=False, name=name)(x)
+
+
 def residual_block(
     x: Any, filters: int, suffix: str | None = None, *, momentum: float = BN_MOMENTUM, separable: bool = False
 ) -> Any:
-    """Exercise 5.1's block, pre-activation residual: half the size, ``filters`` channels.
+    """Notebook 05's block, pre-activation residual: half the size, ``filters`` channels.
 
-    Shortcut: a 1x1 ``Conv2D(filters, strides=2)`` of the input.  Main path: twice
+    Shortcut: :func:`projection_shortcut` of the input (exercise 5.1).  Main path: twice
     BatchNormalization (``momentum``, :data:`BN_MOMENTUM` in the lesson), ReLU,
     ``Conv2D(filters, 3, "same")`` without bias (``SeparableConv2D`` with ``separable``,
     as in Xception); then ``MaxPooling2D(3, strides=2, "same")``.  Returns their sum.
@@ -126,7 +137,7 @@ def residual_block(
         return f"b{suffix}_{kind}" if suffix is not None else None
 
     conv = layers.SeparableConv2D if separable else layers.Conv2D
-    shortcut = layers.Conv2D(filters, 1, strides=2, padding="same", use_bias=False, name=name("proj"))(x)
+    shortcut = projection_shortcut(x, filters, name=name("proj"))
     for i in (1, 2):
         x = layers.BatchNormalization(momentum=momentum, name=name(f"bn{i}"))(x)
         x = layers.ReLU(name=name(f"relu{i}"))(x)

@@ -326,13 +326,12 @@ def saved_backbone(path: str | os.PathLike) -> str | None:
 @functools.cache
 def _backbone_shapes() -> dict[str, Any]:
     """For each backbone, the shapes of its variables without its top (random weights, built once)."""
+    import importlib
     from collections import Counter
 
-    import keras
-
     out = {}
-    for name, backbone in BACKBONES.items():
-        model = getattr(keras.applications, backbone.constructor)(
+    for name, backbone in BACKBONES.items():  # keras.applications, or the course's module (EfficientNet-Lite0)
+        model = getattr(importlib.import_module(backbone.module), backbone.constructor)(
             weights=None, include_top=False, input_shape=(96, 96, 3)
         )
         out[name] = Counter(tuple(v.shape) for v in model.weights)

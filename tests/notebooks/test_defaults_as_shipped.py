@@ -21,6 +21,12 @@ from course_utils.params.schema import BY_NAME, COMMON, PARAM_SET_NAMES, PARAMET
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(autouse=True)
+def _main_backbone_as_the_set_says(monkeypatch):
+    """Which backbone MAIN_BACKBONE='auto' becomes depends on the network (tests/unit/test_start.py): not here."""
+    monkeypatch.setattr(start, "with_main_backbone", lambda p: p)
+
+
 def parameters_cell(notebook: str) -> str:
     nb = nbtools.read(ROOT / "notebooks" / f"{notebook}.ipynb")
     cells = [c for c in nb["cells"] if "parameters" in nbtools.tags(c)]

@@ -28,8 +28,8 @@ MENTIONS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "07_modelos_preentrenados": (
         (r"las (\d+) direcciones\s+de mayor varianza", "pca_components", "cpu"),
         (r"últimas (\d+) capas", "fine_tune_layers", "cpu"),
-        (r"imágenes de (\d+) px y como mucho", "transfer_img_size", "cpu"),
-        (r"como mucho (\d+)\s+imágenes por clase", "transfer_max_per_class", "cpu"),
+        (r"conjunto `cpu` usamos imágenes de (\d+) px", "transfer_img_size", "cpu"),
+        (r"modelo base\) y\s+(todas) las imágenes de entrenamiento", "transfer_max_per_class", "cpu"),
         (r"conjunto `gpu` usa\s+(\d+) px", "transfer_img_size", "gpu"),
         (r"conjunto `gpu` usa\s+\d+ px y (todas) las imágenes", "transfer_max_per_class", "gpu"),
     ),

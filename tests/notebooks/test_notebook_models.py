@@ -127,6 +127,7 @@ def test_grad_cam_written_in_07_equals_visualization_grad_cam(tiny_cnn_factory):
         "tf": tf,
         "networks": networks,
         "model": model,
+        "model_input": model.inputs[0],
         "gradcam_layer": model.get_layer("c2"),
     }
     exec(source, namespace)
@@ -136,6 +137,28 @@ def test_grad_cam_written_in_07_equals_visualization_grad_cam(tiny_cnn_factory):
         expected, p_expected = visualization.grad_cam(model, x, conv_layer="c2")
         np.testing.assert_allclose(cam, expected, atol=1e-5)
         assert p == pytest.approx(p_expected, abs=1e-6)
+
+
+def test_activation_grid_written_in_08_leaves_constant_channels_black_and_counts_them(monkeypatch):
+    """08 writes the lesson's channel grid: a constant channel (std 0) is black, not NaN, and counted."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    act = rng.random((1, 6, 5, 7)).astype("float32")
+    act[..., 2] = 0.0
+    act[..., 5] = 4.2
+    shown = []
+    monkeypatch.setattr(plt, "show", lambda: shown.append(plt.gca().get_images()[0].get_array().copy()))
+    namespace = {"np": np, "plt": plt, "layer_names": ["capa_a", "capa_b"], "activations": [act, act[..., :2]]}
+    with np.errstate(all="raise"):
+        exec(_notebook_cell("08_mapas_caracteristicas", "constant_channels = {}"), namespace)
+    plt.close("all")
+    assert namespace["constant_channels"] == {"capa_a": 2, "capa_b": 0}
+    grid = np.asarray(shown[0])
+    assert grid.shape == (6, 5 * 7) and np.isfinite(grid).all()
+    assert (grid[:, 10:15] == 0).all() and (grid[:, 25:30] == 0).all()  # channels 2 and 5: black
+    assert grid[:, 0:5].std() > 0
 
 
 @pytest.mark.parametrize("layer", ["conv1", "conv2"])
@@ -234,13 +257,18 @@ def test_residual_cnn_written_in_05_is_the_recorded_res_s2():
     from benchmarks.scratch_models import residual_cnn
 
     shape = (64, 64, 3)
-    solution = _exec_cell("05_hacia_el_90", "def residual_block(x, filters):", "# END SOLUTION", {"layers": layers})
+    solution = _exec_cell("05_hacia_el_90", "def shortcut(x, filters):", "# END SOLUTION", {"layers": layers})
     recorded = residual_cnn(shape[0], **VARIANTS["res_s2"]["model"])
 
     def kinds(model):
         return sorted((kind, str(sorted(config.items()))) for kind, config in _signature(model)[0])
 
-    for block in (solution["residual_block"], networks.residual_block):
+    blocks = []
+    for answer in (solution["shortcut"], None):  # the solution, and the course's shortcut after a blank answer
+        ns = {"layers": layers, "networks": networks, "shortcut": answer}
+        exec(_notebook_cell("05_hacia_el_90", "if not callable(shortcut):"), ns)
+        blocks.append(ns["residual_block"])
+    for block in (*blocks, networks.residual_block):
         ns = _exec_cell(
             "05_hacia_el_90",
             "inputs = keras.Input(",
@@ -319,9 +347,75 @@ def test_04_and_05_train_with_the_course_answers_when_the_exercises_are_blank(ca
     assert model.layers[0] is ns["train_augmenter"] and model.input_shape == (None, *shape)
     ns = _exec_cell(
         "05_hacia_el_90",
-        "if not callable(residual_block):",
-        "inputs = keras.Input(",
-        {"residual_block": None, "networks": networks},
+        "if not callable(shortcut):",
+        "def residual_block(",
+        {"shortcut": None, "networks": networks},
     )
-    assert ns["residual_block"] is networks.residual_block
+    assert ns["shortcut"] is networks.projection_shortcut
     assert "ejercicio 5.1 aún no está resuelto" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("strength", ["moderate", "strong"])
+def test_augmentation_written_in_05_equals_make_augmentation(strength):
+    """05 writes its augmentation layer by layer (in tf.data); loaders.make_augmentation builds the same stack."""
+    import keras
+    from keras import layers
+
+    from course_utils.data import loaders
+
+    source = _notebook_cell("05_hacia_el_90", "augmenter = keras.Sequential(")
+    source = source[source.index("ranges = ") : source.index("train_augmented = ")]
+    namespace = {
+        "keras": keras,
+        "layers": layers,
+        "loaders": loaders,
+        "P": SimpleNamespace(seed=7, augmentation=strength),
+    }
+    exec(source, namespace)
+    notebook = _augmentation_signature(namespace["augmenter"])
+    assert notebook == _augmentation_signature(loaders.make_augmentation(seed=7, **loaders.STRENGTHS[strength]))
+    assert notebook != _augmentation_signature(loaders.make_augmentation(seed=7, zoom=0.1))
+
+
+def test_05_text_on_the_progressive_recipe_and_mixup_is_the_recorded_search():
+    """05 quotes benchmarks/results/cpu_recipe_search.json (res_s2_prog112, three seeds; mixup, one seed)."""
+    from quoted_05 import quoted_search
+
+    record = json.loads((PROJECT_ROOT / "benchmarks" / "results" / "cpu_recipe_search.json").read_text())
+    cells = json.loads((PROJECT_ROOT / "source" / "05_hacia_el_90.ipynb").read_text())["cells"]
+    text = " ".join(" ".join("".join(c["source"]).split()) for c in cells if c["cell_type"] == "markdown")
+    q = quoted_search(record)
+    assert q["N_PROG"] == "3"
+    assert f"llega al {q['TEST_PROG']} en prueba de media con 3 semillas ({q['VAL_PROG']} en validación)" in text
+    assert f"{q['TEST_MIXUP']} en prueba frente al {q['TEST_NO_MIXUP']} sin él, con la misma semilla" in text
+
+
+def test_05_text_on_its_own_cpu_run_is_the_record():
+    """05 quotes benchmarks/results/notebook05_cpu_f32.json (the notebook as shipped, cpu set, float32)."""
+    from quoted_05 import percent
+
+    record = json.loads((PROJECT_ROOT / "benchmarks" / "results" / "notebook05_cpu_f32.json").read_text())
+    assert record["precision"] == "float32" and record["epochs_run"] == 48
+    cells = json.loads((PROJECT_ROOT / "source" / "05_hacia_el_90.ipynb").read_text())["cells"]
+    text = " ".join(" ".join("".join(c["source"]).split()) for c in cells if c["cell_type"] == "markdown")
+    val, test = percent(record["val_accuracy_best"]), percent(record["test_accuracy"])
+    assert f"se quedó con la época {record['best_epoch']} ({val} % en validación) y dio un {test} % en prueba" in text
+
+
+def test_08_text_on_the_zeros_is_the_recorded_cpu_run():
+    """08 quotes benchmarks/results/relu_zeros_08_cpu.json (its ReLU table on 05's network, cpu set): text follows data."""
+    record = json.loads((PROJECT_ROOT / "benchmarks" / "results" / "relu_zeros_08_cpu.json").read_text())
+    zeros, off, dead = (
+        record["relu_zeros"][k]
+        for k in ("activaciones_cero", "canales_apagados_por_foto", "canales_muertos_en_el_batch")
+    )
+    cells = json.loads((PROJECT_ROOT / "source" / "08_mapas_caracteristicas.ipynb").read_text())["cells"]
+    text = " ".join(" ".join("".join(c["source"]).split()) for c in cells if c["cell_type"] == "markdown")
+
+    def pct(x: float) -> str:
+        return f"{100 * x:.0f} %"
+
+    assert f"entre el {pct(min(zeros.values()))} y el {pct(max(zeros.values()))}" in text
+    first, last = list(off)[0], list(off)[-1]
+    assert f"{pct(off[first])} en `{first}`" in text and f"{pct(off[last])} en `{last}`" in text
+    assert ("ninguno en ninguna capa" in text) == (sum(dead.values()) == 0)

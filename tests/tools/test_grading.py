@@ -83,23 +83,17 @@ def test_a_forged_record_needs_the_right_value_and_links_are_refused(tmp_path, m
     assert judge.judge(tmp_path, ["99.1"])["99.1"]["outcome"] == "right", "forging = writing the right answer"
 
 
-def _residual_block(x, filters):
+def _shortcut(x, filters):
     from keras import layers
 
-    shortcut = layers.Conv2D(filters, 1, strides=2, padding="same", use_bias=False)(x)
-    for _ in range(2):
-        x = layers.BatchNormalization(momentum=0.9)(x)
-        x = layers.ReLU()(x)
-        x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
-    x = layers.MaxPooling2D(3, strides=2, padding="same")(x)
-    return layers.add([x, shortcut])
+    return layers.Conv2D(filters, 1, strides=2, padding="same", use_bias=False)(x)
 
 
 def test_keras_answers_functions_and_identity_are_judged_from_data(tmp_path, monkeypatch):
     import keras
 
-    _record(tmp_path / "a", monkeypatch, "05.1", _residual_block)
-    _record(tmp_path / "b", monkeypatch, "05.1", lambda x, filters: keras.layers.Conv2D(filters, 1, strides=2)(x))
+    _record(tmp_path / "a", monkeypatch, "05.1", _shortcut)
+    _record(tmp_path / "b", monkeypatch, "05.1", lambda x, filters: keras.layers.Conv2D(filters, 1)(x))
     assert judge.judge(tmp_path / "a", ["05.1"])["05.1"]["outcome"] == "right", "record/replay of a function"
     assert judge.judge(tmp_path / "b", ["05.1"])["05.1"]["outcome"] == "wrong"
     rec = _read(tmp_path / "a" / "0000" / record.RECORD_FILE)

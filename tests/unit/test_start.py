@@ -67,6 +67,33 @@ def test_start_reports_the_precision_only_where_a_notebook_trains_with_it(synthe
     assert "Precisión" not in capsys.readouterr().out
 
 
+def test_start_resolves_the_main_backbone_and_the_table_says_which_weights(synthetic, monkeypatch, capsys):
+    """07 with MAIN_BACKBONE='auto': start asks which backbone's ImageNet weights this machine has, and says it."""
+    from course_utils.models import backbones
+
+    asked = []
+
+    def offline_choice(choice, weights, input_shape):
+        asked.append((choice, weights, input_shape))
+        return "efficientnet_lite0"
+
+    monkeypatch.setattr(backbones, "choose_main_backbone", offline_choice)
+    p, _, _ = start.start("07_modelos_preentrenados", {"PARAM_SET": "smoke", "WEIGHTS": "imagenet", **synthetic})
+    out = capsys.readouterr().out
+    assert p.main_backbone == "efficientnet_lite0" and asked == [("auto", "imagenet", (64, 64, 3))]
+    assert "Modelo base" in out and "pesos ImageNet de EfficientNet-Lite0 (paquete de pip)" in out
+
+
+def test_with_main_backbone_leaves_other_notebooks_and_named_backbones_alone(monkeypatch):
+    from course_utils.models import backbones
+
+    monkeypatch.setattr(backbones, "choose_main_backbone", lambda *a: pytest.fail("nothing to choose"))
+    p = resolve.resolve("03_cnn", "smoke")
+    assert start.with_main_backbone(p) is p
+    named = resolve.resolve("07_modelos_preentrenados", "smoke", main_backbone="efficientnetb0")
+    assert start.with_main_backbone(named) is named
+
+
 def test_start_keeps_artifacts_on_google_drive_in_colab(synthetic, fake_colab_drive, tmp_path, capsys):
     p, _, art = start.start("02_mlp", {"PARAM_SET": "smoke", "EPOCHS": 1, **synthetic, "ARTIFACTS_DIR": "drive"})
     assert p.artifacts_dir == "drive" and len(fake_colab_drive.calls) == 1

@@ -101,48 +101,6 @@ def test_plot_augmentations(tiny_dataset):
     assert not all(np.array_equal(arrays[0], a) for a in arrays[1:])
 
 
-def test_normalize_channel_constant_and_varying():
-    for const in (np.zeros((5, 5)), np.full((5, 5), 3.7), np.full((5, 5), -1e9)):
-        out = visualization.normalize_channel(const)
-        assert out.dtype == np.uint8 and (out == 0).all()
-    ramp = np.arange(25, dtype="float32").reshape(5, 5)
-    out = visualization.normalize_channel(ramp)
-    assert out.dtype == np.uint8 and out.min() < 60 and out.max() > 190
-    assert np.all(np.diff(out.ravel().astype(int)) >= 0), "order must be preserved"
-
-
-def test_activation_grid_finite_with_dead_channels():
-    rng = np.random.default_rng(0)
-    act = rng.random((1, 6, 5, 7)).astype("float32")
-    act[..., 2] = 0.0
-    act[..., 5] = 4.2
-    with np.errstate(all="raise"):
-        grid = visualization.activation_grid(act, images_per_row=3)
-    assert grid.shape == (3 * 6, 3 * 5) and grid.dtype == np.uint8
-    assert (grid[0:6, 10:15] == 0).all()  # channel 2 (row 0, col 2) is black
-    assert grid[0:6, 0:5].std() > 0
-    assert visualization.activation_grid(act[0]).shape == (6, 5 * 7)
-
-
-def test_plot_activation_grids_counts_dead_channels():
-    act = np.ones((1, 4, 4, 3), "float32")
-    act[..., 0] = np.arange(16).reshape(4, 4)
-    dead = visualization.plot_activation_grids([act, act[..., :1]], ["capa_a", "capa_b"], images_per_row=2)
-    assert dead == {"capa_a": 2, "capa_b": 0}
-    # max_channels: fewer channels drawn, the dead ones still counted over all of them
-    import matplotlib.pyplot as plt
-
-    plt.close("all")
-    shown = []
-    real_imshow = plt.imshow
-    plt.imshow = lambda grid, **kw: shown.append(grid.shape) or real_imshow(grid, **kw)
-    try:
-        dead = visualization.plot_activation_grids([act], ["capa_a"], images_per_row=2, max_channels=1)
-    finally:
-        plt.imshow = real_imshow
-    assert dead == {"capa_a": 2} and shown == [(4, 4)]
-
-
 @pytest.fixture(scope="module")
 def small_cnn():
     import keras

@@ -242,43 +242,38 @@ def test_check_of_04_2_accepts_the_solution_and_rejects_named_mistakes():
 def test_checks_of_05_accept_the_solution_and_reject_mistakes():
     from keras import layers
 
-    def block(*, add=True, stride=2, post=False, momentum=0.9, bias=False, pool=3, fixed=None, padding="same"):
-        def residual_block(x, filters):
-            n = fixed or filters
-            shortcut = layers.Conv2D(n, 1, strides=stride, padding="same", use_bias=False)(x)
-            for _ in range(2):
-                if post:
-                    x = layers.Conv2D(n, 3, padding=padding, use_bias=bias)(x)
-                    x = layers.BatchNormalization(momentum=momentum)(x)
-                    x = layers.ReLU()(x)
-                else:
-                    x = layers.BatchNormalization(momentum=momentum)(x)
-                    x = layers.ReLU()(x)
-                    x = layers.Conv2D(n, 3, padding=padding, use_bias=bias)(x)
-            x = layers.MaxPooling2D(pool, strides=2, padding="same")(x)
-            return layers.add([x, shortcut]) if add else x
+    from course_utils.models.networks import projection_shortcut
 
-        return residual_block
+    def conv(kernel=1, stride=2, padding="same", **kw):
+        return lambda x, filters: layers.Conv2D(filters, kernel, strides=stride, padding=padding, **kw)(x)
 
-    from course_utils.models.networks import residual_block
+    def pool_then_conv(x, filters):  # average the 2x2 neighbours, then project: another right design
+        return layers.Conv2D(filters, 1)(layers.AveragePooling2D(2, padding="same")(x))
 
-    assert _ran("05.1", block())
-    assert _ran("05.1", residual_block)  # the fallback is a right answer
+    def projection_then_bn(x, filters):  # the original ResNet's projection, with BatchNorm
+        return layers.BatchNormalization()(conv(use_bias=False)(x, filters))
+
+    right_designs = (projection_shortcut, conv(), conv(padding="valid"), pool_then_conv, projection_then_bn)
+    for right in right_designs:  # a 1x1 kernel with strides=2 gives ceil(n / 2) with either padding
+        assert _ran("05.1", right)
     wrong = {
-        "sin suma": block(add=False),
-        "atajo sin paso 2": block(stride=1),
-        "post-activación": block(post=True),
-        "momentum por defecto": block(momentum=0.99),
-        "con sesgo": block(bias=True),
-        "pooling 2x2": block(pool=2),
-        "ignora filters": block(fixed=32),
-        "padding valid": block(padding="valid"),
-        "no es una función": None,
+        "identidad (otros canales, otro tamaño)": (lambda x, filters: x, "4 canales"),
+        "sin paso 2": (conv(stride=1), "strides=2"),
+        "pooling valid: un lado impar no coincide": (
+            lambda x, filters: layers.Conv2D(filters, 1)(layers.AveragePooling2D(2)(x)),
+            "padding='same'",
+        ),
+        "núcleo 3x3: otro camino largo": (conv(kernel=3), "kernel_size=1"),
+        "solo pooling: los canales no cambian": (lambda x, filters: layers.MaxPooling2D(2, padding="same")(x), "1 × 1"),
+        "no devuelve nada": (lambda x, filters: None, "return"),
+        "ceros": (lambda x, filters: layers.Lambda(lambda t: 0 * t)(conv()(x, filters)), "ceros"),
+        "no es una función": ("shortcut", "def shortcut"),
+        "falla": (lambda x, filters: layers.Conv2D(filters, 1, strides=2, padding="mismo")(x), "error"),
     }
-    for name, answer in wrong.items():
+    for name, (answer, word) in wrong.items():
         outcome = exercises.evaluate("05.1", answer)
-        assert outcome.status != exercises.RIGHT, name
-        assert "Traceback" not in outcome.message, name
+        assert outcome.status == exercises.WRONG_ANSWER, name
+        assert word in outcome.message and "Traceback" not in outcome.message, (name, outcome.message)
     right = 3 * 3 * 32 * 64 + 3 * 3 * 64 * 64 + 32 * 64 + 4 * (32 + 64)
     assert _ran("05.2", right)
     for wrong_count in (right - 32 * 64, right - 4 * (32 + 64), right + 3 * 64, 128 * 256 + 256, "57728"):
@@ -286,8 +281,10 @@ def test_checks_of_05_accept_the_solution_and_reject_mistakes():
 
 
 def test_checks_of_07_1_and_07_2_accept_the_solution_and_reject_mistakes():
-    # Every backbone of the schema, with its mode (notebook 07's solution, run by make test, says the same).
-    right = {name: backbone.preprocessing for name, backbone in schema.BACKBONES.items()}
+    # The backbones of keras.applications the exercise names, with their modes (notebook 07's solution, run by
+    # make test, says the same); the course's own EfficientNet-Lite0 is not asked for.
+    right = {name: b.preprocessing for name, b in schema.BACKBONES.items() if b.module == "keras.applications"}
+    assert set(right) == {"efficientnetb0", "mobilenetv2", "resnet50"}
     last = list(right)[-1]
     wrong = next(mode for mode in ("efficientnet", "resnet") if mode != right[last])
     assert _ran("07.1", right)

