@@ -1,9 +1,10 @@
 """Evaluation of Keras models and scikit-learn estimators, training curves, error analysis and recorded runs.
 
 Besides one model's numbers and curves: several runs' curves side by side
-(:func:`plot_compared_curves`), and the figure and table of notebook 04's controlled
-experiment as recorded over three seeds (:data:`AUGMENTATION_RECORD`, written by
-``python -m benchmarks.augmentation_experiment``; :func:`plot_recorded`, :func:`recorded_table`).
+(:func:`plot_compared_curves`, each run's best validation epoch marked: :func:`best_epoch`), and
+the figure, table and summary of notebook 04's controlled experiment as recorded over three
+seeds (:data:`AUGMENTATION_RECORD`, written by ``python -m benchmarks.augmentation_experiment``;
+:func:`plot_recorded`, :func:`recorded_table`, :func:`recorded_summary`).
 """
 
 from __future__ import annotations
@@ -249,8 +250,17 @@ AUGMENTATION_RECORD = "augmentation_experiment_cpu"
 ARM_LABELS = {"sin_aumento": "sin aumento", "con_aumento": "con aumento + Dropout"}
 
 
+def best_epoch(history: Any) -> int:
+    """The epoch (from 1) of the highest validation accuracy, the first if tied: the one EarlyStopping keeps."""
+    h = getattr(history, "history", history)
+    return int(np.argmax(h["val_accuracy"])) + 1
+
+
 def plot_compared_curves(histories: dict[str, Any], title: str = "Dos entrenamientos, un solo cambio"):
-    """Accuracy and loss per epoch of several runs: training solid, validation dashed, one colour per run."""
+    """Accuracy and loss per epoch of several runs: training solid, validation dashed, one colour per run.
+
+    A star marks each run's best validation epoch (the weights it keeps), a dotted line its level.
+    """
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
@@ -260,8 +270,19 @@ def plot_compared_curves(histories: dict[str, Any], title: str = "Dos entrenamie
         h = getattr(history, "history", history)
         epochs = np.arange(1, len(h["loss"]) + 1)
         for ax, key in ((axes[0], "accuracy"), (axes[1], "loss")):
-            ax.plot(epochs, h[key], "-", color=color, label=f"{name}: entrenamiento")
+            ax.plot(epochs, h[key], "-", color=color, alpha=0.6, label=f"{name}: entrenamiento")
             ax.plot(epochs, h[f"val_{key}"], "--", color=color, label=f"{name}: validación")
+        best = best_epoch(h)
+        axes[0].axhline(h["val_accuracy"][best - 1], color=color, linestyle=":", linewidth=1, alpha=0.7)
+        axes[0].plot(
+            best,
+            h["val_accuracy"][best - 1],
+            "*",
+            color=color,
+            markersize=14,
+            markeredgecolor="black",
+            label=f"{name}: mejor época de validación ({best})",
+        )
     for ax, label in ((axes[0], "Accuracy"), (axes[1], "Pérdida (entropía cruzada)")):
         ax.set_xlabel("Época")
         ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
@@ -279,32 +300,67 @@ def _runs(record: dict, arm: str) -> list[dict]:
     return [r for r in record["runs"] if r["arm"] == arm]
 
 
-def recorded_table(record: dict, epochs: int) -> Any:
-    """Per arm, over the recorded seeds: test accuracy after ``epochs`` and at the end, and the train-val gap."""
-    import pandas as pd
+def recorded_summary(record: dict) -> dict[str, dict[str, Any]]:
+    """Per arm, over the recorded seeds: best epochs, validation and test at them (mean, min, max), the gap.
 
-    last = record["settings"]["epochs"]
-    rows = {}
-    for arm, label in ARM_LABELS.items():
-        runs = _runs(record, arm)
+    Also ``"ganancia"``: the augmented arm's test accuracy minus the plain one's over the seeds recorded in
+    both arms (``seeds``): per seed and their mean (a seed run in one arm only does not count).
+    """
+    summary: dict[str, dict[str, Any]] = {}
+    for arm in ARM_LABELS:
+        runs = sorted(_runs(record, arm), key=lambda r: r["seed"])
         if not runs:
             continue
-        at = [r["test_accuracy_at"].get(str(epochs)) for r in runs]
-        end = [r["test_accuracy_at"][str(last)] for r in runs]
-        gap = [r["history"]["accuracy"][epochs - 1] - r["history"]["val_accuracy"][epochs - 1] for r in runs]
-        rows[label] = {
-            "semillas": len(runs),
-            f"prueba, época {epochs} (media)": np.mean([a for a in at if a is not None]),
-            f"prueba, época {epochs} (mín-máx)": f"{min(at):.3f}-{max(at):.3f}" if None not in at else "",
-            f"brecha entr.-val., época {epochs}": np.mean(gap),
-            f"prueba, época {last} (media)": np.mean(end),
-            f"prueba, época {last} (mín-máx)": f"{min(end):.3f}-{max(end):.3f}",
+        test = [r["test_accuracy"] for r in runs]
+        gap = [r["history"]["accuracy"][r["best_epoch"] - 1] - r["best_val_accuracy"] for r in runs]
+        summary[arm] = dict(
+            seeds=[r["seed"] for r in runs],
+            epochs_budget=max(r["epochs_budget"] for r in runs),
+            best_epochs=[r["best_epoch"] for r in runs],
+            val=float(np.mean([r["best_val_accuracy"] for r in runs])),
+            test=float(np.mean(test)),
+            test_min=min(test),
+            test_max=max(test),
+            gap=float(np.mean(gap)),
+            train_seconds=float(np.mean([r["train_seconds"] for r in runs])),
+        )
+    if len(summary) == len(ARM_LABELS):
+        plain = {r["seed"]: r["test_accuracy"] for r in _runs(record, "sin_aumento")}
+        pairs = sorted(
+            (r["seed"], r["test_accuracy"] - plain[r["seed"]])
+            for r in _runs(record, "con_aumento")
+            if r["seed"] in plain
+        )
+        if pairs:
+            per_seed = [gain for _, gain in pairs]
+            summary["ganancia"] = dict(
+                seeds=[seed for seed, _ in pairs], per_seed=per_seed, test=float(np.mean(per_seed))
+            )
+    return summary
+
+
+def recorded_table(record: dict) -> Any:
+    """The recorded seeds per arm (:func:`recorded_summary`) as a table with Spanish headings."""
+    import pandas as pd
+
+    rows = {}
+    for arm, s in recorded_summary(record).items():
+        if arm not in ARM_LABELS:
+            continue
+        rows[ARM_LABELS[arm]] = {
+            "semillas": len(s["seeds"]),
+            "épocas (tope)": s["epochs_budget"],
+            "mejor época de validación": ", ".join(map(str, s["best_epochs"])),
+            "validación, mejor época (media)": round(s["val"], 3),
+            "brecha entr.-val., mejor época": round(s["gap"], 3),
+            "prueba (media)": round(s["test"], 3),
+            "prueba (mín-máx)": f"{s['test_min']:.3f}-{s['test_max']:.3f}",
         }
-    return pd.DataFrame(rows).T.round(3)
+    return pd.DataFrame(rows).T
 
 
-def plot_recorded(record: dict, budget: int | None = None):
-    """Test accuracy after each epoch of the recorded runs: mean over seeds and min-max band, per arm."""
+def plot_recorded(record: dict):
+    """Validation accuracy after each epoch of the recorded runs: mean over seeds, min-max band, best epochs."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 4.2))
@@ -312,18 +368,32 @@ def plot_recorded(record: dict, budget: int | None = None):
         runs = _runs(record, arm)
         if not runs:
             continue
-        epochs = sorted({int(e) for r in runs for e in r["test_accuracy_at"]})
-        values = np.array([[r["test_accuracy_at"].get(str(e), np.nan) for e in epochs] for r in runs])
+        n = max(len(r["history"]["val_accuracy"]) for r in runs)
+        values = np.full((len(runs), n), np.nan)
+        for i, r in enumerate(runs):
+            values[i, : len(r["history"]["val_accuracy"])] = r["history"]["val_accuracy"]
+        epochs = np.arange(1, n + 1)
         ax.plot(epochs, np.nanmean(values, axis=0), "-", color=color, label=f"{label} (media de {len(runs)})")
         ax.fill_between(epochs, np.nanmin(values, axis=0), np.nanmax(values, axis=0), color=color, alpha=0.2)
-    if budget:
-        ax.axvline(budget, color="gray", linestyle=":", label=f"épocas del conjunto cpu ({budget})")
+        ax.plot(
+            [r["best_epoch"] for r in runs],
+            [r["best_val_accuracy"] for r in runs],
+            "*",
+            color=color,
+            markersize=12,
+            markeredgecolor="black",
+            linestyle="none",
+            label=f"{label}: mejor época de cada semilla",
+        )
     s = record["settings"]
-    ax.set_xlabel("Épocas de entrenamiento")
-    ax.set_ylabel("Accuracy en prueba")
-    ax.set_title(f"Con y sin aumento, {s['img_size']} px, {s['optimizer']}, datos {s['data']}, {s['precision']}")
+    data = {"real": "reales", "synthetic": "sintéticos"}.get(s["data"], s["data"])
+    rate = f"{s['learning_rate']:.0e}".replace("e-0", "e-")
+    ax.set_xlabel("Época")
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    ax.set_ylabel("Accuracy en validación")
+    ax.set_title(f"Con y sin aumento: {s['img_size']} px, Adam {rate}, datos {data}, {s['precision']}")
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
+    ax.legend(loc="lower right", fontsize=8)
     plt.tight_layout()
     plt.show()
     return fig

@@ -15,6 +15,7 @@ import numpy as np
 from ..config import IMAGE_EXTENSIONS
 from ..data.image_files import count_images
 from ..data.loaders import STRENGTHS, make_augmentation
+from ..models.networks import AUGMENTATION_LEARNING_RATE as EXPERIMENT_LEARNING_RATE
 from ..models.networks import build_cnn as lesson_cnn
 from .registry import close, exercise, expect, numbers, to_numpy, whole_number
 
@@ -262,14 +263,15 @@ def _zoom_args(cfg: dict) -> list[Any]:
     "04.2",
     "el aumento dentro del modelo",
     "Parte de la CNN de 03: el aumento, si lo hay, es lo primero que recibe la entrada; el Dropout, "
-    "solo si dropout > 0, va entre Flatten y la Dense de 512; compila como en 03.",
+    f"solo si dropout > 0, va entre Flatten y la Dense de 512; compila con Adam({EXPERIMENT_LEARNING_RATE:g}), "
+    "binary_crossentropy y accuracy.",
     solution="def build_cnn(augmenter=None, dropout=0.0):\n    inputs = keras.Input(shape=P.image_shape)\n"
     "    x = augmenter(inputs) if augmenter is not None else inputs\n"
     "    for filters in (32, 64, 128, 128):\n        x = layers.Conv2D(filters, 3, activation='relu')(x)\n"
     "        x = layers.MaxPooling2D()(x)\n    x = layers.Flatten()(x)\n    if dropout > 0:\n"
     "        x = layers.Dropout(dropout)(x)\n    x = layers.Dense(512, activation='relu')(x)\n"
     "    outputs = layers.Dense(1, activation='sigmoid')(x)\n    model = keras.Model(inputs, outputs)\n"
-    "    model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-4),\n"
+    "    model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3),\n"
     "                  loss='binary_crossentropy', metrics=['accuracy'])\n    return model",
 )
 def _augmented_cnn(build_cnn: Any, *, image_shape: tuple[int, int, int]) -> None:
@@ -318,8 +320,10 @@ def _augmented_cnn(build_cnn: Any, *, image_shape: tuple[int, int, int]) -> None
     config = {k: str(v).lower() for k, v in (augmented.get_compile_config() or {}).items()}
     expect(getattr(augmented, "compiled", False), "Falta compilar el modelo dentro de build_cnn (model.compile(...)).")
     expect(
-        "adam" in config.get("optimizer", "") and abs(float(augmented.optimizer.learning_rate) - 1e-4) < 1e-9,
-        "Compila con keras.optimizers.Adam(learning_rate=1e-4), como en 03: solo debe cambiar lo que se mide.",
+        "adam" in config.get("optimizer", "")
+        and abs(float(augmented.optimizer.learning_rate) - EXPERIMENT_LEARNING_RATE) < 1e-9,
+        f"Compila con keras.optimizers.Adam(learning_rate={EXPERIMENT_LEARNING_RATE:g}), la tasa de los dos brazos del "
+        "experimento: solo debe cambiar lo que se mide.",
     )
     expect("binary" in config.get("loss", ""), f"La pérdida es 'binary_crossentropy' (tienes {config.get('loss')}).")
 

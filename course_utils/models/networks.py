@@ -38,13 +38,14 @@ def build_cnn(
     *,
     augmenter: Any = None,
     compile: bool = False,
+    learning_rate: float = 1e-4,
 ) -> Any:
     """The lesson's CNN: Conv2D 32-64-128-128 with MaxPooling, Dense 512, sigmoid.
 
     With ``dropout`` it is the lesson's "CNN with Dropout" (Dropout after Flatten); with
     ``augmenter`` (Keras preprocessing layers, e.g. :func:`course_utils.data.loaders.make_augmentation`)
     the augmentation is the model's first stage (active only in training); ``compile``
-    compiles it as notebook 03 does (Adam 1e-4, binary cross-entropy, accuracy).
+    compiles it as notebook 03 does (Adam ``learning_rate``, 03's 1e-4; binary cross-entropy, accuracy).
     """
     import keras
     from keras import layers
@@ -64,16 +65,25 @@ def build_cnn(
     model.add(layers.Dense(1, activation="sigmoid", name="output", dtype="float32"))
     if compile:
         model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate=1e-4), loss="binary_crossentropy", metrics=["accuracy"]
+            optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+            loss="binary_crossentropy",
+            metrics=["accuracy"],
         )
     return model
 
 
-def course_build_cnn(image_shape: tuple[int, int, int]) -> Callable[..., Any]:
-    """Exercise 4.2's answer: ``build_cnn(augmenter=None, dropout=0.0)``, 03's CNN compiled as in 03."""
+#: Adam's learning rate in both arms of notebook 04's experiment (exercise 4.2, the recorded seeds): Keras's
+#: default, ten times 03's 1e-4; chosen on validation (benchmarks/results/augmentation_trials.json).
+AUGMENTATION_LEARNING_RATE = 1e-3
+
+
+def course_build_cnn(
+    image_shape: tuple[int, int, int], learning_rate: float = AUGMENTATION_LEARNING_RATE
+) -> Callable[..., Any]:
+    """Exercise 4.2's answer: ``build_cnn(augmenter=None, dropout=0.0)``, 03's CNN compiled with Adam(learning_rate)."""
 
     def build(augmenter: Any = None, dropout: float = 0.0) -> Any:
-        return build_cnn(image_shape, dropout, augmenter=augmenter, compile=True)
+        return build_cnn(image_shape, dropout, augmenter=augmenter, compile=True, learning_rate=learning_rate)
 
     return build
 

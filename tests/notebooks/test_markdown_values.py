@@ -20,6 +20,11 @@ from course_utils.params import schema
 #: Per notebook: (pattern whose group 1 is the written value, parameter, set).
 #: "todas" (every image) stands for ``None``.
 MENTIONS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "04_aumento_datos": (
+        (r"tope de `EPOCHS`,\s+(\d+)\s+épocas en el conjunto `cpu`", "epochs", "cpu"),
+        (r"conjunto `cpu`\s+\((\d+) px", "img_size", "cpu"),
+        (r"\d+ px, tope de (\d+) épocas", "epochs", "cpu"),
+    ),
     "07_modelos_preentrenados": (
         (r"las (\d+) direcciones\s+de mayor varianza", "pca_components", "cpu"),
         (r"últimas (\d+) capas", "fine_tune_layers", "cpu"),
@@ -31,6 +36,10 @@ MENTIONS: dict[str, tuple[tuple[str, str, str], ...]] = {
 }
 #: Per notebook: numbers that equal a parameter's value but mean something else.
 NOT_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "04_aumento_datos": (
+        r"de 32, 64, 128 y 128\s+filtros",  # 03's CNN, not the batch size
+        r"\(épocas? \d+(?:, \d+)*(?: y \d+)?\)",  # the recorded seeds' best epochs (the last may be 50), not EPOCHS
+    ),
     "07_modelos_preentrenados": (r"gatos y perros, 160 px\)",),  # the TensorFlow tutorial's image size
 }
 #: Smaller numbers (2 épocas, cuaderno 03, Fase 1...) are too common in prose to police.

@@ -238,6 +238,9 @@ def test_build_cnn_written_in_04_equals_the_lesson_cnn_and_the_course_fallback()
     fallback = networks.course_build_cnn(shape)(augmenter=augment, dropout=0.5)
     assert _signature(written) == _signature(fallback)
     assert _signature(written) != _signature(plain)
+    # The experiment's learning rate (the recorded runs' and the exercise check's), in both arms.
+    for model in (plain, written):
+        assert float(model.optimizer.learning_rate) == pytest.approx(networks.AUGMENTATION_LEARNING_RATE)
 
 
 def test_residual_cnn_written_in_05_is_the_recorded_res_s2():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
@@ -143,40 +145,79 @@ def test_comparison_table_and_plot():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["referencia", "accuracy"]
 
 
-def _record(epochs=3):
-    runs = []
-    for seed, base in ((1, 0.70), (2, 0.72)):
-        for arm, bonus in (("sin_aumento", 0.0), ("con_aumento", 0.05)):
-            runs.append(
-                dict(
-                    arm=arm,
-                    seed=seed,
-                    test_accuracy_at={str(e): base + bonus + 0.01 * e for e in range(1, epochs + 1)},
-                    history={
-                        "accuracy": [0.9 - bonus] * epochs,
-                        "val_accuracy": [0.7] * epochs,
-                        "loss": [0.5] * epochs,
-                        "val_loss": [0.6] * epochs,
-                    },
-                )
-            )
-    settings = dict(epochs=epochs, img_size=32, optimizer="Adam 1e-4", data="synthetic", precision="float32")
+def _run(arm, seed, val, test, train=None):
+    best = max(range(len(val)), key=lambda i: (val[i], -i)) + 1
+    return dict(
+        arm=arm,
+        seed=seed,
+        epochs_budget=len(val),
+        epochs_run=len(val),
+        best_epoch=best,
+        best_val_accuracy=val[best - 1],
+        test_accuracy=test,
+        train_seconds=10.0,
+        history={
+            "accuracy": train or [0.9] * len(val),
+            "val_accuracy": val,
+            "loss": [0.5] * len(val),
+            "val_loss": [0.6] * len(val),
+        },
+    )
+
+
+def _record():
+    runs = [
+        _run("sin_aumento", 1, [0.60, 0.70, 0.68], 0.70, train=[0.7, 0.9, 0.95]),
+        _run("con_aumento", 1, [0.55, 0.65, 0.72, 0.75, 0.74], 0.76),
+        _run("sin_aumento", 2, [0.62, 0.72, 0.72], 0.72, train=[0.7, 0.8, 0.95]),
+        _run("con_aumento", 2, [0.50, 0.60, 0.70, 0.71, 0.77], 0.78),
+    ]
+    settings = dict(img_size=32, learning_rate=0.001, data="synthetic", precision="float32")
     return dict(settings=settings, runs=runs)
 
 
-def test_recorded_table_means_over_seeds():
-    table = evaluation.recorded_table(_record(), epochs=2)
+def test_best_epoch_is_the_first_highest_validation_accuracy():
+    assert evaluation.best_epoch({"val_accuracy": [0.5, 0.7, 0.6, 0.7]}) == 2
+    assert evaluation.best_epoch(type("History", (), {"history": {"val_accuracy": [0.9, 0.1]}})()) == 1
+
+
+def test_recorded_summary_means_over_seeds_and_the_gain_per_seed():
+    summary = evaluation.recorded_summary(_record())
+    plain, augmented = summary["sin_aumento"], summary["con_aumento"]
+    assert plain["best_epochs"] == [2, 2] and augmented["best_epochs"] == [4, 5]
+    assert plain["test"] == pytest.approx(0.71) and (plain["test_min"], plain["test_max"]) == (0.70, 0.72)
+    assert augmented["val"] == pytest.approx(0.76)
+    assert plain["gap"] == pytest.approx(((0.9 - 0.70) + (0.8 - 0.72)) / 2)
+    assert summary["ganancia"]["test"] == pytest.approx(0.06)
+    assert summary["ganancia"]["per_seed"] == pytest.approx([0.06, 0.06]) and summary["ganancia"]["seeds"] == [1, 2]
+    # A seed recorded in one arm only counts in that arm's mean, not in the gain (paired seeds only).
+    record = _record()
+    record["runs"].append(_run("sin_aumento", 3, [0.60, 0.80, 0.70], 0.80))
+    summary = evaluation.recorded_summary(record)
+    assert summary["sin_aumento"]["test"] == pytest.approx(0.74) and summary["ganancia"]["seeds"] == [1, 2]
+    assert summary["ganancia"]["test"] == pytest.approx(0.06)
+
+
+def test_recorded_table_has_one_row_per_arm():
+    table = evaluation.recorded_table(_record())
     assert list(table.index) == ["sin aumento", "con aumento + Dropout"]
-    assert table.loc["sin aumento", "prueba, época 2 (media)"] == pytest.approx(0.73)
-    assert table.loc["con aumento + Dropout", "prueba, época 3 (media)"] == pytest.approx(0.79)
-    assert table.loc["con aumento + Dropout", "brecha entr.-val., época 2"] == pytest.approx(0.15)
-    assert table.loc["sin aumento", "prueba, época 2 (mín-máx)"] == "0.720-0.740"
+    assert table.loc["con aumento + Dropout", "mejor época de validación"] == "4, 5"
+    assert table.loc["sin aumento", "prueba (mín-máx)"] == "0.700-0.720"
+    assert table.loc["con aumento + Dropout", "prueba (media)"] == pytest.approx(0.77)
 
 
-def test_plots_have_titles_labels_and_legends():
-    fig = evaluation.plot_recorded(_record(), budget=2)
+def test_plots_have_titles_labels_and_legends_and_name_no_parameter_set():
+    """The recorded figure draws validation per epoch and each seed's best epoch; no label names a parameter
+    set (it used to say «épocas del conjunto cpu» whatever set the notebook ran)."""
+    fig = evaluation.plot_recorded(_record())
     ax = fig.axes[0]
-    assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel() and ax.get_legend() is not None
-    h = _record()["runs"][0]["history"]
-    fig = evaluation.plot_compared_curves({"a": h, "b": h})
+    assert ax.get_title() == "Con y sin aumento: 32 px, Adam 1e-3, datos sintéticos, float32"
+    assert ax.get_xlabel() and "validación" in ax.get_ylabel()
+    texts = [t.get_text() for t in ax.get_legend().get_texts()] + [ax.get_title()]
+    assert any("mejor época" in t for t in texts)
+    assert not [t for t in texts if re.search(r"\b(cpu|gpu|smoke)\b", t)], texts
+    h = _record()["runs"][1]["history"]
+    fig = evaluation.plot_compared_curves({"a": h, "b": _record()["runs"][0]["history"]})
     assert all(a.get_title() and a.get_xlabel() and a.get_legend() for a in fig.axes)
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "a: mejor época de validación (4)" in legend and "b: mejor época de validación (2)" in legend

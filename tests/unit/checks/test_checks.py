@@ -190,7 +190,7 @@ def test_checks_of_04_accept_the_solution_and_reject_mistakes():
     assert not _ran("04.1", "aumento")
 
 
-def _experiment_builder(*, augment_first=True, use_augmenter=True, dropout_where="after_flatten", lr=1e-4, bias=True):
+def _experiment_builder(*, augment_first=True, use_augmenter=True, dropout_where="after_flatten", lr=1e-3, bias=True):
     """Exercise 4.2's answer, or one of its named mistakes (the keyword that differs)."""
     import keras
     from keras import layers
@@ -229,7 +229,7 @@ def test_check_of_04_2_accepts_the_solution_and_rejects_named_mistakes():
         "aumento después de la primera convolución": _experiment_builder(augment_first=False),
         "Dropout antes de Flatten": _experiment_builder(dropout_where="before_flatten"),
         "Dropout siempre, aunque dropout=0": _experiment_builder(dropout_where="always"),
-        "otra tasa de aprendizaje": _experiment_builder(lr=1e-3),
+        "la tasa de 03 (1e-4), no la del experimento": _experiment_builder(lr=1e-4),
         "otra red (sin sesgos)": _experiment_builder(bias=False),
         "no es una función": "build_cnn",
     }

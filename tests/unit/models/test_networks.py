@@ -52,7 +52,9 @@ def test_course_build_cnn_is_the_lesson_cnn_plus_what_is_asked():
     augment = keras.Sequential([keras.layers.RandomFlip("horizontal")])
     with_aug = build(augmenter=augment, dropout=0.5)
     assert with_aug.layers[0] is augment and with_aug.get_layer("dropout").rate == 0.5
-    assert float(with_aug.optimizer.learning_rate) == pytest.approx(1e-4)
+    assert float(with_aug.optimizer.learning_rate) == pytest.approx(networks.AUGMENTATION_LEARNING_RATE)
+    assert float(networks.course_build_cnn((48, 48, 3), 0.01)().optimizer.learning_rate) == pytest.approx(0.01)
+    assert float(networks.build_cnn((48, 48, 3), compile=True).optimizer.learning_rate) == pytest.approx(1e-4)  # 03's
 
 
 def test_build_mlp_params():
