@@ -190,7 +190,7 @@ def pretrained_line(path: Path = PRETRAINED_RECORD) -> str:
     main = r["main_backbone"]
     return (
         f"**Modelos preentrenados (cuaderno 07, conjunto `{r['param_set']}` tal como se distribuye, sin acceso a "
-        f"los pesos de EfficientNetB0)**, en el conjunto de prueba del curso, con {r['weights_used']}: "
+        f"los pesos de EfficientNetB0)**, en la partición de prueba del curso, con {r['weights_used']}: "
         f"características + PCA({r['settings']['pca_components']}) + SVC "
         f"{acc['features_svc_by_backbone'][main]:.3f} (los otros clasificadores de la lección: {others}), "
         f"cabeza nueva con la base congelada {acc['frozen_head']:.3f}, ajuste fino {acc['fine_tune']:.3f}. "
