@@ -17,6 +17,9 @@ REPO = "curso-cnn/cnn-perros-gatos"
 #: Branch that Colab badges and the install cell point to.
 BRANCH = "main"
 REPO_URL = f"https://github.com/{REPO}"
+#: The course site (GitHub Pages, ``.github/workflows/site.yml``): each notebook executed with the ``cpu``
+#: set on the real data; every notebook links to its page ("así debería verse").
+SITE_URL = f"https://{REPO.split('/')[0]}.github.io/{REPO.split('/')[1]}/"
 #: What ``pip install`` receives in Colab (no extras: Colab keeps its TensorFlow).
 PIP_SPEC = f"git+{REPO_URL}@{BRANCH}"
 

@@ -100,3 +100,15 @@ def test_tests_use_only_public_names_of_the_package():
         if (uses := _private_uses(p))
     }
     assert found == {}, "las pruebas usan nombres privados (_x) de course_utils: prueba la función pública"
+
+
+def test_every_notebook_links_to_its_page_on_the_course_site():
+    """'Así debería verse': the first cell links to the notebook's page of the cpu run on the site."""
+    from course_utils.config import SITE_URL
+    from course_utils.params.schema import NOTEBOOKS
+
+    for nb in NOTEBOOKS:
+        for folder in ("source", "notebooks"):
+            first = json.loads((PROJECT_ROOT / folder / nb.filename).read_text())["cells"][0]
+            text = "".join(first["source"])
+            assert f"({SITE_URL}notebooks/{nb.name}.html)" in text, f"{folder}/{nb.filename}: falta el enlace al sitio"
