@@ -17,7 +17,10 @@ ROOT = Path(__file__).resolve().parent
 os.environ.setdefault("COURSE_PARAM_SET", "smoke")
 os.environ.setdefault("COURSE_ARTIFACTS_DIR", str(ROOT / "build" / "nbval-artifacts"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ["KERAS_HOME"] = str(ROOT / "build" / "test-keras-home")
+# One Keras cache per pytest-xdist worker (`make test-fast`): two workers writing the same weights file at once
+# would read each other's half-written copy.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+os.environ["KERAS_HOME"] = str(ROOT / "build" / ("test-keras-home" + (f"-{_worker}" if _worker else "")))
 os.environ["COURSE_CACHE_DIR"] = str(ROOT / "build" / "test-cache")
 _shared = ROOT.parent / "shared" / "data"
 if (_shared / "cnn_perros_gatos-small.zip").exists():
