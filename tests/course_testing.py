@@ -271,8 +271,8 @@ def applications_weights_file(path: Path, constructor: str, size: int = 96, trai
     ``trained``: BatchNormalization statistics moved away from their initial 0 and 1, as in any
     trained file (the weights are still random: not ImageNet's, which cannot be had offline).
     """
+    import h5py
     import keras
-    from keras.src.legacy.saving import legacy_h5_format  # the writer of Keras' own .h5 weights files
 
     model = getattr(keras.applications, constructor)(weights=None, include_top=False, input_shape=(size, size, 3))
     if trained:
@@ -281,8 +281,17 @@ def applications_weights_file(path: Path, constructor: str, size: int = 96, trai
             if isinstance(layer, keras.layers.BatchNormalization):
                 layer.moving_mean.assign(rng.normal(0, 0.1, layer.moving_mean.shape).astype("float32"))
                 layer.moving_variance.assign(rng.uniform(0.5, 2, layer.moving_variance.shape).astype("float32"))
-    import h5py
-
+    # The legacy layout the published files have (Keras 2's ``save_weights``): the root lists the
+    # layers; each layer's group lists its weights (trainable first) and holds one dataset each.
     with h5py.File(path, "w") as f:
-        legacy_h5_format.save_weights_to_hdf5_group(f, model)
+        f.attrs["layer_names"] = [layer.name.encode("utf8") for layer in model.layers]
+        f.attrs["backend"] = b"tensorflow"
+        f.attrs["keras_version"] = keras.__version__.encode("utf8")
+        for layer in model.layers:
+            group = f.create_group(layer.name)
+            weights = layer.trainable_weights + layer.non_trainable_weights
+            names = [f"{layer.name}/{w.name}:0".encode("utf8") for w in weights]
+            group.attrs["weight_names"] = names
+            for name, w in zip(names, weights):
+                group.create_dataset(name, data=keras.ops.convert_to_numpy(w))
     return path
