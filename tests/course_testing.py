@@ -284,14 +284,14 @@ def applications_weights_file(path: Path, constructor: str, size: int = 96, trai
     # The legacy layout the published files have (Keras 2's ``save_weights``): the root lists the
     # layers; each layer's group lists its weights (trainable first) and holds one dataset each.
     with h5py.File(path, "w") as f:
-        f.attrs["layer_names"] = [layer.name.encode("utf8") for layer in model.layers]
+        f.attrs["layer_names"] = [layer.name.encode() for layer in model.layers]
         f.attrs["backend"] = b"tensorflow"
-        f.attrs["keras_version"] = keras.__version__.encode("utf8")
+        f.attrs["keras_version"] = keras.__version__.encode()
         for layer in model.layers:
             group = f.create_group(layer.name)
             weights = layer.trainable_weights + layer.non_trainable_weights
-            names = [f"{layer.name}/{w.name}:0".encode("utf8") for w in weights]
+            names = [f"{layer.name}/{w.name}:0".encode() for w in weights]
             group.attrs["weight_names"] = names
-            for name, w in zip(names, weights):
+            for name, w in zip(names, weights, strict=True):
                 group.create_dataset(name, data=keras.ops.convert_to_numpy(w))
     return path
