@@ -27,6 +27,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
+from . import config
+
 #: errno values of a folder that cannot be written (read-only disk, no permission).
 NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
 #: Seconds :func:`record_results` waits for another process writing the same results file.
@@ -134,6 +136,27 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"{type(value).__name__} no se puede guardar en JSON")
+
+
+def shown_path(path: str | os.PathLike, *, from_home: bool = False) -> str:
+    """``path`` as a student finds it: in their Google Drive, from ``~`` (``from_home``, for caches), or
+    relative to the notebook's folder or its parent (the repository), else from ``~``, else whole.
+
+    A folder ends in ``/``; a file (a saved model, a results file, or a path with a suffix that does
+    not exist yet) does not.  Notebooks print
+    this, never the absolute path of the machine that ran them.
+    """
+    path, here, home = Path(path).resolve(), Path.cwd().resolve(), Path.home().resolve()
+    end = "/" if path.is_dir() or not (path.exists() or path.suffix) else ""
+    drive = Path(config.COLAB_DRIVE_MOUNT).resolve() / "MyDrive"
+    if path.is_relative_to(drive):
+        return f"tu Google Drive: {path.relative_to(drive)}{end}"
+    if from_home and path.is_relative_to(home):
+        return f"~/{path.relative_to(home)}{end}"
+    for base in (here, here.parent):
+        if path.is_relative_to(base):
+            return os.path.relpath(path, here) + end
+    return f"~/{path.relative_to(home)}{end}" if path.is_relative_to(home) else f"{path}{end}"
 
 
 def save_model(model: Any, path: str | os.PathLike) -> Path:

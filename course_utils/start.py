@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from . import config
-from .artifacts import recorded
+from .artifacts import recorded, shown_path
 from .data import course_data
 from .data.course_data import DataInfo
 from .data.loaders import memory_warning
@@ -59,21 +59,6 @@ PRECISION_WORDS = {
     "mixed_bfloat16": "mixed_bfloat16 (cálculos en 16 bits: esta CPU los hace rápido)",
     "mixed_float16": "mixed_float16 (cálculos en 16 bits en la GPU)",
 }
-
-
-def shown_path(path: Path, *, from_home: bool = False) -> str:
-    """``path`` as a student finds it: from ``~`` (``from_home``, for caches) or relative to the notebook's
-    folder or its parent (the repository), else from ``~``, else whole."""
-    path, here, home = Path(path).resolve(), Path.cwd().resolve(), Path.home().resolve()
-    drive = Path(COLAB_DRIVE_MOUNT).resolve() / "MyDrive"
-    if path.is_relative_to(drive):
-        return f"tu Google Drive: {path.relative_to(drive)}/"
-    if from_home and path.is_relative_to(home):
-        return f"~/{path.relative_to(home)}/"
-    for base in (here, here.parent):
-        if path.is_relative_to(base):
-            return os.path.relpath(path, here) + "/"
-    return f"~/{path.relative_to(home)}/" if path.is_relative_to(home) else f"{path}/"
 
 
 def table(p: Params, info: DataInfo, art: Path) -> str:
@@ -139,10 +124,6 @@ def in_colab() -> bool:
     return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
 
 
-#: Where Colab mounts Google Drive (used only when ``ARTIFACTS_DIR = "drive"`` runs in Colab).
-COLAB_DRIVE_MOUNT = Path("/content/drive")
-
-
 def drive_artifacts_dir() -> Path:
     """Mount the student's Google Drive (Colab only) and return the course's artifacts folder in it.
 
@@ -161,7 +142,7 @@ def drive_artifacts_dir() -> Path:
     try:
         from google.colab import drive
 
-        drive.mount(str(COLAB_DRIVE_MOUNT))
+        drive.mount(str(config.COLAB_DRIVE_MOUNT))
     except Exception as exc:  # noqa: BLE001 - refused authorization, timeout, ...
         raise RuntimeError(
             f"No se pudo conectar tu Google Drive ({type(exc).__name__}: {exc}). Si rechazaste el permiso "
@@ -169,7 +150,7 @@ def drive_artifacts_dir() -> Path:
             f'ARTIFACTS_DIR = "{DRIVE}" de la celda de parámetros: los modelos se guardarán solo en '
             "este entorno de Colab y se pierden al cerrarlo. No se ha escrito nada en tu Drive."
         ) from exc
-    my_drive = COLAB_DRIVE_MOUNT / "MyDrive"
+    my_drive = config.COLAB_DRIVE_MOUNT / "MyDrive"
     if not my_drive.is_dir():
         raise RuntimeError(
             f"Google Drive no muestra la carpeta {my_drive} (tu unidad). Reinicia la sesión («Entorno de "

@@ -123,7 +123,7 @@ def fake_colab_drive(tmp_path, monkeypatch):
     import sys
     import types
 
-    from course_utils import start
+    from course_utils import config
 
     drive = types.ModuleType("google.colab.drive")
     drive.calls, drive.error = [], None
@@ -139,7 +139,7 @@ def fake_colab_drive(tmp_path, monkeypatch):
     colab.drive = drive
     monkeypatch.setitem(sys.modules, "google.colab", colab)
     monkeypatch.setitem(sys.modules, "google.colab.drive", drive)
-    monkeypatch.setattr(start, "COLAB_DRIVE_MOUNT", tmp_path / "drive")
+    monkeypatch.setattr(config, "COLAB_DRIVE_MOUNT", tmp_path / "drive")
     return drive
 
 

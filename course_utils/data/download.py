@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
+from ..artifacts import shown_path
 from ..config import ENV_CACHE_DIR, ENV_MIRROR, IMAGE_EXTENSIONS
 
 # --------------------------------------------------------------------------- locks and cache errors
@@ -105,7 +106,7 @@ def locked(lock_path: Path, root: Path, timeout: float | None = None) -> Iterato
 
     timeout = LOCK_TIMEOUT if timeout is None else timeout
     notice = (
-        f"Esperando a otro proceso que está preparando {lock_path.parent} (candado {lock_path.name})... "
+        f"Esperando a otro proceso que está preparando {shown_path(lock_path.parent, from_home=True)} (candado {lock_path.name})... "
         "Si no hay otro cuaderno ni terminal usando el curso, puede ser un proceso detenido o colgado: "
         "termínalo (o reinicia el entorno de ejecución) y esta celda seguirá sola."
     )

@@ -10,7 +10,7 @@ import warnings
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ..artifacts import ModelLoadError, load_model, save_model
+from ..artifacts import ModelLoadError, load_model, save_model, shown_path
 from ..data.course_data import fetch
 from ..data.download import DownloadError
 from ..data.loaders import load_datasets
@@ -20,6 +20,7 @@ from .networks import build_cnn_improved
 #: Where notebooks 03 and 05 save their CNNs, relative to the artifacts folder.
 SAVED_MODELS = {
     "cnn": "models/03_cnn.keras",
+    "cnn_aumento": "models/04_cnn_aumento.keras",
     "cnn_mejorada": "models/05_cnn_mejorada.keras",
     "cnn_mejorada_fotos": "models/05_cnn_mejorada_fotos.keras",
 }
@@ -66,10 +67,10 @@ def find_course_cnn(
         if path.exists():
             try:
                 checked_course_model(load_model(path), path)
-                return FoundModel(path, source.format(nb=path.stem[:2], path=path))
+                return FoundModel(path, source.format(nb=path.stem[:2], path=shown_path(path)))
             except ModelLoadError as exc:
                 warnings.warn(str(exc), stacklevel=2)
-    print(f"No se encontró el modelo de los cuadernos 03/05 en {art / 'models'}.")
+    print(f"No se encontró el modelo de los cuadernos 03/05 en {shown_path(art / 'models')}.")
     if allow_download:
         try:
             return FoundModel(_downloaded_model_path(), "modelo entrenado del curso (descargado)")

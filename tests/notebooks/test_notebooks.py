@@ -137,6 +137,25 @@ def test_no_cell_shows_stderr_or_a_warning(series, name):
     assert problem_outputs(out) == [], name
 
 
+def absolute_paths_shown(nb: dict, roots: list[Path]) -> list[str]:
+    """The outputs of ``nb`` that show one of ``roots`` (the runner's folders) as an absolute path."""
+    found = []
+    for i, cell in enumerate(nb["cells"]):
+        for out in cell.get("outputs", []):
+            text = "".join(out.get("text", "")) + "".join(out.get("data", {}).get("text/plain", ""))
+            text += "".join(out.get("data", {}).get("text/html", ""))
+            found += [f"celda {i}: {root}" for root in roots if str(root) in text]
+    return found
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_no_output_shows_the_runners_absolute_paths(series, name):
+    """Prints say where things went as the student finds them (``artifacts.shown_path``): never the
+    absolute path of the machine that ran the notebook (the course site shows these outputs)."""
+    out = json.loads(Path(series[name].output).read_text())
+    assert absolute_paths_shown(out, [ROOT.resolve(), Path.home().resolve()]) == [], name
+
+
 def test_data_kind_is_reported(series):
     kinds = {n: r.metrics.get("data_kind") for n, r in series.items()}
     assert set(kinds.values()) <= {"real", "synthetic", "local"}, kinds
@@ -179,7 +198,7 @@ def test_saved_models_load(series):
     from course_utils.artifacts import load_model
     from course_utils.models.course_model import SAVED_MODELS
 
-    for name, key in (("03_cnn", "cnn"), ("05_hacia_el_90", "cnn_mejorada")):
+    for name, key in (("03_cnn", "cnn"), ("04_aumento_datos", "cnn_aumento"), ("05_hacia_el_90", "cnn_mejorada")):
         assert series[name].status == "ok"  # skips the test if NB= left this notebook out
         model = load_model(OUT / "artifacts" / name / SAVED_MODELS[key])
         assert model.input_shape[1:] == (64, 64, 3)

@@ -300,3 +300,27 @@ def test_recorded_reads_shipped_results_and_none_when_missing():
     ablation = artifacts.recorded("ablation_05_cpu")
     assert ablation is not None and ablation["command"] and ablation["steps"]
     assert {"step", "test_accuracy"} <= set(ablation["steps"][0])
+
+
+def test_shown_path_is_what_the_student_finds(tmp_path, monkeypatch):
+    """Relative to the notebook's folder or the repository, from ``~``, or in Google Drive; files without ``/``."""
+    from course_utils import config
+
+    repo, home = tmp_path / "repo", tmp_path / "home"
+    (repo / "notebooks").mkdir(parents=True)
+    results = repo / "artifacts" / "results" / "03_cnn.json"
+    results.parent.mkdir(parents=True)
+    results.write_text("{}")
+    monkeypatch.chdir(repo / "notebooks")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setattr(config, "COLAB_DRIVE_MOUNT", tmp_path / "drive")
+    assert artifacts.shown_path(results) == "../artifacts/results/03_cnn.json"
+    assert artifacts.shown_path(results.parent) == "../artifacts/results/"
+    assert artifacts.shown_path(home / ".cache" / "curso-cnn", from_home=True) == "~/.cache/curso-cnn/"
+    assert artifacts.shown_path(home / "otros" / "m.keras") == "~/otros/m.keras"  # not there yet: a file
+    assert artifacts.shown_path(home / "otros") == "~/otros/"
+    drive = tmp_path / "drive" / "MyDrive" / "curso-cnn"
+    drive.mkdir(parents=True)
+    (drive / "m.keras").write_bytes(b"x")
+    assert artifacts.shown_path(drive / "m.keras") == "tu Google Drive: curso-cnn/m.keras"
+    assert artifacts.shown_path(tmp_path / "x") == f"{(tmp_path / 'x').resolve()}/"
