@@ -203,6 +203,60 @@ def pretrained_line(path: Path = PRETRAINED_RECORD) -> str:
     )
 
 
+#: The notebooks' saved models, in the order the README lists them on other photos.
+OTHER_SOURCE_MODELS = {
+    "03_cnn": "03: CNN de la lección",
+    "04_cnn_aumento": "04: CNN con aumento + Dropout",
+    "05_cnn_mejorada": "05: red residual",
+    "07_ajuste_fino": "07: ajuste fino de EfficientNet-Lite0 (pesos ImageNet)",
+}
+
+
+def other_source_section(bench_dir: Path = BENCH_DIR) -> str | None:
+    """A table of the notebooks' models on photos from another source, from ``other_source_*.json``."""
+    rows, photos = [], None
+    for stem, label in OTHER_SOURCE_MODELS.items():
+        path = bench_dir / f"other_source_{stem}.json"
+        if not path.is_file():
+            rows.append([label, "no medido", "—", "—", "—", "—"])
+            continue
+        r = json.loads(path.read_text())
+        photos = photos or r["photos"]
+        res = r["results"]
+        other, course = res["other_source"], res.get("course_test", {})
+        per_class = other["load_split"]["per_class"]
+        rows.append(
+            [
+                f"{label} (`{_shown(path)}`)",
+                *(f"{other[loader]['accuracy']:.3f}" for loader in ("image_dataset_from_directory", "load_split")),
+                f"{per_class['cats']['accuracy']:.3f} / {per_class['dogs']['accuracy']:.3f}",
+                *(
+                    f"{course[loader]['accuracy']:.3f}" if loader in course else "—"
+                    for loader in ("image_dataset_from_directory", "load_split")
+                ),
+            ]
+        )
+    if photos is None:
+        return None
+    counts = photos["listed_per_class"]
+    header = [
+        "Modelo (registro)",
+        "Otra fuente, `image_dataset_from_directory`",
+        "Otra fuente, `load_split`",
+        "gatos / perros (`load_split`)",
+        "Prueba del curso, `image_dataset_from_directory`",
+        "Prueba del curso, `load_split`",
+    ]
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return (
+        f"**Con fotos de otra fuente** ({counts['cats']} gatos y {counts['dogs']} perros del "
+        f"{photos['dataset']}, licencia {photos['license']}, fuera de git: `data/other_source_photos.json` dice de "
+        "dónde y con qué sumas; orden `python -m benchmarks.other_source --model <modelo .keras>`, por los dos "
+        "cargadores del curso; cada registro dice el modelo, su suma y la máquina):\n\n" + "\n".join(lines) + "\n"
+    )
+
+
 def _mean_spread(values: list[float]) -> str:
     mean = sum(values) / len(values)
     return f"{mean:.3f}" if len(values) == 1 else f"{mean:.3f} ({min(values):.3f}–{max(values):.3f})"
@@ -400,6 +454,9 @@ def results_section(results_dir: Path = RESULTS_DIR, bench_dir: Path = BENCH_DIR
         parts += [scratch, "", gpu_recipe_section(bench_dir / "from_scratch_gpu_recipe.json"), ""]
     if (bench_dir / PRETRAINED_RECORD.name).is_file():
         parts += [pretrained_line(bench_dir / PRETRAINED_RECORD.name), ""]
+    other = other_source_section(bench_dir)
+    if other is not None:
+        parts += [other, ""]
     bench = latest_bench(bench_dir)
     if bench is not None:
         parts += [bench_section(bench), ""]

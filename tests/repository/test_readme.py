@@ -157,6 +157,32 @@ def test_gpu_recipe_section_says_met_not_met_or_not_measured(tmp_path):
     assert "no medido" in readme.gpu_recipe_section(path)
 
 
+def test_other_source_section_shows_each_record_and_says_which_are_missing(tmp_path):
+    from course_tools import readme
+
+    assert readme.other_source_section(tmp_path) is None  # no record: no table
+
+    def acc(a, cats, dogs):
+        return {"accuracy": a, "images": 400, "per_class": {"cats": {"accuracy": cats}, "dogs": {"accuracy": dogs}}}
+
+    record = {
+        "photos": {
+            "dataset": "Oxford-IIIT Pet Dataset",
+            "license": "CC BY-SA 4.0",
+            "listed_per_class": {"cats": 200, "dogs": 200},
+        },
+        "results": {
+            "other_source": {"image_dataset_from_directory": acc(0.7, 0.6, 0.8), "load_split": acc(0.725, 0.65, 0.8)},
+            "course_test": {"image_dataset_from_directory": acc(0.85, 0.8, 0.9), "load_split": acc(0.86, 0.8, 0.92)},
+        },
+    }
+    (tmp_path / "other_source_05_cnn_mejorada.json").write_text(json.dumps(record))
+    text = readme.other_source_section(tmp_path)
+    row = next(line for line in text.splitlines() if line.startswith("| 05"))
+    assert "| 0.700 | 0.725 | 0.650 / 0.800 | 0.850 | 0.860 |" in row
+    assert "| 03: CNN de la lección | no medido |" in text and "200 gatos y 200 perros" in text
+
+
 def test_check_catches_a_drift_of_the_same_length(tmp_path):
     """A recorded accuracy changed by one digit keeps the README's length: the check still fails."""
     path = _readme_copy(tmp_path)
