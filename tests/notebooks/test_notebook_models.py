@@ -400,6 +400,10 @@ def test_05_text_on_its_own_cpu_run_is_the_record():
     text = " ".join(" ".join("".join(c["source"]).split()) for c in cells if c["cell_type"] == "markdown")
     val, test = percent(record["val_accuracy_best"]), percent(record["test_accuracy"])
     assert f"se quedó con la época {record['best_epoch']} ({val} % en validación) y dio un {test} % en prueba" in text
+    repeats = [run["test_accuracy"] for run in record["repeats"]["runs"]]
+    low, high = percent(min(repeats)), percent(max(repeats))
+    assert len(repeats) == 3 and record["test_accuracy"] in repeats  # the text says "Tres"
+    assert f"Tres ejecuciones de este cuaderno tal cual dieron entre el {low} % y el {high} %" in text
 
 
 def test_08_text_on_the_zeros_is_the_recorded_cpu_run():
