@@ -359,15 +359,28 @@ def gpu_recipe_section(path: Path) -> str:
     done = [r for r in runs if r.get("best")]
     if not done:
         return f"{head}: no medido (la ejecución, de varias horas, no ha terminado; `benchmarks/results/README.md`)."
+    tests = [r["best"]["test"]["accuracy"] for r in done]
+    vals = [r["best"]["validation"]["accuracy"] for r in done]
+    mean = sum(tests) / len(tests)
+    verdict = "MET" if mean >= target else "NOT MET"
     r = done[-1]
     s = r.get("settings", {})
-    test, val = r["best"]["test"]["accuracy"], r["best"]["validation"]["accuracy"]
-    verdict = "MET" if test >= target else "NOT MET"
+    seeds = ", ".join(str(run["seed"]) for run in done)
+    cpu_hours = sum(sum(run.get("epoch_cpu_seconds", [])) for run in done) / 3600
+    wall_hours = sum(run.get("train_seconds", 0) for run in done) / 3600
+    if len(done) == 1:
+        figures = f"prueba {mean:.3f}, validación {vals[0]:.3f} en la mejor época, {r.get('best_epoch')}"
+    else:
+        figures = (
+            f"prueba {_mean_spread(tests)} de media con {len(done)} semillas, validación {_mean_spread(vals)} "
+            f"en la mejor época de cada una ({', '.join(str(run.get('best_epoch')) for run in done)})"
+        )
     return (
-        f"{head}: {verdict} (prueba {test:.3f}, validación {val:.3f} en la mejor época, {r.get('best_epoch')}; "
-        f"variante {r['variant']}, {s.get('img_size')} px, {s.get('epochs')} épocas, semilla {r['seed']}, "
-        f"{s.get('precision')}; {r.get('train_seconds', 0) / 3600:.1f} h de reloj, pausas incluidas, y "
-        f"{sum(r.get('epoch_cpu_seconds', [])) / 3600:.1f} h de CPU en CPU {r.get('cpu_flags', 'sin registrar')}; "
+        f"{head}: {verdict} ({figures}; "
+        f"variante {r['variant']}, {s.get('img_size')} px, {s.get('epochs')} épocas, "
+        f"semilla{'s' if len(done) > 1 else ''} {seeds}, "
+        f"{s.get('precision')}; {wall_hours:.1f} h de reloj, pausas incluidas, y "
+        f"{cpu_hours:.1f} h de CPU en CPU {r.get('cpu_flags', 'sin registrar')}; "
         f"orden `{r.get('command')}`; archivo "
         f"`benchmarks/results/{path.name}`)."
     )

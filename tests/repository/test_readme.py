@@ -155,6 +155,12 @@ def test_gpu_recipe_section_says_met_not_met_or_not_measured(tmp_path):
     assert ": NOT MET (prueba 0.905" in readme.gpu_recipe_section(path)
     path.write_text(json.dumps({"runs": [{"variant": "res_s2", "seed": 42, "best": None}]}))
     assert "no medido" in readme.gpu_recipe_section(path)
+    second = _variant_run("res_s2", 43, 0.92, 0.895) | {"best_epoch": 90, "epoch_cpu_seconds": [54.0] * 100}
+    run["best"]["test"]["accuracy"] = 0.915
+    path.write_text(json.dumps({"runs": [run, second]}))
+    text = readme.gpu_recipe_section(path)
+    assert ": NOT MET (prueba 0.905 (0.895–0.915) de media con 2 semillas" in text and "semillas 42, 43" in text
+    assert "3.0 h de CPU" in text
 
 
 def test_other_source_section_shows_each_record_and_says_which_are_missing(tmp_path):
