@@ -212,6 +212,10 @@ OTHER_SOURCE_MODELS = {
 }
 
 
+#: The two loaders ``benchmarks/other_source.py`` measures each model through.
+OTHER_SOURCE_LOADERS = ("image_dataset_from_directory", "load_split")
+
+
 def other_source_section(bench_dir: Path = BENCH_DIR) -> str | None:
     """A table of the notebooks' models on photos from another source, from ``other_source_*.json``."""
     rows, photos = [], None
@@ -222,38 +226,32 @@ def other_source_section(bench_dir: Path = BENCH_DIR) -> str | None:
             continue
         r = json.loads(path.read_text())
         photos = photos or r["photos"]
-        res = r["results"]
-        other, course = res["other_source"], res.get("course_test", {})
+        other, course = r["results"]["other_source"], r["results"].get("course_test", {})
         per_class = other["load_split"]["per_class"]
         rows.append(
             [
                 f"{label} (`{_shown(path)}`)",
-                *(f"{other[loader]['accuracy']:.3f}" for loader in ("image_dataset_from_directory", "load_split")),
+                *(f"{other[loader]['accuracy']:.3f}" for loader in OTHER_SOURCE_LOADERS),
                 f"{per_class['cats']['accuracy']:.3f} / {per_class['dogs']['accuracy']:.3f}",
-                *(
-                    f"{course[loader]['accuracy']:.3f}" if loader in course else "—"
-                    for loader in ("image_dataset_from_directory", "load_split")
-                ),
+                *(f"{course[loader]['accuracy']:.3f}" if loader in course else "—" for loader in OTHER_SOURCE_LOADERS),
             ]
         )
     if photos is None:
         return None
-    counts = photos["listed_per_class"]
     header = [
         "Modelo (registro)",
-        "Otra fuente, `image_dataset_from_directory`",
-        "Otra fuente, `load_split`",
+        *(f"Otra fuente, `{loader}`" for loader in OTHER_SOURCE_LOADERS),
         "gatos / perros (`load_split`)",
-        "Prueba del curso, `image_dataset_from_directory`",
-        "Prueba del curso, `load_split`",
+        *(f"Prueba del curso, `{loader}`" for loader in OTHER_SOURCE_LOADERS),
     ]
-    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    counts = photos["listed_per_class"]
     return (
         f"**Con fotos de otra fuente** ({counts['cats']} gatos y {counts['dogs']} perros del "
         f"{photos['dataset']}, licencia {photos['license']}, fuera de git: `data/other_source_photos.json` dice de "
         "dónde y con qué sumas; orden `python -m benchmarks.other_source --model <modelo .keras>`, por los dos "
-        "cargadores del curso; cada registro dice el modelo, su suma y la máquina):\n\n" + "\n".join(lines) + "\n"
+        "cargadores del curso; cada registro dice el modelo, su suma y la máquina):\n\n"
+        + report.markdown_table(header, rows, [False] + [True] * (len(header) - 1))
+        + "\n"
     )
 
 

@@ -143,8 +143,7 @@ def shown_path(path: str | os.PathLike, *, from_home: bool = False) -> str:
     relative to the notebook's folder or its parent (the repository), else from ``~``, else whole.
 
     A folder ends in ``/``; a file (a saved model, a results file, or a path with a suffix that does
-    not exist yet) does not.  Notebooks print
-    this, never the absolute path of the machine that ran them.
+    not exist yet) does not.  Notebooks print this, never the absolute path of the machine that ran them.
     """
     path, here, home = Path(path).resolve(), Path.cwd().resolve(), Path.home().resolve()
     end = "/" if path.is_dir() or not (path.exists() or path.suffix) else ""

@@ -23,10 +23,10 @@ SITE_URL = f"https://{REPO.split('/')[0]}.github.io/{REPO.split('/')[1]}/"
 #: What ``pip install`` receives in Colab (no extras: Colab keeps its TensorFlow).
 PIP_SPEC = f"git+{REPO_URL}@{BRANCH}"
 
-#: Environment variables understood by the package.
 #: Where Colab mounts Google Drive (used only when ``ARTIFACTS_DIR = "drive"`` runs in Colab).
 COLAB_DRIVE_MOUNT = Path("/content/drive")
 
+#: Environment variables understood by the package.
 ENV_CACHE_DIR = "COURSE_CACHE_DIR"  # where downloads and extracted data go
 ENV_MIRROR = "COURSE_DATA_MIRROR"  # local folder(s) or URL(s) tried before Google Drive
 ENV_ARTIFACTS_DIR = "COURSE_ARTIFACTS_DIR"  # where notebooks save models and results

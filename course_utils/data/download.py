@@ -105,8 +105,9 @@ def locked(lock_path: Path, root: Path, timeout: float | None = None) -> Iterato
     from filelock import Timeout
 
     timeout = LOCK_TIMEOUT if timeout is None else timeout
+    where = shown_path(lock_path.parent, from_home=True)
     notice = (
-        f"Esperando a otro proceso que está preparando {shown_path(lock_path.parent, from_home=True)} (candado {lock_path.name})... "
+        f"Esperando a otro proceso que está preparando {where} (candado {lock_path.name})... "
         "Si no hay otro cuaderno ni terminal usando el curso, puede ser un proceso detenido o colgado: "
         "termínalo (o reinicia el entorno de ejecución) y esta celda seguirá sola."
     )
