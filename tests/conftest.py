@@ -51,12 +51,22 @@ sys.addaudithook(_watch_home_caches)
 
 def pytest_sessionfinish(session, exitstatus):
     """Fail the run if any test read the user's home caches: a new user's machine has none."""
+    worker_output = getattr(session.config, "workeroutput", None)
+    if worker_output is not None:  # a pytest-xdist worker: its reads go to the controller (below)
+        worker_output["home_cache_reads"] = list(HOME_CACHE_READS)
+        return
     if HOME_CACHE_READS:
         print(
             "\nLas pruebas leyeron las cachés del usuario (un ordenador nuevo no las tiene; usa las de build/):\n  "
             + "\n  ".join(sorted(set(HOME_CACHE_READS))[:20])
         )
         session.exitstatus = 1
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """pytest-xdist's controller: gather each worker's reads of the home caches (its exit status is lost)."""
+    HOME_CACHE_READS.extend(getattr(node, "workeroutput", {}).get("home_cache_reads", ()))
 
 
 # --------------------------------------------------------------------------- fixtures

@@ -60,3 +60,32 @@ def test_a_test_run_uses_build_caches_and_watches_the_home_ones(tmp_path):
         pass
     assert len(tests_conftest.HOME_CACHE_READS) == before + 1, "the watch sees a read of the home cache"
     tests_conftest.HOME_CACHE_READS.pop()  # this deliberate read must not fail the run
+
+
+def test_a_home_cache_read_fails_the_run_also_across_pytest_xdist_workers(tmp_path):
+    """`make test-fast` runs the tests in pytest-xdist workers: a read there must still fail the whole run."""
+    import os
+    import subprocess
+    import sys
+
+    import pytest
+
+    pytest.importorskip("xdist")
+    tests_dir = config.PROJECT_ROOT / "tests"
+    (tmp_path / "test_reads_home.py").write_text(
+        "import os\n"
+        "from course_testing import HOME_CACHES\n\n\n"
+        "def test_reads_the_home_cache():\n"
+        "    try:\n"
+        "        open(os.path.join(HOME_CACHES[0], 'no-such-file'), 'rb')\n"
+        "    except OSError:\n"
+        "        pass\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests_dir), os.environ.get("PYTHONPATH", "")])}
+    for workers in ([], ["-n", "2"]):
+        # tests/conftest.py loaded as a plugin by its module name: the watch, without the course's other tests.
+        args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "conftest", "-q", *workers]
+        done = subprocess.run([*args, str(tmp_path)], cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert done.returncode == 1, (workers, done.stdout[-2000:], done.stderr[-2000:])
+        assert "cachés del usuario" in done.stdout and "no-such-file" in done.stdout, (workers, done.stdout[-2000:])
