@@ -93,13 +93,11 @@ check-site: $(VENV)/.site-installed
 # exercises before each solution; the reference outputs of source/ compared with nbval's rules; `make nbval`
 # runs nbval), the slow ones and those reading files outside git (marker local_files); and, at the same time
 # (two processes: the notebook pass leaves a core idle much of the time), every other test, once, as a plain
-# clone from GitHub sees them (test-plain). The first pass runs in two pytest-xdist workers, a file each at a
-# time (--dist loadfile: the series' module fixture runs once): the series on one, the other slow files (the
-# grader's class waits a minute on a planted endless loop) on the other. Its output follows the plain one's;
-# the exit status fails if either fails. `make test-fast` runs the plain pass's tests in the work tree.
+# clone from GitHub sees them (test-plain). The first pass's output follows the plain one's; the exit status
+# fails if either fails. `make test-fast` runs the plain pass's tests in the work tree.
 SLOW_LOG := $(shell mktemp -u -t curso-cnn-test-log-XXXXXX)
 test: venv check-notebooks lint
-	$(PY) -m pytest -p no:cacheprovider tests -m "notebooks or slow or local_files" -n 2 --dist loadfile $(ARGS) > $(SLOW_LOG) 2>&1 & slow=$$!; \
+	$(PY) -m pytest -p no:cacheprovider tests -m "notebooks or slow or local_files" $(ARGS) > $(SLOW_LOG) 2>&1 & slow=$$!; \
 	$(PLAIN_PASS); plain=$$?; \
 	echo "--- cuadernos y pruebas lentas (en paralelo con las de arriba) ---"; wait $$slow; first=$$?; \
 	cat $(SLOW_LOG); rm -f $(SLOW_LOG); \
