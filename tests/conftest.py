@@ -63,6 +63,15 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = 1
 
 
+def pytest_collection_modifyitems(session, config, items):
+    """The tests of the notebook series (fixture ``series``) last, in their order; the rest first, in theirs.
+
+    In `make test` the slow tests run beside the plain pass, one core each; the series then runs two notebook
+    kernels at once as the plain pass ends, so both cores stay busy (series first: the other core sat idle).
+    """
+    items.sort(key=lambda item: "series" in getattr(item, "fixturenames", ()))
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node, error):
     """pytest-xdist's controller: gather each worker's reads of the home caches (its exit status is lost)."""

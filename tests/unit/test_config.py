@@ -83,9 +83,24 @@ def test_a_home_cache_read_fails_the_run_also_across_pytest_xdist_workers(tmp_pa
         encoding="utf-8",
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests_dir), os.environ.get("PYTHONPATH", "")])}
-    for workers in ([], ["-n", "2"]):
-        # tests/conftest.py loaded as a plugin by its module name: the watch, without the course's other tests.
-        args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "conftest", "-q", *workers]
-        done = subprocess.run([*args, str(tmp_path)], cwd=tmp_path, env=env, capture_output=True, text=True)
-        assert done.returncode == 1, (workers, done.stdout[-2000:], done.stderr[-2000:])
-        assert "cachés del usuario" in done.stdout and "no-such-file" in done.stdout, (workers, done.stdout[-2000:])
+    # tests/conftest.py loaded as a plugin by its module name: the watch, without the course's other tests;
+    # one worker is enough to cross from a worker to the controller.
+    args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "conftest", "-q", "-n", "1"]
+    done = subprocess.run([*args, str(tmp_path)], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 1, (done.stdout[-2000:], done.stderr[-2000:])
+    assert "cachés del usuario" in done.stdout and "no-such-file" in done.stdout, done.stdout[-2000:]
+
+
+def test_the_tests_of_the_notebook_series_run_last(request):
+    """`make test`'s first pass: the slow tests first, beside the plain pass; the series' two kernels at the end."""
+    import os
+    from types import SimpleNamespace
+
+    suite = os.path.join("tests", "conftest.py")
+    plugin = next(p for p in request.config.pluginmanager.get_plugins() if getattr(p, "__file__", "").endswith(suite))
+    items = [
+        SimpleNamespace(name=name, fixturenames=fixtures)
+        for name, fixtures in [("a", ["series"]), ("b", []), ("c", ["tmp_path", "series"]), ("d", ["tmp_path"])]
+    ]
+    plugin.pytest_collection_modifyitems(request.session, request.config, items)
+    assert [item.name for item in items] == ["b", "d", "a", "c"]
