@@ -136,6 +136,7 @@ def run_series(
     standalone: bool = False,
     notebook_dir: str | os.PathLike | None = None,
     jobs: int = 1,
+    start_first: tuple[str, ...] = (),
     log=print,
 ) -> list[NotebookRun]:
     """Execute the chosen notebooks in order; return one :class:`NotebookRun` each.
@@ -145,7 +146,8 @@ def run_series(
     earlier notebook is found.  Then, with ``keep_going``, ``jobs`` notebooks run at once
     (each in a worker process with its own kernel, so that each peak memory is its own).
     ``notebook_dir`` takes the notebooks from another folder than ``notebooks/`` (the kernel
-    still starts in ``notebooks/``).
+    still starts in ``notebooks/``).  ``start_first`` names the longest ones, which start first when
+    ``jobs`` run at once (so that the last one does not run alone); the runs stay in series order.
 
     Raises ``ValueError`` for an unknown parameter set or notebook; a failing
     notebook is recorded in its :class:`NotebookRun`, never raised.
@@ -177,9 +179,11 @@ def run_series(
         # spawn, not fork: the caller may hold TensorFlow's threads, which a fork would copy half-way
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures = [pool.submit(_execute, *job(name)) for name in names]
-            for k, future in enumerate(futures, 1):
-                runs.append(future.result())
+            futures = {}  # submitted (and so started) in this order: start_first's, then the rest
+            for name in sorted(names, key=lambda n: n not in start_first):
+                futures[name] = pool.submit(_execute, *job(name))
+            for k, name in enumerate(names, 1):
+                runs.append(futures[name].result())
                 log(_outcome(runs[-1], k, len(names)))
     else:
         failed = False

@@ -228,3 +228,35 @@ def test_summary_keeps_paths_inside_the_repository_relative(tmp_path):
     assert recorded["runs"][0]["output"] == "build/cpu/notebooks/07.ipynb"
     assert recorded["runs"][0]["metrics"]["model_source"] == "modelo guardado (build/cpu/artifacts/models/m.keras)"
     assert recorded["recorded"]["command"].endswith("--out build/x")
+
+
+def test_parallel_series_starts_the_longest_first_and_keeps_the_series_order(tmp_path, monkeypatch):
+    """``start_first`` notebooks are submitted first to the pool; the runs come back in the series' order."""
+    import concurrent.futures
+
+    submitted: list[str] = []
+
+    class FakePool:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def submit(self, fn, name, *args):
+            submitted.append(name)
+            future = concurrent.futures.Future()
+            future.set_result(series.NotebookRun(name, status="ok", output=str(tmp_path / f"{name}.ipynb")))
+            return future
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", FakePool)
+    monkeypatch.setattr(series, "write_summary", lambda *args: None)
+    longest = ("07_modelos_preentrenados", "05_hacia_el_90")
+    runs = series.run_series(
+        "smoke", out_dir=tmp_path, keep_going=True, standalone=True, jobs=2, start_first=longest, log=lambda *_: None
+    )
+    assert submitted[:2] == ["05_hacia_el_90", "07_modelos_preentrenados"], submitted
+    assert sorted(submitted) == [r.name for r in runs] == list(series.NOTEBOOKS)
