@@ -96,7 +96,7 @@ check-site: $(VENV)/.site-installed
 # clone from GitHub sees them (test-plain). The first pass's output follows the plain one's; the exit status
 # fails if either fails. `make test-fast` runs the plain pass's tests in the work tree. In the first pass the
 # series' tests come last (tests/conftest.py), and every TensorFlow process of a test run gets one thread per
-# four cores (conftest.py): on 2 cores, a fresh clone's `make test` went from 380 to 342 s.
+# four cores (conftest.py). Fresh-clone timings: benchmarks/results/test_times.json.
 SLOW_LOG := $(shell mktemp -u -t curso-cnn-test-log-XXXXXX)
 test: venv check-notebooks lint
 	$(PY) -m pytest -p no:cacheprovider tests -m "notebooks or slow or local_files" $(ARGS) > $(SLOW_LOG) 2>&1 & slow=$$!; \

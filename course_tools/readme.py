@@ -480,6 +480,34 @@ def results_section(results_dir: Path = RESULTS_DIR, bench_dir: Path = BENCH_DIR
     return "\n".join(parts)
 
 
+#: ``make test`` and ``make test-fast`` timed on fresh clones (a record written by hand from /usr/bin/time).
+TEST_TIMES = BENCH_DIR / "test_times.json"
+
+
+def test_times_section(path: Path = TEST_TIMES) -> str:
+    """The test loop's times on a fresh machine, each run against its limit, from ``test_times.json``."""
+    if not path.is_file():
+        return "Sin mediciones registradas del tiempo de las pruebas.\n"
+    record = json.loads(path.read_text())
+    limits = record["limits_minutes"]
+    lines = [
+        f"Tiempo de las pruebas en un clon nuevo (registro `{_shown(path)}`, con la orden y la máquina de cada una):",
+        "",
+    ]
+    for run in record["runs"]:
+        minutes = run["wall_seconds"] / 60
+        limit = limits[run["target"]]
+        verdict = "dentro" if minutes <= limit else "FUERA"
+        where = "con `../shared`" if run.get("shared_data") else "sin `../shared`"
+        lines.append(
+            f"- `{run['target']}`: {minutes:.1f} min ({verdict} del límite de {limit:g} min), {run['machine_words']}, "
+            f"{run['precision']}, {where}, caché del usuario vacía; {run['date']}"
+            + (f"; crear `.venv` aparte: {run['venv_seconds'] / 60:.1f} min" if run.get("venv_seconds") else "")
+            + "."
+        )
+    return "\n".join(lines) + "\n"
+
+
 def blocks(results_dir: Path = RESULTS_DIR, bench_dir: Path = BENCH_DIR) -> dict[str, str]:
     """Every generated block, by name."""
     from .compat_table import compat_section
@@ -489,6 +517,7 @@ def blocks(results_dir: Path = RESULTS_DIR, bench_dir: Path = BENCH_DIR) -> dict
         "compatibilidad": compat_section(),
         "cuadernos": notebooks_table(),
         "parametros": parameters_table(),
+        "pruebas": test_times_section(),
         "notebooks-en": notebooks_table_en(),
         "resultados": results_section(results_dir, bench_dir),
         "tiempos": times_section(),

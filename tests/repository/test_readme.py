@@ -243,3 +243,22 @@ def test_time_verdicts_keep_the_margin_for_slower_cpus():
     assert "2 núcleos sin GPU" in text and "AVX2; carga" not in text, "the student reads plain words"
     seconds[NOTEBOOKS[4].name] = limit * TIME_MARGIN.value * 60 - 1
     assert "Cada cuaderno ≤ 15 min en float32 (≤ 12 min medidos): MET" in times_section(times)
+
+
+def test_test_times_section_reads_each_run_against_its_limit(tmp_path):
+    from course_tools import readme
+
+    assert "Sin mediciones" in readme.test_times_section(tmp_path / "none.json")
+    run = {"machine_words": "2 núcleos sin GPU", "precision": "float32", "date": "2026-12-08", "shared_data": False}
+    record = {
+        "limits_minutes": {"make test": 5, "make test-fast": 2},
+        "runs": [
+            {**run, "target": "make test", "wall_seconds": 277.2, "venv_seconds": 62.4},
+            {**run, "target": "make test-fast", "wall_seconds": 150.0},
+        ],
+    }
+    path = tmp_path / "test_times.json"
+    path.write_text(json.dumps(record))
+    lines = readme.test_times_section(path).splitlines()
+    assert "- `make test`: 4.6 min (dentro del límite de 5 min)" in lines[2] and "`.venv` aparte: 1.0 min" in lines[2]
+    assert "- `make test-fast`: 2.5 min (FUERA del límite de 2 min)" in lines[3] and "sin `../shared`" in lines[3]
