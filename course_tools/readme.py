@@ -497,10 +497,11 @@ def test_times_section(path: Path = TEST_TIMES) -> str:
     for run in record["runs"]:
         minutes = run["wall_seconds"] / 60
         limit = limits[run["target"]]
-        verdict = "dentro" if minutes <= limit else "FUERA"
+        margin = round(100 * (1 - minutes / limit))
+        verdict = f"dentro, con un margen del {margin} %" if minutes <= limit else "FUERA"
         where = "con `../shared`" if run.get("shared_data") else "sin `../shared`"
         lines.append(
-            f"- `{run['target']}`: {minutes:.1f} min ({verdict} del límite de {limit:g} min), {run['machine_words']}, "
+            f"- `{run['target']}`: {minutes:.1f} min (límite {limit:g} min: {verdict}), {run['machine_words']}, "
             f"{run['precision']}, {where}, caché del usuario vacía; {run['date']}"
             + (f"; crear `.venv` aparte: {run['venv_seconds'] / 60:.1f} min" if run.get("venv_seconds") else "")
             + "."
