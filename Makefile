@@ -91,19 +91,26 @@ check-site: $(VENV)/.site-installed
 # `make test`: lint; the tests that need the data at hand (../shared/data as a mirror when it exists) or take
 # long: the notebooks, each executed once (tests/notebooks/test_notebooks.py: its source with the student's blank
 # exercises before each solution; the reference outputs of source/ compared with nbval's rules; `make nbval`
-# runs nbval), the slow ones and those reading files outside git (marker local_files); and, at the same time
-# (two processes: the notebook pass leaves a core idle much of the time), every other test, once, as a plain
-# clone from GitHub sees them (test-plain). The first pass's output follows the plain one's; the exit status
-# fails if either fails. `make test-fast` runs the plain pass's tests in the work tree. In the first pass the
+# runs nbval), the slow ones and those reading files outside git (marker local_files); and, at the same time,
+# every other test, once, as a plain clone from GitHub sees them (test-plain). The grader's planted class
+# (GRADING_TESTS: a minute of it waits on a planted endless loop) runs in a third process beside the two. The
+# slow passes' output follows the plain one's; the exit status fails if any fails (5, nothing selected by
+# ARGS, counts as passed). `make test-fast` runs the plain pass's tests in the work tree. In the first pass the
 # series' tests come last (tests/conftest.py), and every TensorFlow process of a test run gets one thread per
 # four cores (conftest.py). Fresh-clone timings: benchmarks/results/test_times.json.
-SLOW_LOG := $(shell mktemp -u -t curso-cnn-test-log-XXXXXX)
+SLOW_MARK     := notebooks or slow or local_files
+GRADING_TESTS := tests/tools/test_grading.py
+SLOW_LOG    := $(shell mktemp -u -t curso-cnn-test-log-XXXXXX)
+GRADING_LOG := $(shell mktemp -u -t curso-cnn-test-grading-log-XXXXXX)
 test: venv check-notebooks lint
-	$(PY) -m pytest -p no:cacheprovider tests -m "notebooks or slow or local_files" $(ARGS) > $(SLOW_LOG) 2>&1 & slow=$$!; \
+	$(PY) -m pytest -p no:cacheprovider tests --ignore=$(GRADING_TESTS) -m "$(SLOW_MARK)" $(ARGS) > $(SLOW_LOG) 2>&1 & slow=$$!; \
+	$(PY) -m pytest -p no:cacheprovider $(GRADING_TESTS) -m "$(SLOW_MARK)" $(ARGS) > $(GRADING_LOG) 2>&1 & grading=$$!; \
 	$(PLAIN_PASS); plain=$$?; \
 	echo "--- cuadernos y pruebas lentas (en paralelo con las de arriba) ---"; wait $$slow; first=$$?; \
 	cat $(SLOW_LOG); rm -f $(SLOW_LOG); \
-	test $$first -eq 0 -a $$plain -eq 0
+	echo "--- la clase de prueba del corrector (en paralelo) ---"; wait $$grading; second=$$?; \
+	cat $(GRADING_LOG); rm -f $(GRADING_LOG); \
+	test $$first -eq 0 -o $$first -eq 5 && test $$second -eq 0 -o $$second -eq 5 && test $$plain -eq 0
 
 # The same tests spread over the cores by pytest-xdist (one file per worker at a time; at most 4 workers:
 # each imports TensorFlow).

@@ -75,9 +75,10 @@ def test_notebooks_target_passes_params_and_args_to_the_series():
 def test_make_test_runs_no_notebook_through_nbval_and_make_nbval_runs_every_source():
     """Each notebook executes once in `make test` (tests/notebooks/test_notebooks.py); nbval itself is `make nbval`."""
     commands = _dry_run("test")
-    pytest_call, plain_call = _module_calls(commands, "pytest")
+    *slow_calls, plain_call = _module_calls(commands, "pytest")
     assert not [a for a in plain_call if a.endswith(".ipynb")] and "not notebooks and not slow" in plain_call
-    assert not [a for a in pytest_call if a.endswith(".ipynb") or "nbval" in a], pytest_call
+    for pytest_call in slow_calls:
+        assert not [a for a in pytest_call if a.endswith(".ipynb") or "nbval" in a], pytest_call
     (nbval,) = _module_calls(_dry_run("nbval"), "pytest")
     notebooks = [a for a in nbval if a.endswith(".ipynb")]
     assert "--nbval-lax" in nbval and "tests/notebooks/nbval_sanitize.cfg" in nbval
@@ -95,8 +96,15 @@ def test_make_test_runs_each_test_once_the_unit_tests_as_a_plain_clone():
     The second pass runs in a copy with no ../shared beside it and no COURSE_DATA_MIRROR.
     """
     commands = _dry_run("test")
-    first, plain = (c[c.index("-m") + 1] for c in _module_calls(commands, "pytest"))
-    assert first == "notebooks or slow or local_files" and plain == "not notebooks and not slow"
+    *slow_calls, plain_call = _module_calls(commands, "pytest")
+    first = [c[c.index("-m") + 1] for c in slow_calls]
+    plain = plain_call[plain_call.index("-m") + 1]
+    assert set(first) == {"notebooks or slow or local_files"} and plain == "not notebooks and not slow"
+    # The slow tests split by file over processes: each file in exactly one of them, every file in one.
+    paths = [[a for a in c if a.startswith("tests")] for c in slow_calls]
+    ignored = [[a.split("=", 1)[1] for a in c if a.startswith("--ignore=")] for c in slow_calls]
+    assert sorted(p for c in paths for p in c if p != "tests") == sorted(p for c in ignored for p in c), slow_calls
+    assert [c for c in paths if c == ["tests"]], "one slow pass collects the whole tests folder, less what it ignores"
     (fast,) = _module_calls(_dry_run("test-fast"), "pytest")
     assert fast[fast.index("-m") + 1] == plain, "test-fast runs what the plain copy runs"
     env = next(c for c in commands if c[:1] == ["env"])
