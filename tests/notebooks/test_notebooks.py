@@ -37,7 +37,7 @@ SANITIZERS = ROOT / "tests" / "notebooks" / "nbval_sanitize.cfg"
 SELECTED = [n for n in os.environ.get("COURSE_TEST_NOTEBOOKS", "").split(",") if n.strip()]
 
 
-#: The smoke notebooks that take longest (fresh clone, 2 cores: 07 91 s, 05 39 s, the others 20-30 s): they
+#: The smoke notebooks that take longest (fresh clone, 2 cores, float32: 07 68 s, 05 28 s, the others 10-19 s): they
 #: start first, so that the series does not end with one kernel running alone.
 LONGEST_SMOKE_RUNS = ("07_modelos_preentrenados", "05_hacia_el_90")
 
