@@ -149,11 +149,16 @@ def run_series(
     still starts in ``notebooks/``).  ``start_first`` names the longest ones, which start first when
     ``jobs`` run at once (so that the last one does not run alone); the runs stay in series order.
 
-    Raises ``ValueError`` for an unknown parameter set or notebook; a failing
+    Raises ``ValueError`` for an unknown parameter set or notebook (also in ``start_first``); a failing
     notebook is recorded in its :class:`NotebookRun`, never raised.
     """
     if param_set not in PARAM_SET_NAMES:
         raise ValueError(f"--params {param_set!r} no existe: usa {', '.join(PARAM_SET_NAMES)}.")
+    unknown = [n for n in start_first if n not in NOTEBOOKS]
+    if unknown:
+        raise ValueError(
+            f"start_first nombra cuadernos que no existen: {', '.join(unknown)}. Opciones: {', '.join(NOTEBOOKS)}"
+        )
     out = Path(out_dir or PROJECT_ROOT / "build" / param_set).resolve()
     nb_out = out / "notebooks"
     art = out / "artifacts"

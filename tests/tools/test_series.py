@@ -260,3 +260,17 @@ def test_parallel_series_starts_the_longest_first_and_keeps_the_series_order(tmp
     )
     assert submitted[:2] == ["05_hacia_el_90", "07_modelos_preentrenados"], submitted
     assert sorted(submitted) == [r.name for r in runs] == list(series.NOTEBOOKS)
+
+
+def test_start_first_names_an_unknown_notebook_fails_before_running(tmp_path):
+    """A renamed notebook left in ``start_first`` would silently lose its early start: it fails instead."""
+    with pytest.raises(ValueError, match="99_no_existe"):
+        series.run_series(
+            "smoke",
+            out_dir=tmp_path,
+            keep_going=True,
+            standalone=True,
+            jobs=2,
+            start_first=("99_no_existe",),
+            log=lambda *_: None,
+        )
