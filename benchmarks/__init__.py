@@ -10,5 +10,6 @@ Run from the repository root: ``python -m benchmarks --help`` (or ``make bench``
 * :mod:`benchmarks.loader_memory` - synthetic 25,000-image set, peak memory of loading and training;
 * :mod:`benchmarks.targets`  - the project's targets and whether each is met;
 * :mod:`benchmarks.bench_report` - rows, Markdown table and ``bench.json``;
-* :mod:`benchmarks.cli`      - command line (the only place with exit codes).
+* :mod:`benchmarks.cli`      - command line (the only place with exit codes);
+* :mod:`benchmarks.test_times` - ``make test``/``test-fast`` timed as on a new machine, appended to its record.
 """

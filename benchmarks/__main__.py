@@ -15,6 +15,7 @@ STUDIES = {
     "filter-patterns": "filter_patterns",  # filter patterns before/after the ReLU
     "train-lesson-cnn": "train_lesson_cnn",  # the short lesson CNN the two studies above use
     "grading-class": "grading_class",  # a planted class of 60 graded as a teacher grades it
+    "test-times": "test_times",  # make test / test-fast timed as on a new machine (benchmarks/results/test_times.json)
 }
 
 if len(sys.argv) > 1 and sys.argv[1] in STUDIES:
