@@ -142,3 +142,36 @@ def test_grade_runs_the_grader_on_the_submissions_folder():
     assert calls == [["entregas", "--timeout", "300", "--jobs", "2"]]
     missing = subprocess.run(["make", "-s", "-o", ".venv/.installed", "grade"], cwd=PROJECT_ROOT, capture_output=True)
     assert missing.returncode != 0 and "Falta la carpeta" in missing.stdout.decode()
+
+
+FAKE_PYTEST = """#!/bin/sh
+case "$*" in
+  *"not notebooks"*) exit $PLAIN_RC;;
+  *--ignore=*) exit $SLOW_RC;;
+  *test_grading.py*) exit $GRADING_RC;;
+  *) exit 99;;
+esac
+"""
+
+
+@pytest.mark.parametrize(
+    ("slow", "grading", "plain", "passes"),
+    [
+        (0, 0, 0, True),
+        (5, 5, 0, True),  # ARGS selects only unit tests: the slow processes collect nothing
+        (0, 5, 5, True),  # ARGS selects only slow tests: the plain pass collects nothing
+        (5, 5, 5, False),  # ARGS selects nothing at all
+        (1, 0, 0, False),
+        (0, 2, 0, False),
+        (0, 0, 1, False),
+    ],
+)
+def test_make_test_fails_when_a_pass_fails_or_when_no_pass_ran_a_test(tmp_path, slow, grading, plain, passes):
+    """pytest's status 5 (nothing collected, as with ``ARGS=-k ...``) passes in any process, but not in all three."""
+    fake = tmp_path / "python"
+    fake.write_text(FAKE_PYTEST)
+    fake.chmod(0o755)
+    env = dict(os.environ, SLOW_RC=str(slow), GRADING_RC=str(grading), PLAIN_RC=str(plain))
+    args = ["make", "-s", "-o", ".venv/.installed", "-o", "check-notebooks", "-o", "lint", "test", f"PY={fake}"]
+    done = subprocess.run(args, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
+    assert (done.returncode == 0) is passes, done.stdout + done.stderr
