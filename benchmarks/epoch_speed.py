@@ -7,8 +7,11 @@ over the number of free cores estimates the wall time of an idle machine).  Also
 scoring the 1,000 validation images once, which every validated epoch pays.
 
 ``python benchmarks/epoch_speed.py --sizes 64,80,96,112,128 --batch-sizes 32,64 --precision float32``;
-``--jit`` adds each setting with ``jit_compile=True``.  Thread settings are taken from the
-environment (``TF_NUM_INTRAOP_THREADS``, ``TF_NUM_INTEROP_THREADS``), recorded with the result.
+``--jit`` adds each setting with ``jit_compile=True``.  ``--augmentation none,tfdata,model``
+measures the moderate augmentation (notebook 05's Keras layers) in each place: mapped over the
+``tf.data`` pipeline (with ``AUTOTUNE`` and ``prefetch``) or as the model's first layers.  Thread
+settings are taken from the environment (``TF_NUM_INTRAOP_THREADS``, ``TF_NUM_INTEROP_THREADS``),
+recorded with the result.
 """
 
 from __future__ import annotations
@@ -26,7 +29,11 @@ if __package__ in (None, ""):
 TRAIN_IMAGES, VAL_IMAGES = 2000, 1000
 
 
-def measure(size: int, batch_size: int, *, jit: bool, steps: int, repeats: int) -> dict:
+#: Where the moderate augmentation runs: nowhere, mapped over the tf.data pipeline, or in the model.
+AUGMENTATION_PLACES = ("none", "tfdata", "model")
+
+
+def measure(size: int, batch_size: int, *, jit: bool, steps: int, repeats: int, augmentation: str = "none") -> dict:
     """Seconds per training image and per validation image of res_s2 at ``size`` (median of ``repeats``)."""
     import statistics
 
@@ -36,10 +43,17 @@ def measure(size: int, batch_size: int, *, jit: bool, steps: int, repeats: int) 
 
     from benchmarks.ablation import VARIANTS, build
     from benchmarks.scratch_models import optimizer_for
+    from course_utils.data.loaders import STRENGTHS, make_augmentation
 
+    if augmentation not in AUGMENTATION_PLACES:
+        raise ValueError(f"--augmentation {augmentation!r}: usa {', '.join(AUGMENTATION_PLACES)}")
     cfg = dict(VARIANTS["res_s2"])
     keras.backend.clear_session()
     model = build(cfg, None)
+    augmenter = make_augmentation(seed=0, **STRENGTHS["moderate"])
+    if augmentation == "model":
+        inputs = keras.Input(shape=(size, size, 3))
+        model = keras.Model(inputs, model(augmenter(inputs)))
     model.compile(
         optimizer=optimizer_for(cfg, steps, 10),
         loss=keras.losses.BinaryCrossentropy(label_smoothing=0.1),
@@ -50,12 +64,16 @@ def measure(size: int, batch_size: int, *, jit: bool, steps: int, repeats: int) 
     x = rng.random((batch_size * steps, size, size, 3), dtype=np.float32)
     y = rng.integers(0, 2, (batch_size * steps, 1)).astype("float32")
     ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size).cache()
-    model.fit(ds.take(2), epochs=1, verbose=0)  # trace and warm up
+    train_ds = ds
+    if augmentation == "tfdata":  # as notebook 05 did: the Keras layers mapped over the batches
+        train_ds = ds.map(lambda a, b: (augmenter(a, training=True), b), num_parallel_calls=tf.data.AUTOTUNE)
+        train_ds = train_ds.prefetch(tf.data.AUTOTUNE)
+    model.fit(train_ds.take(2), epochs=1, verbose=0)  # trace and warm up
     model.evaluate(ds.take(2), verbose=0)
     train, infer = [], []
     for _ in range(repeats):
         t0, c0 = time.perf_counter(), time.process_time()
-        model.fit(ds, epochs=1, verbose=0)
+        model.fit(train_ds, epochs=1, verbose=0)
         t1, c1 = time.perf_counter(), time.process_time()
         model.evaluate(ds, verbose=0)
         t2, c2 = time.perf_counter(), time.process_time()
@@ -68,6 +86,7 @@ def measure(size: int, batch_size: int, *, jit: bool, steps: int, repeats: int) 
         size=size,
         batch_size=batch_size,
         jit_compile=jit,
+        augmentation=augmentation,
         train_epoch_wall=round(wall * TRAIN_IMAGES, 2),
         train_epoch_cpu=round(cpu * TRAIN_IMAGES, 2),
         validation_wall=round(iwall * VAL_IMAGES, 2),
@@ -84,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=8, help="batches per measurement")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--precision", default="float32")
+    parser.add_argument("--augmentation", default="none", help=f"comma-separated, of {', '.join(AUGMENTATION_PLACES)}")
     parser.add_argument("--out", default=None, help="append the result to this JSON file")
     args = parser.parse_args(argv)
 
@@ -98,9 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     for size in (int(s) for s in args.sizes.split(",")):
         for batch in (int(b) for b in args.batch_sizes.split(",")):
             for jit in (False, True) if args.jit else (False,):
-                row = measure(size, batch, jit=jit, steps=args.steps, repeats=args.repeats)
-                rows.append(row)
-                print(json.dumps(row), flush=True)
+                for place in args.augmentation.split(","):
+                    row = measure(size, batch, jit=jit, steps=args.steps, repeats=args.repeats, augmentation=place)
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
     record = dict(
         command=portable("python " + " ".join([os.path.relpath(__file__, Path.cwd())] + (argv or sys.argv[1:]))),
         precision=args.precision,

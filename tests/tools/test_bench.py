@@ -170,3 +170,18 @@ def test_precision_target_applies_where_bf16_is_chosen(ratio, units, met):
     assert targets._bf16_pays_off(row, units) is met
     targets.apply_targets([row], "full")
     assert "bf16" in row.target
+
+
+def test_epoch_speed_refuses_an_unknown_augmentation_place():
+    from benchmarks import epoch_speed
+
+    with pytest.raises(ValueError, match="--augmentation 'gpu'"):
+        epoch_speed.measure(32, 2, jit=False, steps=1, repeats=1, augmentation="gpu")
+
+
+@pytest.mark.slow
+def test_epoch_speed_measures_the_augmentation_mapped_over_the_pipeline():
+    from benchmarks import epoch_speed
+
+    row = epoch_speed.measure(32, 2, jit=False, steps=2, repeats=1, augmentation="tfdata")
+    assert row["augmentation"] == "tfdata" and row["train_epoch_wall"] > 0 and row["validation_wall"] > 0
