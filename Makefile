@@ -95,9 +95,10 @@ check-site: $(VENV)/.site-installed
 # every other test, once, as a plain clone from GitHub sees them (test-plain). The grader's planted class
 # (GRADING_TESTS: a minute of it waits on a planted endless loop) runs in a third process beside the two. The
 # slow passes' output follows the plain one's; the exit status fails if any fails (5, nothing selected by
-# ARGS, counts as passed in any process, not in all three). `make test-fast` runs the plain pass's tests in the work tree. In the first pass the
-# series' tests come last (tests/conftest.py), and every TensorFlow process of a test run gets one thread per
-# four cores (conftest.py). Fresh-clone timings: benchmarks/results/test_times.json.
+# ARGS, counts as passed in any process, not in all three). `make test-fast` runs the plain pass's tests in
+# the work tree. In the first pass the series' tests come last (tests/conftest.py), and every TensorFlow
+# process of a test run gets one thread per four cores (conftest.py). Fresh-clone timings:
+# benchmarks/results/test_times.json (`python3 -m benchmarks test-times test` adds one).
 SLOW_MARK     := notebooks or slow or local_files
 GRADING_TESTS := tests/tools/test_grading.py
 SLOW_LOG    := $(shell mktemp -u -t curso-cnn-test-log-XXXXXX)
