@@ -4,7 +4,8 @@
 ``.venv`` first if it is missing (timed apart), then runs ``make test`` with a new, empty home folder
 (no ``~/.cache/curso-cnn``, no ``~/.keras``; removed afterwards) and float32 forced, and appends the
 run to ``benchmarks/results/test_times.json``: wall, user and system seconds, pytest's summaries, the
-commit, the CPU and whether ``../shared`` was there.  ``make readme`` then shows it in the README.
+commit, the CPU and whether ``../shared`` was there; then it regenerates the README (``make readme``),
+so that the tree stays consistent for the next run (``test_readme`` checks the generated blocks).
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def time_target(target: str, precision: str = "float32", cwd: Path = PROJECT_ROO
     cores = os.cpu_count() or 1
     gpu = "con GPU" if shutil.which("nvidia-smi") else "sin GPU"
     entry.update(
-        command=f"python -m benchmarks test-times {target}   # HOME nuevo y vacío, COURSE_PRECISION={precision}",
+        command=f"python3 -m benchmarks test-times {target}   # HOME nuevo y vacío, COURSE_PRECISION={precision}",
         machine_words=f"una computadora de {cores} núcleos {gpu}",
         machine=f"{cores} cores; {cpu_flags_summary()}",
         precision=precision,
@@ -128,5 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.note:
         entry["note"] = args.note
     append_run(entry, args.record)
+    if args.record == RECORD:  # the README's block `pruebas` reads it
+        subprocess.run(["make", "-s", "readme"], cwd=PROJECT_ROOT, check=True)
     print(f"make {args.target}: {entry['wall_seconds']} s ({entry['result']}); guardado en {args.record}")
     return 0 if entry["result"].startswith("rc 0") else 1

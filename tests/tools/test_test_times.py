@@ -78,3 +78,16 @@ def test_append_run_to_a_broken_record_says_what_to_do_and_writes_nothing(tmp_pa
     with pytest.raises(SystemExit, match="git checkout"):
         test_times.append_run({"target": "make test"}, record)
     assert record.read_text() == '{"runs": ['
+
+
+def test_main_regenerates_the_readme_after_recording_in_the_courses_record(monkeypatch, tmp_path):
+    """Otherwise the next test run fails on a stale README block (seen: test-fast after test)."""
+    calls = []
+    monkeypatch.setattr(test_times, "time_target", lambda *a: {"result": "rc 0: 1 passed", "wall_seconds": 1.0})
+    monkeypatch.setattr(test_times, "append_run", lambda entry, record: calls.append(("append", record)))
+    monkeypatch.setattr(test_times.subprocess, "run", lambda args, **kw: calls.append(tuple(args)))
+    assert test_times.main(["test-fast"]) == 0
+    assert calls == [("append", test_times.RECORD), ("make", "-s", "readme")]
+    calls.clear()
+    assert test_times.main(["test-fast", "--record", str(tmp_path / "other.json")]) == 0
+    assert calls == [("append", tmp_path / "other.json")]
