@@ -50,7 +50,7 @@ def measure(size: int, batch_size: int, *, jit: bool, steps: int, repeats: int, 
     cfg = dict(VARIANTS["res_s2"])
     keras.backend.clear_session()
     model = build(cfg, None)
-    augmenter = make_augmentation(seed=0, **STRENGTHS["moderate"])
+    augmenter = make_augmentation(seed=0, **STRENGTHS["moderate"]) if augmentation != "none" else None
     if augmentation == "model":
         inputs = keras.Input(shape=(size, size, 3))
         model = keras.Model(inputs, model(augmenter(inputs)))
@@ -65,7 +65,7 @@ def measure(size: int, batch_size: int, *, jit: bool, steps: int, repeats: int, 
     y = rng.integers(0, 2, (batch_size * steps, 1)).astype("float32")
     ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size).cache()
     train_ds = ds
-    if augmentation == "tfdata":  # as notebook 05 did: the Keras layers mapped over the batches
+    if augmentation == "tfdata":  # as notebook 05 does: the Keras layers mapped over the batches
         train_ds = ds.map(lambda a, b: (augmenter(a, training=True), b), num_parallel_calls=tf.data.AUTOTUNE)
         train_ds = train_ds.prefetch(tf.data.AUTOTUNE)
     model.fit(train_ds.take(2), epochs=1, verbose=0)  # trace and warm up

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from course_utils.artifacts import write_json
 from course_utils.config import PROJECT_ROOT
 
 RECORD = PROJECT_ROOT / "benchmarks" / "results" / "test_times.json"
@@ -113,13 +114,11 @@ def append_run(entry: dict[str, Any], record: Path = RECORD) -> None:
             "y vuelve a ejecutar: no se ha escrito nada."
         ) from exc
     runs.append(entry)
-    tmp = record.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    tmp.replace(record)
+    write_json(record, data)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks test-times", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python3 -m benchmarks test-times", description=__doc__.splitlines()[0])
     parser.add_argument("target", choices=["test", "test-fast"], help="el objetivo de make que se mide")
     parser.add_argument("--precision", default="float32", choices=["float32", "auto"])
     parser.add_argument("--note", default="", help="una nota que se guarda con la ejecución")
